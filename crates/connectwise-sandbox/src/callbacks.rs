@@ -1,0 +1,155 @@
+//! Callbacks: when a ticket, company or agreement changes, every active registration that
+//! matches is sent ConnectWise's payload, signed with HMAC-SHA256 in `x-content-signature`.
+//! The signing key is served at the payload's `Metadata.key_url`.
+
+use std::sync::Arc;
+
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use serde_json::{Value, json};
+use sha2::Sha256;
+use tokio::sync::mpsc;
+
+use crate::resources::CALLBACKS;
+use crate::store::Store;
+
+/// One change to announce.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// `ticket`, `company` or `agreement`.
+    pub kind: &'static str,
+    /// `added`, `updated` or `deleted`.
+    pub action: &'static str,
+    /// The record's id.
+    pub id: i64,
+    /// The record as the API renders it (null when deleted).
+    pub entity: Value,
+    /// The board/company ids a `level` other than `owner` can filter on.
+    pub board_id: Option<i64>,
+    /// The company id of the record (its own id for a company).
+    pub company_id: Option<i64>,
+    /// The Member ID that made the change.
+    pub member: String,
+}
+
+/// Where callbacks are sent from.
+#[derive(Clone)]
+pub struct Dispatcher {
+    tx: mpsc::UnboundedSender<Event>,
+}
+
+impl std::fmt::Debug for Dispatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Dispatcher")
+    }
+}
+
+/// Settings the delivery task needs.
+pub struct Delivery {
+    /// The state, to read registrations.
+    pub store: Arc<Store>,
+    /// The key payloads are signed with.
+    pub signing_key: Vec<u8>,
+    /// Where the key is served.
+    pub key_url: String,
+    /// The site's URL (`FromUrl`).
+    pub from_url: String,
+    /// The company id.
+    pub company_id: String,
+}
+
+impl Dispatcher {
+    /// Starts the delivery task.
+    pub fn start(delivery: Delivery) -> Dispatcher {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let http = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .build()
+            .unwrap_or_default();
+        tokio::spawn(async move {
+            while let Some(event) = rx.recv().await {
+                for (callback_id, url) in matching(&delivery.store, &event) {
+                    let body = payload(&delivery, &event, callback_id);
+                    let bytes = serde_json::to_vec(&body).unwrap_or_default();
+                    let signature = sign(&delivery.signing_key, &bytes);
+                    let http = http.clone();
+                    tokio::spawn(async move {
+                        let sent = http
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .header("x-content-signature", signature)
+                            .body(bytes)
+                            .send()
+                            .await;
+                        if let Err(e) = sent {
+                            tracing::warn!(callback.id = callback_id, error = %e, "callback delivery failed");
+                        }
+                    });
+                }
+            }
+        });
+        Dispatcher { tx }
+    }
+
+    /// Queues a change for delivery.
+    pub fn send(&self, event: Event) {
+        let _ = self.tx.send(event);
+    }
+}
+
+fn matching(store: &Store, event: &Event) -> Vec<(i64, String)> {
+    let data = store.read();
+    data.children(CALLBACKS, 0)
+        .filter(|(_, c)| c.get("inactiveFlag") != Some(&Value::Bool(true)))
+        .filter(|(_, c)| {
+            c.get("type")
+                .and_then(Value::as_str)
+                .is_some_and(|t| t.eq_ignore_ascii_case(event.kind))
+        })
+        .filter(|(_, c)| {
+            let object = c.get("objectId").and_then(Value::as_i64).unwrap_or(0);
+            if object == 0 {
+                return true;
+            }
+            let level = c
+                .get("level")
+                .and_then(Value::as_str)
+                .unwrap_or("owner")
+                .to_ascii_lowercase();
+            match level.as_str() {
+                "board" => event.board_id == Some(object),
+                "company" => event.company_id == Some(object),
+                _ => event.id == object,
+            }
+        })
+        .filter_map(|(id, c)| {
+            c.get("url")
+                .and_then(Value::as_str)
+                .map(|u| (id, u.to_owned()))
+        })
+        .collect()
+}
+
+fn payload(d: &Delivery, event: &Event, callback_id: i64) -> Value {
+    json!({
+        "MessageId": format!("{:032x}", rand::random::<u128>()),
+        "FromUrl": d.from_url,
+        "CompanyId": d.company_id,
+        "MemberId": event.member,
+        "Action": event.action,
+        "Type": event.kind,
+        "ID": event.id,
+        "CallbackObjectRecId": callback_id,
+        "ProductInstanceId": null,
+        "PartnerId": null,
+        "Entity": if event.entity.is_null() { Value::Null } else { Value::String(event.entity.to_string()) },
+        "Metadata": { "key_url": d.key_url },
+    })
+}
+
+/// `base64(HMAC-SHA256(key, body))`, the value of `x-content-signature`.
+pub fn sign(key: &[u8], body: &[u8]) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(body);
+    base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
+}

@@ -1,0 +1,717 @@
+//! Records in and out: turning a written body into a stored record (type checks, references
+//! resolved by id or by name, defaults, required and unique fields, `_info`), and a stored
+//! record into the response ConnectWise would send (every schema field present, references
+//! expanded with their `_info` links).
+
+use serde_json::{Map, Value, json};
+
+use crate::clock;
+use crate::error::{CwError, FieldError};
+use crate::resources::{self as res, ParentLink, Resource};
+use crate::schema::{Kind, Schemas};
+use crate::store::{Data, Entity};
+
+/// Who is writing: the authenticated member.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    /// The member's id.
+    pub member_id: i64,
+    /// The member's identifier (Member ID), as `_info/updatedBy` shows it.
+    pub identifier: String,
+    /// The member's display name.
+    pub name: String,
+}
+
+/// Builds the record to store from a written body.
+///
+/// `existing` is the stored record on PUT/PATCH (its id, creation `_info` and parent are
+/// kept). Every problem found is reported at once, each naming its field.
+pub fn prepare(
+    data: &Data,
+    resource: &Resource,
+    parent: i64,
+    body: Value,
+    existing: Option<&Entity>,
+    actor: &Actor,
+) -> Result<Entity, CwError> {
+    let schema = Schemas::embedded().get(resource.schema);
+    let Value::Object(body) = body else {
+        return Err(CwError::bad_request(format!(
+            "The request body must be a JSON object describing a {}",
+            resource.resource
+        )));
+    };
+    let mut errors = Vec::new();
+    let mut out = Entity::new();
+    for (key, value) in body {
+        let Some(field) = schema.field(&key) else {
+            continue; // ConnectWise ignores fields it does not know.
+        };
+        if field.name == "id" || field.name == "_info" || is_server_owned(resource, &field.name) {
+            continue;
+        }
+        match crate::schema::coerce(&field.kind, value) {
+            Ok(Value::Null) => {}
+            Ok(v) => {
+                out.insert(field.name.clone(), v);
+            }
+            Err(expected) => errors.push(FieldError::new(
+                "InvalidField",
+                resource.resource,
+                &field.name,
+                format!("{} must be {expected}", field.name),
+            )),
+        }
+    }
+    match resource.parent {
+        ParentLink::IdField(f) => {
+            out.insert(f.to_owned(), json!(parent));
+        }
+        ParentLink::RefField(f) => {
+            out.insert(f.to_owned(), json!({ "id": parent }));
+        }
+        ParentLink::None | ParentLink::PathOnly => {}
+    }
+    resolve_references(data, resource, &mut out, &mut errors);
+    if errors.is_empty() {
+        apply_rules(
+            data,
+            resource,
+            parent,
+            &mut out,
+            existing,
+            actor,
+            &mut errors,
+        );
+    }
+    for name in required_fields(resource) {
+        if !errors.iter().any(|e| e.field == *name) && is_empty(out.get(name)) {
+            errors.push(FieldError::new(
+                "NullOrEmpty",
+                resource.resource,
+                name,
+                format!("{name} is required"),
+            ));
+        }
+    }
+    let own_id = existing.and_then(|e| e.get("id")).and_then(Value::as_i64);
+    for name in resource.unique {
+        let Some(wanted) = out.get(*name).and_then(Value::as_str) else {
+            continue;
+        };
+        let taken = data.children(resource.key, parent).any(|(id, e)| {
+            Some(id) != own_id
+                && e.get(*name)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
+        });
+        if taken {
+            errors.push(FieldError::new(
+                "ObjectExists",
+                resource.resource,
+                name,
+                format!("The {name} '{wanted}' is already in use"),
+            ));
+        }
+    }
+    if !errors.is_empty() {
+        return Err(CwError::invalid_object(resource.resource, errors));
+    }
+    let now = clock::now();
+    let mut info = Map::new();
+    match existing
+        .and_then(|e| e.get("_info"))
+        .and_then(Value::as_object)
+    {
+        Some(old) => {
+            for k in ["dateEntered", "enteredBy"] {
+                if let Some(v) = old.get(k) {
+                    info.insert(k.into(), v.clone());
+                }
+            }
+        }
+        None => {
+            info.insert("dateEntered".into(), json!(now));
+            info.insert("enteredBy".into(), json!(actor.identifier));
+        }
+    }
+    info.insert("lastUpdated".into(), json!(now));
+    info.insert("updatedBy".into(), json!(actor.identifier));
+    out.insert("_info".into(), Value::Object(info));
+    Ok(out)
+}
+
+fn is_empty(v: Option<&Value>) -> bool {
+    match v {
+        None | Some(Value::Null) => true,
+        Some(Value::String(s)) => s.trim().is_empty(),
+        _ => false,
+    }
+}
+
+/// Fields the server computes; a written value is ignored.
+fn is_server_owned(resource: &Resource, field: &str) -> bool {
+    matches!(
+        (resource.key, field),
+        (res::TICKETS, "closedFlag" | "closedDate" | "closedBy")
+            | (res::NOTES, "createdBy" | "dateCreated")
+            | (
+                res::ADDITIONS,
+                "extPrice" | "extCost" | "margin" | "agreementStatus"
+            )
+            | (res::CALLBACKS, "memberId")
+            | (res::MEMBERS, "password" | "token")
+    )
+}
+
+/// Required fields: the schema's, plus those ConnectWise enforces beyond it.
+fn required_fields(resource: &Resource) -> Vec<&'static str> {
+    let schema = Schemas::embedded().get(resource.schema);
+    let mut names: Vec<&'static str> = schema.required.iter().map(String::as_str).collect();
+    names.extend(match resource.key {
+        res::TICKETS => &["company", "board"][..],
+        res::AGREEMENTS_KEY => &["company", "type"][..],
+        res::ADDITIONS => &["product"][..],
+        res::CONTACTS_KEY => &["firstName"][..],
+        res::NOTES => &["text"][..],
+        res::MEMBERS => &["securityRole"][..],
+        res::CALLBACKS => &["url", "type"][..],
+        _ => &[][..],
+    });
+    names.sort_unstable();
+    names.dedup();
+    names
+}
+
+fn resolve_references(
+    data: &Data,
+    resource: &Resource,
+    out: &mut Entity,
+    errors: &mut Vec<FieldError>,
+) {
+    for spec in resource.refs {
+        let Some(value) = out.get(spec.field).cloned() else {
+            continue;
+        };
+        let scope = match spec.scoped_by {
+            None => Some(0),
+            Some(by) => out
+                .get(by)
+                .and_then(|v| v.get("id"))
+                .and_then(Value::as_i64),
+        };
+        let Some(scope) = scope else {
+            errors.push(FieldError::new(
+                "InvalidField",
+                resource.resource,
+                spec.field,
+                format!(
+                    "{} needs {} to be set",
+                    spec.field,
+                    spec.scoped_by.unwrap_or("")
+                ),
+            ));
+            continue;
+        };
+        let resolved = match value {
+            Value::Array(items) => items
+                .into_iter()
+                .map(|item| resolve_one(data, spec.target, scope, &item))
+                .collect::<Result<Vec<_>, _>>()
+                .map(Value::Array),
+            item => resolve_one(data, spec.target, scope, &item),
+        };
+        match resolved {
+            Ok(v) => {
+                out.insert(spec.field.to_owned(), v);
+            }
+            Err(message) => errors.push(FieldError::new(
+                "InvalidField",
+                resource.resource,
+                spec.field,
+                format!("{}: {message}", spec.field),
+            )),
+        }
+    }
+}
+
+/// Finds the record a reference names (by id, else by identifier or name, as ConnectWise
+/// accepts) and returns the stored reference `{id, name/identifier}`.
+fn resolve_one(data: &Data, target: &str, scope: i64, item: &Value) -> Result<Value, String> {
+    let target_res = res::get(target);
+    let found = if let Some(id) = item.get("id").and_then(Value::as_i64) {
+        let hit = if scope == 0 {
+            data.find_by_id(target, id)
+        } else {
+            data.get(target, scope, id).map(|e| (scope, e))
+        };
+        hit.map(|(_, e)| (id, e))
+            .ok_or_else(|| format!("{} id {id} does not exist", target_res.resource))?
+    } else {
+        let (key, wanted) = ["identifier", "name"]
+            .iter()
+            .find_map(|k| item.get(*k).and_then(Value::as_str).map(|v| (*k, v)))
+            .ok_or_else(|| "give an id, identifier or name".to_string())?;
+        let candidates: Box<dyn Iterator<Item = (i64, &Entity)>> = if scope == 0 {
+            Box::new(
+                data.collection(target)
+                    .into_iter()
+                    .flat_map(|c| c.iter().map(|((_, id), e)| (*id, e))),
+            )
+        } else {
+            Box::new(data.children(target, scope))
+        };
+        candidates
+            .into_iter()
+            .find(|(_, e)| {
+                e.get(key)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
+            })
+            .ok_or_else(|| format!("no {} with {key} '{wanted}'", target_res.resource))?
+    };
+    Ok(reference_to(target, found.0, found.1))
+}
+
+/// The stored form of a reference to a record.
+pub fn reference_to(target: &str, id: i64, e: &Entity) -> Value {
+    let mut r = Map::new();
+    r.insert("id".into(), json!(id));
+    for k in ["identifier", "name"] {
+        if let Some(v) = e.get(k) {
+            r.insert(k.into(), v.clone());
+        }
+    }
+    match target {
+        res::MEMBERS => {
+            let name = member_name(e);
+            r.insert("name".into(), json!(name));
+        }
+        res::CONTACTS_KEY => {
+            let name = [e.get("firstName"), e.get("lastName")]
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_str)
+                .collect::<Vec<_>>()
+                .join(" ");
+            r.insert("name".into(), json!(name));
+        }
+        res::PRIORITIES => {
+            if let Some(s) = e.get("sortOrder") {
+                r.insert("sort".into(), s.clone());
+            }
+        }
+        _ => {}
+    }
+    Value::Object(r)
+}
+
+/// A member's display name (first and last).
+pub fn member_name(e: &Entity) -> String {
+    [e.get("firstName"), e.get("lastName")]
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_str)
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn set_default(out: &mut Entity, field: &str, value: Value) {
+    if is_empty(out.get(field)) {
+        out.insert(field.to_owned(), value);
+    }
+}
+
+fn find_default(data: &Data, key: &str, parent: i64) -> Option<(i64, Entity)> {
+    let mut all: Vec<(i64, &Entity)> = data.children(key, parent).collect();
+    all.sort_by_key(|(id, e)| {
+        (
+            e.get("defaultFlag") != Some(&Value::Bool(true)),
+            e.get("sortOrder")
+                .and_then(Value::as_i64)
+                .unwrap_or(i64::MAX),
+            *id,
+        )
+    });
+    all.first().map(|(id, e)| (*id, (*e).clone()))
+}
+
+/// Resource-specific defaults and rules, as ConnectWise applies them.
+fn apply_rules(
+    data: &Data,
+    resource: &Resource,
+    parent: i64,
+    out: &mut Entity,
+    existing: Option<&Entity>,
+    actor: &Actor,
+    errors: &mut Vec<FieldError>,
+) {
+    let now = clock::now();
+    let keep = |out: &mut Entity, field: &str| {
+        if let Some(v) = existing.and_then(|e| e.get(field)) {
+            out.insert(field.to_owned(), v.clone());
+        }
+    };
+    match resource.key {
+        res::COMPANIES => {
+            if out.get("status").is_none()
+                && let Some((id, e)) = find_default(data, res::COMPANY_STATUSES, 0)
+            {
+                out.insert("status".into(), reference_to(res::COMPANY_STATUSES, id, &e));
+            }
+            set_default(out, "deletedFlag", json!(false));
+            set_default(out, "leadFlag", json!(false));
+        }
+        res::AGREEMENTS_KEY => {
+            set_default(out, "agreementStatus", json!("Active"));
+            set_default(out, "cancelledFlag", json!(false));
+            set_default(out, "startDate", json!(now));
+            set_default(out, "noEndingDateFlag", json!(true));
+            if let Some(company) = out.get("company").cloned() {
+                set_default(out, "billToCompany", company);
+            }
+            if let Some(t) = out
+                .get("type")
+                .and_then(|t| t.get("id"))
+                .and_then(Value::as_i64)
+                .and_then(|id| data.get(res::AGREEMENT_TYPES, 0, id))
+            {
+                for k in ["billTime", "billExpenses", "billProducts"] {
+                    if let Some(v) = t.get(k) {
+                        set_default(out, k, v.clone());
+                    }
+                }
+            }
+        }
+        res::ADDITIONS => {
+            let product = out
+                .get("product")
+                .and_then(|p| p.get("id"))
+                .and_then(Value::as_i64)
+                .and_then(|id| data.get(res::CATALOG, 0, id));
+            if let Some(p) = product {
+                for (to, from) in [
+                    ("unitPrice", "price"),
+                    ("unitCost", "cost"),
+                    ("description", "description"),
+                    ("invoiceDescription", "customerDescription"),
+                ] {
+                    if let Some(v) = p.get(from) {
+                        set_default(out, to, v.clone());
+                    }
+                }
+            }
+            set_default(out, "quantity", json!(1));
+            set_default(out, "lessIncluded", json!(0));
+            set_default(out, "effectiveDate", json!(now));
+            set_default(out, "taxableFlag", json!(false));
+            let num = |k: &str| out.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+            let billable = num("quantity") - num("lessIncluded");
+            let ext_price = billable * num("unitPrice");
+            let ext_cost = billable * num("unitCost");
+            out.insert("extPrice".into(), json!(round2(ext_price)));
+            out.insert("extCost".into(), json!(round2(ext_cost)));
+            out.insert("margin".into(), json!(round2(ext_price - ext_cost)));
+            let status = data
+                .get(res::AGREEMENTS_KEY, 0, parent)
+                .and_then(|a| a.get("agreementStatus").cloned())
+                .unwrap_or(json!("Active"));
+            out.insert("agreementStatus".into(), status);
+            if let (Some(eff), Some(cancel)) = (
+                out.get("effectiveDate").and_then(Value::as_str),
+                out.get("cancelledDate").and_then(Value::as_str),
+            ) && cancel < eff
+            {
+                errors.push(FieldError::new(
+                    "InvalidField",
+                    resource.resource,
+                    "cancelledDate",
+                    "cancelledDate must not be before effectiveDate",
+                ));
+            }
+        }
+        res::TICKETS => {
+            if let Some(s) = out.get("summary").and_then(Value::as_str)
+                && s.chars().count() > 100
+            {
+                errors.push(FieldError::new(
+                    "InvalidField",
+                    resource.resource,
+                    "summary",
+                    "summary must be at most 100 characters",
+                ));
+            }
+            let board = out
+                .get("board")
+                .and_then(|b| b.get("id"))
+                .and_then(Value::as_i64);
+            if let Some(board) = board {
+                if out.get("status").is_none()
+                    && let Some((id, e)) = find_default(data, res::BOARD_STATUSES, board)
+                {
+                    out.insert("status".into(), reference_to(res::BOARD_STATUSES, id, &e));
+                }
+                let closed = out
+                    .get("status")
+                    .and_then(|s| s.get("id"))
+                    .and_then(Value::as_i64)
+                    .and_then(|id| data.get(res::BOARD_STATUSES, board, id))
+                    .and_then(|s| s.get("closedStatus"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                let was_closed = existing
+                    .and_then(|e| e.get("closedFlag"))
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false);
+                out.insert("closedFlag".into(), json!(closed));
+                if closed && was_closed {
+                    keep(out, "closedDate");
+                    keep(out, "closedBy");
+                } else if closed {
+                    out.insert("closedDate".into(), json!(now));
+                    out.insert("closedBy".into(), json!(actor.identifier));
+                }
+            }
+            if out.get("priority").is_none()
+                && let Some((id, e)) = find_default(data, res::PRIORITIES, 0)
+            {
+                out.insert("priority".into(), reference_to(res::PRIORITIES, id, &e));
+            }
+            set_default(out, "recordType", json!("ServiceTicket"));
+            set_default(out, "severity", json!("Medium"));
+            set_default(out, "impact", json!("Medium"));
+            if existing.is_some() {
+                // The first note is made once, on create.
+                out.remove("initialDescription");
+                out.remove("initialInternalAnalysis");
+                out.remove("initialResolution");
+            }
+        }
+        res::NOTES => {
+            let flags = [
+                "detailDescriptionFlag",
+                "internalAnalysisFlag",
+                "resolutionFlag",
+            ];
+            if !flags
+                .iter()
+                .any(|f| out.get(*f).and_then(Value::as_bool) == Some(true))
+            {
+                errors.push(FieldError::new(
+                    "InvalidField",
+                    resource.resource,
+                    "detailDescriptionFlag",
+                    "At least one of detailDescriptionFlag, internalAnalysisFlag or resolutionFlag must be true",
+                ));
+            }
+            for f in flags {
+                set_default(out, f, json!(false));
+            }
+            set_default(out, "internalFlag", json!(false));
+            set_default(out, "externalFlag", json!(false));
+            // Seed 000's quirk: a note written through the API is the API member's unless
+            // a member or contact is named on it.
+            if out.get("member").is_none()
+                && out.get("contact").is_none()
+                && let Some(m) = data.get(res::MEMBERS, 0, actor.member_id)
+            {
+                out.insert(
+                    "member".into(),
+                    reference_to(res::MEMBERS, actor.member_id, m),
+                );
+            }
+            match existing {
+                Some(_) => {
+                    keep(out, "createdBy");
+                    keep(out, "dateCreated");
+                }
+                None => {
+                    out.insert("createdBy".into(), json!(actor.identifier));
+                    out.insert("dateCreated".into(), json!(now));
+                }
+            }
+        }
+        res::MEMBERS => {
+            for (k, v) in [
+                (
+                    "agreementInvoicingDisplayOptions",
+                    "RemainOnInvoicingScreen",
+                ),
+                ("invoicingDisplayOptions", "RemainOnInvoicingScreen"),
+                ("defaultEmail", "Office"),
+                ("defaultPhone", "Office"),
+                ("invoiceScreenDefaultTabFormat", "ShowInvoicingTab"),
+                ("licenseClass", "F"),
+            ] {
+                set_default(out, k, json!(v));
+            }
+            set_default(out, "structureLevel", json!({"id": 1, "name": "Corporate"}));
+            set_default(out, "inactiveFlag", json!(false));
+            set_default(out, "adminFlag", json!(false));
+        }
+        res::ROLES => {
+            set_default(out, "adminFlag", json!(false));
+            set_default(out, "inactiveFlag", json!(false));
+        }
+        res::ROLE_SETTINGS => {
+            for k in [
+                "moduleName",
+                "moduleFunctionName",
+                "moduleIdentifier",
+                "moduleFunctionIdentifier",
+                "moduleDescription",
+                "moduleFunctionDescription",
+                "sortOrder",
+                "customFlag",
+                "myAllFlag",
+                "reportFlag",
+                "restrictFlag",
+            ] {
+                keep(out, k);
+            }
+            for k in ["addLevel", "editLevel", "deleteLevel", "inquireLevel"] {
+                set_default(out, k, json!("None"));
+            }
+        }
+        res::CALLBACKS => {
+            set_default(out, "objectId", json!(0));
+            set_default(out, "level", json!("owner"));
+            set_default(out, "inactiveFlag", json!(false));
+            set_default(out, "payloadVersion", json!("2.0"));
+            out.insert("memberId".into(), json!(actor.member_id));
+            if let Some(t) = out.get("type").and_then(Value::as_str)
+                && !["ticket", "company", "agreement"].contains(&t.to_ascii_lowercase().as_str())
+            {
+                errors.push(FieldError::new(
+                    "InvalidField",
+                    resource.resource,
+                    "type",
+                    "type must be ticket, company or agreement",
+                ));
+            }
+        }
+        res::BOARDS | res::CATALOG | res::AGREEMENT_TYPES | res::COMPANY_TYPES => {
+            set_default(out, "inactiveFlag", json!(false));
+        }
+        res::BOARD_STATUSES => {
+            set_default(out, "closedStatus", json!(false));
+            set_default(out, "inactive", json!(false));
+            set_default(out, "defaultFlag", json!(false));
+        }
+        _ => {}
+    }
+}
+
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
+}
+
+/// Renders a stored record as ConnectWise answers it: `id` first, then every field the
+/// schema lists (null where unset), references with `_info` links, `_info` last.
+pub fn render(resource: &Resource, id: i64, parent: i64, e: &Entity, base_url: &str) -> Value {
+    let schema = Schemas::embedded().get(resource.schema);
+    let mut out = Map::with_capacity(schema.fields.len() + 1);
+    out.insert("id".into(), json!(id));
+    for field in &schema.fields {
+        if field.name == "id" || field.name == "_info" {
+            continue;
+        }
+        let value = match (e.get(&field.name), &field.kind) {
+            (None, _) => Value::Null,
+            (Some(v @ Value::Object(_)), Kind::Ref(_)) => {
+                render_ref(resource, &field.name, v, e, base_url)
+            }
+            (Some(Value::Array(items)), Kind::Array(inner)) if matches!(**inner, Kind::Ref(_)) => {
+                Value::Array(
+                    items
+                        .iter()
+                        .map(|v| render_ref(resource, &field.name, v, e, base_url))
+                        .collect(),
+                )
+            }
+            (Some(v), _) => v.clone(),
+        };
+        out.insert(field.name.clone(), value);
+    }
+    let mut info = e
+        .get("_info")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    if resource.key == res::TICKETS {
+        info.insert(
+            "notes_href".into(),
+            json!(format!("{base_url}service/tickets/{id}/notes")),
+        );
+    }
+    if resource.key == res::AGREEMENTS_KEY {
+        info.insert(
+            "additions_href".into(),
+            json!(format!("{base_url}finance/agreements/{id}/additions")),
+        );
+    }
+    let _ = parent;
+    out.insert("_info".into(), Value::Object(info));
+    Value::Object(out)
+}
+
+fn render_ref(resource: &Resource, field: &str, v: &Value, e: &Entity, base_url: &str) -> Value {
+    let Value::Object(obj) = v else {
+        return v.clone();
+    };
+    let mut obj = obj.clone();
+    if let (Some(spec), Some(id)) = (
+        resource.ref_spec(field),
+        obj.get("id").and_then(Value::as_i64),
+    ) {
+        let target = res::get(spec.target);
+        let scope = spec
+            .scoped_by
+            .and_then(|by| e.get(by))
+            .and_then(|b| b.get("id"))
+            .and_then(Value::as_i64)
+            .unwrap_or(0);
+        let href = format!("{base_url}{}/{id}", target.path_for(scope));
+        let mut info = Map::new();
+        info.insert(format!("{field}_href"), json!(href));
+        obj.insert("_info".into(), Value::Object(info));
+    }
+    Value::Object(obj)
+}
+
+/// Keeps only the requested fields (`fields=id,name,board/name`) of a rendered record.
+pub fn project(rendered: &Value, fields: &[Vec<String>]) -> Value {
+    let mut out = Map::new();
+    for path in fields {
+        copy_path(rendered, &mut out, path);
+    }
+    Value::Object(out)
+}
+
+fn copy_path(from: &Value, to: &mut Map<String, Value>, path: &[String]) {
+    let Some((head, rest)) = path.split_first() else {
+        return;
+    };
+    let Some(obj) = from.as_object() else { return };
+    let Some((key, value)) = obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(head)) else {
+        return;
+    };
+    if rest.is_empty() {
+        to.insert(key.clone(), value.clone());
+        return;
+    }
+    match value {
+        Value::Object(_) => {
+            let slot = to
+                .entry(key.clone())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(inner) = slot {
+                copy_path(value, inner, rest);
+            }
+        }
+        Value::Null => {
+            to.entry(key.clone()).or_insert(Value::Null);
+        }
+        _ => {}
+    }
+}

@@ -1,0 +1,555 @@
+//! Starting data: `demo`, a realistic small MSP, and `bench`, many records for benchmarks.
+//!
+//! Seeding happens once: a state that already holds companies is left as it is.
+
+use serde_json::{Value, json};
+
+use crate::Seed;
+use crate::bootstrap::insert;
+use crate::resources as res;
+use crate::store::{Entity, Store, Writer};
+
+/// The client companies of the demo MSP: (identifier, name, city, state, e-mail domain).
+const CLIENTS: &[(&str, &str, &str, &str, &str)] = &[
+    (
+        "AcmeCorp",
+        "Acme Corporation",
+        "Tampa",
+        "FL",
+        "acme.example",
+    ),
+    (
+        "BlueRidge",
+        "Blue Ridge Dental Group",
+        "Asheville",
+        "NC",
+        "blueridgedental.example",
+    ),
+    (
+        "CedarLaw",
+        "Cedar & Finch Law",
+        "Portland",
+        "OR",
+        "cedarfinch.example",
+    ),
+    (
+        "Contoso",
+        "Contoso Manufacturing",
+        "Dayton",
+        "OH",
+        "contoso.example",
+    ),
+    (
+        "Dunmore",
+        "Dunmore Veterinary Clinic",
+        "Scranton",
+        "PA",
+        "dunmorevet.example",
+    ),
+    (
+        "Evergreen",
+        "Evergreen Property Management",
+        "Tacoma",
+        "WA",
+        "evergreenpm.example",
+    ),
+    (
+        "Fabrikam",
+        "Fabrikam Logistics",
+        "Memphis",
+        "TN",
+        "fabrikam.example",
+    ),
+    (
+        "Greenway",
+        "Greenway Accounting",
+        "Madison",
+        "WI",
+        "greenwaycpa.example",
+    ),
+    (
+        "Harbor",
+        "Harbor Point Marina",
+        "Annapolis",
+        "MD",
+        "harborpoint.example",
+    ),
+    (
+        "Ironwood",
+        "Ironwood Construction",
+        "Boise",
+        "ID",
+        "ironwoodbuild.example",
+    ),
+    (
+        "Juniper",
+        "Juniper Family Medicine",
+        "Santa Fe",
+        "NM",
+        "junipermed.example",
+    ),
+    (
+        "Keystone",
+        "Keystone Insurance Agency",
+        "Harrisburg",
+        "PA",
+        "keystoneins.example",
+    ),
+    (
+        "Lakeside",
+        "Lakeside Credit Union",
+        "Duluth",
+        "MN",
+        "lakesidecu.example",
+    ),
+    (
+        "Maple",
+        "Maple Street Bakery",
+        "Burlington",
+        "VT",
+        "maplebakery.example",
+    ),
+    (
+        "Northwind",
+        "Northwind Traders",
+        "Seattle",
+        "WA",
+        "northwind.example",
+    ),
+    (
+        "Oakridge",
+        "Oakridge Schools Foundation",
+        "Knoxville",
+        "TN",
+        "oakridgeschools.example",
+    ),
+    (
+        "Pinnacle",
+        "Pinnacle Engineering",
+        "Denver",
+        "CO",
+        "pinnacleeng.example",
+    ),
+    (
+        "Quarry",
+        "Quarry Hill Architects",
+        "Providence",
+        "RI",
+        "quarryhill.example",
+    ),
+    (
+        "Riverbend",
+        "Riverbend Hotel",
+        "Savannah",
+        "GA",
+        "riverbendhotel.example",
+    ),
+    (
+        "Summit",
+        "Summit Physical Therapy",
+        "Salt Lake City",
+        "UT",
+        "summitpt.example",
+    ),
+    (
+        "Tailspin",
+        "Tailspin Toys",
+        "Burbank",
+        "CA",
+        "tailspintoys.example",
+    ),
+    (
+        "Umbrella",
+        "Umbrella Pharmacy",
+        "Raleigh",
+        "NC",
+        "umbrellarx.example",
+    ),
+    (
+        "Vista",
+        "Vista Realty Partners",
+        "Phoenix",
+        "AZ",
+        "vistarealty.example",
+    ),
+    (
+        "Wingtip",
+        "Wingtip Travel",
+        "Orlando",
+        "FL",
+        "wingtiptravel.example",
+    ),
+    (
+        "Yellowstone",
+        "Yellowstone Outfitters",
+        "Bozeman",
+        "MT",
+        "yellowstoneout.example",
+    ),
+    (
+        "Zephyr",
+        "Zephyr Wind Energy",
+        "Amarillo",
+        "TX",
+        "zephyrwind.example",
+    ),
+    (
+        "AdventureWorks",
+        "Adventure Works Cycles",
+        "Bend",
+        "OR",
+        "adventureworks.example",
+    ),
+    (
+        "Litware",
+        "Litware Publishing",
+        "Boston",
+        "MA",
+        "litware.example",
+    ),
+];
+
+const FIRST: &[&str] = &[
+    "Alice", "Ben", "Carmen", "Dev", "Elena", "Frank", "Grace", "Hiro", "Ines", "Jamal",
+];
+const LAST: &[&str] = &[
+    "Nguyen", "Okafor", "Patel", "Quinn", "Rossi", "Schmidt", "Tanaka", "Usman", "Varga", "Walsh",
+];
+
+/// Loads a seed into the state unless it already holds companies.
+pub fn load(store: &Store, seed: &Seed) -> anyhow::Result<()> {
+    let has_companies = store
+        .read()
+        .collection(res::COMPANIES)
+        .is_some_and(|c| !c.is_empty());
+    if has_companies {
+        return Ok(());
+    }
+    store.write(|w| match seed {
+        Seed::Demo => demo(w),
+        Seed::Bench { companies, tickets } => bench(w, *companies, *tickets),
+    })?;
+    store.compact()
+}
+
+fn setup_tables(w: &mut Writer<'_>) -> (i64, i64) {
+    for (name, default) in [
+        ("Active", true),
+        ("Inactive", false),
+        ("Not Approved", false),
+    ] {
+        insert(
+            w,
+            res::COMPANY_STATUSES,
+            0,
+            json!({"name": name, "defaultFlag": default}),
+        );
+    }
+    let mut client_type = 0;
+    for (name, vendor) in [
+        ("Client", false),
+        ("Prospect", false),
+        ("Vendor", true),
+        ("Partner", false),
+    ] {
+        let id = insert(
+            w,
+            res::COMPANY_TYPES,
+            0,
+            json!({"name": name, "vendorFlag": vendor, "defaultFlag": name == "Client"}),
+        );
+        if name == "Client" {
+            client_type = id;
+        }
+    }
+    for (i, (name, color)) in [
+        ("Priority 1 - Emergency Response", "Red"),
+        ("Priority 2 - Quick Response", "Orange"),
+        ("Priority 3 - Normal Response", "Yellow"),
+        ("Priority 4 - Schedule Maintenance", "Green"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        insert(
+            w,
+            res::PRIORITIES,
+            0,
+            json!({"name": name, "color": color, "sortOrder": i + 1, "defaultFlag": i == 2}),
+        );
+    }
+    let mut help_desk = 0;
+    for board in ["Help Desk", "Security Operations", "Alerts"] {
+        let id = insert(w, res::BOARDS, 0, json!({"name": board}));
+        if board == "Help Desk" {
+            help_desk = id;
+        }
+        for (i, (status, closed, default)) in [
+            ("New", false, true),
+            ("In Progress", false, false),
+            ("Waiting on Customer", false, false),
+            ("Resolved", true, false),
+            ("Closed", true, false),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            insert(
+                w,
+                res::BOARD_STATUSES,
+                id,
+                json!({"name": status, "closedStatus": closed, "defaultFlag": default, "sortOrder": i}),
+            );
+        }
+        for (ty, default) in [
+            ("Incident", true),
+            ("Problem", false),
+            ("Service Request", false),
+            ("Alert", false),
+        ] {
+            insert(
+                w,
+                res::BOARD_TYPES,
+                id,
+                json!({"name": ty, "defaultFlag": default, "category": "Reactive"}),
+            );
+        }
+    }
+    (client_type, help_desk)
+}
+
+fn demo(w: &mut Writer<'_>) {
+    let (client_type, help_desk) = setup_tables(w);
+    let managed = insert(
+        w,
+        res::AGREEMENT_TYPES,
+        0,
+        agreement_type("Managed Services"),
+    );
+    let security = insert(
+        w,
+        res::AGREEMENT_TYPES,
+        0,
+        agreement_type("Security Services"),
+    );
+    insert(w, res::AGREEMENT_TYPES, 0, agreement_type("Block Time"));
+    for (identifier, description, price, cost) in [
+        (
+            "DMARC-MONITOR",
+            "DMARC Monitoring (per sending domain)",
+            12.0,
+            4.0,
+        ),
+        ("M365-BP", "Microsoft 365 Business Premium", 22.0, 19.8),
+        ("BACKUP-SRV", "Managed Server Backup", 85.0, 30.0),
+        (
+            "EDR-ENDPOINT",
+            "Endpoint Detection & Response (per device)",
+            8.5,
+            3.25,
+        ),
+        ("MSP-SUPPORT", "Managed Support (per user)", 95.0, 0.0),
+        (
+            "SAT-TRAINING",
+            "Security Awareness Training (per user)",
+            3.0,
+            1.1,
+        ),
+    ] {
+        insert(
+            w,
+            res::CATALOG,
+            0,
+            json!({
+                "identifier": identifier,
+                "description": description,
+                "customerDescription": description,
+                "price": price,
+                "cost": cost,
+                "productClass": "Service",
+                "recurringFlag": true,
+                "taxableFlag": false,
+            }),
+        );
+    }
+    for (i, (identifier, name, city, state, domain)) in CLIENTS.iter().enumerate() {
+        let company = insert(
+            w,
+            res::COMPANIES,
+            0,
+            json!({
+                "identifier": identifier,
+                "name": name,
+                "city": city,
+                "state": state,
+                "phoneNumber": format!("555{:07}", 1_000_000 + i * 7919),
+                "website": format!("www.{domain}"),
+                "types": [{"id": client_type}],
+            }),
+        );
+        for j in 0..2 {
+            let first = FIRST[(i + j * 3) % FIRST.len()];
+            let last = LAST[(i * 7 + j) % LAST.len()];
+            insert(
+                w,
+                res::CONTACTS_KEY,
+                0,
+                json!({
+                    "firstName": first,
+                    "lastName": last,
+                    "company": {"id": company},
+                    "title": if j == 0 { "Office Manager" } else { "IT Contact" },
+                    "communicationItems": [{
+                        "type": {"id": 1, "name": "Email"},
+                        "communicationType": "Email",
+                        "value": format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase()),
+                        "defaultFlag": true,
+                    }],
+                }),
+            );
+        }
+        insert(
+            w,
+            res::AGREEMENTS_KEY,
+            0,
+            json!({
+                "name": format!("{name} - Managed Services"),
+                "type": {"id": managed},
+                "company": {"id": company},
+                "startDate": "2025-01-01T00:00:00Z",
+                "billAmount": 1500 + 250 * (i % 6),
+            }),
+        );
+        if i % 3 == 0 {
+            insert(
+                w,
+                res::AGREEMENTS_KEY,
+                0,
+                json!({
+                    "name": format!("{name} - Security Services"),
+                    "type": {"id": security},
+                    "company": {"id": company},
+                    "startDate": "2025-06-01T00:00:00Z",
+                }),
+            );
+        }
+        if i % 4 == 0 {
+            insert(
+                w,
+                res::TICKETS,
+                0,
+                json!({
+                    "summary": format!("Printer offline at {city} office"),
+                    "board": {"id": help_desk},
+                    "company": {"id": company},
+                    "initialDescription": "The front-desk printer shows offline for all users since this morning.",
+                }),
+            );
+        }
+    }
+    // The MSP itself, as ConnectWise always has it.
+    insert(
+        w,
+        res::COMPANIES,
+        0,
+        json!({"identifier": "SandboxMSP", "name": "Sandbox MSP", "city": "Tampa", "state": "FL"}),
+    );
+}
+
+fn agreement_type(name: &str) -> Value {
+    json!({
+        "name": name,
+        "billTime": "Billable",
+        "billExpenses": "Billable",
+        "billProducts": "Billable",
+        "employeeCompNotExceed": "Billing",
+        "employeeCompRate": "Actual",
+        "invoicingCycle": "CalendarYear",
+        "prorateFlag": true,
+    })
+}
+
+/// Many records, written directly (without per-record checks) so large seeds load quickly;
+/// the shapes match what the API writes.
+fn bench(w: &mut Writer<'_>, companies: usize, tickets: usize) {
+    let (_, board) = setup_tables(w);
+    let statuses: Vec<(i64, Entity)> = w
+        .data()
+        .children(res::BOARD_STATUSES, board)
+        .map(|(id, e)| (id, e.clone()))
+        .collect();
+    let priority = w
+        .data()
+        .children(res::PRIORITIES, 0)
+        .next()
+        .map(|(id, e)| (id, e.clone()));
+    let now = crate::clock::now();
+    let info = json!({"dateEntered": now, "enteredBy": "system", "lastUpdated": now, "updatedBy": "system"});
+    let mut company_refs = Vec::with_capacity(companies);
+    for i in 0..companies {
+        let id = w.next_id(res::COMPANIES);
+        let mut e = Entity::new();
+        e.insert("id".into(), json!(id));
+        e.insert("identifier".into(), json!(format!("Company{i:06}")));
+        e.insert("name".into(), json!(format!("Bench Company {i:06}")));
+        e.insert(
+            "city".into(),
+            json!(["Tampa", "Denver", "Boston", "Austin"][i % 4]),
+        );
+        e.insert("deletedFlag".into(), json!(false));
+        e.insert("leadFlag".into(), json!(false));
+        e.insert("_info".into(), info.clone());
+        company_refs.push(crate::entity::reference_to(res::COMPANIES, id, &e));
+        w.put(res::COMPANIES, 0, id, e);
+    }
+    let board_ref = json!({"id": board, "name": "Help Desk"});
+    for i in 0..tickets {
+        let id = w.next_id(res::TICKETS);
+        let (status_id, status) = &statuses[i % statuses.len()];
+        let closed = status.get("closedStatus") == Some(&Value::Bool(true));
+        let mut e = Entity::new();
+        e.insert("id".into(), json!(id));
+        e.insert("summary".into(), json!(format!("Bench ticket {i}")));
+        e.insert("board".into(), board_ref.clone());
+        e.insert(
+            "status".into(),
+            crate::entity::reference_to(res::BOARD_STATUSES, *status_id, status),
+        );
+        if let Some((pid, p)) = &priority {
+            e.insert(
+                "priority".into(),
+                crate::entity::reference_to(res::PRIORITIES, *pid, p),
+            );
+        }
+        if !company_refs.is_empty() {
+            e.insert(
+                "company".into(),
+                company_refs[i % company_refs.len()].clone(),
+            );
+        }
+        e.insert("closedFlag".into(), json!(closed));
+        e.insert("recordType".into(), json!("ServiceTicket"));
+        e.insert("_info".into(), info.clone());
+        w.put(res::TICKETS, 0, id, e);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn demo_seed_is_a_realistic_msp() {
+        let store = Store::in_memory();
+        load(&store, &Seed::Demo).unwrap();
+        let data = store.read();
+        let count = |k: &str| data.collection(k).map_or(0, |c| c.len());
+        assert!(count(res::COMPANIES) >= 25);
+        assert!(count(res::CONTACTS_KEY) >= 50);
+        assert!(count(res::AGREEMENTS_KEY) >= 25);
+        let dmarc = data
+            .children(res::CATALOG, 0)
+            .any(|(_, e)| e["identifier"] == "DMARC-MONITOR");
+        assert!(dmarc, "the catalog offers a DMARC-monitoring product");
+    }
+}

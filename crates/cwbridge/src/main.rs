@@ -1,0 +1,63 @@
+//! `cwbridge`: the command. Thin: it parses arguments, installs logging and calls the
+//! libraries.
+
+mod sandbox;
+
+use clap::{Parser, Subcommand};
+
+/// cwbridge connects a vendor's platform to ConnectWise Manage (ConnectWise PSA).
+#[derive(Debug, Parser)]
+#[command(name = "cwbridge", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a sandboxed ConnectWise Manage (or manage one: roles, members, keys, faults).
+    Sandbox(sandbox::SandboxCmd),
+}
+
+fn main() {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CWBRIDGE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: failed to start the async runtime: {e}");
+            std::process::exit(1);
+        }
+    };
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Sandbox(cmd) => sandbox::run(cmd).await,
+        }
+    });
+    if let Err(e) = result {
+        // One readable line: the outermost context, then its causes.
+        let causes: Vec<String> = e.chain().map(ToString::to_string).collect();
+        eprintln!("error: {}", causes.join(": "));
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_cli() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}
