@@ -478,6 +478,13 @@ fn is_mine(resource: &Resource, e: &Entity, p: &Principal) -> bool {
         .is_some_and(|by| by.eq_ignore_ascii_case(&p.actor.identifier))
 }
 
+/// Whether the role reads only the member's own records of this resource (level My).
+fn mine_only(p: &Principal, resource: &Resource) -> bool {
+    resource
+        .function
+        .is_some_and(|f| p.permissions.level(f, Action::Inquire) == Level::My)
+}
+
 fn check_parent(data: &Data, resource: &Resource, parent: i64) -> Result<(), CwError> {
     let (key, label) = match resource.key {
         res::ADDITIONS => (res::AGREEMENTS_KEY, "Agreement"),
@@ -531,11 +538,7 @@ fn count_records(
 ) -> Result<Response, CwError> {
     let pairs = query::pairs(req.raw_query);
     let q = ListQuery::parse(&pairs, Schemas::embedded().get(resource.schema))?;
-    let mine = p.permissions.level(
-        resource.function.unwrap_or(res::TABLE_SETUP),
-        Action::Inquire,
-    ) == Level::My
-        && resource.function.is_some();
+    let mine = mine_only(p, resource);
     let data = shared.store.read();
     let n = matching(&data, resource, parent, &q, p, mine).len();
     Ok(json_response(StatusCode::OK, &json!({ "count": n })))
@@ -555,9 +558,7 @@ fn list(
         .get("pagination-type")
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.eq_ignore_ascii_case("forward-only"));
-    let mine = resource
-        .function
-        .is_some_and(|f| p.permissions.level(f, Action::Inquire) == Level::My);
+    let mine = mine_only(p, resource);
     let api_base = shared.api_base();
     let link_base = format!("{}{}", shared.base_url, req.path);
     let data = shared.store.read();

@@ -239,7 +239,16 @@ fn resolve_references(
 /// accepts) and returns the stored reference `{id, name/identifier}`.
 fn resolve_one(data: &Data, target: &str, scope: i64, item: &Value) -> Result<Value, String> {
     let target_res = res::get(target);
-    let found = if let Some(id) = item.get("id").and_then(Value::as_i64) {
+    let id = match item.get("id") {
+        None | Some(Value::Null) => None,
+        // Ids sometimes arrive as strings; ConnectWise takes them.
+        Some(v) => Some(
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+                .ok_or_else(|| format!("id must be a whole number, got {v}"))?,
+        ),
+    };
+    let found = if let Some(id) = id {
         let hit = if scope == 0 {
             data.find_by_id(target, id)
         } else {

@@ -137,7 +137,11 @@ impl Injector {
         }
         if f.error_rate > 0.0 && rand::random::<f64>() < f.error_rate {
             self.errors_sent += 1;
-            let status = if self.errors_sent.is_multiple_of(2) { 503 } else { 500 };
+            let status = if self.errors_sent.is_multiple_of(2) {
+                503
+            } else {
+                500
+            };
             return Verdict::ServerError(status);
         }
         Verdict::Pass

@@ -1,7 +1,7 @@
 //! List parameters as ConnectWise reads them: form-encoded (`+` is a space), names matched
 //! case-insensitively, unknown ones ignored.
 
-use connectwise_conditions::{Expr, OrderBy, parse, parse_order_by};
+use connectwise_conditions::{Expr, OrderBy, Path, parse, parse_order_by};
 use percent_encoding::percent_decode_str;
 
 use crate::error::CwError;
@@ -81,7 +81,8 @@ impl ListQuery {
         if let Some(o) = param(pairs, "orderBy") {
             q.order_by =
                 parse_order_by(o).map_err(|e| CwError::bad_request(format!("orderBy: {e}")))?;
-            for order in &q.order_by {
+            for order in &mut q.order_by {
+                alias_info_field(&mut order.path, schema);
                 check_path("orderBy", order.path.segments(), schema)?;
             }
         }
@@ -126,7 +127,8 @@ fn parse_conditions(
     schema: &EntitySchema,
     child: bool,
 ) -> Result<Expr, CwError> {
-    let expr = parse(text).map_err(|e| CwError::bad_request(format!("{name}: {e}")))?;
+    let mut expr = parse(text).map_err(|e| CwError::bad_request(format!("{name}: {e}")))?;
+    alias_info_fields(&mut expr, schema);
     for path in expr.paths() {
         let segments = path.segments();
         check_path(name, segments, schema)?;
@@ -143,6 +145,39 @@ fn parse_conditions(
         }
     }
     Ok(expr)
+}
+
+/// The `_info` fields ConnectWise lets conditions name without the `_info/` prefix
+/// (`lastUpdated > [2026-01-01T00:00:00Z]`, the usual incremental-sync filter).
+const INFO_ALIASES: &[&str] = &["lastUpdated", "dateEntered", "enteredBy", "updatedBy"];
+
+fn alias_info_field(path: &mut Path, schema: &EntitySchema) {
+    let Some(first) = path.segments().first() else {
+        return;
+    };
+    if schema.field(first).is_some() {
+        return;
+    }
+    if let Some(alias) = INFO_ALIASES.iter().find(|a| a.eq_ignore_ascii_case(first)) {
+        let rest: Vec<&str> = path.segments()[1..].iter().map(String::as_str).collect();
+        let text = std::iter::once("_info")
+            .chain(std::iter::once(*alias))
+            .chain(rest)
+            .collect::<Vec<_>>()
+            .join("/");
+        *path = Path::new(&text);
+    }
+}
+
+fn alias_info_fields(expr: &mut Expr, schema: &EntitySchema) {
+    match expr {
+        Expr::And(children) | Expr::Or(children) => {
+            for child in children {
+                alias_info_fields(child, schema);
+            }
+        }
+        Expr::Compare(c) => alias_info_field(&mut c.path, schema),
+    }
 }
 
 fn check_path(name: &str, segments: &[String], schema: &EntitySchema) -> Result<(), CwError> {

@@ -1,0 +1,206 @@
+//! Faults on demand, as integrators meet them in the field: 5xx, 429 with `Retry-After`, a
+//! per-member rate limit, latency, lost write responses and a codebase upgrade.
+
+use std::time::{Duration, Instant};
+
+use connectwise_sandbox::{Faults, LostMode};
+use reqwest::Method;
+use serde_json::json;
+
+use crate::helpers::{TestSandbox, encode};
+
+#[tokio::test]
+async fn fail_next_answers_503_once_then_recovers() {
+    // Arrange
+    let sb = TestSandbox::demo().await;
+    let api = sb.api();
+    sb.sandbox
+        .set_faults(Faults {
+            fail_next: 1,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    // Act
+    let failed = api.get("service/boards").await;
+    let retried = api.get("service/boards").await;
+
+    // Assert
+    assert_eq!(failed.status, 503, "{}", failed.text);
+    assert!(
+        failed.body["message"].is_string(),
+        "ConnectWise error JSON: {}",
+        failed.text
+    );
+    retried.expect_status(200);
+}
+
+#[tokio::test]
+async fn throttle_next_answers_429_with_retry_after() {
+    let sb = TestSandbox::demo().await;
+    let api = sb.api();
+    sb.sandbox
+        .set_faults(Faults {
+            throttle_next: 1,
+            retry_after_secs: 3,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    let throttled = api.get("service/boards").await;
+    let next = api.get("service/boards").await;
+
+    assert_eq!(throttled.status, 429, "{}", throttled.text);
+    assert_eq!(throttled.header("retry-after"), Some("3"));
+    next.expect_status(200);
+}
+
+#[tokio::test]
+async fn a_member_rate_limit_throttles_the_request_past_it() {
+    let sb = TestSandbox::demo().await;
+    let api = sb.api();
+    sb.sandbox
+        .set_faults(Faults {
+            member_rate_limit: Some(2),
+            ..Faults::default()
+        })
+        .unwrap();
+
+    let first = api.get("system/info").await;
+    let second = api.get("system/info").await;
+    let third = api.get("system/info").await;
+
+    first.expect_status(200);
+    second.expect_status(200);
+    assert_eq!(third.status, 429, "{}", third.text);
+    assert!(third.header("retry-after").is_some(), "{:?}", third.headers);
+}
+
+#[tokio::test]
+async fn latency_delays_a_request() {
+    // A behaviour check, not a benchmark: one request, a generous lower bound only.
+    let sb = TestSandbox::demo().await;
+    let api = sb.api();
+    api.get("system/info").await.expect_status(200); // connection already open
+    sb.sandbox
+        .set_faults(Faults {
+            latency_ms: 200,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    let started = Instant::now();
+    api.get("system/info").await.expect_status(200);
+
+    assert!(
+        started.elapsed() >= Duration::from_millis(200),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
+async fn a_lost_write_response_fails_the_request_but_the_write_happened() {
+    // Arrange
+    let sb = TestSandbox::demo().await;
+    let api = sb.api();
+    sb.sandbox
+        .set_faults(Faults {
+            lose_next_writes: 1,
+            lost_response_mode: LostMode::Drop,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    // Act
+    let sent = api
+        .try_call(
+            Method::POST,
+            "company/companies",
+            Some(&json!({"identifier": "LostCo", "name": "Lost Response Co"})),
+            &[],
+        )
+        .await;
+
+    // Assert: no answer reached the client…
+    assert!(
+        sent.is_err(),
+        "expected a transport error, got {:?}",
+        sent.map(|r| r.status)
+    );
+    // …yet the company exists, and only once.
+    let found = api
+        .list(&format!(
+            "company/companies?conditions={}",
+            encode("identifier = \"LostCo\"")
+        ))
+        .await;
+    assert_eq!(found.len(), 1, "{found:?}");
+    assert_eq!(found[0]["name"], "Lost Response Co");
+}
+
+#[tokio::test]
+async fn an_upgrade_moves_the_api_to_the_new_codebase() {
+    // Arrange
+    let sb = TestSandbox::demo().await;
+    let old = sb.api();
+    old.get("service/boards").await.expect_status(200);
+
+    // Act
+    sb.sandbox.upgrade("v2026_1/");
+
+    // Assert: the old path is gone…
+    old.get("service/boards").await.expect_status(404);
+    // …companyinfo reports the new codebase…
+    let info = sb
+        .anonymous()
+        .get(&format!("{}/login/companyinfo/sandbox", sb.origin()))
+        .await
+        .expect_status(200);
+    assert_eq!(info.body["Codebase"], "v2026_1/");
+    // …and the new path works.
+    let new = old.with_base(format!("{}/v2026_1/apis/3.0/", sb.origin()));
+    let boards = new.list("service/boards").await;
+    assert_eq!(sb.api().base(), new.base(), "api_url follows the upgrade");
+    // Links in answers point at the new codebase.
+    let tickets = new.list("service/tickets").await;
+    let href = tickets[0]["board"]["_info"]["board_href"].as_str().unwrap();
+    assert!(href.contains("/v2026_1/apis/3.0/"), "{href}");
+    assert!(!boards.is_empty());
+}
+
+#[tokio::test]
+async fn a_lost_write_response_over_http1_fails_the_request_but_the_write_happened() {
+    // Many ConnectWise clients speak HTTP/1.1 only.
+    let sb = TestSandbox::demo().await;
+    let api = sb.api_http1();
+    sb.sandbox
+        .set_faults(Faults {
+            lose_next_writes: 1,
+            lost_response_mode: LostMode::Drop,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    let sent = api
+        .try_call(
+            Method::POST,
+            "company/companies",
+            Some(&json!({"identifier": "LostOne", "name": "Lost Over HTTP/1.1"})),
+            &[],
+        )
+        .await;
+
+    assert!(
+        sent.is_err(),
+        "expected a transport error, got {:?}",
+        sent.map(|r| r.status)
+    );
+    let found = api
+        .list(&format!(
+            "company/companies?conditions={}",
+            encode("identifier = \"LostOne\"")
+        ))
+        .await;
+    assert_eq!(found.len(), 1, "{found:?}");
+}
