@@ -61,6 +61,31 @@ impl Data {
             .map(|((_, id), e)| (*id, e))
     }
 
+    /// The records under one parent with ids in `lo..=hi`, in id order.
+    pub fn children_between(
+        &self,
+        key: &str,
+        parent: i64,
+        lo: i64,
+        hi: i64,
+    ) -> impl Iterator<Item = (i64, &Entity)> {
+        self.collections
+            .get(key)
+            .into_iter()
+            .flat_map(move |c| c.range((parent, lo)..=(parent, hi)))
+            .map(|((_, id), e)| (*id, e))
+    }
+
+    /// The lowest and highest id under one parent, and how many records the whole
+    /// collection holds; `None` when it has none under that parent.
+    pub fn id_bounds(&self, key: &str, parent: i64) -> Option<(i64, i64, usize)> {
+        let c = self.collections.get(key)?;
+        let mut range = c.range((parent, i64::MIN)..=(parent, i64::MAX));
+        let first = range.next()?.0.1;
+        let last = range.next_back().map_or(first, |((_, id), _)| *id);
+        Some((first, last, c.len()))
+    }
+
     fn apply(&mut self, record: Record) {
         match record {
             Record::Put { c, p, i, v } => {

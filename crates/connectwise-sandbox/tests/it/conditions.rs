@@ -367,3 +367,41 @@ async fn the_reference_examples_filter_as_written() {
     let not_printers = tickets_where(&api, "summary not like \"%Printer%\"").await;
     assert!(not_printers.is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_large_collection_filtered_on_two_threads_gives_every_match_once_in_id_order() {
+    // Arrange: enough tickets that the sandbox splits the scan across threads.
+    let sb = TestSandbox::start(connectwise_sandbox::SandboxConfig {
+        seed: Some(connectwise_sandbox::Seed::Bench {
+            companies: 100,
+            tickets: 25_000,
+        }),
+        ..connectwise_sandbox::SandboxConfig::ephemeral()
+    })
+    .await;
+    let api = sb.api();
+    let conditions = encode("company/id in (7, 8, 9, 10, 11) and closedFlag = false");
+
+    // Act
+    let tickets = api
+        .list(&format!(
+            "service/tickets?pageSize=1000&fields=id,company/id,closedFlag&conditions={conditions}"
+        ))
+        .await;
+    let count = api
+        .fetch(&format!("service/tickets/count?conditions={conditions}"))
+        .await;
+
+    // Assert: ticket i belongs to company i % 100 + 1 and has status i % 5, so companies 7 to
+    // 11 hold 250 tickets each, all of one status; those of companies 9 and 10 are closed.
+    assert_eq!(tickets.len(), 750);
+    assert_eq!(count["count"], 750);
+    assert!(tickets.iter().all(|t| {
+        [7, 8, 11].contains(&t["company"]["id"].as_i64().unwrap()) && t["closedFlag"] == false
+    }));
+    let ids: Vec<i64> = tickets.iter().map(|t| t["id"].as_i64().unwrap()).collect();
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids ascend without repeats"
+    );
+}
