@@ -633,7 +633,7 @@ fn list(
     let items: Vec<Value> = page
         .into_iter()
         .map(|(id, e)| {
-            let r = render(resource, id, parent, e, &api_base);
+            let r = render(resource, id, e, &api_base);
             match &q.fields {
                 Some(f) => entity::project(&r, f),
                 None => r,
@@ -667,7 +667,7 @@ fn get_one(
     if level == Level::My && !is_mine(resource, e, p) {
         return Err(not_mine(resource, id));
     }
-    let rendered = render(resource, id, parent, e, &api_base);
+    let rendered = render(resource, id, e, &api_base);
     drop(data);
     let pairs = query::pairs(req.raw_query);
     let body = match query::param(&pairs, "fields") {
@@ -681,6 +681,25 @@ fn get_one(
         None => rendered,
     };
     Ok(json_response(StatusCode::OK, &body))
+}
+
+/// The stored record a change targets, if it exists and the role may touch it.
+fn current_record(
+    data: &Data,
+    resource: &Resource,
+    parent: i64,
+    id: i64,
+    level: Level,
+    p: &Principal,
+) -> Result<Entity, CwError> {
+    let current = data
+        .get(resource.key, parent, id)
+        .cloned()
+        .ok_or_else(|| CwError::record_not_found(resource.label, id))?;
+    if level == Level::My && !is_mine(resource, &current, p) {
+        return Err(not_mine(resource, id));
+    }
+    Ok(current)
 }
 
 fn not_mine(resource: &Resource, id: i64) -> CwError {
@@ -714,7 +733,7 @@ fn create(
             Ok((id, e))
         })
         .map_err(internal)??;
-    let rendered = render(resource, id, parent, &stored, &shared.api_base());
+    let rendered = render(resource, id, &stored, &shared.api_base());
     announce(shared, resource, "added", id, &stored, &rendered, p);
     Ok(json_response(StatusCode::CREATED, &rendered))
 }
@@ -770,14 +789,7 @@ fn update(
     let stored = shared
         .store
         .write(|w| -> Result<Entity, CwError> {
-            let current = w
-                .data()
-                .get(resource.key, parent, id)
-                .cloned()
-                .ok_or_else(|| CwError::record_not_found(resource.label, id))?;
-            if level == Level::My && !is_mine(resource, &current, p) {
-                return Err(not_mine(resource, id));
-            }
+            let current = current_record(w.data(), resource, parent, id, level, p)?;
             let input = if is_patch {
                 crate::patch::apply(resource, &current, body)?
             } else {
@@ -789,7 +801,7 @@ fn update(
             Ok(e)
         })
         .map_err(internal)??;
-    let rendered = render(resource, id, parent, &stored, &shared.api_base());
+    let rendered = render(resource, id, &stored, &shared.api_base());
     announce(shared, resource, "updated", id, &stored, &rendered, p);
     Ok(json_response(StatusCode::OK, &rendered))
 }
@@ -805,14 +817,7 @@ fn delete(
     let removed = shared
         .store
         .write(|w| -> Result<Entity, CwError> {
-            let current = w
-                .data()
-                .get(resource.key, parent, id)
-                .cloned()
-                .ok_or_else(|| CwError::record_not_found(resource.label, id))?;
-            if level == Level::My && !is_mine(resource, &current, p) {
-                return Err(not_mine(resource, id));
-            }
+            let current = current_record(w.data(), resource, parent, id, level, p)?;
             if resource.key == res::ROLES {
                 let in_use = w.data().children(res::MEMBERS, 0).any(|(_, m)| {
                     m.get("securityRole")

@@ -617,7 +617,7 @@ fn round2(x: f64) -> f64 {
 
 /// Renders a stored record as ConnectWise answers it: `id` first, then every field the
 /// schema lists (null where unset), references with `_info` links, `_info` last.
-pub fn render(resource: &Resource, id: i64, parent: i64, e: &Entity, base_url: &str) -> Value {
+pub fn render(resource: &Resource, id: i64, e: &Entity, base_url: &str) -> Value {
     let schema = Schemas::embedded().get(resource.schema);
     let mut out = Map::with_capacity(schema.fields.len() + 1);
     out.insert("id".into(), json!(id));
@@ -659,7 +659,6 @@ pub fn render(resource: &Resource, id: i64, parent: i64, e: &Entity, base_url: &
             json!(format!("{base_url}finance/agreements/{id}/additions")),
         );
     }
-    let _ = parent;
     out.insert("_info".into(), Value::Object(info));
     Value::Object(out)
 }
