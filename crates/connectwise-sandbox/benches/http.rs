@@ -31,6 +31,15 @@ struct Run {
     p99_ms: f64,
 }
 
+impl Run {
+    fn print(&self, label: &str) {
+        println!(
+            "{label}: {:>9.1} req/s  p50 {:.2} ms  p99 {:.2} ms",
+            self.rps, self.p50_ms, self.p99_ms
+        );
+    }
+}
+
 fn wrk(
     url: &str,
     connections: &str,
@@ -179,14 +188,8 @@ fn main() -> anyhow::Result<()> {
     );
     let s_get = wrk(sandbox.url(), CONNECTIONS, &by_id, &headers)?;
     let s_list = wrk(sandbox.url(), "1", &list, &headers)?;
-    println!(
-        "sandbox (HTTPS)  GET ticket by id: {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms",
-        s_get.rps, s_get.p50_ms, s_get.p99_ms
-    );
-    println!(
-        "sandbox (HTTPS)  conditions list : {:>9.1} req/s  p50 {:.2} ms  p99 {:.2} ms",
-        s_list.rps, s_list.p50_ms, s_list.p99_ms
-    );
+    s_get.print("sandbox (HTTPS)  GET ticket by id");
+    s_list.print("sandbox (HTTPS)  conditions list ");
     if let Some(kib) = rss {
         println!(
             "sandbox resident memory with {TICKETS} tickets: {:.0} MiB (bench process, before load)",
@@ -211,14 +214,8 @@ fn main() -> anyhow::Result<()> {
             )?;
             let p_get = wrk(&url, CONNECTIONS, &by_id_prism, &[])?;
             let p_list = wrk(&url, "1", &list_prism, &[])?;
-            println!(
-                "prism (HTTP)     GET ticket by id: {:>9.0} req/s  p50 {:.2} ms  p99 {:.2} ms",
-                p_get.rps, p_get.p50_ms, p_get.p99_ms
-            );
-            println!(
-                "prism (HTTP)     conditions list : {:>9.1} req/s  p50 {:.2} ms  p99 {:.2} ms",
-                p_list.rps, p_list.p50_ms, p_list.p99_ms
-            );
+            p_get.print("prism (HTTP)     GET ticket by id");
+            p_list.print("prism (HTTP)     conditions list ");
             println!(
                 "ratio sandbox/prism: GET by id {:.2}x req/s; list {:.2}x req/s",
                 s_get.rps / p_get.rps,

@@ -19,6 +19,27 @@ fn strings<'a>(items: &'a [Value], field: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// Moves the first ticket to its board's Closed status; returns every ticket (as listed
+/// before) and the closed one's id.
+async fn close_first_ticket(api: &Api) -> (Vec<Value>, i64) {
+    let all = api.list("service/tickets?pageSize=1000").await;
+    let closing = all[0]["id"].as_i64().unwrap();
+    let board = all[0]["board"]["id"].as_i64().unwrap();
+    let closed = api
+        .find_id(
+            &format!("service/boards/{board}/statuses"),
+            "name = \"Closed\"",
+        )
+        .await;
+    api.patch(
+        &format!("service/tickets/{closing}"),
+        json!([{"op": "replace", "path": "status", "value": {"id": closed}}]),
+    )
+    .await
+    .expect_status(200);
+    (all, closing)
+}
+
 #[tokio::test]
 async fn like_matches_a_prefix() {
     let sb = TestSandbox::demo().await;
@@ -73,21 +94,7 @@ async fn closed_flag_false_leaves_out_closed_tickets() {
     // Arrange: close one ticket.
     let sb = TestSandbox::demo().await;
     let api = sb.api();
-    let all = api.list("service/tickets?pageSize=1000").await;
-    let closing = all[0]["id"].as_i64().unwrap();
-    let board = all[0]["board"]["id"].as_i64().unwrap();
-    let closed = api
-        .find_id(
-            &format!("service/boards/{board}/statuses"),
-            "name = \"Closed\"",
-        )
-        .await;
-    api.patch(
-        &format!("service/tickets/{closing}"),
-        json!([{"op": "replace", "path": "status", "value": {"id": closed}}]),
-    )
-    .await
-    .expect_status(200);
+    let (all, closing) = close_first_ticket(&api).await;
 
     // Act
     let open = api
@@ -325,21 +332,7 @@ async fn the_reference_examples_filter_as_written() {
     // Arrange: close one Help Desk ticket.
     let sb = TestSandbox::demo().await;
     let api = sb.api();
-    let all = api.list("service/tickets?pageSize=1000").await;
-    let closing = all[0]["id"].as_i64().unwrap();
-    let board = all[0]["board"]["id"].as_i64().unwrap();
-    let closed = api
-        .find_id(
-            &format!("service/boards/{board}/statuses"),
-            "name = \"Closed\"",
-        )
-        .await;
-    api.patch(
-        &format!("service/tickets/{closing}"),
-        json!([{"op": "replace", "path": "status", "value": {"id": closed}}]),
-    )
-    .await
-    .expect_status(200);
+    let (all, _) = close_first_ticket(&api).await;
     let acme = api
         .find_id("company/companies", "identifier = \"AcmeCorp\"")
         .await;

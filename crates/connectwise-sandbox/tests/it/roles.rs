@@ -405,15 +405,14 @@ async fn seed_004s_role_is_allowed_every_probe_and_refused_what_it_lacks() {
     }
 }
 
-#[tokio::test]
-async fn level_my_on_service_tickets_inquire_lists_only_the_members_own_tickets() {
-    // Arrange: seed 004's role, but inquire on tickets only at level My.
-    let sb = TestSandbox::demo().await;
+/// Seed 004's role with one Service Tickets level lowered to My, a member holding it, one
+/// ticket that member entered and one the admin entered: `(admin, member, mine, theirs)`.
+async fn my_ticket_and_theirs(sb: &TestSandbox, lowered: Need) -> (Api, Api, i64, i64) {
     let admin = sb.api();
     let mut grants = Preset::BillingTickets.grants();
-    let tickets = grants.iter_mut().find(|g| is(g, TICKETS_INQUIRE)).unwrap();
-    tickets.levels.set(Action::Inquire, Level::My);
-    let (_, creds) = member_with_role(&sb, &grants).await;
+    let tickets = grants.iter_mut().find(|g| is(g, lowered)).unwrap();
+    tickets.levels.set(lowered.action, Level::My);
+    let (_, creds) = member_with_role(sb, &grants).await;
     let api = sb.api_as(&creds);
     let body = |summary: &str| json!({"summary": summary, "board": {"name": "Help Desk"}, "company": {"identifier": "AcmeCorp"}});
     let mine = api.create("service/tickets", body("Mine")).await["id"]
@@ -422,6 +421,14 @@ async fn level_my_on_service_tickets_inquire_lists_only_the_members_own_tickets(
     let theirs = admin.create("service/tickets", body("Theirs")).await["id"]
         .as_i64()
         .unwrap();
+    (admin, api, mine, theirs)
+}
+
+#[tokio::test]
+async fn level_my_on_service_tickets_inquire_lists_only_the_members_own_tickets() {
+    // Arrange: seed 004's role, but inquire on tickets only at level My.
+    let sb = TestSandbox::demo().await;
+    let (admin, api, mine, theirs) = my_ticket_and_theirs(&sb, TICKETS_INQUIRE).await;
 
     // Act
     let listed = api
@@ -446,19 +453,7 @@ async fn level_my_on_service_tickets_inquire_lists_only_the_members_own_tickets(
 async fn level_my_on_service_tickets_edit_allows_only_the_members_own_tickets() {
     // Arrange
     let sb = TestSandbox::demo().await;
-    let admin = sb.api();
-    let mut grants = Preset::BillingTickets.grants();
-    let tickets = grants.iter_mut().find(|g| is(g, TICKETS_EDIT)).unwrap();
-    tickets.levels.set(Action::Edit, Level::My);
-    let (_, creds) = member_with_role(&sb, &grants).await;
-    let api = sb.api_as(&creds);
-    let body = |summary: &str| json!({"summary": summary, "board": {"name": "Help Desk"}, "company": {"identifier": "AcmeCorp"}});
-    let mine = api.create("service/tickets", body("Mine")).await["id"]
-        .as_i64()
-        .unwrap();
-    let theirs = admin.create("service/tickets", body("Theirs")).await["id"]
-        .as_i64()
-        .unwrap();
+    let (admin, api, mine, theirs) = my_ticket_and_theirs(&sb, TICKETS_EDIT).await;
     let rename = json!([{"op": "replace", "path": "summary", "value": "Renamed"}]);
 
     // Act
