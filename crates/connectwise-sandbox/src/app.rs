@@ -499,6 +499,53 @@ fn check_parent(data: &Data, resource: &Resource, parent: i64) -> Result<(), CwE
     Ok(())
 }
 
+/// The query's filters (conditions, childConditions, customFieldConditions, level My) as
+/// one test of a record.
+struct Filter<'a> {
+    resource: &'a Resource,
+    q: &'a ListQuery,
+    p: &'a Principal,
+    mine_only: bool,
+}
+
+fn filter<'a>(
+    resource: &'a Resource,
+    q: &'a ListQuery,
+    p: &'a Principal,
+    mine_only: bool,
+) -> Filter<'a> {
+    Filter {
+        resource,
+        q,
+        p,
+        mine_only,
+    }
+}
+
+impl Filter<'_> {
+    /// Whether any filter is set (otherwise every record passes).
+    fn is_selective(&self) -> bool {
+        self.mine_only
+            || self.q.conditions.is_some()
+            || self.q.child_conditions.is_some()
+            || self.q.custom_field_conditions.is_some()
+    }
+
+    fn keeps(&self, e: &Entity) -> bool {
+        let q = self.q;
+        (!self.mine_only || is_mine(self.resource, e, self.p))
+            && q.conditions.as_ref().is_none_or(|c| c.matches_object(e))
+            && q.child_conditions
+                .as_ref()
+                .is_none_or(|c| c.matches_object(e))
+            && q.custom_field_conditions.as_ref().is_none_or(|c| {
+                e.get("customFields")
+                    .and_then(Value::as_array)
+                    .is_some_and(|items| c.matches_any(items))
+            })
+    }
+}
+
 /// Collections larger than this are filtered on two threads.
 const PARALLEL_SCAN_MIN: usize = 20_000;
 
@@ -515,32 +562,19 @@ fn matching<'d>(
     p: &Principal,
     mine_only: bool,
 ) -> Vec<(i64, &'d Entity)> {
-    let keep = |e: &Entity| {
-        (!mine_only || is_mine(resource, e, p))
-            && q.conditions.as_ref().is_none_or(|c| c.matches_object(e))
-            && q.child_conditions
-                .as_ref()
-                .is_none_or(|c| c.matches_object(e))
-            && q.custom_field_conditions.as_ref().is_none_or(|c| {
-                e.get("customFields")
-                    .and_then(Value::as_array)
-                    .is_some_and(|items| c.matches_any(items))
-            })
-    };
-    let filtering = mine_only
-        || q.conditions.is_some()
-        || q.child_conditions.is_some()
-        || q.custom_field_conditions.is_some();
+    let keep = filter(resource, q, p, mine_only);
     let scan = |lo: i64, hi: i64| -> Vec<(i64, &'d Entity)> {
         data.children_between(resource.key, parent, lo, hi)
-            .filter(|(_, e)| !filtering || keep(e))
+            .filter(|(_, e)| keep.keeps(e))
             .collect()
     };
     let bounds = data.id_bounds(resource.key, parent);
     let multi_thread = tokio::runtime::Handle::try_current()
         .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
     match bounds {
-        Some((first, last, len)) if filtering && multi_thread && len >= PARALLEL_SCAN_MIN => {
+        Some((first, last, len))
+            if keep.is_selective() && multi_thread && len >= PARALLEL_SCAN_MIN =>
+        {
             let mid = first + (last - first) / 2;
             tokio::task::block_in_place(|| {
                 std::thread::scope(|s| {
@@ -588,12 +622,16 @@ fn list(
     let api_base = shared.api_base();
     let link_base = format!("{}{}", shared.base_url, req.path);
     let data = shared.store.read();
-    let mut hits = matching(&data, resource, parent, &q, p, mine);
     let size = q.page_size as usize;
     let mut links = Vec::new();
     let page: Vec<(i64, &Entity)> = if forward_only {
+        // Forward-only reads like `id > pageId` in id order: scan from the cursor and stop
+        // one record past the page, which is what makes it cheap for the server.
         let after = q.page_id.unwrap_or(0);
-        let mut rest = hits.into_iter().filter(|(id, _)| *id > after);
+        let keep = filter(resource, &q, p, mine);
+        let mut rest = data
+            .children_between(resource.key, parent, after.saturating_add(1), i64::MAX)
+            .filter(|(_, e)| keep.keeps(e));
         let page: Vec<_> = rest.by_ref().take(size).collect();
         if rest.next().is_some()
             && let Some((last, _)) = page.last()
@@ -605,6 +643,7 @@ fn list(
         }
         page
     } else {
+        let mut hits = matching(&data, resource, parent, &q, p, mine);
         if !q.order_by.is_empty() {
             hits.sort_by(|(a_id, a), (b_id, b)| {
                 connectwise_conditions::compare_objects(a, b, &q.order_by).then(a_id.cmp(b_id))
