@@ -15,7 +15,10 @@ use crate::roles::Grant;
 #[derive(Debug, Clone)]
 pub struct AdminClient {
     http: reqwest::Client,
-    base: String,
+    origin: String,
+    /// The API base, found through `/login/companyinfo` on first use (as clients do, so the
+    /// steps follow a `--codebase` or an upgrade).
+    base: tokio::sync::OnceCell<String>,
     creds: Credentials,
 }
 
@@ -35,7 +38,8 @@ impl AdminClient {
         };
         Ok(Self {
             http: builder.build()?,
-            base: format!("{origin}/v4_6_release/apis/3.0"),
+            origin,
+            base: tokio::sync::OnceCell::new(),
             creds,
         })
     }
@@ -56,10 +60,30 @@ impl AdminClient {
         Self::new(creds, pem.as_deref())
     }
 
-    /// Uses another API base (for a sandbox on another codebase).
-    pub fn with_base(mut self, base: impl Into<String>) -> Self {
-        self.base = base.into();
-        self
+    async fn api_base(&self) -> anyhow::Result<&str> {
+        let base = self
+            .base
+            .get_or_try_init(|| async {
+                let url = format!(
+                    "{}/login/companyinfo/{}",
+                    self.origin, self.creds.company_id
+                );
+                let info: Value = self
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .with_context(|| format!("Failed to reach the sandbox at {url}"))?
+                    .json()
+                    .await
+                    .with_context(|| format!("{url} did not answer JSON"))?;
+                let codebase = info["Codebase"].as_str().with_context(|| {
+                    format!("{url} does not know company '{}'", self.creds.company_id)
+                })?;
+                anyhow::Ok(format!("{}/{codebase}apis/3.0", self.origin))
+            })
+            .await?;
+        Ok(base)
     }
 
     async fn call(
@@ -68,7 +92,11 @@ impl AdminClient {
         path: &str,
         body: Option<Value>,
     ) -> anyhow::Result<Value> {
-        let url = format!("{}/{}", self.base, path.trim_start_matches('/'));
+        let url = format!(
+            "{}/{}",
+            self.api_base().await?,
+            path.trim_start_matches('/')
+        );
         let mut req = self
             .http
             .request(method.clone(), &url)
@@ -207,15 +235,9 @@ impl AdminClient {
 
     /// Sends fault settings to the sandbox's control endpoint.
     pub async fn set_faults(&self, faults: &crate::Faults) -> anyhow::Result<()> {
-        let origin = self
-            .base
-            .split("/v4_6_release")
-            .next()
-            .unwrap_or(&self.base)
-            .to_owned();
         let res = self
             .http
-            .put(format!("{origin}/_sandbox/faults"))
+            .put(format!("{}/_sandbox/faults", self.origin))
             .header("Authorization", self.creds.authorization())
             .header("clientId", &self.creds.client_id)
             .json(faults)
