@@ -472,3 +472,33 @@ async fn level_my_on_service_tickets_edit_allows_only_the_members_own_tickets() 
         "Theirs"
     );
 }
+
+#[tokio::test]
+async fn the_admin_steps_follow_the_codebase_companyinfo_reports() {
+    // Arrange: a site on another codebase, as after a ConnectWise upgrade.
+    let sb = TestSandbox::start(connectwise_sandbox::SandboxConfig {
+        codebase: "v2025_1/".into(),
+        ..connectwise_sandbox::SandboxConfig::ephemeral()
+    })
+    .await;
+    let steps = AdminClient::new(sb.admin().clone(), sb.sandbox.ca_pem()).unwrap();
+
+    // Act
+    let role = steps
+        .create_role("Portal", &Preset::BillingTickets.grants())
+        .await
+        .unwrap();
+
+    // Assert
+    let settings = sb
+        .api()
+        .list(&format!(
+            "system/securityroles/{role}/settings?pageSize=1000"
+        ))
+        .await;
+    assert!(
+        settings
+            .iter()
+            .any(|s| s["moduleFunctionName"] == "Service Tickets" && s["addLevel"] == "All")
+    );
+}
