@@ -11,6 +11,7 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
+use connectwise_conditions::{Expr, Op, Value as CondValue};
 use serde_json::{Value, json};
 
 use crate::auth::{self, Principal};
@@ -260,8 +261,11 @@ fn check_version(headers: &HeaderMap) -> Result<(), CwError> {
     let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
         return Ok(());
     };
+    // A list of media types (`…+json; version=2021.1, application/json`, connectwise-rest's
+    // default): the version is a parameter of one entry, not of the whole header.
     let Some(version) = accept
-        .split(';')
+        .split(',')
+        .flat_map(|media_type| media_type.split(';').skip(1))
         .map(str::trim)
         .find_map(|p| p.strip_prefix("version="))
     else {
@@ -400,7 +404,7 @@ fn dispatch(
             count,
         } => {
             if parent != 0 {
-                check_parent(&shared.store.read(), resource, parent)?;
+                check_parent(&shared.store.read(), resource, parent, principal)?;
             }
             match (req.method.clone(), id, count) {
                 (Method::GET, None, true) => {
@@ -485,7 +489,31 @@ fn mine_only(p: &Principal, resource: &Resource) -> bool {
         .is_some_and(|f| p.permissions.level(f, Action::Inquire) == Level::My)
 }
 
-fn check_parent(data: &Data, resource: &Resource, parent: i64) -> Result<(), CwError> {
+/// Whether a record lies within the member's Level (see [`Principal::territory`]): a company
+/// in its territory, or a record of such a company. Records tied to no company are visible.
+fn in_scope(data: &Data, resource: &Resource, e: &Entity, p: &Principal) -> bool {
+    let Some(territory) = p.territory else {
+        return true;
+    };
+    let ref_id = |e: &Entity, field: &str| e.get(field)?.get("id")?.as_i64();
+    if resource.key == res::COMPANIES {
+        return ref_id(e, "territory") == Some(territory);
+    }
+    match ref_id(e, "company") {
+        Some(company) => data
+            .get(res::COMPANIES, 0, company)
+            .is_some_and(|c| ref_id(c, "territory") == Some(territory)),
+        None => true,
+    }
+}
+
+/// Checks that the parent of a nested collection exists and is visible to the member.
+fn check_parent(
+    data: &Data,
+    resource: &Resource,
+    parent: i64,
+    p: &Principal,
+) -> Result<(), CwError> {
     let (key, label) = match resource.key {
         res::ADDITIONS => (res::AGREEMENTS_KEY, "Agreement"),
         res::BOARD_STATUSES | res::BOARD_TYPES => (res::BOARDS, "Board"),
@@ -493,15 +521,16 @@ fn check_parent(data: &Data, resource: &Resource, parent: i64) -> Result<(), CwE
         res::ROLE_SETTINGS => (res::ROLES, "SecurityRole"),
         _ => return Ok(()),
     };
-    if data.get(key, 0, parent).is_none() {
-        return Err(CwError::record_not_found(label, parent));
+    match data.get(key, 0, parent) {
+        Some(e) if in_scope(data, res::get(key), e, p) => Ok(()),
+        _ => Err(CwError::record_not_found(label, parent)),
     }
-    Ok(())
 }
 
 /// The query's filters (conditions, childConditions, customFieldConditions, level My) as
 /// one test of a record.
 struct Filter<'a> {
+    data: &'a Data,
     resource: &'a Resource,
     q: &'a ListQuery,
     p: &'a Principal,
@@ -509,12 +538,14 @@ struct Filter<'a> {
 }
 
 fn filter<'a>(
+    data: &'a Data,
     resource: &'a Resource,
     q: &'a ListQuery,
     p: &'a Principal,
     mine_only: bool,
 ) -> Filter<'a> {
     Filter {
+        data,
         resource,
         q,
         p,
@@ -526,6 +557,7 @@ impl Filter<'_> {
     /// Whether any filter is set (otherwise every record passes).
     fn is_selective(&self) -> bool {
         self.mine_only
+            || self.p.territory.is_some()
             || self.q.conditions.is_some()
             || self.q.child_conditions.is_some()
             || self.q.custom_field_conditions.is_some()
@@ -534,6 +566,7 @@ impl Filter<'_> {
     fn keeps(&self, e: &Entity) -> bool {
         let q = self.q;
         (!self.mine_only || is_mine(self.resource, e, self.p))
+            && in_scope(self.data, self.resource, e, self.p)
             && q.conditions.as_ref().is_none_or(|c| c.matches_object(e))
             && q.child_conditions
                 .as_ref()
@@ -562,7 +595,14 @@ fn matching<'d>(
     p: &Principal,
     mine_only: bool,
 ) -> Vec<(i64, &'d Entity)> {
-    let keep = filter(resource, q, p, mine_only);
+    let keep = filter(data, resource, q, p, mine_only);
+    if let Some(ids) = indexed_candidates(data, resource, parent, q) {
+        return ids
+            .into_iter()
+            .filter_map(|id| Some((id, data.get(resource.key, parent, id)?)))
+            .filter(|(_, e)| keep.keeps(e))
+            .collect();
+    }
     let scan = |lo: i64, hi: i64| -> Vec<(i64, &'d Entity)> {
         data.children_between(resource.key, parent, lo, hi)
             .filter(|(_, e)| keep.keeps(e))
@@ -587,6 +627,53 @@ fn matching<'d>(
         }
         _ => scan(i64::MIN, i64::MAX),
     }
+}
+
+/// The candidate ids for a query one of whose `and`-ed comparisons is `field/id = N` or
+/// `field/id in (N, …)`, read from the collection's reference index (the narrowest such
+/// comparison wins); `None` when no comparison can use the index.
+fn indexed_candidates(
+    data: &Data,
+    resource: &Resource,
+    parent: i64,
+    q: &ListQuery,
+) -> Option<Vec<i64>> {
+    let refs = data.refs(resource.key)?;
+    let conjuncts = match q.conditions.as_ref()? {
+        Expr::And(children) => children.as_slice(),
+        single => std::slice::from_ref(single),
+    };
+    conjuncts
+        .iter()
+        .filter_map(reference_lookup)
+        .min_by_key(|(field, ids)| refs.estimate(field, ids))
+        .map(|(field, ids)| refs.candidates(field, &ids, parent))
+}
+
+/// `(field, ids)` when a condition reads `field/id = N` or `field/id in (N, …)` with
+/// integer literals (which is all the index can answer exactly).
+fn reference_lookup(expr: &Expr) -> Option<(&str, Vec<i64>)> {
+    let Expr::Compare(c) = expr else { return None };
+    let [field, id] = c.path.segments() else {
+        return None;
+    };
+    if !id.eq_ignore_ascii_case("id") {
+        return None;
+    }
+    let integer = |v: &CondValue| -> Option<i64> {
+        let text = match v {
+            CondValue::Number(t) | CondValue::String(t) => t.trim(),
+            _ => return None,
+        };
+        let n: f64 = text.parse().ok()?;
+        (n.fract() == 0.0 && n.abs() < 9.0e15).then_some(n as i64)
+    };
+    let ids = match (c.op, &c.value) {
+        (Op::Eq, v) => vec![integer(v)?],
+        (Op::In, CondValue::List(items)) => items.iter().map(integer).collect::<Option<_>>()?,
+        _ => return None,
+    };
+    Some((field.as_str(), ids))
 }
 
 fn count_records(
@@ -628,7 +715,7 @@ fn list(
         // Forward-only reads like `id > pageId` in id order: scan from the cursor and stop
         // one record past the page, which is what makes it cheap for the server.
         let after = q.page_id.unwrap_or(0);
-        let keep = filter(resource, &q, p, mine);
+        let keep = filter(&data, resource, &q, p, mine);
         let mut rest = data
             .children_between(resource.key, parent, after.saturating_add(1), i64::MAX)
             .filter(|(_, e)| keep.keeps(e));
@@ -703,6 +790,9 @@ fn get_one(
     let e = data
         .get(resource.key, parent, id)
         .ok_or_else(|| CwError::record_not_found(resource.label, id))?;
+    if !in_scope(&data, resource, e, p) {
+        return Err(CwError::record_not_found(resource.label, id));
+    }
     if level == Level::My && !is_mine(resource, e, p) {
         return Err(not_mine(resource, id));
     }
@@ -735,10 +825,41 @@ fn current_record(
         .get(resource.key, parent, id)
         .cloned()
         .ok_or_else(|| CwError::record_not_found(resource.label, id))?;
+    if !in_scope(data, resource, &current, p) {
+        return Err(CwError::record_not_found(resource.label, id));
+    }
     if level == Level::My && !is_mine(resource, &current, p) {
         return Err(not_mine(resource, id));
     }
     Ok(current)
+}
+
+/// Refuses a write that would put a record outside the member's Level.
+fn out_of_scope(
+    data: &Data,
+    resource: &Resource,
+    e: &Entity,
+    p: &Principal,
+) -> Result<(), CwError> {
+    if in_scope(data, resource, e, p) {
+        return Ok(());
+    }
+    let field = if resource.key == res::COMPANIES {
+        "territory"
+    } else {
+        "company"
+    };
+    Err(CwError::invalid_object(
+        resource.resource,
+        vec![crate::error::FieldError::new(
+            "InvalidField",
+            resource.resource,
+            field,
+            format!(
+                "The {field} is outside your member Level's location; choose a company in your territory"
+            ),
+        )],
+    ))
 }
 
 fn not_mine(resource: &Resource, id: i64) -> CwError {
@@ -765,6 +886,7 @@ fn create(
         .store
         .write(|w| -> Result<(i64, Entity), CwError> {
             let mut e = prepare(w.data(), resource, parent, body, None, &p.actor)?;
+            out_of_scope(w.data(), resource, &e, p)?;
             let id = w.next_id(resource.key);
             e.insert("id".into(), json!(id));
             w.put(resource.key, parent, id, e.clone());
@@ -835,6 +957,7 @@ fn update(
                 body
             };
             let mut e = prepare(w.data(), resource, parent, input, Some(&current), &p.actor)?;
+            out_of_scope(w.data(), resource, &e, p)?;
             e.insert("id".into(), json!(id));
             w.put(resource.key, parent, id, e.clone());
             Ok(e)

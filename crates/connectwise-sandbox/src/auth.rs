@@ -31,6 +31,10 @@ pub struct Principal {
     pub role_admin: bool,
     /// The role's levels.
     pub permissions: Permissions,
+    /// The location the member's Level confines it to: set when its `structureLevel` is
+    /// narrower than Corporate and it has a `securityLocation`; it then sees only the
+    /// companies whose `territory` is that location, and those companies' records.
+    pub territory: Option<i64>,
 }
 
 /// A freshly made API key pair; the private key exists only here.
@@ -158,5 +162,21 @@ pub fn authenticate(
             .to_owned(),
         role_admin: role.and_then(|r| r.get("adminFlag")) == Some(&Value::Bool(true)),
         permissions: Permissions::of_role(data, role_id),
+        territory: member_territory(member),
     })
+}
+
+/// The `securityLocation` a member below Corporate level is confined to (structure level 1,
+/// named "Corporate", sees every company; a member without a location is not confined).
+fn member_territory(member: &Entity) -> Option<i64> {
+    let level = member.get("structureLevel")?;
+    let corporate = level.get("id").and_then(Value::as_i64) == Some(1)
+        || level
+            .get("name")
+            .and_then(Value::as_str)
+            .is_some_and(|n| n.trim().to_ascii_lowercase().starts_with("corporate"));
+    if corporate {
+        return None;
+    }
+    member.get("securityLocation")?.get("id")?.as_i64()
 }

@@ -9,6 +9,7 @@ pub mod clock;
 pub mod entity;
 pub mod error;
 pub mod faults;
+pub mod index;
 pub mod patch;
 pub mod query;
 pub mod resources;

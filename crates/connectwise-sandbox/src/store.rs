@@ -16,6 +16,8 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+use crate::index::RefIndex;
+
 /// A stored record: its fields as JSON, sparse.
 pub type Entity = Map<String, Value>;
 
@@ -30,6 +32,7 @@ const JOURNAL: &str = "journal.jsonl";
 pub struct Data {
     collections: HashMap<String, Collection>,
     sequences: HashMap<String, i64>,
+    refs: HashMap<String, RefIndex>,
 }
 
 impl Data {
@@ -86,18 +89,38 @@ impl Data {
         Some((first, last, c.len()))
     }
 
+    /// The reference index of a collection (see [`RefIndex`]).
+    pub fn refs(&self, key: &str) -> Option<&RefIndex> {
+        self.refs.get(key)
+    }
+
+    fn insert(&mut self, c: String, p: i64, i: i64, v: Entity) {
+        let refs = self.refs.entry(c.clone()).or_default();
+        let coll = self.collections.entry(c).or_default();
+        if let Some(old) = coll.get(&(p, i)) {
+            refs.remove((p, i), old);
+        }
+        refs.add((p, i), &v);
+        coll.insert((p, i), v);
+    }
+
     fn apply(&mut self, record: Record) {
         match record {
             Record::Put { c, p, i, v } => {
                 let seq = self.sequences.entry(c.clone()).or_insert(0);
                 *seq = (*seq).max(i);
-                self.collections.entry(c).or_default().insert((p, i), v);
+                self.insert(c, p, i, v);
             }
             Record::Del { c, p, i } => {
                 let seq = self.sequences.entry(c.clone()).or_insert(0);
                 *seq = (*seq).max(i);
-                if let Some(coll) = self.collections.get_mut(&c) {
-                    coll.remove(&(p, i));
+                if let Some(old) = self
+                    .collections
+                    .get_mut(&c)
+                    .and_then(|coll| coll.remove(&(p, i)))
+                    && let Some(refs) = self.refs.get_mut(&c)
+                {
+                    refs.remove((p, i), &old);
                 }
             }
         }
@@ -165,9 +188,8 @@ impl Store {
                 .with_context(|| format!("Failed to read {}", snapshot_path.display()))?;
             data.sequences = snap.sequences;
             for (key, rows) in snap.collections {
-                let coll = data.collections.entry(key).or_default();
                 for (p, i, v) in rows {
-                    coll.insert((p, i), v);
+                    data.insert(key.clone(), p, i, v);
                 }
             }
         }

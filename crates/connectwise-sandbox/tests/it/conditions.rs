@@ -2,7 +2,7 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestSandbox, encode};
+use crate::helpers::{Api, TestSandbox, encode, ids};
 
 async fn companies_where(api: &Api, conditions: &str) -> Vec<Value> {
     api.list(&format!(
@@ -373,7 +373,8 @@ async fn a_large_collection_filtered_on_two_threads_gives_every_match_once_in_id
     })
     .await;
     let api = sb.api();
-    let conditions = encode("company/id in (7, 8, 9, 10, 11) and closedFlag = false");
+    // The `or` keeps the reference index out of it, so this is a full scan.
+    let conditions = encode("(company/id in (7, 8, 9, 10, 11) or id < 0) and closedFlag = false");
 
     // Act
     let tickets = api
@@ -397,4 +398,70 @@ async fn a_large_collection_filtered_on_two_threads_gives_every_match_once_in_id
         ids.windows(2).all(|w| w[0] < w[1]),
         "ids ascend without repeats"
     );
+}
+
+#[tokio::test]
+async fn a_reference_condition_follows_every_write_to_the_reference() {
+    // Arrange: a ticket at Acme.
+    let sb = TestSandbox::demo().await;
+    let api = sb.api();
+    let acme = api
+        .find_id("company/companies", "identifier = \"AcmeCorp\"")
+        .await;
+    let other = api
+        .find_id("company/companies", "identifier = \"BlueRidge\"")
+        .await;
+    let ticket = api
+        .create(
+            "service/tickets",
+            json!({"summary": "Moves", "board": {"name": "Help Desk"}, "company": {"id": acme}}),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let has = |items: Vec<Value>| ids(&items).contains(&ticket);
+
+    // Act / Assert: found by id, by the id as a string and in a list…
+    assert!(has(
+        tickets_where(&api, &format!("company/id = {acme}")).await
+    ));
+    assert!(has(tickets_where(
+        &api,
+        &format!("company/id = \"{acme}\"")
+    )
+    .await));
+    assert!(has(tickets_where(
+        &api,
+        &format!("Company/ID in (999999, {acme})")
+    )
+    .await));
+    // …then, moved to another company, found there and no longer at Acme…
+    api.patch(
+        &format!("service/tickets/{ticket}"),
+        json!([{"op": "replace", "path": "company", "value": {"id": other}}]),
+    )
+    .await
+    .expect_status(200);
+    assert!(!has(
+        tickets_where(&api, &format!("company/id = {acme}")).await
+    ));
+    assert!(has(tickets_where(
+        &api,
+        &format!("company/id = {other} and summary = \"Moves\"")
+    )
+    .await));
+    let count = api
+        .fetch(&format!(
+            "service/tickets/count?conditions={}",
+            encode(&format!("company/id = {other} and summary = \"Moves\""))
+        ))
+        .await;
+    assert_eq!(count["count"], 1);
+    // …and gone once deleted.
+    api.delete(&format!("service/tickets/{ticket}"))
+        .await
+        .expect_status(204);
+    assert!(!has(
+        tickets_where(&api, &format!("company/id = {other}")).await
+    ));
 }

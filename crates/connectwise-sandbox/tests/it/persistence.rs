@@ -64,6 +64,17 @@ async fn records_credentials_and_certificate_survive_a_restart() {
     let ticket_after = api.fetch(&format!("service/tickets/{ticket_id}")).await;
     assert_eq!(ticket_after["summary"], "Survives");
     assert_eq!(ticket_after["company"]["id"], company["id"]);
+    let by_company = api
+        .list(&format!(
+            "service/tickets?conditions=company/id={}",
+            company["id"]
+        ))
+        .await;
+    assert_eq!(
+        crate::helpers::ids(&by_company),
+        vec![ticket_id],
+        "a reloaded record is found by its references"
+    );
     let companies_after = api.list("company/companies?pageSize=1000").await;
     let strip_links = |items: &[Value]| -> Vec<Value> {
         items.iter().map(|i| json!({"id": i["id"], "identifier": i["identifier"], "_info": {"lastUpdated": i["_info"]["lastUpdated"]}})).collect()

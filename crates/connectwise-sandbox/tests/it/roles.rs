@@ -502,3 +502,98 @@ async fn the_admin_steps_follow_the_codebase_companyinfo_reports() {
             .any(|s| s["moduleFunctionName"] == "Service Tickets" && s["addLevel"] == "All")
     );
 }
+
+#[tokio::test]
+async fn a_member_below_corporate_level_sees_only_its_territorys_companies_and_their_records() {
+    // Arrange: Acme in territory 5, a ticket there and one at Blue Ridge (no territory), and
+    // an admin-role member confined by its Level to location 5.
+    let sb = TestSandbox::demo().await;
+    let admin = sb.api();
+    let acme = admin
+        .find_id("company/companies", "identifier = \"AcmeCorp\"")
+        .await;
+    let blue = admin
+        .find_id("company/companies", "identifier = \"BlueRidge\"")
+        .await;
+    admin
+        .patch(
+            &format!("company/companies/{acme}"),
+            json!([{"op": "replace", "path": "territory", "value": {"id": 5, "name": "Tampa"}}]),
+        )
+        .await
+        .expect_status(200);
+    let ticket_at = |company: i64| {
+        let admin = admin.clone();
+        async move {
+            admin
+                .create(
+                    "service/tickets",
+                    json!({"summary": "Scoped", "board": {"name": "Help Desk"}, "company": {"id": company}}),
+                )
+                .await["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let at_acme = ticket_at(acme).await;
+    let at_blue = ticket_at(blue).await;
+    let (member, creds) = sb.api_member(&unique("Regional"), "Admin").await;
+    admin
+        .patch(
+            &format!("system/members/{member}"),
+            json!([
+                {"op": "replace", "path": "structureLevel", "value": {"id": 3, "name": "Location"}},
+                {"op": "replace", "path": "securityLocation", "value": {"id": 5, "name": "Tampa"}}
+            ]),
+        )
+        .await
+        .expect_status(200);
+    let api = sb.api_as(&creds);
+
+    // Act
+    let companies = api.list("company/companies?pageSize=1000").await;
+    let count = api.fetch("company/companies/count").await;
+    let tickets = api
+        .list("service/tickets?pageSize=1000&conditions=summary=\"Scoped\"")
+        .await;
+
+    // Assert: only Acme and its records…
+    assert_eq!(crate::helpers::ids(&companies), vec![acme]);
+    assert_eq!(count, json!({"count": 1}));
+    assert_eq!(crate::helpers::ids(&tickets), vec![at_acme]);
+    api.get(&format!("company/companies/{acme}"))
+        .await
+        .expect_status(200);
+    api.get(&format!("company/companies/{blue}"))
+        .await
+        .expect_status(404);
+    api.get(&format!("service/tickets/{at_blue}"))
+        .await
+        .expect_status(404);
+    api.get(&format!("service/tickets/{at_blue}/notes"))
+        .await
+        .expect_status(404);
+    // …no writes outside the territory, and nothing written when refused…
+    let refused = api
+        .post(
+            "service/tickets",
+            json!({"summary": "Elsewhere", "board": {"name": "Help Desk"}, "company": {"id": blue}}),
+        )
+        .await
+        .expect_status(400);
+    assert_eq!(refused.field_errors()[0]["field"], "company");
+    let moved = api
+        .patch(
+            &format!("service/tickets/{at_acme}"),
+            json!([{"op": "replace", "path": "company", "value": {"id": blue}}]),
+        )
+        .await
+        .expect_status(400);
+    assert_eq!(moved.field_errors()[0]["field"], "company");
+    assert_eq!(
+        admin.fetch(&format!("service/tickets/{at_acme}")).await["company"]["id"],
+        acme
+    );
+    // …while a Corporate-level member still sees every company.
+    assert!(admin.list("company/companies?pageSize=1000").await.len() > 25);
+}
