@@ -7,7 +7,7 @@ use std::sync::Arc;
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use serde_json::{Value, json};
-use sha2::Sha256;
+use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
 use crate::resources::CALLBACKS;
@@ -71,7 +71,10 @@ impl Dispatcher {
                 for (callback_id, url) in matching(&delivery.store, &event) {
                     let body = payload(&delivery, &event, callback_id);
                     let bytes = serde_json::to_vec(&body).unwrap_or_default();
-                    let signature = sign(&delivery.signing_key, &bytes);
+                    let signature = sign(
+                        &base64::engine::general_purpose::STANDARD.encode(&delivery.signing_key),
+                        &bytes,
+                    );
                     let http = http.clone();
                     tokio::spawn(async move {
                         let sent = http
@@ -147,9 +150,12 @@ fn payload(d: &Delivery, event: &Event, callback_id: i64) -> Value {
     })
 }
 
-/// `base64(HMAC-SHA256(key, body))`, the value of `x-content-signature`.
-pub fn sign(key: &[u8], body: &[u8]) -> String {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+/// The value of `x-content-signature`: `base64(HMAC-SHA256(SHA-256(key), body))`, where `key`
+/// is the signing key exactly as published at `Metadata.key_url`. That is how ConnectWise's
+/// clients verify a delivery (connectwise-rest's `Callback.verifyMessage`, for one).
+pub fn sign(published_key: &str, body: &[u8]) -> String {
+    let derived = Sha256::digest(published_key.as_bytes());
+    let mut mac = Hmac::<Sha256>::new_from_slice(&derived).expect("HMAC takes keys of any length");
     mac.update(body);
     base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes())
 }

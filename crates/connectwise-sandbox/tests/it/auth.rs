@@ -137,7 +137,10 @@ async fn an_accept_header_naming_a_supported_version_is_honoured() {
     api.get_with("service/boards", &[("Accept", &accept_version("2020.4"))])
         .await
         .expect_status(200);
-    for plain in ["*/*", "application/json"] {
+    // A list of media types, the version on one of them, as connectwise-rest sends it.
+    let listed = format!("{}, application/json", accept_version("2021.1"));
+    let reversed = format!("application/json, {}", accept_version("2021.1"));
+    for plain in ["*/*", "application/json", &listed, &reversed] {
         api.get_with("service/boards", &[("Accept", plain)])
             .await
             .expect_status(200);
@@ -152,7 +155,13 @@ async fn an_accept_header_naming_an_unsupported_version_gets_400_naming_the_supp
 
     // Act
     let reply = api
-        .get_with("service/boards", &[("Accept", &accept_version("9999.1"))])
+        .get_with(
+            "service/boards",
+            &[(
+                "Accept",
+                &format!("{}, application/json", accept_version("9999.1")),
+            )],
+        )
         .await
         .expect_status(400);
 

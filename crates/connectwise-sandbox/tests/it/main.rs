@@ -4,6 +4,7 @@
 
 mod auth;
 mod callbacks;
+mod clients;
 mod conditions;
 mod crud;
 mod faults;
