@@ -1,0 +1,190 @@
+//! The endpoints, grouped as ConnectWise's paths are: `client.service().tickets()`.
+
+use reqwest::Method;
+use serde::Serialize;
+
+use crate::client::{Call, Client};
+use crate::endpoint::Endpoint;
+use crate::error::Result;
+use crate::models::*;
+
+impl Client {
+    /// `company/…`: companies, their statuses and types, contacts.
+    pub fn company(&self) -> CompanyApi<'_> {
+        CompanyApi(self)
+    }
+
+    /// `finance/…`: agreements, their additions and types.
+    pub fn finance(&self) -> FinanceApi<'_> {
+        FinanceApi(self)
+    }
+
+    /// `procurement/…`: the product catalog.
+    pub fn procurement(&self) -> ProcurementApi<'_> {
+        ProcurementApi(self)
+    }
+
+    /// `service/…`: boards, their statuses and types, priorities, tickets and notes.
+    pub fn service(&self) -> ServiceApi<'_> {
+        ServiceApi(self)
+    }
+
+    /// `system/…`: members and their API keys, security roles, callbacks, system info.
+    pub fn system(&self) -> SystemApi<'_> {
+        SystemApi(self)
+    }
+}
+
+/// `company/…` endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct CompanyApi<'c>(&'c Client);
+
+impl CompanyApi<'_> {
+    /// `company/companies`.
+    pub fn companies(&self) -> Endpoint<Company> {
+        Endpoint::new(self.0, "company/companies".into(), &[])
+    }
+
+    /// `company/companies/statuses`.
+    pub fn statuses(&self) -> Endpoint<CompanyStatus> {
+        Endpoint::new(self.0, "company/companies/statuses".into(), &[])
+    }
+
+    /// `company/companies/types`.
+    pub fn types(&self) -> Endpoint<CompanyType> {
+        Endpoint::new(self.0, "company/companies/types".into(), &[])
+    }
+
+    /// `company/contacts`.
+    pub fn contacts(&self) -> Endpoint<Contact> {
+        Endpoint::new(self.0, "company/contacts".into(), &[])
+    }
+}
+
+/// `finance/…` endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct FinanceApi<'c>(&'c Client);
+
+impl FinanceApi<'_> {
+    /// `finance/agreements`.
+    pub fn agreements(&self) -> Endpoint<Agreement> {
+        Endpoint::new(self.0, "finance/agreements".into(), &[])
+    }
+
+    /// `finance/agreements/{agreement}/additions`.
+    pub fn additions(&self, agreement: i64) -> Endpoint<Addition> {
+        Endpoint::new(
+            self.0,
+            format!("finance/agreements/{agreement}/additions"),
+            &["extPrice", "extCost", "margin", "agreementStatus"],
+        )
+    }
+
+    /// `finance/agreements/types`.
+    pub fn agreement_types(&self) -> Endpoint<AgreementType> {
+        Endpoint::new(self.0, "finance/agreements/types".into(), &[])
+    }
+}
+
+/// `procurement/…` endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcurementApi<'c>(&'c Client);
+
+impl ProcurementApi<'_> {
+    /// `procurement/catalog`.
+    pub fn catalog(&self) -> Endpoint<CatalogItem> {
+        Endpoint::new(self.0, "procurement/catalog".into(), &[])
+    }
+}
+
+/// `service/…` endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceApi<'c>(&'c Client);
+
+impl ServiceApi<'_> {
+    /// `service/boards`.
+    pub fn boards(&self) -> Endpoint<Board> {
+        Endpoint::new(self.0, "service/boards".into(), &[])
+    }
+
+    /// `service/boards/{board}/statuses`.
+    pub fn board_statuses(&self, board: i64) -> Endpoint<BoardStatus> {
+        Endpoint::new(self.0, format!("service/boards/{board}/statuses"), &[])
+    }
+
+    /// `service/boards/{board}/types`.
+    pub fn board_types(&self, board: i64) -> Endpoint<BoardType> {
+        Endpoint::new(self.0, format!("service/boards/{board}/types"), &[])
+    }
+
+    /// `service/priorities`.
+    pub fn priorities(&self) -> Endpoint<Priority> {
+        Endpoint::new(self.0, "service/priorities".into(), &[])
+    }
+
+    /// `service/tickets`.
+    pub fn tickets(&self) -> Endpoint<Ticket> {
+        Endpoint::new(
+            self.0,
+            "service/tickets".into(),
+            &["closedFlag", "closedDate", "closedBy"],
+        )
+    }
+
+    /// `service/tickets/{ticket}/notes`.
+    pub fn ticket_notes(&self, ticket: i64) -> Endpoint<ServiceNote> {
+        Endpoint::new(
+            self.0,
+            format!("service/tickets/{ticket}/notes"),
+            &["createdBy", "dateCreated"],
+        )
+    }
+}
+
+/// `system/…` endpoints.
+#[derive(Debug, Clone, Copy)]
+pub struct SystemApi<'c>(&'c Client);
+
+/// The body of a new API key request.
+#[derive(Serialize)]
+struct TokenRequest<'a> {
+    description: &'a str,
+}
+
+impl SystemApi<'_> {
+    /// `system/members`.
+    pub fn members(&self) -> Endpoint<Member> {
+        Endpoint::new(self.0, "system/members".into(), &["password", "token"])
+    }
+
+    /// Makes an API key for a member (`POST system/members/{id}/tokens`); the private key is
+    /// in the answer and nowhere else.
+    pub async fn create_api_key(&self, member: i64, description: &str) -> Result<Token> {
+        let mut call = Call::new(Method::POST, format!("system/members/{member}/tokens"));
+        call.body = serde_json::to_value(TokenRequest { description }).ok();
+        self.0.send(&call).await?.decode("Token")
+    }
+
+    /// `system/securityroles`.
+    pub fn security_roles(&self) -> Endpoint<SecurityRole> {
+        Endpoint::new(self.0, "system/securityroles".into(), &[])
+    }
+
+    /// `system/securityRoles/{role}/settings`.
+    pub fn security_role_settings(&self, role: i64) -> Endpoint<SecurityRoleSetting> {
+        Endpoint::new(self.0, format!("system/securityRoles/{role}/settings"), &[])
+    }
+
+    /// `system/callbacks`.
+    pub fn callbacks(&self) -> Endpoint<CallbackEntry> {
+        Endpoint::new(self.0, "system/callbacks".into(), &["memberId"])
+    }
+
+    /// `system/info`: the server's version and whether it is cloud-hosted.
+    pub async fn info(&self) -> Result<Info> {
+        self.0
+            .send(&Call::new(Method::GET, "system/info"))
+            .await?
+            .decode("Info")
+    }
+}

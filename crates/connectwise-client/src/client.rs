@@ -1,0 +1,672 @@
+//! The connection: credentials, codebase discovery, and one request sent with retries,
+//! limits and tracing.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use base64::Engine;
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use tokio::sync::Semaphore;
+use tracing::Instrument;
+
+use crate::error::{Error, ErrorBody, RequestInfo, Result};
+use crate::retry::RetryPolicy;
+
+/// The API version pinned in the `Accept` header unless configured otherwise.
+pub const DEFAULT_API_VERSION: &str = "2025.1";
+
+/// Where ConnectWise is and the API member's keys, as in the sandbox's `credentials.json`.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Credentials {
+    /// The site: `na.myconnectwise.net`, `cw.example.com:8443` or `https://…`.
+    pub site: String,
+    /// The company id you log in with.
+    pub company_id: String,
+    /// The API key's public half.
+    pub public_key: String,
+    /// The API key's private half.
+    pub private_key: String,
+    /// The clientId registered on ConnectWise's developer portal.
+    pub client_id: String,
+}
+
+impl std::fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credentials")
+            .field("site", &self.site)
+            .field("company_id", &self.company_id)
+            .field("public_key", &self.public_key)
+            .field("private_key", &"<redacted>")
+            .field("client_id", &self.client_id)
+            .finish()
+    }
+}
+
+impl Credentials {
+    /// Reads a `credentials.json` (`site`, `companyId`, `publicKey`, `privateKey`, `clientId`).
+    pub fn from_file(path: &Path) -> Result<Credentials> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        serde_json::from_str(&text).map_err(|e| {
+            Error::Config(format!(
+                "{} is not a credentials file (site, companyId, publicKey, privateKey, clientId): {e}",
+                path.display()
+            ))
+        })
+    }
+}
+
+/// Sets up a [`Client`].
+#[derive(Debug, Clone)]
+pub struct ClientBuilder {
+    credentials: Credentials,
+    api_version: String,
+    extra_ca_pem: Option<Vec<u8>>,
+    timeout: Duration,
+    connect_timeout: Duration,
+    retry: RetryPolicy,
+    retry_writes: bool,
+    max_concurrency: usize,
+    requests_per_second: Option<f64>,
+    codebase: Option<String>,
+}
+
+impl ClientBuilder {
+    /// Pins the API version sent in `Accept` (default [`DEFAULT_API_VERSION`]).
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = version.into();
+        self
+    }
+
+    /// Trusts this PEM certificate too (the sandbox's `cert.pem`, or an on-premise server's CA).
+    pub fn extra_ca_pem(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.extra_ca_pem = Some(pem.into());
+        self
+    }
+
+    /// Gives up on a request (one attempt) after this long (default 60 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// How failures are retried (default [`RetryPolicy::default`]).
+    pub fn retry(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Also retries POST and PATCH after a failure that may have reached ConnectWise (off by
+    /// default: a retried create can make a duplicate). 429s and refused connections are
+    /// retried for every method, since those requests were never carried out.
+    pub fn retry_writes(mut self, yes: bool) -> Self {
+        self.retry_writes = yes;
+        self
+    }
+
+    /// At most this many requests in flight at once (default 8).
+    pub fn max_concurrency(mut self, n: usize) -> Self {
+        self.max_concurrency = n.max(1);
+        self
+    }
+
+    /// Spaces requests to at most this many a second (default: no budget).
+    pub fn requests_per_second(mut self, rate: f64) -> Self {
+        self.requests_per_second = (rate > 0.0).then_some(rate);
+        self
+    }
+
+    /// Skips discovery and uses this codebase (e.g. `v2025_1/`); it is still discovered
+    /// again if the path starts answering 404.
+    pub fn codebase(mut self, codebase: impl Into<String>) -> Self {
+        self.codebase = Some(normalize_codebase(&codebase.into()));
+        self
+    }
+
+    /// Makes the client. Nothing is sent until the first call.
+    pub fn build(self) -> Result<Client> {
+        let origin = site_origin(&self.credentials.site)?;
+        let mut http = reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.connect_timeout)
+            .user_agent(concat!(
+                "cwbridge-connectwise-client/",
+                env!("CARGO_PKG_VERSION")
+            ));
+        if let Some(pem) = &self.extra_ca_pem {
+            for cert in reqwest::Certificate::from_pem_bundle(pem)
+                .map_err(|e| Error::Config(format!("the extra CA is not PEM: {e}")))?
+            {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        let http = http
+            .build()
+            .map_err(|e| Error::Config(format!("cannot set up HTTPS: {e}")))?;
+        let c = &self.credentials;
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
+            "{}+{}:{}",
+            c.company_id, c.public_key, c.private_key
+        ));
+        let mut authorization = HeaderValue::from_str(&format!("Basic {basic}"))
+            .map_err(|_| Error::Config("the keys contain characters a header cannot".into()))?;
+        authorization.set_sensitive(true);
+        let accept = HeaderValue::from_str(&format!(
+            "application/vnd.connectwise.com+json; version={}",
+            self.api_version
+        ))
+        .map_err(|_| Error::Config(format!("bad API version `{}`", self.api_version)))?;
+        let client_id = HeaderValue::from_str(&c.client_id).map_err(|_| {
+            Error::Config("the clientId contains characters a header cannot".into())
+        })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                origin,
+                company_id: c.company_id.clone(),
+                authorization,
+                accept,
+                client_id,
+                codebase: RwLock::new(self.codebase),
+                retry: self.retry,
+                retry_writes: self.retry_writes,
+                permits: Semaphore::new(self.max_concurrency),
+                pacer: self.requests_per_second.map(Pacer::new),
+                sent: AtomicU64::new(0),
+                retried: AtomicU64::new(0),
+            }),
+        })
+    }
+}
+
+/// A connection to one ConnectWise site as one API member. Cheap to clone; clones share the
+/// codebase cache, the concurrency limit and the request budget.
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("origin", &self.inner.origin)
+            .field("company_id", &self.inner.company_id)
+            .finish_non_exhaustive()
+    }
+}
+
+struct Inner {
+    http: reqwest::Client,
+    origin: String,
+    company_id: String,
+    authorization: HeaderValue,
+    accept: HeaderValue,
+    client_id: HeaderValue,
+    codebase: RwLock<Option<String>>,
+    retry: RetryPolicy,
+    retry_writes: bool,
+    permits: Semaphore,
+    pacer: Option<Pacer>,
+    sent: AtomicU64,
+    retried: AtomicU64,
+}
+
+/// What a client has sent so far (clones share the counts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Stats {
+    /// Requests sent to the API, retries included (codebase discovery not counted).
+    pub requests: u64,
+    /// Of those, how many were retries.
+    pub retries: u64,
+}
+
+/// Spaces requests evenly to a budget. Hand-written: a mutex-guarded next slot is all the
+/// budget needs, where a rate-limiting crate would bring its own clock and maps.
+struct Pacer {
+    interval: Duration,
+    next: Mutex<Instant>,
+}
+
+impl Pacer {
+    fn new(rate: f64) -> Pacer {
+        Pacer {
+            interval: Duration::from_secs_f64(1.0 / rate),
+            next: Mutex::new(Instant::now()),
+        }
+    }
+
+    async fn wait(&self) {
+        let slot = {
+            let mut next = self.next.lock().unwrap_or_else(PoisonError::into_inner);
+            let slot = (*next).max(Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot.into()).await;
+    }
+}
+
+/// One request to the API, relative to its root (`service/tickets`).
+#[derive(Debug, Clone)]
+pub(crate) struct Call {
+    pub method: Method,
+    pub path: String,
+    pub query: Vec<(String, String)>,
+    pub body: Option<Value>,
+    pub headers: Vec<(&'static str, &'static str)>,
+    pub retry_write: bool,
+}
+
+impl Call {
+    pub fn new(method: Method, path: impl Into<String>) -> Call {
+        Call {
+            method,
+            path: path.into(),
+            query: Vec::new(),
+            body: None,
+            headers: Vec::new(),
+            retry_write: false,
+        }
+    }
+
+    fn describe(&self) -> String {
+        if self.query.is_empty() {
+            return self.path.clone();
+        }
+        let query: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        format!("{}?{}", self.path, query.join("&"))
+    }
+}
+
+/// A successful answer.
+#[derive(Debug)]
+pub(crate) struct Reply {
+    pub headers: HeaderMap,
+    pub body: Vec<u8>,
+    pub request: RequestInfo,
+}
+
+impl Reply {
+    /// Decodes the body, naming the path of the first field that does not fit.
+    pub fn decode<T: DeserializeOwned>(&self, expected: &'static str) -> Result<T> {
+        let mut de = serde_json::Deserializer::from_slice(&self.body);
+        serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
+            expected,
+            path: e.path().to_string(),
+            message: e.inner().to_string(),
+            request: Box::new(self.request.clone()),
+        })
+    }
+}
+
+impl Client {
+    /// Starts setting up a client for these credentials.
+    pub fn builder(credentials: Credentials) -> ClientBuilder {
+        ClientBuilder {
+            credentials,
+            api_version: DEFAULT_API_VERSION.to_owned(),
+            extra_ca_pem: None,
+            timeout: Duration::from_secs(60),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+            retry_writes: false,
+            max_concurrency: 8,
+            requests_per_second: None,
+            codebase: None,
+        }
+    }
+
+    /// Requests sent so far.
+    pub fn stats(&self) -> Stats {
+        Stats {
+            requests: self.inner.sent.load(Ordering::Relaxed),
+            retries: self.inner.retried.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The codebase in use (e.g. `v4_6_release/`), discovering it on first use.
+    pub async fn codebase(&self) -> Result<String> {
+        if let Some(c) = self.cached_codebase() {
+            return Ok(c);
+        }
+        self.discover().await
+    }
+
+    fn cached_codebase(&self) -> Option<String> {
+        self.inner
+            .codebase
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Asks `/login/companyinfo/{company}` for the codebase and caches it.
+    async fn discover(&self) -> Result<String> {
+        let url = format!(
+            "{}/login/companyinfo/{}",
+            self.inner.origin, self.inner.company_id
+        );
+        let request = || RequestInfo {
+            method: "GET".into(),
+            path: format!("/login/companyinfo/{}", self.inner.company_id),
+            request_id: None,
+            attempts: 1,
+        };
+        let response = self
+            .inner
+            .http
+            .get(&url)
+            .send()
+            .await
+            .map_err(|e| Error::Transport {
+                message: format!("cannot reach {}: {}", self.inner.origin, error_chain(&e)),
+                timeout: e.is_timeout(),
+                maybe_applied: false,
+                request: Box::new(request()),
+            })?;
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let codebase = body
+            .get("Codebase")
+            .and_then(Value::as_str)
+            .filter(|c| !c.trim().is_empty());
+        let Some(codebase) = codebase else {
+            return Err(Error::Config(format!(
+                "{} does not know company id `{}` (companyinfo answered HTTP {status} {body}): check the company id you log in with and the site",
+                self.inner.origin, self.inner.company_id
+            )));
+        };
+        let codebase = normalize_codebase(codebase);
+        *self
+            .inner
+            .codebase
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(codebase.clone());
+        tracing::debug!(codebase = %codebase, "connectwise.codebase discovered");
+        Ok(codebase)
+    }
+
+    /// Sends a call: retries what may be retried, rediscovers the codebase once when its
+    /// path starts answering 404, and turns error statuses into [`Error::Api`].
+    pub(crate) async fn send(&self, call: &Call) -> Result<Reply> {
+        let inner = &*self.inner;
+        let idempotent = matches!(
+            call.method,
+            Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS
+        );
+        let may_retry_sent = idempotent || call.retry_write || inner.retry_writes;
+        let mut attempts = 0u32;
+        let mut rediscovered = false;
+        loop {
+            attempts += 1;
+            let codebase = self.codebase().await?;
+            let url = format!("{}/{codebase}apis/3.0/{}", inner.origin, call.path);
+            let mut request = RequestInfo {
+                method: call.method.to_string(),
+                path: call.describe(),
+                request_id: None,
+                attempts,
+            };
+            let span = tracing::info_span!(
+                "connectwise.request",
+                http.method = %call.method,
+                url.path = %call.path,
+                attempt = attempts,
+                http.status = tracing::field::Empty,
+                request_id = tracing::field::Empty,
+                duration_ms = tracing::field::Empty,
+            );
+            let outcome = async {
+                let _permit = inner
+                    .permits
+                    .acquire()
+                    .await
+                    .expect("the semaphore is never closed");
+                if let Some(pacer) = &inner.pacer {
+                    pacer.wait().await;
+                }
+                inner.sent.fetch_add(1, Ordering::Relaxed);
+                if attempts > 1 {
+                    inner.retried.fetch_add(1, Ordering::Relaxed);
+                }
+                let started = Instant::now();
+                let mut builder = inner
+                    .http
+                    .request(call.method.clone(), &url)
+                    .header(AUTHORIZATION, inner.authorization.clone())
+                    .header("clientId", inner.client_id.clone())
+                    .header(ACCEPT, inner.accept.clone());
+                if !call.query.is_empty() {
+                    builder = builder.query(&call.query);
+                }
+                for (k, v) in &call.headers {
+                    builder = builder.header(*k, *v);
+                }
+                if let Some(body) = &call.body {
+                    builder = builder
+                        .header(CONTENT_TYPE, "application/json")
+                        .body(serde_json::to_vec(body).unwrap_or_default());
+                }
+                let result = match builder.send().await {
+                    Ok(response) => {
+                        let status = response.status();
+                        let headers = response.headers().clone();
+                        match response.bytes().await {
+                            Ok(body) => Ok((status, headers, body.to_vec())),
+                            Err(e) => Err(e),
+                        }
+                    }
+                    Err(e) => Err(e),
+                };
+                let span = tracing::Span::current();
+                span.record("duration_ms", started.elapsed().as_millis() as u64);
+                match &result {
+                    Ok((status, headers, _)) => {
+                        span.record("http.status", status.as_u16());
+                        if let Some(id) = header_str(headers, "x-cw-request-id") {
+                            span.record("request_id", id);
+                        }
+                        tracing::debug!("connectwise.response");
+                    }
+                    Err(e) => tracing::debug!(error = %error_chain(e), "connectwise.no_response"),
+                }
+                result
+            }
+            .instrument(span)
+            .await;
+
+            match outcome {
+                Ok((status, headers, body)) => {
+                    request.request_id = header_str(&headers, "x-cw-request-id").map(str::to_owned);
+                    if status.is_success() {
+                        return Ok(Reply {
+                            headers,
+                            body,
+                            request,
+                        });
+                    }
+                    let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
+                    let is_cw_error = parsed.as_ref().is_some_and(|b| b.code.is_some());
+                    // An upgraded site answers the old codebase's paths with a bare 404.
+                    if status == StatusCode::NOT_FOUND && !is_cw_error && !rediscovered {
+                        rediscovered = true;
+                        let before = self.cached_codebase();
+                        if self.discover().await.ok() != before {
+                            attempts -= 1;
+                            continue;
+                        }
+                    }
+                    let retry_after = retry_after(&headers);
+                    let retriable = status == StatusCode::TOO_MANY_REQUESTS
+                        || (may_retry_sent && matches!(status.as_u16(), 500 | 502 | 503 | 504));
+                    if retriable && attempts <= inner.retry.max_retries {
+                        let wait = inner.retry.delay(attempts, retry_after);
+                        tracing::info!(
+                            http.status = status.as_u16(),
+                            wait_ms = wait.as_millis() as u64,
+                            "connectwise.retry"
+                        );
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    let (code, message, errors) = match parsed {
+                        Some(b) => (
+                            b.code,
+                            b.message.unwrap_or_default(),
+                            b.errors.unwrap_or_default(),
+                        ),
+                        None => (
+                            None,
+                            String::from_utf8_lossy(&body).chars().take(300).collect(),
+                            Vec::new(),
+                        ),
+                    };
+                    return Err(Error::Api {
+                        status,
+                        code,
+                        message,
+                        errors,
+                        retry_after,
+                        request: Box::new(request),
+                    });
+                }
+                Err(e) => {
+                    // Nothing was sent when the connection could not be made.
+                    let sent = !e.is_connect();
+                    if (!sent || may_retry_sent) && attempts <= inner.retry.max_retries {
+                        let wait = inner.retry.delay(attempts, None);
+                        tracing::info!(error = %error_chain(&e), wait_ms = wait.as_millis() as u64, "connectwise.retry");
+                        tokio::time::sleep(wait).await;
+                        continue;
+                    }
+                    return Err(Error::Transport {
+                        message: error_chain(&e),
+                        timeout: e.is_timeout(),
+                        maybe_applied: sent && !idempotent,
+                        request: Box::new(request),
+                    });
+                }
+            }
+        }
+    }
+}
+
+fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// `Retry-After` in seconds (the form ConnectWise's CDN sends).
+fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    header_str(headers, "retry-after")?
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(Duration::from_secs)
+}
+
+/// An error and its causes on one line ("error sending request: connection closed …").
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
+/// `https://host[:port]` from what people write as a site.
+fn site_origin(site: &str) -> Result<String> {
+    let site = site.trim();
+    let with_scheme = if site.contains("://") {
+        site.to_owned()
+    } else {
+        format!("https://{site}")
+    };
+    let url = reqwest::Url::parse(&with_scheme).map_err(|e| {
+        Error::Config(format!(
+            "site `{site}` is not a host name or URL ({e}); write it like na.myconnectwise.net"
+        ))
+    })?;
+    let host = url
+        .host_str()
+        .ok_or_else(|| Error::Config(format!("site `{site}` has no host")))?;
+    Ok(match url.port() {
+        Some(port) => format!("{}://{host}:{port}", url.scheme()),
+        None => format!("{}://{host}", url.scheme()),
+    })
+}
+
+fn normalize_codebase(codebase: &str) -> String {
+    format!("{}/", codebase.trim().trim_matches('/'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sites_are_written_many_ways() {
+        assert_eq!(
+            site_origin("na.myconnectwise.net").unwrap(),
+            "https://na.myconnectwise.net"
+        );
+        assert_eq!(
+            site_origin("https://127.0.0.1:8443/").unwrap(),
+            "https://127.0.0.1:8443"
+        );
+        assert_eq!(
+            site_origin("http://localhost:9000/v4_6_release/apis/3.0").unwrap(),
+            "http://localhost:9000"
+        );
+        assert!(site_origin("https://").is_err());
+    }
+
+    #[test]
+    fn a_decode_error_names_the_path_of_the_bad_field() {
+        let reply = Reply {
+            headers: HeaderMap::new(),
+            body: br#"[{"id": 1}, {"id": 2, "company": {"id": "seven"}}]"#.to_vec(),
+            request: RequestInfo {
+                method: "GET".into(),
+                path: "service/tickets".into(),
+                request_id: None,
+                attempts: 1,
+            },
+        };
+        let err = reply
+            .decode::<Vec<crate::models::Ticket>>("Ticket")
+            .unwrap_err();
+        let Error::Decode { path, .. } = &err else {
+            panic!("{err:?}")
+        };
+        assert_eq!(path, "[1].company.id");
+        assert!(err.to_string().contains("GET service/tickets"), "{err}");
+    }
+
+    #[test]
+    fn codebases_end_with_one_slash() {
+        assert_eq!(normalize_codebase("/v2025_1"), "v2025_1/");
+        assert_eq!(normalize_codebase("v4_6_release/"), "v4_6_release/");
+    }
+
+    #[test]
+    fn credentials_never_print_the_private_key() {
+        let c = Credentials {
+            site: "s".into(),
+            company_id: "c".into(),
+            public_key: "pub".into(),
+            private_key: "very-secret".into(),
+            client_id: "id".into(),
+        };
+        assert!(!format!("{c:?}").contains("very-secret"));
+    }
+}

@@ -1,0 +1,184 @@
+//! One collection of records (`service/tickets`, `service/tickets/{id}/notes`) and the calls
+//! ConnectWise offers on it.
+
+use std::marker::PhantomData;
+
+use reqwest::Method;
+use serde_json::Value;
+
+use crate::client::{Call, Client};
+use crate::error::{Error, Result};
+use crate::list::List;
+use crate::models::Model;
+use crate::patch::Patch;
+
+/// Fields no write ever sends: ConnectWise keeps them.
+const ALWAYS_READ_ONLY: &[&str] = &["id", "_info"];
+
+/// The calls on one collection, typed by its record.
+#[derive(Debug, Clone)]
+pub struct Endpoint<T> {
+    client: Client,
+    path: String,
+    read_only: &'static [&'static str],
+    retry_writes: bool,
+    _model: PhantomData<fn() -> T>,
+}
+
+impl<T: Model> Endpoint<T> {
+    pub(crate) fn new(client: &Client, path: String, read_only: &'static [&'static str]) -> Self {
+        Endpoint {
+            client: client.clone(),
+            path,
+            read_only,
+            retry_writes: false,
+            _model: PhantomData,
+        }
+    }
+
+    /// The collection's path below the API root, e.g. `service/tickets`.
+    pub fn path(&self) -> &str {
+        &self.path
+    }
+
+    /// Retries this endpoint's POST and PATCH calls after failures that may have reached
+    /// ConnectWise. Only for writes you know to be safe to repeat.
+    pub fn retry_writes(mut self, yes: bool) -> Self {
+        self.retry_writes = yes;
+        self
+    }
+
+    /// One record by id.
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// let ticket = client.service().tickets().get(42).await?;
+    /// println!("{:?}", ticket.summary);
+    /// # Ok(()) }
+    /// ```
+    pub async fn get(&self, id: i64) -> Result<T> {
+        let reply = self
+            .client
+            .send(&Call::new(Method::GET, format!("{}/{id}", self.path)))
+            .await?;
+        reply.decode(T::SCHEMA)
+    }
+
+    /// A list call to refine (conditions, order, page size) and send or stream.
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// use connectwise_client::conditions::field;
+    /// use futures_util::TryStreamExt;
+    ///
+    /// let open = client
+    ///     .service()
+    ///     .tickets()
+    ///     .list()
+    ///     .conditions(field("closedFlag").eq(false).and(field("board/name").eq("Help Desk")))
+    ///     .page_size(1000)
+    ///     .stream()
+    ///     .try_collect::<Vec<_>>()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list(&self) -> List<T> {
+        List::new(self.client.clone(), self.path.clone())
+    }
+
+    /// Makes a record; answers it as ConnectWise stored it. Read-only fields are not sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// use connectwise_client::models::{BoardReference, CompanyReference, Ticket};
+    ///
+    /// let ticket = Ticket {
+    ///     summary: Some("Printer offline".into()),
+    ///     board: Some(BoardReference { id: Some(1), ..Default::default() }),
+    ///     company: Some(CompanyReference { id: Some(19), ..Default::default() }),
+    ///     ..Default::default()
+    /// };
+    /// let made = client.service().tickets().create(&ticket).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn create(&self, record: &T) -> Result<T> {
+        let mut call = Call::new(Method::POST, self.path.clone());
+        call.body = Some(self.write_body(record)?);
+        call.retry_write = self.retry_writes;
+        self.client.send(&call).await?.decode(T::SCHEMA)
+    }
+
+    /// Replaces a record whole (PUT). Read-only fields are not sent.
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// let tickets = client.service().tickets();
+    /// let mut ticket = tickets.get(42).await?;
+    /// ticket.summary = Some("Printer back online".into());
+    /// tickets.replace(42, &ticket).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn replace(&self, id: i64, record: &T) -> Result<T> {
+        let mut call = Call::new(Method::PUT, format!("{}/{id}", self.path));
+        call.body = Some(self.write_body(record)?);
+        self.client.send(&call).await?.decode(T::SCHEMA)
+    }
+
+    /// Changes some fields (PATCH with ConnectWise's operation array).
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// use connectwise_client::Patch;
+    ///
+    /// let patch = Patch::new().replace("summary", "Printer offline (2nd floor)");
+    /// client.service().tickets().patch(42, &patch).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn patch(&self, id: i64, patch: &Patch) -> Result<T> {
+        if let Some(op) = patch
+            .operations()
+            .iter()
+            .find(|op| self.is_read_only(op.path.split('/').next().unwrap_or("")))
+        {
+            return Err(Error::Config(format!(
+                "`{}` is read-only on {}: ConnectWise keeps it",
+                op.path, self.path
+            )));
+        }
+        let mut call = Call::new(Method::PATCH, format!("{}/{id}", self.path));
+        call.body = Some(serde_json::to_value(patch.operations()).unwrap_or(Value::Null));
+        call.retry_write = self.retry_writes;
+        self.client.send(&call).await?.decode(T::SCHEMA)
+    }
+
+    /// Deletes a record.
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// client.service().tickets().delete(42).await?;
+    /// # Ok(()) }
+    /// ```
+    pub async fn delete(&self, id: i64) -> Result<()> {
+        self.client
+            .send(&Call::new(Method::DELETE, format!("{}/{id}", self.path)))
+            .await?;
+        Ok(())
+    }
+
+    fn is_read_only(&self, field: &str) -> bool {
+        ALWAYS_READ_ONLY
+            .iter()
+            .chain(self.read_only)
+            .any(|f| f.eq_ignore_ascii_case(field))
+    }
+
+    /// The record as JSON without the fields ConnectWise keeps.
+    fn write_body(&self, record: &T) -> Result<Value> {
+        let mut body = serde_json::to_value(record)
+            .map_err(|e| Error::Config(format!("cannot write a {}: {e}", T::SCHEMA)))?;
+        if let Value::Object(map) = &mut body {
+            map.retain(|k, _| !self.is_read_only(k));
+        }
+        Ok(body)
+    }
+}

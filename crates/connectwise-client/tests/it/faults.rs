@@ -1,0 +1,203 @@
+//! The sandbox's faults: what is retried, what is not, and that nothing is written twice.
+
+use std::time::{Duration, Instant};
+
+use connectwise_client::ErrorKind;
+use connectwise_client::conditions::field;
+use connectwise_client::models::{BoardReference, CompanyReference, Ticket};
+use connectwise_sandbox::{Faults, LostMode};
+
+use crate::helpers::Site;
+
+fn ticket(summary: &str) -> Ticket {
+    Ticket {
+        summary: Some(summary.into()),
+        board: Some(BoardReference {
+            name: Some("Help Desk".into()),
+            ..Default::default()
+        }),
+        company: Some(CompanyReference {
+            identifier: Some("AcmeCorp".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}
+
+async fn tickets_named(site: &Site, summary: &str) -> u64 {
+    site.client()
+        .service()
+        .tickets()
+        .list()
+        .conditions(field("summary").eq(summary))
+        .count()
+        .await
+        .unwrap()
+}
+
+#[tokio::test]
+async fn reads_are_retried_through_server_errors() {
+    let site = Site::demo().await;
+    let client = site.client();
+    site.sandbox
+        .set_faults(Faults {
+            fail_next: 3,
+            ..Faults::default()
+        })
+        .unwrap();
+    let boards = client.service().boards().list().send().await.unwrap();
+    assert!(!boards.is_empty());
+    assert_eq!(client.stats().retries, 3);
+}
+
+#[tokio::test]
+async fn a_throttled_create_waits_out_retry_after_and_is_made_once() {
+    // Arrange: a 429 was never carried out, so even a create is retried.
+    let site = Site::demo().await;
+    let client = site.client();
+    site.sandbox
+        .set_faults(Faults {
+            throttle_next: 1,
+            retry_after_secs: 1,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    // Act
+    let started = Instant::now();
+    client
+        .service()
+        .tickets()
+        .create(&ticket("Throttled"))
+        .await
+        .unwrap();
+
+    // Assert
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After honoured"
+    );
+    assert_eq!(client.stats().requests, 2);
+    assert_eq!(tickets_named(&site, "Throttled").await, 1);
+}
+
+#[tokio::test]
+async fn a_create_is_not_retried_after_a_server_error_unless_asked() {
+    let site = Site::demo().await;
+    let faults = Faults {
+        fail_next: 1,
+        ..Faults::default()
+    };
+    site.sandbox.set_faults(faults.clone()).unwrap();
+    let err = site
+        .client()
+        .service()
+        .tickets()
+        .create(&ticket("Not retried"))
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Transient);
+
+    site.sandbox.set_faults(faults).unwrap();
+    site.client()
+        .service()
+        .tickets()
+        .retry_writes(true)
+        .create(&ticket("Retried"))
+        .await
+        .unwrap();
+    assert_eq!(tickets_named(&site, "Retried").await, 1);
+}
+
+#[tokio::test]
+async fn a_write_whose_answer_is_lost_is_reported_as_maybe_applied_and_not_repeated() {
+    // Arrange: the sandbox writes the ticket, then drops the connection.
+    let site = Site::demo().await;
+    site.sandbox
+        .set_faults(Faults {
+            lose_next_writes: 1,
+            lost_response_mode: LostMode::Drop,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    // Act
+    let err = site
+        .client()
+        .service()
+        .tickets()
+        .create(&ticket("Lost answer"))
+        .await
+        .unwrap_err();
+
+    // Assert
+    assert!(err.maybe_applied(), "{err}");
+    assert_eq!(err.kind(), ErrorKind::Transient);
+    assert_eq!(tickets_named(&site, "Lost answer").await, 1);
+}
+
+#[tokio::test]
+async fn a_stalled_answer_times_out_and_a_slow_read_is_retried() {
+    let site = Site::demo().await;
+    site.sandbox
+        .set_faults(Faults {
+            lose_next_writes: 1,
+            lost_response_mode: LostMode::Stall,
+            stall_secs: 5,
+            ..Faults::default()
+        })
+        .unwrap();
+    let client = site
+        .builder()
+        .timeout(Duration::from_millis(700))
+        .build()
+        .unwrap();
+    let err = client
+        .service()
+        .tickets()
+        .create(&ticket("Stalled"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            connectwise_client::Error::Transport { timeout: true, .. }
+        ),
+        "{err}"
+    );
+    assert!(err.maybe_applied());
+    assert_eq!(tickets_named(&site, "Stalled").await, 1);
+}
+
+#[tokio::test]
+async fn latency_beyond_the_timeout_fails_reads_after_the_retries() {
+    let site = Site::demo().await;
+    site.sandbox
+        .set_faults(Faults {
+            latency_ms: 800,
+            ..Faults::default()
+        })
+        .unwrap();
+    let client = site
+        .builder()
+        .timeout(Duration::from_millis(200))
+        .build()
+        .unwrap();
+    let err = client.service().boards().list().send().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            connectwise_client::Error::Transport {
+                timeout: true,
+                maybe_applied: false,
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        client.stats().requests,
+        6,
+        "the first attempt and five retries"
+    );
+}
