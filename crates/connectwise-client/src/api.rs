@@ -9,6 +9,31 @@ use crate::error::Result;
 use crate::models::*;
 
 impl Client {
+    /// Any collection by its path below the API root (e.g. `service/tickets/5/notes`), typed
+    /// by `T` (`serde_json::Value` for plain JSON). Only `id` and `_info` are kept off writes.
+    pub fn endpoint<T: Model>(&self, path: &str) -> Endpoint<T> {
+        Endpoint::new(self, path.trim_matches('/').to_owned(), &[])
+    }
+
+    /// Sends any request and answers its JSON body (`null` when there is none, as for a
+    /// DELETE). `path` is below the API root, e.g. `service/tickets/5`.
+    pub async fn request_json(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(String, String)],
+        body: Option<serde_json::Value>,
+    ) -> Result<serde_json::Value> {
+        let mut call = Call::new(method, path.trim_matches('/').to_owned());
+        call.query = query.to_vec();
+        call.body = body;
+        let reply = self.send(&call).await?;
+        if reply.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(serde_json::Value::Null);
+        }
+        reply.decode("JSON")
+    }
+
     /// `company/…`: companies, their statuses and types, contacts.
     pub fn company(&self) -> CompanyApi<'_> {
         CompanyApi(self)

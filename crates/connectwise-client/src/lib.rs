@@ -54,4 +54,6 @@ pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind, FieldError, RequestInfo, Result};
 pub use list::List;
 pub use patch::Patch;
+/// HTTP methods, for [`Client::request_json`].
+pub use reqwest::Method;
 pub use retry::RetryPolicy;

@@ -1,6 +1,7 @@
 //! `cwbridge`: the command. Thin: it parses arguments, installs logging and calls the
 //! libraries.
 
+mod api;
 mod sandbox;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +18,8 @@ struct Cli {
 enum Command {
     /// Run a sandboxed ConnectWise Manage (or manage one: roles, members, keys, faults).
     Sandbox(sandbox::SandboxCmd),
+    /// Call the ConnectWise API: `cwbridge api GET /service/tickets --all`.
+    Api(api::ApiCmd),
 }
 
 fn main() {
@@ -41,6 +44,7 @@ fn main() {
     let result = runtime.block_on(async {
         match cli.command {
             Command::Sandbox(cmd) => sandbox::run(cmd).await,
+            Command::Api(cmd) => api::run(cmd).await,
         }
     });
     if let Err(e) = result {

@@ -27,6 +27,12 @@ pub trait Model: Serialize + DeserializeOwned + Send + Sync + Unpin + 'static {
     const FIELDS: &'static [&'static str];
 }
 
+/// Any record as plain JSON, for endpoints without a model or tools that pass JSON through.
+impl Model for Value {
+    const SCHEMA: &'static str = "JSON";
+    const FIELDS: &'static [&'static str] = &[];
+}
+
 /// The answer of a `/count` call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Count {

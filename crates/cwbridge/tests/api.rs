@@ -1,0 +1,126 @@
+//! `cwbridge api` run as a user runs it, against a sandbox over HTTPS.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use connectwise_sandbox::{Sandbox, SandboxConfig, Seed};
+use serde_json::Value;
+
+async fn sandbox_in(dir: &Path) -> Sandbox {
+    Sandbox::start(SandboxConfig {
+        state_dir: Some(dir.to_owned()),
+        seed: Some(Seed::Demo),
+        ..SandboxConfig::ephemeral()
+    })
+    .await
+    .expect("the sandbox starts")
+}
+
+/// Runs `cwbridge api ARGS --credentials DIR/credentials.json --ca DIR/cert.pem`.
+async fn api(dir: &Path, args: &[&str]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
+    cmd.arg("api")
+        .args(args)
+        .arg("--credentials")
+        .arg(dir.join("credentials.json"))
+        .arg("--ca")
+        .arg(dir.join("cert.pem"));
+    tokio::task::spawn_blocking(move || cmd.output().expect("cwbridge runs"))
+        .await
+        .unwrap()
+}
+
+fn stdout(out: &Output) -> String {
+    assert!(
+        out.status.success(),
+        "cwbridge api failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout.clone()).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_streams_every_matching_record_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox_in(dir.path()).await;
+
+    let out = api(
+        dir.path(),
+        &[
+            "GET",
+            "/company/companies",
+            "--conditions",
+            "name like \"%a%\"",
+            "--page-size",
+            "4",
+            "--all",
+        ],
+    )
+    .await;
+
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("each line is one JSON record"))
+        .collect();
+    let one_page = api(
+        dir.path(),
+        &[
+            "GET",
+            "/company/companies/count",
+            "--conditions",
+            "name like \"%a%\"",
+        ],
+    )
+    .await;
+    let count: Value = serde_json::from_str(&stdout(&one_page)).unwrap();
+    assert_eq!(lines.len() as u64, count["count"].as_u64().unwrap());
+    assert!(lines.len() > 4, "more than one page was read");
+    assert!(
+        lines
+            .iter()
+            .all(|c| c["name"].as_str().unwrap().to_lowercase().contains('a'))
+    );
+    sandbox.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_take_data_and_errors_are_one_line_with_a_non_zero_exit() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox_in(dir.path()).await;
+
+    // Create, patch and delete a ticket.
+    let made = api(
+        dir.path(),
+        &["POST", "/service/tickets", "--data", r#"{"summary": "From the CLI", "board": {"name": "Help Desk"}, "company": {"identifier": "AcmeCorp"}}"#],
+    )
+    .await;
+    let ticket: Value = serde_json::from_str(&stdout(&made)).unwrap();
+    let path = format!("/service/tickets/{}", ticket["id"]);
+    let patched = api(
+        dir.path(),
+        &[
+            "PATCH",
+            &path,
+            "--data",
+            r#"[{"op": "replace", "path": "summary", "value": "Patched"}]"#,
+        ],
+    )
+    .await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&stdout(&patched)).unwrap()["summary"],
+        "Patched"
+    );
+    let deleted = api(dir.path(), &["DELETE", &path]).await;
+    assert_eq!(stdout(&deleted), "");
+
+    // A refusal: non-zero, one line naming the request, the status and the field.
+    let refused = api(dir.path(), &["POST", "/service/tickets", "--data", "{}"]).await;
+    assert!(!refused.status.success());
+    let err = String::from_utf8(refused.stderr).unwrap();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.contains("POST service/tickets") && err.contains("400") && err.contains("summary"),
+        "{err}"
+    );
+    sandbox.stop().await;
+}
