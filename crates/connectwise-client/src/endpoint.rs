@@ -1,6 +1,7 @@
 //! One collection of records (`service/tickets`, `service/tickets/{id}/notes`) and the calls
 //! ConnectWise offers on it.
 
+use std::future::Future;
 use std::marker::PhantomData;
 
 use reqwest::Method;
@@ -15,7 +16,8 @@ use crate::patch::Patch;
 /// Fields no write ever sends: ConnectWise keeps them.
 const ALWAYS_READ_ONLY: &[&str] = &["id", "_info"];
 
-/// The calls on one collection, typed by its record.
+/// The calls on one collection, typed by its record. Each call answers a future that owns
+/// what it needs, so calls can be joined or spawned without keeping the endpoint alive.
 #[derive(Debug, Clone)]
 pub struct Endpoint<T> {
     client: Client,
@@ -56,12 +58,10 @@ impl<T: Model> Endpoint<T> {
     /// println!("{:?}", ticket.summary);
     /// # Ok(()) }
     /// ```
-    pub async fn get(&self, id: i64) -> Result<T> {
-        let reply = self
-            .client
-            .send(&Call::new(Method::GET, format!("{}/{id}", self.path)))
-            .await?;
-        reply.decode(T::SCHEMA)
+    pub fn get(&self, id: i64) -> impl Future<Output = Result<T>> + Send + 'static {
+        let client = self.client.clone();
+        let call = Call::new(Method::GET, format!("{}/{id}", self.path));
+        async move { client.send(&call).await?.decode(T::SCHEMA) }
     }
 
     /// A list call to refine (conditions, order, page size) and send or stream.
@@ -101,11 +101,15 @@ impl<T: Model> Endpoint<T> {
     /// let made = client.service().tickets().create(&ticket).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn create(&self, record: &T) -> Result<T> {
+    pub fn create(&self, record: &T) -> impl Future<Output = Result<T>> + Send + 'static {
+        let client = self.client.clone();
         let mut call = Call::new(Method::POST, self.path.clone());
-        call.body = Some(self.write_body(record)?);
         call.retry_write = self.retry_writes;
-        self.client.send(&call).await?.decode(T::SCHEMA)
+        let body = self.write_body(record);
+        async move {
+            call.body = Some(body?);
+            client.send(&call).await?.decode(T::SCHEMA)
+        }
     }
 
     /// Replaces a record whole (PUT). Read-only fields are not sent.
@@ -118,10 +122,14 @@ impl<T: Model> Endpoint<T> {
     /// tickets.replace(42, &ticket).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn replace(&self, id: i64, record: &T) -> Result<T> {
+    pub fn replace(&self, id: i64, record: &T) -> impl Future<Output = Result<T>> + Send + 'static {
+        let client = self.client.clone();
         let mut call = Call::new(Method::PUT, format!("{}/{id}", self.path));
-        call.body = Some(self.write_body(record)?);
-        self.client.send(&call).await?.decode(T::SCHEMA)
+        let body = self.write_body(record);
+        async move {
+            call.body = Some(body?);
+            client.send(&call).await?.decode(T::SCHEMA)
+        }
     }
 
     /// Changes some fields (PATCH with ConnectWise's operation array).
@@ -134,21 +142,31 @@ impl<T: Model> Endpoint<T> {
     /// client.service().tickets().patch(42, &patch).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn patch(&self, id: i64, patch: &Patch) -> Result<T> {
-        if let Some(op) = patch
+    pub fn patch(
+        &self,
+        id: i64,
+        patch: &Patch,
+    ) -> impl Future<Output = Result<T>> + Send + 'static {
+        let client = self.client.clone();
+        let refused = patch
             .operations()
             .iter()
             .find(|op| self.is_read_only(op.path.split('/').next().unwrap_or("")))
-        {
-            return Err(Error::Config(format!(
-                "`{}` is read-only on {}: ConnectWise keeps it",
-                op.path, self.path
-            )));
-        }
+            .map(|op| {
+                Error::Config(format!(
+                    "`{}` is read-only on {}: ConnectWise keeps it",
+                    op.path, self.path
+                ))
+            });
         let mut call = Call::new(Method::PATCH, format!("{}/{id}", self.path));
         call.body = Some(serde_json::to_value(patch.operations()).unwrap_or(Value::Null));
         call.retry_write = self.retry_writes;
-        self.client.send(&call).await?.decode(T::SCHEMA)
+        async move {
+            if let Some(e) = refused {
+                return Err(e);
+            }
+            client.send(&call).await?.decode(T::SCHEMA)
+        }
     }
 
     /// Deletes a record.
@@ -158,11 +176,13 @@ impl<T: Model> Endpoint<T> {
     /// client.service().tickets().delete(42).await?;
     /// # Ok(()) }
     /// ```
-    pub async fn delete(&self, id: i64) -> Result<()> {
-        self.client
-            .send(&Call::new(Method::DELETE, format!("{}/{id}", self.path)))
-            .await?;
-        Ok(())
+    pub fn delete(&self, id: i64) -> impl Future<Output = Result<()>> + Send + 'static {
+        let client = self.client.clone();
+        let call = Call::new(Method::DELETE, format!("{}/{id}", self.path));
+        async move {
+            client.send(&call).await?;
+            Ok(())
+        }
     }
 
     fn is_read_only(&self, field: &str) -> bool {

@@ -3,6 +3,7 @@
 
 use std::collections::VecDeque;
 use std::fmt::Display;
+use std::future::Future;
 use std::marker::PhantomData;
 
 use futures_util::Stream;
@@ -104,16 +105,18 @@ impl<T: Model> List<T> {
     }
 
     /// One page (the first unless [`List::page`] says otherwise).
-    pub async fn send(&self) -> Result<Vec<T>> {
+    pub fn send(&self) -> impl Future<Output = Result<Vec<T>>> + Send + 'static {
+        let client = self.client.clone();
         let mut call = self.call();
         if let Some(page) = self.page {
             call.query.push(("page".into(), page.to_string()));
         }
-        self.client.send(&call).await?.decode(T::SCHEMA)
+        async move { client.send(&call).await?.decode(T::SCHEMA) }
     }
 
     /// How many records match (`/count` with the same conditions).
-    pub async fn count(&self) -> Result<u64> {
+    pub fn count(&self) -> impl Future<Output = Result<u64>> + Send + 'static {
+        let client = self.client.clone();
         let mut call = Call::new(Method::GET, format!("{}/count", self.path));
         call.query = self
             .params
@@ -121,8 +124,10 @@ impl<T: Model> List<T> {
             .filter(|(k, _)| k.ends_with("onditions"))
             .cloned()
             .collect();
-        let count: Count = self.client.send(&call).await?.decode("Count")?;
-        Ok(count.count)
+        async move {
+            let count: Count = client.send(&call).await?.decode("Count")?;
+            Ok(count.count)
+        }
     }
 
     /// Every matching record, page after page, holding one page at a time. Forward-only

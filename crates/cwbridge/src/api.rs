@@ -1,12 +1,15 @@
 //! `cwbridge api`: the operator's way to call ConnectWise, in the spirit of `gh api`.
 
-use std::io::Write;
+use std::collections::BTreeMap;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::Args;
 use connectwise_client::{Client, Credentials};
 use futures_util::TryStreamExt;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use serde::Deserialize;
 use serde_json::Value;
 
 /// Call the ConnectWise API and print its JSON.
@@ -54,30 +57,101 @@ pub struct ApiCmd {
     #[arg(long, default_value = connectwise_client::DEFAULT_API_VERSION)]
     api_version: String,
     /// A credentials file as the sandbox writes it (site, companyId, publicKey, privateKey,
-    /// clientId). Without it, the CWBRIDGE_CW_* environment variables are read.
-    #[arg(long, value_name = "FILE")]
+    /// clientId).
+    #[arg(long, value_name = "FILE", conflicts_with = "profile")]
     credentials: Option<PathBuf>,
+    /// A connection profile of the config file ([profiles.NAME] with site, company_id,
+    /// public_key, private_key, client_id and optionally ca). Without --credentials or
+    /// --profile, the CWBRIDGE_CW_* environment variables are read.
+    #[arg(long, value_name = "NAME", env = "CWBRIDGE_PROFILE")]
+    profile: Option<String>,
+    /// The config file (default: $XDG_CONFIG_HOME/cwbridge/config.toml, else
+    /// ~/.config/cwbridge/config.toml).
+    #[arg(long, value_name = "FILE", env = "CWBRIDGE_CONFIG")]
+    config: Option<PathBuf>,
     /// A PEM certificate to trust besides the system's (the sandbox's cert.pem).
     #[arg(long, value_name = "FILE", env = "CWBRIDGE_CW_CA")]
     ca: Option<PathBuf>,
 }
 
-fn credentials(cmd: &ApiCmd) -> anyhow::Result<Credentials> {
+/// A `[profiles.NAME]` table of the config file.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Profile {
+    site: String,
+    company_id: String,
+    public_key: String,
+    private_key: String,
+    client_id: String,
+    ca: Option<PathBuf>,
+}
+
+/// The parts of the config file `cwbridge api` reads.
+#[derive(Debug, Deserialize)]
+struct ConfigFile {
+    #[serde(default)]
+    profiles: BTreeMap<String, Profile>,
+}
+
+fn config_path(cmd: &ApiCmd) -> anyhow::Result<PathBuf> {
+    if let Some(p) = &cmd.config {
+        return Ok(p.clone());
+    }
+    let base = match std::env::var_os("XDG_CONFIG_HOME") {
+        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
+        _ => {
+            PathBuf::from(std::env::var_os("HOME").context("HOME is not set: pass --config FILE")?)
+                .join(".config")
+        }
+    };
+    Ok(base.join("cwbridge/config.toml"))
+}
+
+/// The credentials and extra CA to use: --credentials, else --profile, else the environment.
+fn credentials(cmd: &ApiCmd) -> anyhow::Result<(Credentials, Option<PathBuf>)> {
     if let Some(path) = &cmd.credentials {
-        return Ok(Credentials::from_file(path)?);
+        return Ok((Credentials::from_file(path)?, cmd.ca.clone()));
+    }
+    if let Some(name) = &cmd.profile {
+        let path = config_path(cmd)?;
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read the config file {}", path.display()))?;
+        let mut file: ConfigFile =
+            toml::from_str(&text).with_context(|| format!("{} is not valid", path.display()))?;
+        let known: Vec<String> = file.profiles.keys().cloned().collect();
+        let p = file.profiles.remove(name).with_context(|| {
+            let known = if known.is_empty() {
+                "none".to_owned()
+            } else {
+                known.join(", ")
+            };
+            format!(
+                "{} has no profile `{name}` (it has: {known})",
+                path.display()
+            )
+        })?;
+        let credentials = Credentials {
+            site: p.site,
+            company_id: p.company_id,
+            public_key: p.public_key,
+            private_key: p.private_key,
+            client_id: p.client_id,
+        };
+        return Ok((credentials, cmd.ca.clone().or(p.ca)));
     }
     let var = |name: &str| {
         std::env::var(name).with_context(|| {
-            format!("{name} is not set: pass --credentials FILE or set CWBRIDGE_CW_SITE, CWBRIDGE_CW_COMPANY_ID, CWBRIDGE_CW_PUBLIC_KEY, CWBRIDGE_CW_PRIVATE_KEY and CWBRIDGE_CW_CLIENT_ID")
+            format!("{name} is not set: pass --credentials FILE or --profile NAME, or set CWBRIDGE_CW_SITE, CWBRIDGE_CW_COMPANY_ID, CWBRIDGE_CW_PUBLIC_KEY, CWBRIDGE_CW_PRIVATE_KEY and CWBRIDGE_CW_CLIENT_ID")
         })
     };
-    Ok(Credentials {
+    let credentials = Credentials {
         site: var("CWBRIDGE_CW_SITE")?,
         company_id: var("CWBRIDGE_CW_COMPANY_ID")?,
         public_key: var("CWBRIDGE_CW_PUBLIC_KEY")?,
         private_key: var("CWBRIDGE_CW_PRIVATE_KEY")?,
         client_id: var("CWBRIDGE_CW_CLIENT_ID")?,
-    })
+    };
+    Ok((credentials, cmd.ca.clone()))
 }
 
 fn body(data: &str) -> anyhow::Result<Value> {
@@ -103,10 +177,11 @@ pub async fn run(cmd: ApiCmd) -> anyhow::Result<()> {
     if cmd.all && method != connectwise_client::Method::GET {
         bail!("--all reads every page of a list: use it with GET");
     }
-    let mut builder = Client::builder(credentials(&cmd)?)
+    let (credentials, ca) = credentials(&cmd)?;
+    let mut builder = Client::builder(credentials)
         .api_version(&cmd.api_version)
         .retry_writes(cmd.retry_writes);
-    if let Some(ca) = &cmd.ca {
+    if let Some(ca) = &ca {
         let pem = std::fs::read(ca).with_context(|| format!("cannot read {}", ca.display()))?;
         builder = builder.extra_ca_pem(pem);
     }
@@ -134,13 +209,30 @@ pub async fn run(cmd: ApiCmd) -> anyhow::Result<()> {
             cmd.page_size
                 .unwrap_or(connectwise_client::list::MAX_PAGE_SIZE),
         );
+        // Output to a file or pipe: show progress on the terminal, against the count.
+        let progress = if stdout.is_terminal() {
+            ProgressBar::hidden()
+        } else {
+            let bar = match list.count().await {
+                Ok(total) => ProgressBar::new(total),
+                Err(_) => ProgressBar::no_length(),
+            };
+            bar.set_draw_target(ProgressDrawTarget::stderr());
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} records, {per_sec}, {eta} left")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+            bar
+        };
         let mut records = std::pin::pin!(list.stream());
         let mut out = std::io::BufWriter::new(stdout.lock());
         while let Some(record) = records.try_next().await? {
             serde_json::to_writer(&mut out, &record)?;
             out.write_all(b"\n")?;
+            progress.inc(1);
         }
         out.flush()?;
+        progress.finish_and_clear();
         return Ok(());
     }
     let mut query = Vec::new();

@@ -124,3 +124,52 @@ async fn writes_take_data_and_errors_are_one_line_with_a_non_zero_exit() {
     );
     sandbox.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_profile_of_the_config_file_names_the_connection() {
+    // Arrange: a config file with the sandbox's credentials as profile `demo`.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox_in(dir.path()).await;
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[profiles.demo]\nsite = {}\ncompany_id = {}\npublic_key = {}\nprivate_key = {}\nclient_id = {}\nca = {:?}\n",
+            creds["site"], creds["companyId"], creds["publicKey"], creds["privateKey"], creds["clientId"],
+            dir.path().join("cert.pem").display().to_string(),
+        ),
+    )
+    .unwrap();
+    let run = |profile: &str| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
+        cmd.args([
+            "api",
+            "GET",
+            "/service/priorities",
+            "--profile",
+            profile,
+            "--config",
+        ])
+        .arg(&config);
+        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    };
+
+    // Act
+    let good = run("demo").await.unwrap();
+    let unknown = run("other").await.unwrap();
+
+    // Assert
+    let priorities: Value = serde_json::from_str(&stdout(&good)).unwrap();
+    assert!(!priorities.as_array().unwrap().is_empty());
+    assert!(!unknown.status.success());
+    let err = String::from_utf8(unknown.stderr).unwrap();
+    assert!(
+        err.contains("no profile `other`") && err.contains("demo"),
+        "{err}"
+    );
+    sandbox.stop().await;
+}

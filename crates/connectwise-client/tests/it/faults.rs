@@ -201,3 +201,47 @@ async fn latency_beyond_the_timeout_fails_reads_after_the_retries() {
         "the first attempt and five retries"
     );
 }
+
+#[tokio::test]
+async fn the_request_budget_spaces_requests_evenly() {
+    let site = Site::demo().await;
+    let client = site.builder().requests_per_second(10.0).build().unwrap();
+    let started = Instant::now();
+    for _ in 0..6 {
+        client.service().priorities().list().send().await.unwrap();
+    }
+    // Six requests at ten a second: the sixth may leave half a second after the first.
+    assert!(
+        started.elapsed() >= Duration::from_millis(500),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_concurrency_limit_holds_requests_back() {
+    let site = Site::demo().await;
+    site.sandbox
+        .set_faults(Faults {
+            latency_ms: 300,
+            ..Faults::default()
+        })
+        .unwrap();
+    let client = site.builder().max_concurrency(1).build().unwrap();
+    let priorities = client.service().priorities();
+    let started = Instant::now();
+    let (a, b, c) = tokio::join!(
+        priorities.list().send(),
+        priorities.list().send(),
+        priorities.list().send()
+    );
+    a.unwrap();
+    b.unwrap();
+    c.unwrap();
+    // One at a time: three 300 ms requests take at least 900 ms.
+    assert!(
+        started.elapsed() >= Duration::from_millis(900),
+        "{:?}",
+        started.elapsed()
+    );
+}

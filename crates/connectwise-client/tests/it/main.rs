@@ -7,3 +7,4 @@ mod faults;
 mod helpers;
 mod models;
 mod paging;
+mod tracing;
