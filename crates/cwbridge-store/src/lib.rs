@@ -1,0 +1,346 @@
+//! cwbridge's storage: one schema on SQLite (the default, one file) and PostgreSQL (for
+//! several cwbridge instances sharing one database), behind typed calls that keep SQL out of
+//! the engine.
+//!
+//! Both dialects go through sqlx's `Any` driver with the same queries (`$1` placeholders, plain
+//! types: text, 64-bit integers, bytes); where the dialects differ (migrations, row locking)
+//! the [`Dialect`] says which to use. Timestamps are Unix milliseconds.
+
+mod migrate;
+pub mod records;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
+use sqlx::{AnyPool, Executor, Row};
+
+pub use records::*;
+
+/// Which database a store talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    /// SQLite, one file.
+    Sqlite,
+    /// PostgreSQL.
+    Postgres,
+}
+
+/// What can go wrong storing or reading.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The URL names no database cwbridge can use.
+    #[error("database URL `{0}` is not sqlite://… or postgres://…")]
+    UnsupportedUrl(String),
+    /// A unique value is taken (e.g. a tenant name).
+    #[error("{what} already exists")]
+    Conflict {
+        /// What was taken, e.g. `tenant name "acme"`.
+        what: String,
+    },
+    /// Applying the schema failed.
+    #[error("database migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    /// The database refused or failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A stored value could not be read back.
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// A specialised `Result` for store calls.
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The database: a pool of connections and its dialect. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Store {
+    pool: AnyPool,
+    dialect: Dialect,
+}
+
+/// The current time in Unix milliseconds.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl Store {
+    /// Connects to `sqlite://PATH` (created if missing) or `postgres://…`, and brings the
+    /// schema up to date.
+    pub async fn open(url: &str) -> Result<Store> {
+        Store::open_with(url, None).await
+    }
+
+    /// Like [`Store::open`], with every PostgreSQL connection confined to `schema` (tests use
+    /// one schema each).
+    pub async fn open_with(url: &str, pg_schema: Option<&str>) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let dialect = if url.starts_with("sqlite:") {
+            Dialect::Sqlite
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Dialect::Postgres
+        } else {
+            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+        };
+        let url = match dialect {
+            Dialect::Sqlite if !url.contains("mode=") => {
+                let sep = if url.contains('?') { '&' } else { '?' };
+                format!("{url}{sep}mode=rwc")
+            }
+            _ => url.to_owned(),
+        };
+        let options = AnyConnectOptions::from_str(&url)?;
+        let schema = pg_schema.map(str::to_owned);
+        let pool = AnyPoolOptions::new()
+            .max_connections(match dialect {
+                Dialect::Sqlite => 4,
+                Dialect::Postgres => 10,
+            })
+            .acquire_timeout(Duration::from_secs(30))
+            .after_connect(move |conn, _| {
+                let schema = schema.clone();
+                Box::pin(async move {
+                    match dialect {
+                        Dialect::Sqlite => {
+                            // WAL: readers never wait for the writer; NORMAL sync is durable
+                            // across a process crash (the journal is in the OS).
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                        }
+                        Dialect::Postgres => {
+                            if let Some(schema) = schema {
+                                conn.execute(format!("SET search_path TO \"{schema}\"").as_str())
+                                    .await?;
+                            }
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        let store = Store { pool, dialect };
+        migrate::run(&store.pool, dialect).await?;
+        Ok(store)
+    }
+
+    /// A bare connection to a PostgreSQL server, without migrations (for making and
+    /// dropping test schemas).
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) async fn open_admin(url: &str) -> Result<Store> {
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(1)
+            .connect(url)
+            .await?;
+        Ok(Store {
+            pool,
+            dialect: Dialect::Postgres,
+        })
+    }
+
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) async fn create_schema(&self, schema: &str) -> Result<()> {
+        sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    #[cfg(any(test, feature = "testing"))]
+    pub(crate) async fn drop_schema(&self, schema: &str) -> Result<()> {
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&self.pool)
+            .await?;
+        self.pool.close().await;
+        Ok(())
+    }
+
+    /// Which database this is.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    /// Closes every connection.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    // ---- tenants -------------------------------------------------------------------------
+
+    /// Makes a tenant and its first API token (given as a hash) in one transaction.
+    pub async fn create_tenant(&self, name: &str, token_hash: &str) -> Result<Tenant> {
+        let mut tx = self.pool.begin().await?;
+        let now = now_ms();
+        let row =
+            sqlx::query("INSERT INTO tenants (name, created_at) VALUES ($1, $2) RETURNING id")
+                .bind(name)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(|e| conflict(e, || format!("tenant name \"{name}\"")))?;
+        let id: i64 = row.try_get("id")?;
+        sqlx::query(
+            "INSERT INTO tenant_tokens (tenant_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(id)
+        .bind(token_hash)
+        .bind("initial")
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(Tenant {
+            id: TenantId(id),
+            name: name.to_owned(),
+            created_at: now,
+        })
+    }
+
+    /// Every tenant, oldest first.
+    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+        let rows = sqlx::query("SELECT id, name, created_at FROM tenants ORDER BY id")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(tenant_from).collect()
+    }
+
+    /// The tenant holding the token with this hash.
+    pub async fn tenant_by_token_hash(&self, token_hash: &str) -> Result<Option<Tenant>> {
+        let row = sqlx::query(
+            "SELECT t.id, t.name, t.created_at FROM tenant_tokens k JOIN tenants t ON t.id = k.tenant_id WHERE k.token_hash = $1",
+        )
+        .bind(token_hash)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(tenant_from).transpose()
+    }
+
+    // ---- connections ---------------------------------------------------------------------
+
+    /// Saves a tenant's ConnectWise connection, replacing the previous one.
+    pub async fn put_connection(&self, tenant: TenantId, c: &StoredConnection) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO connections (tenant_id, site, company_id, public_key, private_key_sealed, client_id, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) \
+             ON CONFLICT (tenant_id) DO UPDATE SET site = excluded.site, company_id = excluded.company_id, \
+             public_key = excluded.public_key, private_key_sealed = excluded.private_key_sealed, \
+             client_id = excluded.client_id, updated_at = excluded.updated_at",
+        )
+        .bind(tenant.0)
+        .bind(&c.site)
+        .bind(&c.company_id)
+        .bind(&c.public_key)
+        .bind(&c.private_key_sealed)
+        .bind(&c.client_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A tenant's connection, if it has one.
+    pub async fn connection(&self, tenant: TenantId) -> Result<Option<StoredConnection>> {
+        let row = sqlx::query(
+            "SELECT site, company_id, public_key, private_key_sealed, client_id, updated_at FROM connections WHERE tenant_id = $1",
+        )
+        .bind(tenant.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(StoredConnection {
+                site: r.try_get("site")?,
+                company_id: r.try_get("company_id")?,
+                public_key: r.try_get("public_key")?,
+                private_key_sealed: r.try_get("private_key_sealed")?,
+                client_id: r.try_get("client_id")?,
+                updated_at: r.try_get("updated_at")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Every tenant's sealed private key (to re-seal them under a new key).
+    pub async fn sealed_keys(&self) -> Result<Vec<(TenantId, String)>> {
+        let rows =
+            sqlx::query("SELECT tenant_id, private_key_sealed FROM connections ORDER BY tenant_id")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| {
+                Ok((
+                    TenantId(r.try_get("tenant_id")?),
+                    r.try_get("private_key_sealed")?,
+                ))
+            })
+            .collect()
+    }
+
+    /// Replaces a sealed private key if it is still `old` (so a concurrent save wins).
+    pub async fn reseal_key(&self, tenant: TenantId, old: &str, new: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE connections SET private_key_sealed = $1 WHERE tenant_id = $2 AND private_key_sealed = $3",
+        )
+        .bind(new)
+        .bind(tenant.0)
+        .bind(old)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Records the result of checking a tenant's connection (`report` is JSON).
+    pub async fn record_check(&self, tenant: TenantId, ok: bool, report: &str) -> Result<i64> {
+        let at = now_ms();
+        sqlx::query("INSERT INTO connection_checks (tenant_id, checked_at, ok, report) VALUES ($1, $2, $3, $4)")
+            .bind(tenant.0)
+            .bind(at)
+            .bind(i64::from(ok))
+            .bind(report)
+            .execute(&self.pool)
+            .await?;
+        Ok(at)
+    }
+
+    /// The latest check of a tenant's connection.
+    pub async fn last_check(&self, tenant: TenantId) -> Result<Option<CheckRecord>> {
+        let row = sqlx::query(
+            "SELECT checked_at, ok, report FROM connection_checks WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(tenant.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(CheckRecord {
+                checked_at: r.try_get("checked_at")?,
+                ok: r.try_get::<i64, _>("ok")? != 0,
+                report: r.try_get("report")?,
+            })
+        })
+        .transpose()
+    }
+}
+
+fn tenant_from(row: &AnyRow) -> Result<Tenant> {
+    Ok(Tenant {
+        id: TenantId(row.try_get("id")?),
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
+
+/// Turns a unique-constraint violation into [`StoreError::Conflict`].
+fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            StoreError::Conflict { what: what() }
+        }
+        _ => StoreError::Database(e),
+    }
+}

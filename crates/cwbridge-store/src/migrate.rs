@@ -1,0 +1,61 @@
+//! The schema, one migration list per dialect, embedded in the binary and applied at open.
+
+use std::borrow::Cow;
+use std::future::Future;
+use std::pin::Pin;
+
+use sqlx::AnyPool;
+use sqlx::error::BoxDynError;
+use sqlx::migrate::{Migration, MigrationSource, MigrationType, Migrator};
+
+use crate::Dialect;
+
+/// `(version, description, SQL)` of each migration, in order.
+type Steps = &'static [(i64, &'static str, &'static str)];
+
+const SQLITE: Steps = &[(
+    1,
+    "tenants connections",
+    include_str!("../migrations/sqlite/0001_tenants_connections.sql"),
+)];
+
+const POSTGRES: Steps = &[(
+    1,
+    "tenants connections",
+    include_str!("../migrations/postgres/0001_tenants_connections.sql"),
+)];
+
+/// The embedded migrations of one dialect, as sqlx's migrator takes them.
+#[derive(Debug)]
+struct Embedded(Steps);
+
+impl<'s> MigrationSource<'s> for Embedded {
+    fn resolve(
+        self,
+    ) -> Pin<Box<dyn Future<Output = Result<Vec<Migration>, BoxDynError>> + Send + 's>> {
+        Box::pin(async move {
+            Ok(self
+                .0
+                .iter()
+                .map(|(version, description, sql)| {
+                    Migration::new(
+                        *version,
+                        Cow::Borrowed(*description),
+                        MigrationType::Simple,
+                        Cow::Borrowed(*sql),
+                        false,
+                    )
+                })
+                .collect())
+        })
+    }
+}
+
+/// Applies the migrations the database has not seen yet.
+pub async fn run(pool: &AnyPool, dialect: Dialect) -> Result<(), sqlx::migrate::MigrateError> {
+    let steps = match dialect {
+        Dialect::Sqlite => SQLITE,
+        Dialect::Postgres => POSTGRES,
+    };
+    Migrator::new(Embedded(steps)).await?.run(pool).await
+}

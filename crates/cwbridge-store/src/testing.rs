@@ -1,0 +1,61 @@
+//! Databases for tests: a fresh SQLite file always, and a fresh PostgreSQL schema when
+//! `CWBRIDGE_TEST_DATABASE_URL` names a server (as `.ci/run` sets it).
+
+use crate::Store;
+
+/// A store for one test, removed when dropped (the SQLite file with its directory; the
+/// PostgreSQL schema is dropped by [`TestDb::cleanup`]).
+pub struct TestDb {
+    /// The store.
+    pub store: Store,
+    /// `sqlite` or `postgres`, for messages.
+    pub label: &'static str,
+    _dir: Option<tempfile::TempDir>,
+    pg: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// Drops the PostgreSQL schema (SQLite files go with the value).
+    pub async fn cleanup(self) {
+        self.store.close().await;
+        if let Some((url, schema)) = &self.pg
+            && let Ok(admin) = Store::open_admin(url).await
+        {
+            let _ = admin.drop_schema(schema).await;
+        }
+    }
+}
+
+/// One store per database this machine offers: SQLite always, PostgreSQL when
+/// `CWBRIDGE_TEST_DATABASE_URL` is set (otherwise a line says it was skipped).
+pub async fn databases() -> Vec<TestDb> {
+    let mut out = Vec::new();
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let url = format!("sqlite://{}", dir.path().join("cwbridge.db").display());
+    out.push(TestDb {
+        store: Store::open(&url).await.expect("SQLite opens"),
+        label: "sqlite",
+        _dir: Some(dir),
+        pg: None,
+    });
+    match std::env::var("CWBRIDGE_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => {
+            let schema = format!("test_{:016x}", rand::random::<u64>());
+            let admin = Store::open_admin(&url)
+                .await
+                .expect("CWBRIDGE_TEST_DATABASE_URL is reachable");
+            admin.create_schema(&schema).await.expect("a test schema");
+            let store = Store::open_with(&url, Some(&schema))
+                .await
+                .expect("PostgreSQL opens");
+            out.push(TestDb {
+                store,
+                label: "postgres",
+                _dir: None,
+                pg: Some((url, schema)),
+            });
+        }
+        _ => eprintln!("postgres: skipped (CWBRIDGE_TEST_DATABASE_URL is not set)"),
+    }
+    out
+}

@@ -1,0 +1,89 @@
+//! The store on every database this machine offers (SQLite always, PostgreSQL in CI).
+
+use cwbridge_store::testing::databases;
+use cwbridge_store::{StoreError, StoredConnection};
+
+#[tokio::test]
+async fn tenants_are_made_with_a_token_and_found_by_it() {
+    for db in databases().await {
+        let store = &db.store;
+        let acme = store.create_tenant("acme", "hash-a").await.unwrap();
+        let beta = store.create_tenant("beta", "hash-b").await.unwrap();
+
+        let dup = store.create_tenant("acme", "hash-c").await.unwrap_err();
+        assert!(
+            matches!(dup, StoreError::Conflict { .. }),
+            "{}: {dup}",
+            db.label
+        );
+        assert!(
+            store
+                .tenant_by_token_hash("hash-c")
+                .await
+                .unwrap()
+                .is_none(),
+            "{}: a refused tenant leaves no token behind",
+            db.label
+        );
+        assert_eq!(
+            store.tenant_by_token_hash("hash-b").await.unwrap(),
+            Some(beta.clone())
+        );
+        assert_eq!(store.tenants().await.unwrap(), vec![acme, beta]);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_connection_is_replaced_whole_and_its_checks_kept_in_order() {
+    for db in databases().await {
+        let store = &db.store;
+        let t = store.create_tenant("acme", "h").await.unwrap().id;
+        let first = StoredConnection {
+            site: "na.myconnectwise.net".into(),
+            company_id: "acme".into(),
+            public_key: "pub".into(),
+            private_key_sealed: "sealed-1".into(),
+            client_id: "client".into(),
+            updated_at: 0,
+        };
+        assert!(store.connection(t).await.unwrap().is_none());
+        store.put_connection(t, &first).await.unwrap();
+        let second = StoredConnection {
+            site: "cw.example.com".into(),
+            private_key_sealed: "sealed-2".into(),
+            ..first.clone()
+        };
+        store.put_connection(t, &second).await.unwrap();
+        let stored = store.connection(t).await.unwrap().unwrap();
+        assert_eq!(stored.site, "cw.example.com", "{}", db.label);
+        assert_eq!(stored.private_key_sealed, "sealed-2");
+
+        assert!(!store.reseal_key(t, "sealed-1", "sealed-3").await.unwrap());
+        assert!(store.reseal_key(t, "sealed-2", "sealed-3").await.unwrap());
+        assert_eq!(
+            store.sealed_keys().await.unwrap(),
+            vec![(t, "sealed-3".to_owned())]
+        );
+
+        store.record_check(t, false, r#"{"n":1}"#).await.unwrap();
+        store.record_check(t, true, r#"{"n":2}"#).await.unwrap();
+        let last = store.last_check(t).await.unwrap().unwrap();
+        assert!(last.ok);
+        assert_eq!(last.report, r#"{"n":2}"#);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn reopening_keeps_the_data_and_applies_no_migration_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("x.db").display());
+    {
+        let store = cwbridge_store::Store::open(&url).await.unwrap();
+        store.create_tenant("acme", "h").await.unwrap();
+        store.close().await;
+    }
+    let store = cwbridge_store::Store::open(&url).await.unwrap();
+    assert_eq!(store.tenants().await.unwrap().len(), 1);
+}
