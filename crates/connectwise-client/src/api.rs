@@ -10,13 +10,31 @@ use crate::models::*;
 
 impl Client {
     /// Any collection by its path below the API root (e.g. `service/tickets/5/notes`), typed
-    /// by `T` (`serde_json::Value` for plain JSON). Only `id` and `_info` are kept off writes.
+    /// by `T` (`serde_json::Value` for plain JSON).
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// let notes = client
+    ///     .endpoint::<serde_json::Value>("service/tickets/42/notes")
+    ///     .list()
+    ///     .send()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn endpoint<T: Model>(&self, path: &str) -> Endpoint<T> {
-        Endpoint::new(self, path.trim_matches('/').to_owned(), &[])
+        Endpoint::new(self, path.trim_matches('/').to_owned())
     }
 
     /// Sends any request and answers its JSON body (`null` when there is none, as for a
     /// DELETE). `path` is below the API root, e.g. `service/tickets/5`.
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// use connectwise_client::Method;
+    ///
+    /// let info = client.request_json(Method::GET, "system/info", &[], None).await?;
+    /// # Ok(()) }
+    /// ```
     pub async fn request_json(
         &self,
         method: Method,
@@ -67,22 +85,22 @@ pub struct CompanyApi<'c>(&'c Client);
 impl CompanyApi<'_> {
     /// `company/companies`.
     pub fn companies(&self) -> Endpoint<Company> {
-        Endpoint::new(self.0, "company/companies".into(), &[])
+        Endpoint::new(self.0, "company/companies".into())
     }
 
     /// `company/companies/statuses`.
     pub fn statuses(&self) -> Endpoint<CompanyStatus> {
-        Endpoint::new(self.0, "company/companies/statuses".into(), &[])
+        Endpoint::new(self.0, "company/companies/statuses".into())
     }
 
     /// `company/companies/types`.
     pub fn types(&self) -> Endpoint<CompanyType> {
-        Endpoint::new(self.0, "company/companies/types".into(), &[])
+        Endpoint::new(self.0, "company/companies/types".into())
     }
 
     /// `company/contacts`.
     pub fn contacts(&self) -> Endpoint<Contact> {
-        Endpoint::new(self.0, "company/contacts".into(), &[])
+        Endpoint::new(self.0, "company/contacts".into())
     }
 }
 
@@ -93,21 +111,17 @@ pub struct FinanceApi<'c>(&'c Client);
 impl FinanceApi<'_> {
     /// `finance/agreements`.
     pub fn agreements(&self) -> Endpoint<Agreement> {
-        Endpoint::new(self.0, "finance/agreements".into(), &[])
+        Endpoint::new(self.0, "finance/agreements".into())
     }
 
     /// `finance/agreements/{agreement}/additions`.
     pub fn additions(&self, agreement: i64) -> Endpoint<Addition> {
-        Endpoint::new(
-            self.0,
-            format!("finance/agreements/{agreement}/additions"),
-            &["extPrice", "extCost", "margin", "agreementStatus"],
-        )
+        Endpoint::new(self.0, format!("finance/agreements/{agreement}/additions"))
     }
 
     /// `finance/agreements/types`.
     pub fn agreement_types(&self) -> Endpoint<AgreementType> {
-        Endpoint::new(self.0, "finance/agreements/types".into(), &[])
+        Endpoint::new(self.0, "finance/agreements/types".into())
     }
 }
 
@@ -118,7 +132,7 @@ pub struct ProcurementApi<'c>(&'c Client);
 impl ProcurementApi<'_> {
     /// `procurement/catalog`.
     pub fn catalog(&self) -> Endpoint<CatalogItem> {
-        Endpoint::new(self.0, "procurement/catalog".into(), &[])
+        Endpoint::new(self.0, "procurement/catalog".into())
     }
 }
 
@@ -129,40 +143,32 @@ pub struct ServiceApi<'c>(&'c Client);
 impl ServiceApi<'_> {
     /// `service/boards`.
     pub fn boards(&self) -> Endpoint<Board> {
-        Endpoint::new(self.0, "service/boards".into(), &[])
+        Endpoint::new(self.0, "service/boards".into())
     }
 
     /// `service/boards/{board}/statuses`.
     pub fn board_statuses(&self, board: i64) -> Endpoint<BoardStatus> {
-        Endpoint::new(self.0, format!("service/boards/{board}/statuses"), &[])
+        Endpoint::new(self.0, format!("service/boards/{board}/statuses"))
     }
 
     /// `service/boards/{board}/types`.
     pub fn board_types(&self, board: i64) -> Endpoint<BoardType> {
-        Endpoint::new(self.0, format!("service/boards/{board}/types"), &[])
+        Endpoint::new(self.0, format!("service/boards/{board}/types"))
     }
 
     /// `service/priorities`.
     pub fn priorities(&self) -> Endpoint<Priority> {
-        Endpoint::new(self.0, "service/priorities".into(), &[])
+        Endpoint::new(self.0, "service/priorities".into())
     }
 
     /// `service/tickets`.
     pub fn tickets(&self) -> Endpoint<Ticket> {
-        Endpoint::new(
-            self.0,
-            "service/tickets".into(),
-            &["closedFlag", "closedDate", "closedBy"],
-        )
+        Endpoint::new(self.0, "service/tickets".into())
     }
 
     /// `service/tickets/{ticket}/notes`.
     pub fn ticket_notes(&self, ticket: i64) -> Endpoint<ServiceNote> {
-        Endpoint::new(
-            self.0,
-            format!("service/tickets/{ticket}/notes"),
-            &["createdBy", "dateCreated"],
-        )
+        Endpoint::new(self.0, format!("service/tickets/{ticket}/notes"))
     }
 }
 
@@ -179,11 +185,18 @@ struct TokenRequest<'a> {
 impl SystemApi<'_> {
     /// `system/members`.
     pub fn members(&self) -> Endpoint<Member> {
-        Endpoint::new(self.0, "system/members".into(), &["password", "token"])
+        Endpoint::new(self.0, "system/members".into())
     }
 
     /// Makes an API key for a member (`POST system/members/{id}/tokens`); the private key is
     /// in the answer and nowhere else.
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// let key = client.system().create_api_key(7, "Portal").await?;
+    /// println!("{:?} {:?}", key.public_key, key.private_key);
+    /// # Ok(()) }
+    /// ```
     pub async fn create_api_key(&self, member: i64, description: &str) -> Result<Token> {
         let mut call = Call::new(Method::POST, format!("system/members/{member}/tokens"));
         call.body = serde_json::to_value(TokenRequest { description }).ok();
@@ -192,17 +205,17 @@ impl SystemApi<'_> {
 
     /// `system/securityroles`.
     pub fn security_roles(&self) -> Endpoint<SecurityRole> {
-        Endpoint::new(self.0, "system/securityroles".into(), &[])
+        Endpoint::new(self.0, "system/securityroles".into())
     }
 
     /// `system/securityRoles/{role}/settings`.
     pub fn security_role_settings(&self, role: i64) -> Endpoint<SecurityRoleSetting> {
-        Endpoint::new(self.0, format!("system/securityRoles/{role}/settings"), &[])
+        Endpoint::new(self.0, format!("system/securityRoles/{role}/settings"))
     }
 
     /// `system/callbacks`.
     pub fn callbacks(&self) -> Endpoint<CallbackEntry> {
-        Endpoint::new(self.0, "system/callbacks".into(), &["memberId"])
+        Endpoint::new(self.0, "system/callbacks".into())
     }
 
     /// `system/info`: the server's version and whether it is cloud-hosted.

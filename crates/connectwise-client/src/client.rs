@@ -113,13 +113,14 @@ impl ClientBuilder {
 
     /// At most this many requests in flight at once (default 8).
     pub fn max_concurrency(mut self, n: usize) -> Self {
-        self.max_concurrency = n.max(1);
+        self.max_concurrency = n.clamp(1, Semaphore::MAX_PERMITS);
         self
     }
 
     /// Spaces requests to at most this many a second (default: no budget).
     pub fn requests_per_second(mut self, rate: f64) -> Self {
-        self.requests_per_second = (rate > 0.0).then_some(rate);
+        // Below one request every 1000 s is no budget anyone means; it would also overflow.
+        self.requests_per_second = (rate > 0.0).then_some(rate.max(0.001));
         self
     }
 
@@ -131,6 +132,19 @@ impl ClientBuilder {
     }
 
     /// Makes the client. Nothing is sent until the first call.
+    ///
+    /// ```no_run
+    /// # fn run() -> connectwise_client::Result<()> {
+    /// use connectwise_client::{Client, Credentials};
+    ///
+    /// let credentials = Credentials::from_file(".sandbox/credentials.json".as_ref())?;
+    /// let ca = std::fs::read(".sandbox/cert.pem").expect("the sandbox's certificate");
+    /// let client = Client::builder(credentials)
+    ///     .extra_ca_pem(ca)
+    ///     .requests_per_second(20.0)
+    ///     .build()?;
+    /// # Ok(()) }
+    /// ```
     pub fn build(self) -> Result<Client> {
         let origin = site_origin(&self.credentials.site)?;
         let mut http = reqwest::Client::builder()
@@ -179,6 +193,7 @@ impl ClientBuilder {
                 retry_writes: self.retry_writes,
                 permits: Semaphore::new(self.max_concurrency),
                 pacer: self.requests_per_second.map(Pacer::new),
+                throttled_until: Mutex::new(None),
                 sent: AtomicU64::new(0),
                 retried: AtomicU64::new(0),
             }),
@@ -214,6 +229,8 @@ struct Inner {
     retry_writes: bool,
     permits: Semaphore,
     pacer: Option<Pacer>,
+    /// Set by a 429: no request on this connection leaves before it.
+    throttled_until: Mutex<Option<Instant>>,
     sent: AtomicU64,
     retried: AtomicU64,
 }
@@ -288,6 +305,9 @@ impl Call {
 /// A successful answer.
 #[derive(Debug)]
 pub(crate) struct Reply {
+    pub status: StatusCode,
+    /// The URL that answered (for resolving relative links).
+    pub url: reqwest::Url,
     pub headers: HeaderMap,
     pub body: Vec<u8>,
     pub request: RequestInfo,
@@ -347,55 +367,145 @@ impl Client {
             .clone()
     }
 
-    /// Asks `/login/companyinfo/{company}` for the codebase and caches it.
+    /// Asks `/login/companyinfo/{company}` for the codebase and caches it. Throttling and
+    /// server errors are retried like any read.
     async fn discover(&self) -> Result<String> {
-        let url = format!(
-            "{}/login/companyinfo/{}",
-            self.inner.origin, self.inner.company_id
-        );
-        let request = || RequestInfo {
-            method: "GET".into(),
-            path: format!("/login/companyinfo/{}", self.inner.company_id),
-            request_id: None,
-            attempts: 1,
-        };
-        let response = self
+        let inner = &*self.inner;
+        let mut url = reqwest::Url::parse(&inner.origin)
+            .map_err(|e| Error::Config(format!("bad site {}: {e}", inner.origin)))?;
+        url.path_segments_mut()
+            .map_err(|()| Error::Config(format!("bad site {}", inner.origin)))?
+            .extend(["login", "companyinfo", inner.company_id.as_str()]);
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            let request = RequestInfo {
+                method: "GET".into(),
+                path: format!("/login/companyinfo/{}", inner.company_id),
+                request_id: None,
+                attempts,
+            };
+            let (status, headers, body) = match inner.http.get(url.clone()).send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let headers = response.headers().clone();
+                    (status, headers, response.bytes().await.unwrap_or_default())
+                }
+                Err(e) => {
+                    if let Some(config) = certificate_problem(&e, &inner.origin) {
+                        return Err(config);
+                    }
+                    if attempts <= inner.retry.max_retries {
+                        tokio::time::sleep(inner.retry.delay(attempts, None)).await;
+                        continue;
+                    }
+                    return Err(Error::Transport {
+                        message: format!("cannot reach {}: {}", inner.origin, error_chain(&e)),
+                        timeout: e.is_timeout(),
+                        maybe_applied: false,
+                        request: Box::new(request),
+                    });
+                }
+            };
+            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                if attempts <= inner.retry.max_retries {
+                    let wait = inner.retry.delay(attempts, retry_after(&headers));
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
+                return Err(Error::Api {
+                    status,
+                    code: None,
+                    message: String::from_utf8_lossy(&body).chars().take(300).collect(),
+                    errors: Vec::new(),
+                    retry_after: retry_after(&headers),
+                    maybe_applied: false,
+                    request: Box::new(request),
+                });
+            }
+            let info: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+            let codebase = info
+                .get("Codebase")
+                .and_then(Value::as_str)
+                .filter(|c| !c.trim().is_empty());
+            let Some(codebase) = codebase else {
+                return Err(Error::Config(format!(
+                    "{} does not know company id `{}` (companyinfo answered HTTP {status} {info}): check the company id you log in with and the site",
+                    inner.origin, inner.company_id
+                )));
+            };
+            let codebase = normalize_codebase(codebase);
+            *inner
+                .codebase
+                .write()
+                .unwrap_or_else(PoisonError::into_inner) = Some(codebase.clone());
+            tracing::debug!(codebase = %codebase, "connectwise.codebase discovered");
+            return Ok(codebase);
+        }
+    }
+
+    /// Waits out a 429's `Retry-After` that another request on this connection received,
+    /// so one throttled request holds back the others instead of each being refused.
+    async fn wait_for_throttle(&self) {
+        let until = *self
             .inner
-            .http
-            .get(&url)
-            .send()
-            .await
-            .map_err(|e| Error::Transport {
-                message: format!("cannot reach {}: {}", self.inner.origin, error_chain(&e)),
-                timeout: e.is_timeout(),
-                maybe_applied: false,
-                request: Box::new(request()),
-            })?;
-        let status = response.status();
-        let body: Value = response.json().await.unwrap_or(Value::Null);
-        let codebase = body
-            .get("Codebase")
-            .and_then(Value::as_str)
-            .filter(|c| !c.trim().is_empty());
-        let Some(codebase) = codebase else {
-            return Err(Error::Config(format!(
-                "{} does not know company id `{}` (companyinfo answered HTTP {status} {body}): check the company id you log in with and the site",
-                self.inner.origin, self.inner.company_id
-            )));
-        };
-        let codebase = normalize_codebase(codebase);
-        *self
+            .throttled_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(until) = until {
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+
+    fn throttle_until(&self, until: Instant) {
+        let mut slot = self
             .inner
-            .codebase
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(codebase.clone());
-        tracing::debug!(codebase = %codebase, "connectwise.codebase discovered");
-        Ok(codebase)
+            .throttled_until
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        if slot.is_none_or(|current| current < until) {
+            *slot = Some(until);
+        }
     }
 
     /// Sends a call: retries what may be retried, rediscovers the codebase once when its
-    /// path starts answering 404, and turns error statuses into [`Error::Api`].
+    /// path starts answering 404, and turns error statuses into [`Error::Api`]. One tracing
+    /// span covers the call, its attempts and its waits.
     pub(crate) async fn send(&self, call: &Call) -> Result<Reply> {
+        let span = tracing::info_span!(
+            "connectwise.request",
+            http.method = %call.method,
+            url.path = %call.path,
+            attempts = tracing::field::Empty,
+            http.status = tracing::field::Empty,
+            request_id = tracing::field::Empty,
+            duration_ms = tracing::field::Empty,
+        );
+        let started = Instant::now();
+        let result = self.send_attempts(call).instrument(span.clone()).await;
+        span.record("duration_ms", started.elapsed().as_millis() as u64);
+        match &result {
+            Ok(reply) => {
+                span.record("attempts", reply.request.attempts);
+                span.record("http.status", reply.status.as_u16());
+            }
+            Err(e) => {
+                if let Some(r) = e.request() {
+                    span.record("attempts", r.attempts);
+                }
+                if let Some(status) = e.status() {
+                    span.record("http.status", status.as_u16());
+                }
+            }
+        }
+        span.in_scope(|| match &result {
+            Ok(_) => tracing::debug!("connectwise.response"),
+            Err(e) => tracing::debug!(error = %e, "connectwise.failed"),
+        });
+        result
+    }
+
+    async fn send_attempts(&self, call: &Call) -> Result<Reply> {
         let inner = &*self.inner;
         let idempotent = matches!(
             call.method,
@@ -404,6 +514,8 @@ impl Client {
         let may_retry_sent = idempotent || call.retry_write || inner.retry_writes;
         let mut attempts = 0u32;
         let mut rediscovered = false;
+        // Whether an earlier attempt may have been carried out although no answer came.
+        let mut earlier_may_have_applied = false;
         loop {
             attempts += 1;
             let codebase = self.codebase().await?;
@@ -414,21 +526,13 @@ impl Client {
                 request_id: None,
                 attempts,
             };
-            let span = tracing::info_span!(
-                "connectwise.request",
-                http.method = %call.method,
-                url.path = %call.path,
-                attempt = attempts,
-                http.status = tracing::field::Empty,
-                request_id = tracing::field::Empty,
-                duration_ms = tracing::field::Empty,
-            );
-            let outcome = async {
+            let outcome = {
                 let _permit = inner
                     .permits
                     .acquire()
                     .await
                     .expect("the semaphore is never closed");
+                self.wait_for_throttle().await;
                 if let Some(pacer) = &inner.pacer {
                     pacer.wait().await;
                 }
@@ -436,7 +540,6 @@ impl Client {
                 if attempts > 1 {
                     inner.retried.fetch_add(1, Ordering::Relaxed);
                 }
-                let started = Instant::now();
                 let mut builder = inner
                     .http
                     .request(call.method.clone(), &url)
@@ -454,39 +557,27 @@ impl Client {
                         .header(CONTENT_TYPE, "application/json")
                         .body(serde_json::to_vec(body).unwrap_or_default());
                 }
-                let result = match builder.send().await {
+                match builder.send().await {
                     Ok(response) => {
                         let status = response.status();
+                        let final_url = response.url().clone();
                         let headers = response.headers().clone();
-                        match response.bytes().await {
-                            Ok(body) => Ok((status, headers, body.to_vec())),
-                            Err(e) => Err(e),
-                        }
+                        response
+                            .bytes()
+                            .await
+                            .map(|body| (status, final_url, headers, body.to_vec()))
                     }
                     Err(e) => Err(e),
-                };
-                let span = tracing::Span::current();
-                span.record("duration_ms", started.elapsed().as_millis() as u64);
-                match &result {
-                    Ok((status, headers, _)) => {
-                        span.record("http.status", status.as_u16());
-                        if let Some(id) = header_str(headers, "x-cw-request-id") {
-                            span.record("request_id", id);
-                        }
-                        tracing::debug!("connectwise.response");
-                    }
-                    Err(e) => tracing::debug!(error = %error_chain(e), "connectwise.no_response"),
                 }
-                result
-            }
-            .instrument(span)
-            .await;
+            };
 
             match outcome {
-                Ok((status, headers, body)) => {
+                Ok((status, final_url, headers, body)) => {
                     request.request_id = header_str(&headers, "x-cw-request-id").map(str::to_owned);
                     if status.is_success() {
                         return Ok(Reply {
+                            status,
+                            url: final_url,
                             headers,
                             body,
                             request,
@@ -494,26 +585,54 @@ impl Client {
                     }
                     let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
                     let is_cw_error = parsed.as_ref().is_some_and(|b| b.code.is_some());
-                    // An upgraded site answers the old codebase's paths with a bare 404.
-                    if status == StatusCode::NOT_FOUND && !is_cw_error && !rediscovered {
-                        rediscovered = true;
-                        let before = self.cached_codebase();
-                        if self.discover().await.ok() != before {
-                            attempts -= 1;
-                            continue;
+                    if status == StatusCode::NOT_FOUND {
+                        // A DELETE whose earlier answer was lost: the record is gone, as asked.
+                        if call.method == Method::DELETE && earlier_may_have_applied && is_cw_error
+                        {
+                            return Ok(Reply {
+                                status: StatusCode::NO_CONTENT,
+                                url: final_url,
+                                headers,
+                                body: Vec::new(),
+                                request,
+                            });
+                        }
+                        // An upgraded site answers the old codebase's paths with a bare 404.
+                        if !is_cw_error && !rediscovered {
+                            rediscovered = true;
+                            let cached = self.cached_codebase();
+                            let moved = if cached.as_deref() != Some(codebase.as_str()) {
+                                true // another request already found the new codebase
+                            } else {
+                                self.discover().await? != codebase
+                            };
+                            if moved {
+                                attempts -= 1;
+                                continue;
+                            }
                         }
                     }
                     let retry_after = retry_after(&headers);
+                    if status == StatusCode::TOO_MANY_REQUESTS {
+                        let wait = inner.retry.delay(attempts, retry_after);
+                        self.throttle_until(Instant::now() + wait);
+                    }
                     let retriable = status == StatusCode::TOO_MANY_REQUESTS
                         || (may_retry_sent && matches!(status.as_u16(), 500 | 502 | 503 | 504));
                     if retriable && attempts <= inner.retry.max_retries {
                         let wait = inner.retry.delay(attempts, retry_after);
                         tracing::info!(
+                            attempt = attempts,
                             http.status = status.as_u16(),
                             wait_ms = wait.as_millis() as u64,
                             "connectwise.retry"
                         );
-                        tokio::time::sleep(wait).await;
+                        if status.is_server_error() && !idempotent {
+                            earlier_may_have_applied = true;
+                        }
+                        if status.is_server_error() {
+                            tokio::time::sleep(wait).await;
+                        }
                         continue;
                     }
                     let (code, message, errors) = match parsed {
@@ -534,28 +653,51 @@ impl Client {
                         message,
                         errors,
                         retry_after,
+                        // A write answered by a server error may still have been carried out.
+                        maybe_applied: !idempotent
+                            && (status.is_server_error() || earlier_may_have_applied),
                         request: Box::new(request),
                     });
                 }
                 Err(e) => {
+                    if let Some(config) = certificate_problem(&e, &inner.origin) {
+                        return Err(config);
+                    }
                     // Nothing was sent when the connection could not be made.
                     let sent = !e.is_connect();
+                    earlier_may_have_applied |= sent;
                     if (!sent || may_retry_sent) && attempts <= inner.retry.max_retries {
                         let wait = inner.retry.delay(attempts, None);
-                        tracing::info!(error = %error_chain(&e), wait_ms = wait.as_millis() as u64, "connectwise.retry");
+                        tracing::info!(
+                            attempt = attempts,
+                            error = %error_chain(&e),
+                            wait_ms = wait.as_millis() as u64,
+                            "connectwise.retry"
+                        );
                         tokio::time::sleep(wait).await;
                         continue;
                     }
                     return Err(Error::Transport {
                         message: error_chain(&e),
                         timeout: e.is_timeout(),
-                        maybe_applied: sent && !idempotent,
+                        maybe_applied: !idempotent && earlier_may_have_applied,
                         request: Box::new(request),
                     });
                 }
             }
         }
     }
+}
+
+/// A TLS failure over the server's certificate: a set-up problem, not worth retrying.
+fn certificate_problem(e: &reqwest::Error, origin: &str) -> Option<Error> {
+    let chain = error_chain(e);
+    let lower = chain.to_ascii_lowercase();
+    (lower.contains("certificate") || lower.contains("unknownissuer")).then(|| {
+        Error::Config(format!(
+            "{origin} presented a certificate this client does not trust ({chain}); for an on-premise server or the sandbox, give its CA (extra_ca_pem / --ca)"
+        ))
+    })
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -633,6 +775,8 @@ mod tests {
     #[test]
     fn a_decode_error_names_the_path_of_the_bad_field() {
         let reply = Reply {
+            status: StatusCode::OK,
+            url: reqwest::Url::parse("https://x/").unwrap(),
             headers: HeaderMap::new(),
             body: br#"[{"id": 1}, {"id": 2, "company": {"id": "seven"}}]"#.to_vec(),
             request: RequestInfo {

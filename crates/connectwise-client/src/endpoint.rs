@@ -28,11 +28,11 @@ pub struct Endpoint<T> {
 }
 
 impl<T: Model> Endpoint<T> {
-    pub(crate) fn new(client: &Client, path: String, read_only: &'static [&'static str]) -> Self {
+    pub(crate) fn new(client: &Client, path: String) -> Self {
         Endpoint {
             client: client.clone(),
+            read_only: read_only_fields(&path),
             path,
-            read_only,
             retry_writes: false,
             _model: PhantomData,
         }
@@ -149,17 +149,32 @@ impl<T: Model> Endpoint<T> {
     ) -> impl Future<Output = Result<T>> + Send + 'static {
         let client = self.client.clone();
         let refused = patch
-            .operations()
-            .iter()
-            .find(|op| self.is_read_only(op.path.split('/').next().unwrap_or("")))
-            .map(|op| {
-                Error::Config(format!(
-                    "`{}` is read-only on {}: ConnectWise keeps it",
-                    op.path, self.path
-                ))
+            .invalid()
+            .map(|e| Error::Config(e.to_owned()))
+            .or_else(|| {
+                patch
+                    .operations()
+                    .iter()
+                    .find(|op| {
+                        let field = op
+                            .path
+                            .trim_start_matches('/')
+                            .split('/')
+                            .next()
+                            .unwrap_or("");
+                        self.is_read_only(field)
+                    })
+                    .map(|op| {
+                        Error::Config(format!(
+                            "`{}` is read-only on {}: ConnectWise keeps it",
+                            op.path, self.path
+                        ))
+                    })
             });
         let mut call = Call::new(Method::PATCH, format!("{}/{id}", self.path));
-        call.body = Some(serde_json::to_value(patch.operations()).unwrap_or(Value::Null));
+        let mut ops = serde_json::to_value(patch.operations()).unwrap_or(Value::Null);
+        strip_info(&mut ops);
+        call.body = Some(ops);
         call.retry_write = self.retry_writes;
         async move {
             if let Some(e) = refused {
@@ -199,6 +214,60 @@ impl<T: Model> Endpoint<T> {
         if let Value::Object(map) = &mut body {
             map.retain(|k, _| !self.is_read_only(k));
         }
+        strip_info(&mut body);
         Ok(body)
+    }
+}
+
+/// The fields ConnectWise keeps on the records of a collection, beyond `id` and `_info`
+/// (matched on the path with ids left out, e.g. `service/tickets/{id}/notes`).
+fn read_only_fields(path: &str) -> &'static [&'static str] {
+    let shape: Vec<&str> = path
+        .trim_matches('/')
+        .split('/')
+        .map(|s| if s.parse::<i64>().is_ok() { "{id}" } else { s })
+        .collect();
+    match shape.join("/").to_ascii_lowercase().as_str() {
+        "service/tickets" => &["closedFlag", "closedDate", "closedBy"],
+        "service/tickets/{id}/notes" => &["createdBy", "dateCreated"],
+        "finance/agreements/{id}/additions" => {
+            &["extPrice", "extCost", "margin", "agreementStatus"]
+        }
+        "system/members" => &["password", "token"],
+        "system/callbacks" => &["memberId"],
+        _ => &[],
+    }
+}
+
+/// Removes `_info` blocks at any depth: references carry them on reads, and ConnectWise
+/// keeps them.
+fn strip_info(value: &mut Value) {
+    match value {
+        Value::Object(map) => {
+            map.remove("_info");
+            map.values_mut().for_each(strip_info);
+        }
+        Value::Array(items) => items.iter_mut().for_each(strip_info),
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn read_only_fields_follow_the_collection_whatever_the_ids() {
+        assert!(read_only_fields("/service/tickets/42/notes").contains(&"dateCreated"));
+        assert!(read_only_fields("service/tickets").contains(&"closedFlag"));
+        assert!(read_only_fields("company/companies").is_empty());
+    }
+
+    #[test]
+    fn info_blocks_go_at_every_depth() {
+        let mut v = json!({"_info": {"a": "b"}, "company": {"id": 1, "_info": {"x": "y"}}, "list": [{"_info": {}}]});
+        strip_info(&mut v);
+        assert_eq!(v, json!({"company": {"id": 1}, "list": [{}]}));
     }
 }

@@ -47,6 +47,7 @@ impl std::fmt::Display for RequestInfo {
 
 /// What kind of failure an [`Error`] is, for callers that branch on it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum ErrorKind {
     /// 401: the keys, company id or clientId are wrong.
     Authentication,
@@ -88,6 +89,8 @@ pub enum Error {
         errors: Vec<FieldError>,
         /// `Retry-After`, for 429 and 503.
         retry_after: Option<Duration>,
+        /// Whether a write answered by a server error may still have been carried out.
+        maybe_applied: bool,
         /// The request.
         request: Box<RequestInfo>,
     },
@@ -129,7 +132,7 @@ pub enum Error {
 }
 
 fn code_suffix(code: &Option<String>) -> String {
-    code.as_ref().map(|c| format!(" {c}")).unwrap_or_default()
+    code.as_ref().map(|c| format!(" ({c})")).unwrap_or_default()
 }
 
 fn field_suffix(errors: &[FieldError]) -> String {
@@ -149,6 +152,7 @@ impl Error {
         match self {
             Error::Api { status, .. } => match status.as_u16() {
                 401 => ErrorKind::Authentication,
+                408 => ErrorKind::Transient,
                 403 => ErrorKind::Permission,
                 404 => ErrorKind::NotFound,
                 429 => ErrorKind::RateLimited,
@@ -205,8 +209,18 @@ impl Error {
             Error::Transport {
                 maybe_applied: true,
                 ..
+            } | Error::Api {
+                maybe_applied: true,
+                ..
             }
         )
+    }
+
+    /// Whether sending the same request again later may succeed and is safe: a rate limit or
+    /// a transient failure, and not a write that may already have been carried out.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self.kind(), ErrorKind::RateLimited | ErrorKind::Transient)
+            && !self.maybe_applied()
     }
 }
 

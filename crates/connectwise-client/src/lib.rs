@@ -56,4 +56,6 @@ pub use list::List;
 pub use patch::Patch;
 /// HTTP methods, for [`Client::request_json`].
 pub use reqwest::Method;
+/// HTTP status codes, as [`Error::status`] answers them.
+pub use reqwest::StatusCode;
 pub use retry::RetryPolicy;

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::fmt::Display;
 use std::future::Future;
+use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 
 use futures_util::Stream;
@@ -105,6 +106,12 @@ impl<T: Model> List<T> {
     }
 
     /// One page (the first unless [`List::page`] says otherwise).
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// let second_page = client.company().companies().list().page_size(50).page(2).send().await?;
+    /// # Ok(()) }
+    /// ```
     pub fn send(&self) -> impl Future<Output = Result<Vec<T>>> + Send + 'static {
         let client = self.client.clone();
         let mut call = self.call();
@@ -115,6 +122,20 @@ impl<T: Model> List<T> {
     }
 
     /// How many records match (`/count` with the same conditions).
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// use connectwise_client::conditions::field;
+    ///
+    /// let open = client
+    ///     .service()
+    ///     .tickets()
+    ///     .list()
+    ///     .conditions(field("closedFlag").eq(false))
+    ///     .count()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
     pub fn count(&self) -> impl Future<Output = Result<u64>> + Send + 'static {
         let client = self.client.clone();
         let mut call = Call::new(Method::GET, format!("{}/count", self.path));
@@ -133,7 +154,19 @@ impl<T: Model> List<T> {
     /// Every matching record, page after page, holding one page at a time. Forward-only
     /// paging where ConnectWise offers it (no `orderBy`), page numbers otherwise, following
     /// the `next` link ConnectWise sends. Ends with [`Error::Paging`] if the server keeps
-    /// answering the same page, rather than reading forever.
+    /// answering the same page, rather than reading forever. [`List::page`] sets where a
+    /// stream by page number starts; forward-only streams always start at the beginning.
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// use futures_util::TryStreamExt;
+    ///
+    /// let mut companies = std::pin::pin!(client.company().companies().list().page_size(1000).stream());
+    /// while let Some(company) = companies.try_next().await? {
+    ///     println!("{:?}", company.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
     pub fn stream(self) -> impl Stream<Item = Result<T>> + Send + 'static {
         let forward = !self.navigable && !self.params.iter().any(|(k, _)| k == "orderBy");
         let first = if forward {
@@ -174,8 +207,16 @@ struct Paging<T> {
     list: List<T>,
     buffer: VecDeque<T>,
     next: Option<Cursor>,
-    /// The previous page's body, to notice a server that ignores the cursor.
-    last_page: Option<Vec<u8>>,
+    /// A fingerprint of the previous page (its hash and first id), to notice a server that
+    /// ignores the cursor.
+    last_page: Option<(u64, Option<i64>)>,
+}
+
+/// Just the id of a record, read beside the typed model to find the paging cursor.
+#[derive(serde::Deserialize)]
+struct IdOnly {
+    #[serde(default)]
+    id: Option<i64>,
 }
 
 impl<T: Model> Paging<T> {
@@ -195,11 +236,21 @@ impl<T: Model> Paging<T> {
         if items.is_empty() {
             return Ok(());
         }
-        if self.last_page.as_deref() == Some(reply.body.as_slice()) {
+        let ids: Vec<IdOnly> = serde_json::from_slice(&reply.body).unwrap_or_default();
+        let first_id = ids.first().and_then(|i| i.id);
+        let last_id = ids.last().and_then(|i| i.id);
+        let fingerprint = {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            reply.body.hash(&mut h);
+            (h.finish(), first_id)
+        };
+        if let Some((hash, first)) = self.last_page
+            && (hash == fingerprint.0 || (first.is_some() && first == first_id))
+        {
             return Err(paging_error(&reply, "the same page came back twice"));
         }
-        self.next = next_cursor(&reply, cursor, items.len(), self.list.page_size)?;
-        self.last_page = Some(reply.body);
+        self.next = next_cursor(&reply, cursor, items.len(), self.list.page_size, last_id)?;
+        self.last_page = Some(fingerprint);
         self.buffer.extend(items);
         Ok(())
     }
@@ -213,17 +264,28 @@ fn paging_error(reply: &Reply, message: &str) -> Error {
 }
 
 /// The page after this one: from the `next` link when ConnectWise sends one (its `pageId` or
-/// `page`), else the next page number when this page was full.
+/// `page`), else, when this page was full, the page after it (forward-only: after its last id).
 fn next_cursor(
     reply: &Reply,
     cursor: Cursor,
     got: usize,
     page_size: u32,
+    last_id: Option<i64>,
 ) -> Result<Option<Cursor>> {
-    let Some(next) = next_link(&reply.headers) else {
+    let full = got >= page_size as usize;
+    let Some(next) = next_link(&reply.headers, &reply.url) else {
         return Ok(match cursor {
-            Cursor::Page(n) if got >= page_size as usize => Some(Cursor::Page(n + 1)),
-            _ => None,
+            _ if !full => None,
+            Cursor::Page(n) => Some(Cursor::Page(n + 1)),
+            Cursor::After(prev) => match last_id {
+                Some(id) if id > prev => Some(Cursor::After(id)),
+                _ => {
+                    return Err(paging_error(
+                        reply,
+                        "a full page without a next link or ids",
+                    ));
+                }
+            },
         });
     };
     let param = |name: &str| {
@@ -249,23 +311,50 @@ fn next_cursor(
         .ok_or_else(|| paging_error(reply, "the next link points back to a page already read"))
 }
 
-/// The `rel="next"` URL of a `Link` header.
-fn next_link(headers: &HeaderMap) -> Option<reqwest::Url> {
+/// The `rel="next"` URL of the `Link` headers (resolved against the URL that answered).
+/// Entries are split on commas outside `<…>`, since URLs may hold commas (`fields=id,name`).
+fn next_link(headers: &HeaderMap, base: &reqwest::Url) -> Option<reqwest::Url> {
     headers
         .get_all(reqwest::header::LINK)
         .iter()
         .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(','))
-        .find_map(|part| {
-            let (url, params) = part.split_once(';')?;
+        .flat_map(link_entries)
+        .find_map(|(target, params)| {
             let is_next = params.split(';').any(|p| {
-                p.trim()
-                    .replace(' ', "")
-                    .eq_ignore_ascii_case("rel=\"next\"")
+                let Some((name, value)) = p.split_once('=') else {
+                    return false;
+                };
+                name.trim().eq_ignore_ascii_case("rel")
+                    && value
+                        .trim()
+                        .trim_matches('"')
+                        .split_ascii_whitespace()
+                        .any(|rel| rel.eq_ignore_ascii_case("next"))
             });
-            let url = url.trim().strip_prefix('<')?.strip_suffix('>')?;
-            is_next.then(|| reqwest::Url::parse(url).ok()).flatten()
+            is_next.then(|| base.join(target).ok()).flatten()
         })
+}
+
+/// `(target, parameters)` of each entry of one `Link` header value.
+fn link_entries(value: &str) -> Vec<(&str, &str)> {
+    let mut out = Vec::new();
+    let mut rest = value;
+    while let Some(open) = rest.find('<') {
+        let Some(close) = rest[open..].find('>').map(|c| open + c) else {
+            break;
+        };
+        let target = &rest[open + 1..close];
+        let after = &rest[close + 1..];
+        // Parameters run to the next entry's `<`, past a comma.
+        let end = after
+            .find(',')
+            .and_then(|comma| after[comma..].find('<').map(|lt| comma + lt))
+            .unwrap_or(after.len());
+        let params = after[..end].trim_end().trim_end_matches(',');
+        out.push((target, params));
+        rest = &after[end..];
+    }
+    out
 }
 
 #[cfg(test)]
@@ -273,17 +362,47 @@ mod tests {
     use super::*;
     use reqwest::header::HeaderValue;
 
+    fn link(value: &'static str) -> Option<String> {
+        let mut h = HeaderMap::new();
+        h.insert(reqwest::header::LINK, HeaderValue::from_static(value));
+        let base = reqwest::Url::parse("https://cw.example/v4_6_release/apis/3.0/service/tickets")
+            .unwrap();
+        next_link(&h, &base).map(|u| u.to_string())
+    }
+
     #[test]
     fn the_next_link_is_found_among_others() {
-        let mut h = HeaderMap::new();
-        h.insert(
-            reqwest::header::LINK,
-            HeaderValue::from_static(
-                "<https://x/v4_6_release/apis/3.0/service/tickets?pageSize=5&page=1>; rel=\"first\", <https://x/v4_6_release/apis/3.0/service/tickets?pageSize=5&page=3>; rel=\"next\"",
-            ),
+        assert_eq!(
+            link("<https://x/a?pageSize=5&page=1>; rel=\"first\", <https://x/a?pageSize=5&page=3>; rel=\"next\"").as_deref(),
+            Some("https://x/a?pageSize=5&page=3")
         );
-        let next = next_link(&h).unwrap();
-        assert_eq!(next.query(), Some("pageSize=5&page=3"));
-        assert!(next_link(&HeaderMap::new()).is_none());
+        assert!(
+            next_link(
+                &HeaderMap::new(),
+                &reqwest::Url::parse("https://x/").unwrap()
+            )
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn commas_inside_a_link_target_do_not_split_it() {
+        assert_eq!(
+            link("<https://x/a?fields=id,name&orderBy=name%20asc,id&pageId=2>; rel=\"next\", <https://x/a?page=1>; rel=\"first\"").as_deref(),
+            Some("https://x/a?fields=id,name&orderBy=name%20asc,id&pageId=2")
+        );
+    }
+
+    #[test]
+    fn rel_may_be_unquoted_or_a_list_and_targets_relative() {
+        assert_eq!(
+            link("</v4_6_release/apis/3.0/service/tickets?page=2>; rel=next").as_deref(),
+            Some("https://cw.example/v4_6_release/apis/3.0/service/tickets?page=2")
+        );
+        assert_eq!(
+            link("<https://x/a?page=9>; rel=\"last next\"").as_deref(),
+            Some("https://x/a?page=9")
+        );
+        assert_eq!(link("<https://x/a?page=1>; rel=\"prev\""), None);
     }
 }

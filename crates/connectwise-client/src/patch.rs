@@ -9,6 +9,8 @@ use crate::models::PatchOperation;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Patch {
     ops: Vec<PatchOperation>,
+    /// Why a value could not become JSON; the patch is refused rather than sent with `null`.
+    invalid: Option<String>,
 }
 
 impl Patch {
@@ -29,14 +31,28 @@ impl Patch {
     /// Sets a field, e.g. `replace("summary", "New")` or `replace("status", BoardStatusRef)`.
     /// A value that cannot be JSON (a map with non-string keys) becomes `null`.
     pub fn replace(self, path: &str, value: impl Serialize) -> Patch {
-        let value = serde_json::to_value(value).unwrap_or(Value::Null);
-        self.push("replace", path, Some(value))
+        self.with_value("replace", path, value)
     }
 
     /// Adds a value (ConnectWise uses it for fields that were empty).
     pub fn add(self, path: &str, value: impl Serialize) -> Patch {
-        let value = serde_json::to_value(value).unwrap_or(Value::Null);
-        self.push("add", path, Some(value))
+        self.with_value("add", path, value)
+    }
+
+    fn with_value(mut self, op: &str, path: &str, value: impl Serialize) -> Patch {
+        match serde_json::to_value(value) {
+            Ok(v) => self.push(op, path, Some(v)),
+            Err(e) => {
+                self.invalid
+                    .get_or_insert(format!("the value for `{path}` is not JSON: {e}"));
+                self
+            }
+        }
+    }
+
+    /// Why the patch cannot be sent, if one of its values could not become JSON.
+    pub fn invalid(&self) -> Option<&str> {
+        self.invalid.as_deref()
     }
 
     /// Clears a field.
@@ -47,6 +63,18 @@ impl Patch {
     /// The changes that turn `before` into `after`: a `replace` for every top-level field
     /// whose value differs, a `remove` for one that was cleared. Fields only `before` knows
     /// about in its unknown-field map are left alone.
+    ///
+    /// ```no_run
+    /// # async fn run(client: connectwise_client::Client) -> connectwise_client::Result<()> {
+    /// use connectwise_client::Patch;
+    ///
+    /// let tickets = client.service().tickets();
+    /// let before = tickets.get(42).await?;
+    /// let mut after = before.clone();
+    /// after.summary = Some("Printer fixed".into());
+    /// tickets.patch(42, &Patch::diff(&before, &after)).await?;
+    /// # Ok(()) }
+    /// ```
     pub fn diff<T: Serialize>(before: &T, after: &T) -> Patch {
         let (Ok(Value::Object(old)), Ok(Value::Object(new))) =
             (serde_json::to_value(before), serde_json::to_value(after))

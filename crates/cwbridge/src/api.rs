@@ -186,10 +186,30 @@ pub async fn run(cmd: ApiCmd) -> anyhow::Result<()> {
         builder = builder.extra_ca_pem(pem);
     }
     let client = builder.build()?;
-    let path = cmd.path.trim_matches('/');
+    // A query written into the path (`/service/tickets?pageSize=5`) joins the flags'.
+    let (path, inline_query) = match cmd.path.split_once('?') {
+        Some((path, query)) => (path.trim_matches('/'), query),
+        None => (cmd.path.trim_matches('/'), ""),
+    };
+    let inline: Vec<(String, String)> = query_pairs(inline_query);
     let stdout = std::io::stdout();
     if cmd.all {
         let mut list = client.endpoint::<Value>(path).list();
+        for (name, value) in &inline {
+            list = match name.to_ascii_lowercase().as_str() {
+                "conditions" => list.conditions(value),
+                "childconditions" => list.child_conditions(value),
+                "customfieldconditions" => list.custom_field_conditions(value),
+                "orderby" => list.order_by(value),
+                "fields" => list.fields(value.split(',')),
+                "pagesize" => list.page_size(
+                    value
+                        .parse()
+                        .with_context(|| format!("pageSize `{value}` is not a number"))?,
+                ),
+                _ => bail!("`{name}` in the path is not a list parameter --all understands"),
+            };
+        }
         if let Some(c) = &cmd.conditions {
             list = list.conditions(c);
         }
@@ -235,7 +255,7 @@ pub async fn run(cmd: ApiCmd) -> anyhow::Result<()> {
         progress.finish_and_clear();
         return Ok(());
     }
-    let mut query = Vec::new();
+    let mut query = inline;
     let params = [
         ("conditions", cmd.conditions.clone()),
         ("childConditions", cmd.child_conditions.clone()),
@@ -258,4 +278,23 @@ pub async fn run(cmd: ApiCmd) -> anyhow::Result<()> {
         out.write_all(b"\n")?;
     }
     Ok(())
+}
+
+/// `a=1&b=x%20y` as decoded pairs (`+` is a space, as ConnectWise reads it).
+fn query_pairs(query: &str) -> Vec<(String, String)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+fn decode(text: &str) -> String {
+    let text = text.replace('+', " ");
+    percent_encoding::percent_decode_str(&text)
+        .decode_utf8_lossy()
+        .into_owned()
 }

@@ -173,3 +173,53 @@ async fn a_profile_of_the_config_file_names_the_connection() {
     );
     sandbox.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn credentials_come_from_the_environment_and_a_query_may_ride_in_the_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = sandbox_in(dir.path()).await;
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("credentials.json")).unwrap(),
+    )
+    .unwrap();
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
+    cmd.args([
+        "api",
+        "GET",
+        "/company/companies?fields=id,name&pageSize=3",
+        "--all",
+    ])
+    .env("CWBRIDGE_CW_SITE", creds["site"].as_str().unwrap())
+    .env(
+        "CWBRIDGE_CW_COMPANY_ID",
+        creds["companyId"].as_str().unwrap(),
+    )
+    .env(
+        "CWBRIDGE_CW_PUBLIC_KEY",
+        creds["publicKey"].as_str().unwrap(),
+    )
+    .env(
+        "CWBRIDGE_CW_PRIVATE_KEY",
+        creds["privateKey"].as_str().unwrap(),
+    )
+    .env("CWBRIDGE_CW_CLIENT_ID", creds["clientId"].as_str().unwrap())
+    .env("CWBRIDGE_CW_CA", dir.path().join("cert.pem"));
+    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
+        .await
+        .unwrap();
+
+    let lines: Vec<Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(lines.len() > 3, "more than one page of 3 was read");
+    assert!(
+        lines.iter().all(|c| c.as_object().unwrap().len() == 2),
+        "only id and name"
+    );
+    let mut ids: Vec<i64> = lines.iter().map(|c| c["id"].as_i64().unwrap()).collect();
+    let n = ids.len();
+    ids.dedup();
+    assert_eq!(ids.len(), n, "no record twice");
+    sandbox.stop().await;
+}

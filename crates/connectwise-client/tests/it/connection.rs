@@ -142,3 +142,22 @@ async fn system_info_answers_the_version() {
     let info = site.client().system().info().await.unwrap();
     assert!(info.version.is_some_and(|v| !v.is_empty()));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_in_flight_during_an_upgrade_all_follow_it() {
+    // Arrange: a client that knows the old codebase, then the upgrade.
+    let site = Site::demo().await;
+    let client = site.client();
+    client.codebase().await.unwrap();
+    site.sandbox.upgrade("v2026_1/");
+
+    // Act: several requests at once, all sent to the old path first.
+    let tickets = client.service().tickets();
+    let results = futures_util::future::join_all((1..=6).map(|id| tickets.get(id))).await;
+
+    // Assert
+    for r in results {
+        r.unwrap();
+    }
+    assert_eq!(client.codebase().await.unwrap(), "v2026_1/");
+}

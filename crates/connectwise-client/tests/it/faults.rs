@@ -137,7 +137,7 @@ async fn a_write_whose_answer_is_lost_is_reported_as_maybe_applied_and_not_repea
 }
 
 #[tokio::test]
-async fn a_stalled_answer_times_out_and_a_slow_read_is_retried() {
+async fn a_stalled_write_answer_times_out_and_is_reported_as_maybe_applied() {
     let site = Site::demo().await;
     site.sandbox
         .set_faults(Faults {
@@ -244,4 +244,79 @@ async fn the_concurrency_limit_holds_requests_back() {
         "{:?}",
         started.elapsed()
     );
+}
+
+#[tokio::test]
+async fn a_delete_whose_answer_is_lost_still_reports_success() {
+    // Arrange
+    let site = Site::demo().await;
+    let client = site.client();
+    let id = client
+        .service()
+        .tickets()
+        .create(&ticket("Doomed"))
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+    site.sandbox
+        .set_faults(Faults {
+            lose_next_writes: 1,
+            lost_response_mode: LostMode::Drop,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    // Act: the first DELETE is carried out but its answer lost; the retry finds nothing.
+    client.service().tickets().delete(id).await.unwrap();
+
+    // Assert
+    assert_eq!(client.stats().retries, 1);
+    let gone = client.service().tickets().get(id).await.unwrap_err();
+    assert_eq!(gone.kind(), ErrorKind::NotFound);
+}
+
+#[tokio::test]
+async fn throttling_that_outlasts_the_retries_is_a_rate_limit_error() {
+    let site = Site::demo().await;
+    site.sandbox
+        .set_faults(Faults {
+            throttle_next: 10,
+            retry_after_secs: 0,
+            ..Faults::default()
+        })
+        .unwrap();
+    let client = site
+        .builder()
+        .retry(connectwise_client::RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(1),
+            max_delay: Duration::from_millis(10),
+        })
+        .build()
+        .unwrap();
+    let err = client.service().boards().list().send().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert!(err.is_retryable());
+    assert_eq!(client.stats().requests, 3);
+}
+
+#[tokio::test]
+async fn a_create_answered_by_a_server_error_is_reported_as_maybe_applied() {
+    let site = Site::demo().await;
+    site.sandbox
+        .set_faults(Faults {
+            fail_next: 1,
+            ..Faults::default()
+        })
+        .unwrap();
+    let err = site
+        .client()
+        .service()
+        .tickets()
+        .create(&ticket("Unsure"))
+        .await
+        .unwrap_err();
+    assert!(err.maybe_applied(), "{err}");
+    assert!(!err.is_retryable());
 }

@@ -7,4 +7,3 @@ mod faults;
 mod helpers;
 mod models;
 mod paging;
-mod tracing;

@@ -113,6 +113,17 @@ async fn round_trips<T: Model + Serialize + DeserializeOwned>(site: &Site, path:
     for record in &raw {
         let typed: T = serde_json::from_value(record.clone())
             .unwrap_or_else(|e| panic!("{path}: {e}\n{record}"));
+        let unknown: Vec<&String> = record
+            .as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !T::FIELDS.contains(&k.as_str()))
+            .collect();
+        assert!(
+            unknown.is_empty(),
+            "{path}: the {} model lacks {unknown:?}",
+            T::SCHEMA
+        );
         let back = serde_json::to_value(&typed).unwrap();
         assert_eq!(
             normalize(&back),
@@ -178,6 +189,39 @@ async fn every_record_the_sandbox_serves_reads_and_writes_back_unchanged() {
     round_trips::<models::ServiceNote>(&site, &format!("service/tickets/{ticket}/notes")).await;
     round_trips::<models::Member>(&site, "system/members").await;
     round_trips::<models::SecurityRole>(&site, "system/securityroles").await;
+    let role = client
+        .system()
+        .security_roles()
+        .list()
+        .send()
+        .await
+        .unwrap()[0]
+        .id
+        .unwrap();
+    round_trips::<models::SecurityRoleSetting>(
+        &site,
+        &format!("system/securityRoles/{role}/settings"),
+    )
+    .await;
+    client
+        .system()
+        .callbacks()
+        .create(&models::CallbackEntry {
+            url: Some("https://vendor.example/hook".into()),
+            object_id: Some(1),
+            r#type: Some("ticket".into()),
+            level: Some("owner".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    round_trips::<models::CallbackEntry>(&site, "system/callbacks").await;
+    let info = client.system().info().await.unwrap();
+    assert!(
+        info.extra.is_empty(),
+        "system/info fields the model lacks: {:?}",
+        info.extra
+    );
 }
 
 #[test]

@@ -43,6 +43,36 @@ async fn a_forward_only_stream_reads_every_record_once_in_id_order() {
 }
 
 #[tokio::test]
+async fn records_deleted_while_streaming_do_not_make_a_forward_only_stream_skip_others() {
+    // Arrange: read the first page, then delete two of its records before the rest is read.
+    let site = Site::demo().await;
+    let client = site.client();
+    let before: Vec<i64> = all_at_once(&site)
+        .await
+        .iter()
+        .filter_map(|c| c.id)
+        .collect();
+    let mut stream = std::pin::pin!(client.company().companies().list().page_size(5).stream());
+    let mut seen = Vec::new();
+    for _ in 0..5 {
+        seen.push(stream.try_next().await.unwrap().unwrap().id.unwrap());
+    }
+    let deleted = [seen[0], seen[1]];
+    for id in deleted {
+        client.company().companies().delete(id).await.unwrap();
+    }
+
+    // Act
+    while let Some(company) = stream.try_next().await.unwrap() {
+        seen.push(company.id.unwrap());
+    }
+
+    // Assert: every record that still exists was read once (page numbers would have
+    // shifted by two and skipped records 6 and 7).
+    assert_eq!(seen, before);
+}
+
+#[tokio::test]
 async fn an_ordered_stream_pages_by_number_in_that_order() {
     let site = Site::demo().await;
     let expected = all_at_once(&site).await.len();
@@ -111,4 +141,67 @@ async fn an_empty_list_streams_nothing() {
         .await
         .unwrap();
     assert!(none.is_empty());
+}
+
+/// A server that answers every list with the same page and a `next` link onwards, as a
+/// server ignoring the paging parameters would.
+async fn stuck_server() -> String {
+    use axum::routing::get;
+    let app = axum::Router::new()
+        .route(
+            "/login/companyinfo/{company}",
+            get(|| async { axum::Json(serde_json::json!({"Codebase": "v1/"})) }),
+        )
+        .route(
+            "/v1/apis/3.0/company/companies",
+            get(|axum::extract::RawQuery(q): axum::extract::RawQuery| async move {
+                let page: u32 = q
+                    .unwrap_or_default()
+                    .split('&')
+                    .find_map(|p| p.strip_prefix("page="))
+                    .and_then(|n| n.parse().ok())
+                    .unwrap_or(1);
+                (
+                    [("link", format!("</v1/apis/3.0/company/companies?page={}>; rel=\"next\"", page + 1))],
+                    axum::Json(serde_json::json!([{"id": 1, "name": "Same"}, {"id": 2, "name": "Again"}])),
+                )
+            }),
+        );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+#[tokio::test]
+async fn a_server_that_keeps_answering_the_same_page_ends_the_stream_with_an_error() {
+    let site = stuck_server().await;
+    let client = connectwise_client::Client::builder(connectwise_client::Credentials {
+        site,
+        company_id: "x".into(),
+        public_key: "p".into(),
+        private_key: "k".into(),
+        client_id: "c".into(),
+    })
+    .build()
+    .unwrap();
+    let mut seen = 0;
+    let mut stream = std::pin::pin!(
+        client
+            .company()
+            .companies()
+            .list()
+            .order_by("name")
+            .page_size(2)
+            .stream()
+    );
+    let err = loop {
+        match stream.try_next().await {
+            Ok(Some(_)) => seen += 1,
+            Ok(None) => panic!("the stream ended normally after {seen} records"),
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(seen, 2, "the first page is delivered");
+    assert_eq!(err.kind(), connectwise_client::ErrorKind::Paging, "{err}");
 }

@@ -1,4 +1,8 @@
-//! Every request is traced, and no credential reaches the log.
+//! Every request is traced, and no credential reaches the log. A test binary of its own:
+//! the subscriber is process-wide, so no other test's callsites race it.
+
+#[path = "it/helpers.rs"]
+mod helpers;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};
@@ -29,7 +33,7 @@ async fn a_request_is_logged_in_its_span_without_credentials() {
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
+    tracing::subscriber::set_global_default(subscriber).expect("the only subscriber");
     let site = Site::demo().await;
     let creds = site.credentials();
 
