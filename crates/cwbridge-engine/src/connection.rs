@@ -1,0 +1,408 @@
+//! A tenant's ConnectWise connection: saved with its private key sealed, and checked —
+//! reachable, the keys accepted, the role's permissions — with a report an MSP admin can act on.
+
+use std::time::Duration;
+
+use connectwise_client::{Client, Credentials, ErrorKind, RetryPolicy};
+use cwbridge_store::{StoredConnection, TenantId, now_ms};
+use serde::{Deserialize, Serialize};
+
+use crate::Engine;
+use crate::error::{EngineError, Result};
+use crate::preflight::{self, PermissionCheck, Status};
+
+/// What a tenant enters in step 1 (seed 004): the site, the company id and the API key.
+#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConnectionInput {
+    /// The ConnectWise site, e.g. `na.myconnectwise.net` or `cw.msp.example:8443`.
+    pub site: String,
+    /// The company id typed at ConnectWise's login.
+    pub company_id: String,
+    /// The API key's public half.
+    pub public_key: String,
+    /// The API key's private half (shown once by ConnectWise; sealed here).
+    pub private_key: String,
+    /// The clientId from ConnectWise's developer portal.
+    pub client_id: String,
+}
+
+impl std::fmt::Debug for ConnectionInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionInput")
+            .field("site", &self.site)
+            .field("company_id", &self.company_id)
+            .field("public_key", &self.public_key)
+            .field("private_key", &"<redacted>")
+            .field("client_id", &self.client_id)
+            .finish()
+    }
+}
+
+/// A saved connection as the API shows it: never the private key.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectionView {
+    /// The site.
+    pub site: String,
+    /// The company id.
+    pub company_id: String,
+    /// The public key.
+    pub public_key: String,
+    /// The clientId.
+    pub client_id: String,
+    /// When it was saved (Unix ms).
+    pub updated_at: i64,
+}
+
+/// One step of a check.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    /// `reach`, `authenticate` or `permissions`.
+    pub name: String,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What happened, in words.
+    pub message: String,
+    /// What to try when it failed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hints: Vec<String>,
+}
+
+/// The result of checking a connection.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckReport {
+    /// Whether everything passed (permissions that could not be verified do not fail it).
+    pub ok: bool,
+    /// When (Unix ms).
+    pub checked_at: i64,
+    /// The steps, in order; later steps are absent when an earlier one failed.
+    pub steps: Vec<Step>,
+    /// The codebase ConnectWise reported.
+    pub codebase: Option<String>,
+    /// ConnectWise's version.
+    pub version: Option<String>,
+    /// Every permission the enabled features need.
+    pub permissions: Vec<PermissionCheck>,
+}
+
+impl CheckReport {
+    /// The permissions the role lacks.
+    pub fn missing(&self) -> impl Iterator<Item = &PermissionCheck> {
+        self.permissions
+            .iter()
+            .filter(|p| p.status == Status::Missing)
+    }
+}
+
+fn context(tenant: TenantId) -> String {
+    format!("tenant:{tenant}")
+}
+
+/// Checks the fields a person typed, naming the first wrong one.
+fn validate(input: &ConnectionInput) -> Result<()> {
+    let site = input.site.trim();
+    if site.is_empty() {
+        return Err(EngineError::invalid(
+            "site",
+            "give the ConnectWise site, e.g. na.myconnectwise.net",
+        ));
+    }
+    let host_part = site
+        .split_once("://")
+        .map_or(site, |(_, rest)| rest)
+        .trim_end_matches('/');
+    if host_part.contains('/') {
+        return Err(EngineError::invalid(
+            "site",
+            format!(
+                "give just the host, e.g. {} (without the path: the codebase is found automatically)",
+                host_part
+                    .split('/')
+                    .next()
+                    .unwrap_or("na.myconnectwise.net")
+            ),
+        ));
+    }
+    if host_part.is_empty() || host_part.contains(char::is_whitespace) {
+        return Err(EngineError::invalid(
+            "site",
+            "write the site as a host name, e.g. na.myconnectwise.net",
+        ));
+    }
+    for (field, value, what) in [
+        (
+            "companyId",
+            &input.company_id,
+            "the company id you type at ConnectWise's login",
+        ),
+        ("publicKey", &input.public_key, "the API key's public key"),
+        (
+            "privateKey",
+            &input.private_key,
+            "the API key's private key (shown once, when the key was made)",
+        ),
+        (
+            "clientId",
+            &input.client_id,
+            "the clientId from ConnectWise's developer portal",
+        ),
+    ] {
+        let v = value.trim();
+        if v.is_empty() {
+            return Err(EngineError::invalid(field, format!("give {what}")));
+        }
+        if v.contains(char::is_whitespace) {
+            return Err(EngineError::invalid(
+                field,
+                format!("{what} has no spaces; check the copy"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+impl Engine {
+    /// Saves a tenant's connection (replacing any earlier one), then checks it. The
+    /// connection is kept even when the check fails, so the admin can fix ConnectWise and
+    /// check again.
+    pub async fn save_connection(
+        &self,
+        tenant: TenantId,
+        input: &ConnectionInput,
+    ) -> Result<(ConnectionView, CheckReport)> {
+        validate(input)?;
+        let stored = StoredConnection {
+            site: input.site.trim().to_owned(),
+            company_id: input.company_id.trim().to_owned(),
+            public_key: input.public_key.trim().to_owned(),
+            private_key_sealed: self
+                .keyring
+                .seal(input.private_key.trim(), &context(tenant)),
+            client_id: input.client_id.trim().to_owned(),
+            updated_at: now_ms(),
+        };
+        self.store.put_connection(tenant, &stored).await?;
+        tracing::info!(tenant.id = %tenant, "connection saved");
+        let report = self.check_connection(tenant).await?;
+        Ok((view(&stored), report))
+    }
+
+    /// A tenant's saved connection.
+    pub async fn connection(&self, tenant: TenantId) -> Result<ConnectionView> {
+        let stored = self.stored_connection(tenant).await?;
+        Ok(view(&stored))
+    }
+
+    async fn stored_connection(&self, tenant: TenantId) -> Result<StoredConnection> {
+        self.store.connection(tenant).await?.ok_or_else(|| {
+            EngineError::NotFound("no ConnectWise connection is saved yet: save one first".into())
+        })
+    }
+
+    /// A ConnectWise client for the tenant's connection.
+    pub async fn client_for(&self, tenant: TenantId) -> Result<Client> {
+        let c = self.stored_connection(tenant).await?;
+        let private_key = self.keyring.open(&c.private_key_sealed, &context(tenant))?;
+        self.client_from(Credentials {
+            site: c.site,
+            company_id: c.company_id,
+            public_key: c.public_key,
+            private_key,
+            client_id: c.client_id,
+        })
+    }
+
+    fn client_from(&self, credentials: Credentials) -> Result<Client> {
+        let mut builder = Client::builder(credentials)
+            .timeout(Duration::from_secs(30))
+            .retry(RetryPolicy {
+                max_retries: 2,
+                base_delay: Duration::from_millis(200),
+                max_delay: Duration::from_secs(10),
+            });
+        if let Some(pem) = &self.config.connectwise_ca {
+            builder = builder.extra_ca_pem(pem.clone());
+        }
+        Ok(builder.build()?)
+    }
+
+    /// Checks a tenant's saved connection and records the report.
+    pub async fn check_connection(&self, tenant: TenantId) -> Result<CheckReport> {
+        let stored = self.stored_connection(tenant).await?;
+        let report = match self.client_for(tenant).await {
+            Ok(client) => self.run_check(&client, &stored).await,
+            Err(EngineError::ConnectWise(e)) => CheckReport {
+                ok: false,
+                checked_at: now_ms(),
+                steps: vec![Step {
+                    name: "reach".into(),
+                    ok: false,
+                    message: e.to_string(),
+                    hints: vec!["write the site as a host name, e.g. na.myconnectwise.net".into()],
+                }],
+                codebase: None,
+                version: None,
+                permissions: Vec::new(),
+            },
+            Err(e) => return Err(e),
+        };
+        let json = serde_json::to_string(&report).unwrap_or_default();
+        self.store.record_check(tenant, report.ok, &json).await?;
+        tracing::info!(tenant.id = %tenant, ok = report.ok, "connection checked");
+        Ok(report)
+    }
+
+    /// The latest check of a tenant's connection.
+    pub async fn last_check(&self, tenant: TenantId) -> Result<Option<CheckReport>> {
+        let Some(record) = self.store.last_check(tenant).await? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&record.report)
+            .map(Some)
+            .map_err(|e| EngineError::Store(cwbridge_store::StoreError::Corrupt(e.to_string())))
+    }
+
+    async fn run_check(&self, client: &Client, stored: &StoredConnection) -> CheckReport {
+        let mut report = CheckReport {
+            ok: false,
+            checked_at: now_ms(),
+            steps: Vec::new(),
+            codebase: None,
+            version: None,
+            permissions: Vec::new(),
+        };
+        // 1. Reach the site and find the codebase.
+        match client.codebase().await {
+            Ok(codebase) => {
+                report.steps.push(Step {
+                    name: "reach".into(),
+                    ok: true,
+                    message: format!("{} answers; codebase {codebase}", stored.site),
+                    hints: Vec::new(),
+                });
+                report.codebase = Some(codebase);
+            }
+            Err(e) => {
+                report.steps.push(Step {
+                    name: "reach".into(),
+                    ok: false,
+                    message: e.to_string(),
+                    hints: self.reach_hints(&e, stored),
+                });
+                return report;
+            }
+        }
+        // 2. The keys.
+        match client.system().info().await {
+            Ok(info) => {
+                report.version = info.version;
+                report.steps.push(Step {
+                    name: "authenticate".into(),
+                    ok: true,
+                    message: format!("the API key of company {} is accepted", stored.company_id),
+                    hints: Vec::new(),
+                });
+            }
+            Err(e) if e.kind() == ErrorKind::Authentication => {
+                report.steps.push(Step {
+                    name: "authenticate".into(),
+                    ok: false,
+                    message: "ConnectWise does not accept the public/private key pair, the company id or the clientId".into(),
+                    hints: vec![
+                        format!("check that the key belongs to an API member of company `{}`", stored.company_id),
+                        "the private key is shown once, when the key is made: if unsure, make a new key (System > Members > API Members > the member > API Keys)".into(),
+                        "check the clientId (ConnectWise's developer portal)".into(),
+                    ],
+                });
+                return report;
+            }
+            // system/info may itself be guarded; the keys were accepted if it was not a 401.
+            Err(e) if e.kind() == ErrorKind::Permission => report.steps.push(Step {
+                name: "authenticate".into(),
+                ok: true,
+                message: format!("the API key of company {} is accepted", stored.company_id),
+                hints: Vec::new(),
+            }),
+            Err(e) => {
+                report.steps.push(Step {
+                    name: "authenticate".into(),
+                    ok: false,
+                    message: e.to_string(),
+                    hints: Vec::new(),
+                });
+                return report;
+            }
+        }
+        // 3. The role.
+        report.permissions = preflight::check(client, &self.config.features).await;
+        let missing = report.missing().count();
+        report.steps.push(Step {
+            name: "permissions".into(),
+            ok: missing == 0,
+            message: if missing == 0 {
+                "the security role grants everything the enabled features need".into()
+            } else {
+                format!("the security role lacks {missing} permission(s) the enabled features need")
+            },
+            hints: report.missing().map(|p| p.detail.clone()).collect(),
+        });
+        report.ok = report.steps.iter().all(|s| s.ok);
+        report
+    }
+
+    fn reach_hints(&self, e: &connectwise_client::Error, stored: &StoredConnection) -> Vec<String> {
+        let mut hints = Vec::new();
+        match e.kind() {
+            ErrorKind::Config if e.to_string().contains("company id") => {
+                hints.push(format!(
+                    "check the company id `{}`: it is the one typed at ConnectWise's login",
+                    stored.company_id
+                ));
+                hints.push("check that the site is your ConnectWise's (cloud: e.g. na.myconnectwise.net, eu.myconnectwise.net, au.myconnectwise.net)".into());
+            }
+            ErrorKind::Config => hints.push(
+                "the server's certificate is not trusted: an on-premise ConnectWise with its own certificate needs its CA configured in cwbridge".into(),
+            ),
+            _ => {
+                hints.push(
+                    "write the site as a host name, e.g. na.myconnectwise.net (no https://, no path)".into(),
+                );
+                let allow = match &self.config.egress_address {
+                    Some(ip) => format!("an on-premise ConnectWise may need this bridge's address {ip} allow-listed on its firewall"),
+                    None => "an on-premise ConnectWise may need this bridge's outgoing address allow-listed on its firewall".into(),
+                };
+                hints.push(allow);
+            }
+        }
+        hints
+    }
+
+    /// Re-seals every stored private key under the keyring's current key; answers how many
+    /// changed. Run after adding a new key in front of the keyring.
+    pub async fn rotate_secrets(&self) -> Result<usize> {
+        let mut changed = 0;
+        for (tenant, sealed) in self.store.sealed_keys().await? {
+            if self.keyring.is_current(&sealed) {
+                continue;
+            }
+            let plain = self.keyring.open(&sealed, &context(tenant))?;
+            let resealed = self.keyring.seal(&plain, &context(tenant));
+            if self.store.reseal_key(tenant, &sealed, &resealed).await? {
+                changed += 1;
+            }
+        }
+        Ok(changed)
+    }
+}
+
+fn view(c: &StoredConnection) -> ConnectionView {
+    ConnectionView {
+        site: c.site.clone(),
+        company_id: c.company_id.clone(),
+        public_key: c.public_key.clone(),
+        client_id: c.client_id.clone(),
+        updated_at: c.updated_at,
+    }
+}

@@ -1,0 +1,57 @@
+//! The engine's errors: what a caller (the HTTP API, the CLI) turns into its answer.
+
+use cwbridge_store::StoreError;
+
+use crate::secret::SecretError;
+
+/// Everything an engine call can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// A field of the input is wrong; `message` says how to fix it.
+    #[error("{field}: {message}")]
+    Invalid {
+        /// The field, as the API names it (e.g. `site`).
+        field: String,
+        /// What is wrong and what to write instead.
+        message: String,
+    },
+    /// The thing asked for does not exist (for this tenant).
+    #[error("{0}")]
+    NotFound(String),
+    /// A unique name is taken.
+    #[error("{0}")]
+    Conflict(String),
+    /// A secret could not be opened (the keyring changed, or the data is damaged).
+    #[error("a stored secret cannot be opened: {0}")]
+    Secret(#[from] SecretError),
+    /// ConnectWise refused or failed, in a way the caller should see.
+    #[error("ConnectWise: {0}")]
+    ConnectWise(#[from] connectwise_client::Error),
+    /// The database failed.
+    #[error("storage: {0}")]
+    Store(StoreError),
+}
+
+impl From<StoreError> for EngineError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Conflict { what } => {
+                EngineError::Conflict(format!("{what} already exists"))
+            }
+            other => EngineError::Store(other),
+        }
+    }
+}
+
+impl EngineError {
+    /// An [`EngineError::Invalid`] for a field.
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        EngineError::Invalid {
+            field: field.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A specialised `Result` for engine calls.
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;

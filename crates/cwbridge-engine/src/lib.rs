@@ -1,0 +1,68 @@
+//! cwbridge's engine: what the bridge does, free of HTTP and SQL. The server and the CLI
+//! call it; it keeps its state through `cwbridge-store` and talks to ConnectWise through
+//! `connectwise-client`.
+
+// Tenants' ConnectWise connections and their checks.
+pub mod connection;
+// Errors callers turn into answers.
+pub mod error;
+// The permission preflight and its manifest.
+pub mod preflight;
+// Sealing secrets at rest.
+pub mod secret;
+// Tenants and tokens.
+pub mod tenant;
+
+use cwbridge_store::Store;
+
+pub use connection::{CheckReport, ConnectionInput, ConnectionView, Step};
+pub use error::{EngineError, Result};
+pub use preflight::{Feature, PermissionCheck};
+pub use secret::Keyring;
+pub use tenant::NewTenant;
+
+/// How the engine is set up.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Extra CA certificates (PEM) trusted for every ConnectWise connection (the sandbox's,
+    /// or an on-premise server's).
+    pub connectwise_ca: Option<Vec<u8>>,
+    /// The address ConnectWise sees this bridge connect from, for allow-listing hints.
+    pub egress_address: Option<String>,
+    /// The features whose permissions the preflight checks.
+    pub features: Vec<Feature>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            connectwise_ca: None,
+            egress_address: None,
+            features: vec![Feature::Billing, Feature::Tickets],
+        }
+    }
+}
+
+/// The engine: the store, the keyring and the configuration. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    store: Store,
+    keyring: std::sync::Arc<Keyring>,
+    config: std::sync::Arc<EngineConfig>,
+}
+
+impl Engine {
+    /// An engine over a store.
+    pub fn new(store: Store, keyring: Keyring, config: EngineConfig) -> Engine {
+        Engine {
+            store,
+            keyring: std::sync::Arc::new(keyring),
+            config: std::sync::Arc::new(config),
+        }
+    }
+
+    /// The store (for tests and tools that inspect what is kept).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

@@ -1,0 +1,68 @@
+//! Tenants and their API tokens. A token is 32 random bytes shown once; only its SHA-256 is
+//! stored (a token is random enough that a plain hash cannot be guessed back).
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use cwbridge_store::Tenant;
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::Engine;
+use crate::error::{EngineError, Result};
+
+/// A new tenant and its token, which exists only here.
+#[derive(Debug, Clone)]
+pub struct NewTenant {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// Its API token: give it to the tenant; it is not stored.
+    pub token: String,
+}
+
+/// A fresh token, `cwb_` and 43 URL-safe characters.
+pub fn new_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    format!("cwb_{}", URL_SAFE_NO_PAD.encode(bytes))
+}
+
+/// What is stored of a token.
+pub fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.trim().as_bytes()))
+}
+
+impl Engine {
+    /// Makes a tenant with a token. Names are 1 to 100 characters, unique.
+    pub async fn create_tenant(&self, name: &str) -> Result<NewTenant> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(EngineError::invalid(
+                "name",
+                "give the tenant a name of 1 to 100 characters",
+            ));
+        }
+        let token = new_token();
+        let tenant = self.store.create_tenant(name, &token_hash(&token)).await?;
+        tracing::info!(tenant.id = %tenant.id, "tenant created");
+        Ok(NewTenant { tenant, token })
+    }
+
+    /// Every tenant.
+    pub async fn tenants(&self) -> Result<Vec<Tenant>> {
+        Ok(self.store.tenants().await?)
+    }
+
+    /// The tenant a token belongs to, if any.
+    pub async fn authenticate(&self, token: &str) -> Result<Option<Tenant>> {
+        Ok(self.store.tenant_by_token_hash(&token_hash(token)).await?)
+    }
+
+    /// A tenant by name (for the CLI's `--tenant`).
+    pub async fn tenant_named(&self, name: &str) -> Result<Tenant> {
+        self.tenants()
+            .await?
+            .into_iter()
+            .find(|t| t.name == name)
+            .ok_or_else(|| EngineError::NotFound(format!("no tenant is named `{name}`")))
+    }
+}

@@ -1,0 +1,244 @@
+//! Connect (seed 004 step 1): saved sealed, checked, and every problem named.
+
+use connectwise_sandbox::roles::Action;
+use cwbridge_engine::preflight::{Action as Need, Status};
+use cwbridge_engine::{ConnectionInput, EngineError, Keyring};
+
+use crate::helpers::{Site, engines};
+
+#[tokio::test]
+async fn seed_004s_role_passes_the_check() {
+    let site = Site::demo().await;
+    let input = site
+        .api_member(
+            "EasyDMARC",
+            &connectwise_sandbox::Preset::BillingTickets.grants(),
+        )
+        .await;
+    for (engine, db) in engines(&site.config()).await {
+        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+
+        let (view, report) = engine.save_connection(t, &input).await.unwrap();
+
+        assert!(report.ok, "{}: {report:#?}", db.label);
+        assert_eq!(report.codebase.as_deref(), Some("v4_6_release/"));
+        assert!(report.version.is_some());
+        let names: Vec<&str> = report.steps.iter().map(|s| s.name.as_str()).collect();
+        assert_eq!(names, ["reach", "authenticate", "permissions"]);
+        assert_eq!(report.missing().count(), 0);
+        assert_eq!(
+            report.permissions.len(),
+            12,
+            "seed 004's role, permission by permission"
+        );
+        // The sandbox serves no invoices, so Invoicing cannot be told; everything else can.
+        for p in &report.permissions {
+            let expected = if p.function == "Invoicing" {
+                Status::Unverified
+            } else {
+                Status::Granted
+            };
+            assert_eq!(p.status, expected, "{p:?}");
+        }
+        assert_eq!(view.public_key, input.public_key);
+        assert_eq!(engine.last_check(t).await.unwrap(), Some(report));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_role_lacking_one_permission_is_told_exactly_which_and_how_to_fix_it() {
+    let site = Site::demo().await;
+    let input = site
+        .member_lacking("NoTicketAdd", "Service Tickets", Action::Add)
+        .await;
+    for (engine, db) in engines(&site.config()).await {
+        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+
+        let (_, report) = engine.save_connection(t, &input).await.unwrap();
+
+        assert!(!report.ok);
+        let missing: Vec<_> = report.missing().collect();
+        assert_eq!(missing.len(), 1, "{}: {missing:#?}", db.label);
+        assert_eq!(missing[0].module, "Service Desk");
+        assert_eq!(missing[0].function, "Service Tickets");
+        assert_eq!(missing[0].action, Need::Add);
+        assert!(
+            missing[0]
+                .detail
+                .contains("Service Desk > Service Tickets: set Add Level to All"),
+            "{}",
+            missing[0].detail
+        );
+        let step = report.steps.last().unwrap();
+        assert!(!step.ok && step.hints == vec![missing[0].detail.clone()]);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_wrong_key_an_unknown_company_and_an_unreachable_site_each_get_their_hints() {
+    let site = Site::demo().await;
+    let good = site
+        .api_member(
+            "Hints",
+            &connectwise_sandbox::Preset::BillingTickets.grants(),
+        )
+        .await;
+    let (engine, db) = engines(&site.config()).await.remove(0);
+    let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+
+    let wrong_key = ConnectionInput {
+        private_key: "NotTheRightKey12".into(),
+        ..good.clone()
+    };
+    let (_, report) = engine.save_connection(t, &wrong_key).await.unwrap();
+    let step = report.steps.last().unwrap();
+    assert_eq!(
+        (step.name.as_str(), step.ok),
+        ("authenticate", false),
+        "{report:#?}"
+    );
+    assert!(step.hints.iter().any(|h| h.contains("API Keys")));
+
+    let wrong_company = ConnectionInput {
+        company_id: "nosuchmsp".into(),
+        ..good.clone()
+    };
+    let (_, report) = engine.save_connection(t, &wrong_company).await.unwrap();
+    let step = &report.steps[0];
+    assert_eq!((step.name.as_str(), step.ok), ("reach", false));
+    assert!(
+        step.hints.iter().any(|h| h.contains("nosuchmsp")),
+        "{step:#?}"
+    );
+
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let unreachable = ConnectionInput {
+        site: format!("127.0.0.1:{port}"),
+        ..good
+    };
+    let (_, report) = engine.save_connection(t, &unreachable).await.unwrap();
+    let step = &report.steps[0];
+    assert!(!step.ok);
+    assert!(
+        step.hints
+            .iter()
+            .any(|h| h.contains("203.0.113.7") && h.contains("allow-listed")),
+        "{step:#?}"
+    );
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn fields_are_checked_before_anything_is_saved() {
+    let site = Site::demo().await;
+    let good = site
+        .api_member(
+            "Fields",
+            &connectwise_sandbox::Preset::BillingTickets.grants(),
+        )
+        .await;
+    let (engine, db) = engines(&site.config()).await.remove(0);
+    let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+    let cases = [
+        (
+            ConnectionInput {
+                site: "https://na.myconnectwise.net/v4_6_release/apis/3.0".into(),
+                ..good.clone()
+            },
+            "site",
+        ),
+        (
+            ConnectionInput {
+                site: " ".into(),
+                ..good.clone()
+            },
+            "site",
+        ),
+        (
+            ConnectionInput {
+                company_id: "".into(),
+                ..good.clone()
+            },
+            "companyId",
+        ),
+        (
+            ConnectionInput {
+                private_key: "two words".into(),
+                ..good.clone()
+            },
+            "privateKey",
+        ),
+        (
+            ConnectionInput {
+                client_id: "".into(),
+                ..good.clone()
+            },
+            "clientId",
+        ),
+    ];
+    for (input, field) in cases {
+        let err = engine.save_connection(t, &input).await.unwrap_err();
+        assert!(
+            matches!(&err, EngineError::Invalid { field: f, .. } if f == field),
+            "{err}"
+        );
+    }
+    assert!(engine.connection(t).await.is_err(), "nothing was saved");
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn the_private_key_is_sealed_at_rest_and_survives_a_key_rotation() {
+    let site = Site::demo().await;
+    let input = site
+        .api_member(
+            "Sealed",
+            &connectwise_sandbox::Preset::BillingTickets.grants(),
+        )
+        .await;
+    for (engine, db) in engines(&site.config()).await {
+        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+        engine.save_connection(t, &input).await.unwrap();
+        let stored = engine.store().connection(t).await.unwrap().unwrap();
+        assert!(!stored.private_key_sealed.contains(&input.private_key));
+
+        // Rotate: a new key in front, the old one kept to open what it sealed.
+        let old = Keyring::generate_key();
+        let new = Keyring::generate_key();
+        let (sealed_old, rotated) = {
+            let e1 = cwbridge_engine::Engine::new(
+                db.store.clone(),
+                Keyring::from_base64(&[&old]).unwrap(),
+                site.config(),
+            );
+            e1.save_connection(t, &input).await.unwrap();
+            let e2 = cwbridge_engine::Engine::new(
+                db.store.clone(),
+                Keyring::from_base64(&[&new, &old]).unwrap(),
+                site.config(),
+            );
+            (e1, e2)
+        };
+        assert_eq!(rotated.rotate_secrets().await.unwrap(), 1);
+        assert_eq!(
+            rotated.rotate_secrets().await.unwrap(),
+            0,
+            "nothing left to re-seal"
+        );
+        let only_new = cwbridge_engine::Engine::new(
+            db.store.clone(),
+            Keyring::from_base64(&[&new]).unwrap(),
+            site.config(),
+        );
+        assert!(only_new.check_connection(t).await.unwrap().ok);
+        assert!(
+            sealed_old.client_for(t).await.is_err(),
+            "the old keyring alone no longer opens it"
+        );
+        db.cleanup().await;
+    }
+}

@@ -1,0 +1,5 @@
+//! The engine against the real sandbox over HTTPS, on every database this machine offers.
+
+mod connection;
+mod helpers;
+mod tenants;
