@@ -2,6 +2,7 @@
 //! libraries.
 
 mod api;
+mod bridge;
 mod sandbox;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,15 @@ enum Command {
     Sandbox(sandbox::SandboxCmd),
     /// Call the ConnectWise API: `cwbridge api GET /service/tickets --all`.
     Api(api::ApiCmd),
+    /// Run the bridge: the vendor REST API under /api/v1.
+    Serve(bridge::ServeCmd),
+    /// Check a tenant's ConnectWise connection: reach, keys, role permissions.
+    Check(bridge::CheckCmd),
+    /// Make or list tenants (the vendor's MSP customers).
+    Tenant(bridge::TenantCmd),
+    /// Re-seal stored ConnectWise private keys under the newest secret key.
+    #[command(name = "secrets-rotate")]
+    SecretsRotate(bridge::SecretsCmd),
 }
 
 fn main() {
@@ -45,6 +55,10 @@ fn main() {
         match cli.command {
             Command::Sandbox(cmd) => sandbox::run(cmd).await,
             Command::Api(cmd) => api::run(cmd).await,
+            Command::Serve(cmd) => bridge::serve(cmd).await,
+            Command::Check(cmd) => bridge::check(cmd).await,
+            Command::Tenant(cmd) => bridge::tenant(cmd).await,
+            Command::SecretsRotate(cmd) => bridge::rotate(cmd).await,
         }
     });
     if let Err(e) = result {

@@ -1,0 +1,104 @@
+//! Errors as the API answers them: `{"error": {"code", "message", "field"?}}` with a status.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use cwbridge_engine::EngineError;
+use serde_json::json;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    field: Option<String>,
+}
+
+impl ApiError {
+    /// 400 naming a field.
+    pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "invalid_field",
+            message: message.into(),
+            field: Some(field.into()),
+        }
+    }
+
+    /// 400 about the body as a whole.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::BAD_REQUEST,
+            code: "bad_request",
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// 401: no token, or one nobody holds.
+    pub fn unauthenticated(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::UNAUTHORIZED,
+            code: "unauthenticated",
+            message: message.into(),
+            field: None,
+        }
+    }
+
+    /// 404.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::NOT_FOUND,
+            code: "not_found",
+            message: message.into(),
+            field: None,
+        }
+    }
+}
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        match e {
+            EngineError::Invalid { field, message } => ApiError::invalid(field, message),
+            EngineError::NotFound(m) => ApiError::not_found(m),
+            EngineError::Conflict(m) => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
+                message: m,
+                field: None,
+            },
+            EngineError::ConnectWise(e) => ApiError {
+                status: StatusCode::BAD_GATEWAY,
+                code: "connectwise",
+                message: e.to_string(),
+                field: None,
+            },
+            other => {
+                tracing::error!(error = %other, "request failed");
+                ApiError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    code: "internal",
+                    message: "cwbridge failed to carry out the request; see its log".into(),
+                    field: None,
+                }
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut error = json!({"code": self.code, "message": self.message});
+        if let Some(field) = self.field {
+            error["field"] = json!(field);
+        }
+        let mut response = (self.status, Json(json!({ "error": error }))).into_response();
+        if self.status == StatusCode::UNAUTHORIZED
+            && let Ok(v) = "Bearer".parse()
+        {
+            response.headers_mut().insert("www-authenticate", v);
+        }
+        response
+    }
+}

@@ -1,0 +1,141 @@
+//! Extractors: who is calling (the operator, or a tenant by its token) and JSON bodies whose
+//! errors name the field.
+
+use axum::body::Bytes;
+use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use cwbridge_store::Tenant;
+use serde::de::DeserializeOwned;
+use sha2::{Digest, Sha256};
+
+use crate::error::ApiError;
+use crate::state::AppState;
+
+fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let value = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| ApiError::unauthenticated("send `Authorization: Bearer <token>`"))?;
+    let (scheme, token) = value
+        .split_once(' ')
+        .ok_or_else(|| ApiError::unauthenticated("send `Authorization: Bearer <token>`"))?;
+    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
+        return Err(ApiError::unauthenticated(
+            "send `Authorization: Bearer <token>`",
+        ));
+    }
+    Ok(token.trim())
+}
+
+/// The operator, proven by the operator token from the configuration.
+#[derive(Debug)]
+pub struct Operator;
+
+impl<S> FromRequestParts<S> for Operator
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        let token = bearer(parts)?;
+        let Some(expected) = &state.operator_token_hash else {
+            return Err(ApiError::unauthenticated(
+                "no operator token is configured (set CWBRIDGE_OPERATOR_TOKEN)",
+            ));
+        };
+        if hex::encode(Sha256::digest(token.as_bytes())) != *expected {
+            return Err(ApiError::unauthenticated("the operator token is not valid"));
+        }
+        Ok(Operator)
+    }
+}
+
+/// The tenant whose token came with the request. Every tenant route takes one, so no route
+/// can reach another tenant's data.
+#[derive(Debug)]
+pub struct CurrentTenant(pub Tenant);
+
+impl<S> FromRequestParts<S> for CurrentTenant
+where
+    AppState: FromRef<S>,
+    S: Send + Sync,
+{
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let state = AppState::from_ref(state);
+        let token = bearer(parts)?;
+        match state.engine.authenticate(token).await? {
+            Some(t) => Ok(CurrentTenant(t)),
+            None => Err(ApiError::unauthenticated("the tenant token is not valid")),
+        }
+    }
+}
+
+/// A JSON body; a bad one is refused naming the field at fault.
+#[derive(Debug)]
+pub struct JsonBody<T>(pub T);
+
+impl<S, T> FromRequest<S> for JsonBody<T>
+where
+    S: Send + Sync,
+    T: DeserializeOwned,
+{
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        let is_json = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::bad_request(
+                "send the body as JSON (Content-Type: application/json)",
+            ));
+        }
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(&mut de)
+            .map(JsonBody)
+            .map_err(|e| {
+                let full = e.inner().to_string();
+                // serde_json ends its messages with the position; the field says more.
+                let message = full
+                    .rsplit_once(" at line ")
+                    .map_or(full.as_str(), |(m, _)| m)
+                    .to_owned();
+                let path = e.path().to_string();
+                let parent = if path == "." {
+                    String::new()
+                } else {
+                    path.clone()
+                };
+                // `missing field `x`` names the field in the message; its path is the parent.
+                let field = match message.strip_prefix("missing field `") {
+                    Some(rest) => {
+                        let name = rest.split('`').next().unwrap_or_default();
+                        if parent.is_empty() {
+                            name.to_owned()
+                        } else {
+                            format!("{parent}.{name}")
+                        }
+                    }
+                    None => parent,
+                };
+                if field.is_empty() || field == "." {
+                    ApiError::bad_request(format!(
+                        "the body is not valid JSON for this call: {message}"
+                    ))
+                } else {
+                    ApiError::invalid(field, message)
+                }
+            })
+    }
+}

@@ -1,0 +1,53 @@
+//! `/api/v1/connection`: the tenant's ConnectWise connection (seed 004's step 1) and its
+//! check. The private key goes in and never comes out.
+
+use axum::Json;
+use axum::extract::State;
+use cwbridge_engine::ConnectionInput;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::extract::{CurrentTenant, JsonBody};
+use crate::state::AppState;
+
+/// `PUT /api/v1/connection`: saves the connection, checks it, answers both.
+pub async fn save(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<ConnectionInput>,
+) -> Result<Json<Value>, ApiError> {
+    let (connection, check) = state.engine.save_connection(tenant.id, &input).await?;
+    Ok(Json(json!({"connection": connection, "check": check})))
+}
+
+/// `GET /api/v1/connection`: the saved connection (no private key) and its last check.
+pub async fn show(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let connection = state.engine.connection(tenant.id).await?;
+    let check = state.engine.last_check(tenant.id).await?;
+    Ok(Json(json!({"connection": connection, "check": check})))
+}
+
+/// `POST /api/v1/connection/check`: checks again (after fixing the role in ConnectWise).
+pub async fn check(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let report = state.engine.check_connection(tenant.id).await?;
+    Ok(Json(json!(report)))
+}
+
+/// `GET /api/v1/connection/check`: the last check.
+pub async fn last_check(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    match state.engine.last_check(tenant.id).await? {
+        Some(report) => Ok(Json(json!(report))),
+        None => Err(ApiError::not_found(
+            "the connection has not been checked yet",
+        )),
+    }
+}

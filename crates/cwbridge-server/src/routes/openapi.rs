@@ -1,0 +1,82 @@
+//! `/api/openapi.json`: the API described for client generators and readers.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+/// The OpenAPI 3.1 document of the `/api/v1` routes.
+pub fn spec() -> Value {
+    let tenant_auth = json!([{"tenantToken": []}]);
+    let operator_auth = json!([{"operatorToken": []}]);
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "cwbridge",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Connects a vendor's platform to ConnectWise Manage. Tenant routes take a tenant's token; tenant administration takes the operator token. Every error is {\"error\": {\"code\", \"message\", \"field\"?}}."
+        },
+        "components": {
+            "securitySchemes": {
+                "tenantToken": {"type": "http", "scheme": "bearer", "description": "A tenant's token, from POST /api/v1/tenants"},
+                "operatorToken": {"type": "http", "scheme": "bearer", "description": "The operator token from cwbridge's configuration"}
+            },
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
+                    "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string", "description": "the field at fault, when one is"}}}}},
+                "ConnectionInput": {"type": "object", "additionalProperties": false, "required": ["site", "companyId", "publicKey", "privateKey", "clientId"], "properties": {
+                    "site": {"type": "string", "examples": ["na.myconnectwise.net"]},
+                    "companyId": {"type": "string"}, "publicKey": {"type": "string"},
+                    "privateKey": {"type": "string", "writeOnly": true}, "clientId": {"type": "string"}}},
+                "Connection": {"type": "object", "properties": {
+                    "site": {"type": "string"}, "companyId": {"type": "string"}, "publicKey": {"type": "string"},
+                    "clientId": {"type": "string"}, "updatedAt": {"type": "integer", "description": "Unix ms"}}},
+                "CheckReport": {"type": "object", "properties": {
+                    "ok": {"type": "boolean"}, "checkedAt": {"type": "integer"},
+                    "steps": {"type": "array", "items": {"type": "object", "properties": {
+                        "name": {"enum": ["reach", "authenticate", "permissions"]}, "ok": {"type": "boolean"},
+                        "message": {"type": "string"}, "hints": {"type": "array", "items": {"type": "string"}}}}},
+                    "codebase": {"type": ["string", "null"]}, "version": {"type": ["string", "null"]},
+                    "permissions": {"type": "array", "items": {"type": "object", "properties": {
+                        "module": {"type": "string"}, "function": {"type": "string"},
+                        "action": {"enum": ["Inquire", "Add", "Edit", "Delete"]}, "level": {"type": "string"},
+                        "status": {"enum": ["granted", "missing", "unverified"]}, "detail": {"type": "string"}}}}}},
+                "Tenant": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "createdAt": {"type": "integer"}}}
+            }
+        },
+        "paths": {
+            "/api/v1/tenants": {
+                "post": {"summary": "Make a tenant; its token is in the answer and nowhere else", "security": operator_auth,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}},
+                    "responses": {"201": {"description": "made", "content": {"application/json": {"schema": {"allOf": [{"$ref": "#/components/schemas/Tenant"}, {"type": "object", "properties": {"token": {"type": "string"}}}]}}}},
+                        "400": error_response("a field is wrong"), "401": error_response("no or wrong operator token"), "409": error_response("the name is taken")}},
+                "get": {"summary": "List tenants", "security": operator_auth,
+                    "responses": {"200": {"description": "the tenants", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Tenant"}}}}}, "401": error_response("no or wrong operator token")}}
+            },
+            "/api/v1/connection": {
+                "put": {"summary": "Save the ConnectWise connection and check it", "security": tenant_auth,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConnectionInput"}}}},
+                    "responses": {"200": {"description": "saved (even when the check fails)", "content": {"application/json": {"schema": {"type": "object", "properties": {"connection": {"$ref": "#/components/schemas/Connection"}, "check": {"$ref": "#/components/schemas/CheckReport"}}}}}},
+                        "400": error_response("a field is wrong"), "401": error_response("no or wrong tenant token")}},
+                "get": {"summary": "The saved connection (never the private key) and its last check", "security": tenant_auth,
+                    "responses": {"200": {"description": "the connection", "content": {"application/json": {"schema": {"type": "object", "properties": {"connection": {"$ref": "#/components/schemas/Connection"}, "check": {"oneOf": [{"$ref": "#/components/schemas/CheckReport"}, {"type": "null"}]}}}}}},
+                        "401": error_response("no or wrong tenant token"), "404": error_response("no connection saved yet")}}
+            },
+            "/api/v1/connection/check": {
+                "post": {"summary": "Check the saved connection again", "security": tenant_auth,
+                    "responses": {"200": {"description": "the report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckReport"}}}},
+                        "401": error_response("no or wrong tenant token"), "404": error_response("no connection saved yet")}},
+                "get": {"summary": "The last check", "security": tenant_auth,
+                    "responses": {"200": {"description": "the report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckReport"}}}},
+                        "401": error_response("no or wrong tenant token"), "404": error_response("not checked yet")}}
+            }
+        }
+    })
+}
+
+/// `GET /api/openapi.json`.
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

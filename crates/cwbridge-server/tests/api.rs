@@ -1,0 +1,352 @@
+//! The REST API over HTTP, against the sandbox, on every database this machine offers.
+
+use std::net::SocketAddr;
+
+use connectwise_sandbox::admin::AdminClient;
+use connectwise_sandbox::{Preset, Sandbox, SandboxConfig, Seed};
+use cwbridge_engine::{Engine, EngineConfig, Keyring};
+use cwbridge_server::{AppState, Application};
+use cwbridge_store::testing::{TestDb, databases};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+const OPERATOR: &str = "operator-secret";
+
+struct Bridge {
+    base: String,
+    http: reqwest::Client,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl Bridge {
+    async fn start(engine: Engine) -> Bridge {
+        let state = AppState {
+            engine,
+            operator_token_hash: Some(hex::encode(Sha256::digest(OPERATOR.as_bytes()))),
+        };
+        let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state)
+            .await
+            .unwrap();
+        let addr = app.local_addr().unwrap();
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = rx.await;
+        }));
+        Bridge {
+            base: format!("http://{addr}"),
+            http: reqwest::Client::new(),
+            stop: Some(tx),
+        }
+    }
+
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, String) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.unwrap();
+        let status = res.status();
+        let text = res.text().await.unwrap();
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+            text,
+        )
+    }
+}
+
+impl Drop for Bridge {
+    fn drop(&mut self) {
+        if let Some(tx) = self.stop.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+struct World {
+    sandbox: Sandbox,
+    input: Value,
+    private_key: String,
+}
+
+async fn world() -> World {
+    let sandbox = Sandbox::start(SandboxConfig {
+        seed: Some(Seed::Demo),
+        ..SandboxConfig::ephemeral()
+    })
+    .await
+    .unwrap();
+    let admin = AdminClient::new(sandbox.credentials().clone(), sandbox.ca_pem()).unwrap();
+    admin
+        .create_role("EasyDMARC", &Preset::BillingTickets.grants())
+        .await
+        .unwrap();
+    let member = admin
+        .create_member(
+            "EasyDMARC",
+            "EasyDMARC",
+            Some("API"),
+            "dmarc@msp.example",
+            "EasyDMARC",
+        )
+        .await
+        .unwrap();
+    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
+    let c = sandbox.credentials();
+    let input = json!({
+        "site": c.site, "companyId": c.company_id, "publicKey": public_key,
+        "privateKey": private_key, "clientId": c.client_id,
+    });
+    World {
+        sandbox,
+        input,
+        private_key,
+    }
+}
+
+async fn bridges(w: &World) -> Vec<(Bridge, TestDb)> {
+    let mut out = Vec::new();
+    for db in databases().await {
+        let config = EngineConfig {
+            connectwise_ca: w.sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
+            ..EngineConfig::default()
+        };
+        let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();
+        let engine = Engine::new(db.store.clone(), keyring, config);
+        out.push((Bridge::start(engine).await, db));
+    }
+    out
+}
+
+async fn tenant(b: &Bridge, name: &str) -> String {
+    let (status, body, _) = b
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/tenants",
+            Some(OPERATOR),
+            Some(json!({"name": name})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    body["token"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_connects_and_is_told_its_role_is_complete() {
+    let w = world().await;
+    for (b, db) in bridges(&w).await {
+        let token = tenant(&b, "Acme MSP").await;
+
+        let (status, body, text) = b
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/connection",
+                Some(&token),
+                Some(w.input.clone()),
+            )
+            .await;
+
+        assert_eq!(status, StatusCode::OK, "{}: {body}", db.label);
+        assert_eq!(body["check"]["ok"], true, "{body:#}");
+        assert_eq!(body["connection"]["companyId"], w.input["companyId"]);
+        assert!(!text.contains(&w.private_key), "the private key came back");
+        let (_, shown, text) = b
+            .call(
+                reqwest::Method::GET,
+                "/api/v1/connection",
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(shown["check"], body["check"]);
+        assert!(!text.contains(&w.private_key));
+        let (status, again, _) = b
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/connection/check",
+                Some(&token),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(again["ok"], true);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tenants_cannot_see_each_other_and_tokens_are_checked() {
+    let w = world().await;
+    for (b, db) in bridges(&w).await {
+        let a = tenant(&b, "Acme MSP").await;
+        let other = tenant(&b, "Beta MSP").await;
+        b.call(
+            reqwest::Method::PUT,
+            "/api/v1/connection",
+            Some(&a),
+            Some(w.input.clone()),
+        )
+        .await;
+
+        let (status, body, _) = b
+            .call(
+                reqwest::Method::GET,
+                "/api/v1/connection",
+                Some(&other),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{}: {body}", db.label);
+        assert_eq!(body["error"]["code"], "not_found");
+
+        for token in [None, Some("cwb_forged"), Some(OPERATOR)] {
+            let (status, body, _) = b
+                .call(reqwest::Method::GET, "/api/v1/connection", token, None)
+                .await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}: {body}");
+            assert_eq!(body["error"]["code"], "unauthenticated");
+        }
+        let (status, _, _) = b
+            .call(reqwest::Method::GET, "/api/v1/tenants", Some(&a), None)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "a tenant token is not the operator's"
+        );
+        let (status, list, _) = b
+            .call(
+                reqwest::Method::GET,
+                "/api/v1/tenants",
+                Some(OPERATOR),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(list.as_array().unwrap().len(), 2);
+        assert!(!list.to_string().contains(&a), "tokens are never listed");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_body_is_refused_naming_its_field_and_nothing_is_stored() {
+    let w = world().await;
+    let (b, db) = bridges(&w).await.remove(0);
+    let token = tenant(&b, "Acme MSP").await;
+    let mut missing = w.input.clone();
+    missing.as_object_mut().unwrap().remove("clientId");
+    let mut unknown = w.input.clone();
+    unknown["password"] = json!("x");
+    let mut wrong_type = w.input.clone();
+    wrong_type["site"] = json!(42);
+    let mut with_path = w.input.clone();
+    with_path["site"] = json!("https://na.myconnectwise.net/v4_6_release/apis/3.0");
+    for (body, field) in [
+        (missing, "clientId"),
+        (unknown, "password"),
+        (wrong_type, "site"),
+        (with_path, "site"),
+    ] {
+        let (status, answer, _) = b
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/connection",
+                Some(&token),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(answer["error"]["field"], field, "{answer}");
+        assert!(!answer["error"]["message"].as_str().unwrap().is_empty());
+    }
+    let (status, _, _) = b
+        .call(
+            reqwest::Method::GET,
+            "/api/v1/connection",
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "nothing was saved");
+    let (status, answer, _) = b
+        .call(
+            reqwest::Method::POST,
+            "/api/v1/tenants",
+            Some(OPERATOR),
+            Some(json!({"name": "Acme MSP"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_lists_every_route_and_every_route_answers() {
+    let w = world().await;
+    let (b, db) = bridges(&w).await.remove(0);
+    let token = tenant(&b, "Acme MSP").await;
+    b.call(
+        reqwest::Method::PUT,
+        "/api/v1/connection",
+        Some(&token),
+        Some(w.input.clone()),
+    )
+    .await;
+    let (status, doc, _) = b
+        .call(reqwest::Method::GET, "/api/openapi.json", None, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let mut seen = 0;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        for (method, op) in ops.as_object().unwrap() {
+            let auth = if op["security"][0].get("operatorToken").is_some() {
+                OPERATOR
+            } else {
+                token.as_str()
+            };
+            let body = (method == "put").then(|| w.input.clone()).or_else(|| {
+                (method == "post" && path.ends_with("tenants"))
+                    .then(|| json!({"name": format!("T{seen}")}))
+            });
+            let (status, answer, _) = b
+                .call(
+                    method.to_uppercase().parse().unwrap(),
+                    path,
+                    Some(auth),
+                    body,
+                )
+                .await;
+            assert!(status.is_success(), "{method} {path}: {status} {answer}");
+            seen += 1;
+        }
+    }
+    assert_eq!(seen, 6);
+    let (status, body, _) = b
+        .call(reqwest::Method::GET, "/api/v1/nowhere", None, None)
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (StatusCode::NOT_FOUND, Some("not_found"))
+    );
+    let (status, _, _) = b
+        .call(
+            reqwest::Method::DELETE,
+            "/api/v1/tenants",
+            Some(OPERATOR),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    db.cleanup().await;
+}

@@ -1,0 +1,263 @@
+//! The bridge's commands: `serve`, `check`, `tenant create|list`, `secrets rotate`. They
+//! share how the engine is opened: database, keyring, ConnectWise CA.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context;
+use clap::{Args, Subcommand};
+use cwbridge_engine::{Engine, EngineConfig, Keyring};
+use cwbridge_server::{AppState, Application};
+use cwbridge_store::Store;
+use sha2::{Digest, Sha256};
+
+/// Where the bridge keeps its state and secrets.
+#[derive(Debug, Clone, Args)]
+pub struct EngineArgs {
+    /// The database: sqlite://FILE (created if missing) or postgres://…
+    #[arg(
+        long,
+        env = "CWBRIDGE_DATABASE_URL",
+        default_value = "sqlite://cwbridge.db"
+    )]
+    pub database_url: String,
+    /// Keys sealing ConnectWise private keys: base64 32-byte keys, comma-separated, newest
+    /// first (older ones only open what they sealed).
+    #[arg(long, env = "CWBRIDGE_SECRET_KEYS", hide_env_values = true)]
+    pub secret_keys: Option<String>,
+    /// Without --secret-keys: the file holding the key, made on first start.
+    #[arg(long, env = "CWBRIDGE_SECRET_KEY_FILE", default_value = "cwbridge.key")]
+    pub secret_key_file: PathBuf,
+    /// A PEM certificate to trust for ConnectWise connections (the sandbox's cert.pem, or an
+    /// on-premise server's CA).
+    #[arg(long, env = "CWBRIDGE_CONNECTWISE_CA", value_name = "FILE")]
+    pub connectwise_ca: Option<PathBuf>,
+    /// The address ConnectWise sees this bridge connect from (shown in allow-listing hints).
+    #[arg(long, env = "CWBRIDGE_EGRESS_ADDRESS")]
+    pub egress_address: Option<String>,
+}
+
+impl EngineArgs {
+    /// Opens the store and the keyring.
+    pub async fn open(&self) -> anyhow::Result<Engine> {
+        let store = Store::open(&self.database_url)
+            .await
+            .with_context(|| format!("cannot open the database {}", self.database_url))?;
+        let keys: Vec<String> = match &self.secret_keys {
+            Some(list) => list.split(',').map(str::trim).map(str::to_owned).collect(),
+            None => vec![key_from_file(&self.secret_key_file)?],
+        };
+        let keyring = Keyring::from_base64(&keys)?;
+        let connectwise_ca = match &self.connectwise_ca {
+            Some(path) => Some(
+                std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+            ),
+            None => None,
+        };
+        Ok(Engine::new(
+            store,
+            keyring,
+            EngineConfig {
+                connectwise_ca,
+                egress_address: self.egress_address.clone(),
+                ..EngineConfig::default()
+            },
+        ))
+    }
+}
+
+/// Reads the key file, or makes one (readable by its owner only) on first start.
+fn key_from_file(path: &Path) -> anyhow::Result<String> {
+    match std::fs::read_to_string(path) {
+        Ok(key) => Ok(key.trim().to_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let key = Keyring::generate_key();
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options
+                .open(path)
+                .with_context(|| format!("cannot create the key file {}", path.display()))?;
+            std::io::Write::write_all(&mut file, format!("{key}\n").as_bytes())?;
+            eprintln!(
+                "made a secret key in {} (keep it: without it, saved ConnectWise keys cannot be opened)",
+                path.display()
+            );
+            Ok(key)
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot read the key file {}", path.display())),
+    }
+}
+
+/// `cwbridge serve`.
+#[derive(Debug, Args)]
+pub struct ServeCmd {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// Where to listen.
+    #[arg(long, env = "CWBRIDGE_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// The operator token, which makes and lists tenants (without it those routes are off).
+    #[arg(long, env = "CWBRIDGE_OPERATOR_TOKEN", hide_env_values = true)]
+    operator_token: Option<String>,
+}
+
+/// Runs `cwbridge serve` until Ctrl-C.
+pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
+    let engine = cmd.engine.open().await?;
+    if cmd.operator_token.is_none() {
+        eprintln!(
+            "no operator token (CWBRIDGE_OPERATOR_TOKEN): the tenant routes work, making tenants does not"
+        );
+    }
+    let state = AppState {
+        engine,
+        operator_token_hash: cmd
+            .operator_token
+            .as_deref()
+            .map(|t| hex::encode(Sha256::digest(t.trim().as_bytes()))),
+    };
+    let app = Application::bind(cmd.listen, state)
+        .await
+        .with_context(|| format!("cannot listen on {}", cmd.listen))?;
+    let addr = app.local_addr()?;
+    println!(
+        "cwbridge listening on http://{addr} (API description: http://{addr}/api/openapi.json)"
+    );
+    app.run_until(async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
+}
+
+/// `cwbridge check`: checks a tenant's ConnectWise connection now.
+#[derive(Debug, Args)]
+pub struct CheckCmd {
+    #[command(flatten)]
+    engine: EngineArgs,
+    /// The tenant, by name.
+    #[arg(long)]
+    tenant: String,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `cwbridge check`; exits non-zero when the check fails.
+pub async fn check(cmd: CheckCmd) -> anyhow::Result<()> {
+    let engine = cmd.engine.open().await?;
+    let tenant = engine.tenant_named(&cmd.tenant).await?;
+    let report = engine.check_connection(tenant.id).await?;
+    if cmd.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for step in &report.steps {
+            println!(
+                "{} {}: {}",
+                if step.ok { "ok  " } else { "FAIL" },
+                step.name,
+                step.message
+            );
+            for hint in &step.hints {
+                println!("       - {hint}");
+            }
+        }
+        for p in &report.permissions {
+            let mark = match p.status {
+                cwbridge_engine::preflight::Status::Granted => "ok  ",
+                cwbridge_engine::preflight::Status::Missing => "FAIL",
+                cwbridge_engine::preflight::Status::Unverified => "?   ",
+            };
+            println!(
+                "{mark} {} > {}: {:?} {}",
+                p.module, p.function, p.action, p.level
+            );
+        }
+    }
+    if !report.ok {
+        anyhow::bail!(
+            "the connection of tenant `{}` does not pass its check",
+            cmd.tenant
+        );
+    }
+    Ok(())
+}
+
+/// `cwbridge tenant …`.
+#[derive(Debug, Args)]
+pub struct TenantCmd {
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[command(subcommand)]
+    action: TenantAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum TenantAction {
+    /// Make a tenant and print its token (shown once).
+    Create {
+        /// Its name.
+        name: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List tenants.
+    List {
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `cwbridge tenant …`.
+pub async fn tenant(cmd: TenantCmd) -> anyhow::Result<()> {
+    let engine = cmd.engine.open().await?;
+    match cmd.action {
+        TenantAction::Create { name, json } => {
+            let made = engine.create_tenant(&name).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": made.tenant.id.0, "name": made.tenant.name, "token": made.token})
+                );
+            } else {
+                println!("tenant {} (id {})", made.tenant.name, made.tenant.id);
+                println!("token (shown once): {}", made.token);
+            }
+        }
+        TenantAction::List { json } => {
+            let tenants = engine.tenants().await?;
+            if json {
+                let list: Vec<_> = tenants
+                    .iter()
+                    .map(|t| serde_json::json!({"id": t.id.0, "name": t.name, "createdAt": t.created_at}))
+                    .collect();
+                println!("{}", serde_json::Value::Array(list));
+            } else {
+                for t in tenants {
+                    println!("{}\t{}", t.id, t.name);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `cwbridge secrets rotate`: re-seals every stored ConnectWise private key under the
+/// newest key of --secret-keys.
+#[derive(Debug, Args)]
+pub struct SecretsCmd {
+    #[command(flatten)]
+    engine: EngineArgs,
+}
+
+/// Runs `cwbridge secrets rotate`.
+pub async fn rotate(cmd: SecretsCmd) -> anyhow::Result<()> {
+    let engine = cmd.engine.open().await?;
+    let n = engine.rotate_secrets().await?;
+    println!("re-sealed {n} private key(s) under the newest key");
+    Ok(())
+}

@@ -1,0 +1,148 @@
+//! `cwbridge serve`, `tenant` and `check` run as processes, as an operator runs them.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use connectwise_sandbox::admin::AdminClient;
+use connectwise_sandbox::{Preset, Sandbox, SandboxConfig, Seed};
+use serde_json::{Value, json};
+
+fn cwbridge(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
+    cmd.current_dir(dir)
+        .env_remove("CWBRIDGE_SECRET_KEYS")
+        .env(
+            "CWBRIDGE_DATABASE_URL",
+            format!("sqlite://{}", dir.join("bridge.db").display()),
+        )
+        .env("CWBRIDGE_CONNECTWISE_CA", dir.join("sandbox/cert.pem"));
+    cmd
+}
+
+async fn output(mut cmd: Command) -> std::process::Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("cwbridge runs"))
+        .await
+        .unwrap()
+}
+
+struct Serving(Child);
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_operator_makes_a_tenant_the_tenant_connects_and_check_agrees() {
+    // Arrange: a sandbox with seed 004's role, member and key, as the MSP admin makes them.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(SandboxConfig {
+        state_dir: Some(dir.path().join("sandbox")),
+        seed: Some(Seed::Demo),
+        ..SandboxConfig::ephemeral()
+    })
+    .await
+    .unwrap();
+    let admin = AdminClient::from_state_dir(&dir.path().join("sandbox")).unwrap();
+    admin
+        .create_role("EasyDMARC", &Preset::BillingTickets.grants())
+        .await
+        .unwrap();
+    let member = admin
+        .create_member(
+            "EasyDMARC",
+            "EasyDMARC",
+            None,
+            "dmarc@msp.example",
+            "EasyDMARC",
+        )
+        .await
+        .unwrap();
+    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
+
+    // Act 1: the operator makes a tenant from the shell.
+    let mut create = cwbridge(dir.path());
+    create.args(["tenant", "create", "Acme MSP", "--json"]);
+    let made = output(create).await;
+    assert!(
+        made.status.success(),
+        "{}",
+        String::from_utf8_lossy(&made.stderr)
+    );
+    let made: Value = serde_json::from_slice(&made.stdout).unwrap();
+    let token = made["token"].as_str().unwrap().to_owned();
+    assert!(
+        dir.path().join("cwbridge.key").exists(),
+        "a key file was made on first use"
+    );
+
+    // Act 2: the bridge serves; the tenant saves its connection over HTTP.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut serve = cwbridge(dir.path());
+    serve
+        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+        .env("CWBRIDGE_OPERATOR_TOKEN", "op")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    let _serving = Serving(serve.spawn().unwrap());
+    let http = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let mut up = false;
+    for _ in 0..100 {
+        if http
+            .get(format!("{base}/api/openapi.json"))
+            .send()
+            .await
+            .is_ok()
+        {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(up, "cwbridge serve came up");
+    let c = sandbox.credentials();
+    let saved: Value = http
+        .put(format!("{base}/api/v1/connection"))
+        .bearer_auth(&token)
+        .json(&json!({"site": c.site, "companyId": c.company_id, "publicKey": public_key, "privateKey": private_key, "clientId": c.client_id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["check"]["ok"], true, "{saved:#}");
+
+    // Act 3: `cwbridge check` from the shell, on the same database.
+    let mut check = cwbridge(dir.path());
+    check.args(["check", "--tenant", "Acme MSP", "--json"]);
+    let checked = output(check).await;
+
+    // Assert
+    assert!(
+        checked.status.success(),
+        "{}",
+        String::from_utf8_lossy(&checked.stderr)
+    );
+    let report: Value = serde_json::from_slice(&checked.stdout).unwrap();
+    assert_eq!(report["ok"], true);
+    assert_eq!(report["permissions"].as_array().unwrap().len(), 12);
+
+    // A tenant that does not exist: one line, non-zero.
+    let mut unknown = cwbridge(dir.path());
+    unknown.args(["check", "--tenant", "Nobody"]);
+    let failed = output(unknown).await;
+    assert!(!failed.status.success());
+    let err = String::from_utf8(failed.stderr).unwrap();
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(err.contains("Nobody"), "{err}");
+    sandbox.stop().await;
+}
