@@ -13,17 +13,31 @@ use crate::Dialect;
 /// `(version, description, SQL)` of each migration, in order.
 type Steps = &'static [(i64, &'static str, &'static str)];
 
-const SQLITE: Steps = &[(
-    1,
-    "tenants connections",
-    include_str!("../migrations/sqlite/0001_tenants_connections.sql"),
-)];
+const SQLITE: Steps = &[
+    (
+        1,
+        "tenants connections",
+        include_str!("../migrations/sqlite/0001_tenants_connections.sql"),
+    ),
+    (
+        2,
+        "billing",
+        include_str!("../migrations/sqlite/0002_billing.sql"),
+    ),
+];
 
-const POSTGRES: Steps = &[(
-    1,
-    "tenants connections",
-    include_str!("../migrations/postgres/0001_tenants_connections.sql"),
-)];
+const POSTGRES: Steps = &[
+    (
+        1,
+        "tenants connections",
+        include_str!("../migrations/postgres/0001_tenants_connections.sql"),
+    ),
+    (
+        2,
+        "billing",
+        include_str!("../migrations/postgres/0002_billing.sql"),
+    ),
+];
 
 /// The embedded migrations of one dialect, as sqlx's migrator takes them.
 #[derive(Debug)]

@@ -48,3 +48,95 @@ pub struct CheckRecord {
     /// The report, as JSON.
     pub report: String,
 }
+
+/// One of the vendor's accounts (seed 004's "domain group") and its billable units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    /// The vendor's id for it.
+    pub external_id: String,
+    /// Its name.
+    pub name: String,
+    /// Its billable units (seed 004's "sending domains"), sorted.
+    pub units: Vec<String>,
+}
+
+/// How a tenant bills (seed 004's step 2).
+#[derive(Debug, Clone, PartialEq)]
+pub struct BillingSettingsRecord {
+    /// The catalog product's id.
+    pub product_id: i64,
+    /// Its identifier.
+    pub product_identifier: String,
+    /// Its description (used on lines).
+    pub product_description: String,
+    /// Its price per unit.
+    pub unit_price: f64,
+    /// The default agreement type's id.
+    pub agreement_type_id: i64,
+    /// Its name.
+    pub agreement_type_name: String,
+    /// `per_unit`, `bundled` or `not_billable`.
+    pub mode: String,
+    /// What to do with a line of ours edited by hand: `report`, `correct` or `adopt`.
+    pub drift_policy: String,
+}
+
+/// An account mapped to a ConnectWise company (seed 004's step 3).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MappingRecord {
+    /// The account.
+    pub external_id: String,
+    /// The company's id.
+    pub company_id: i64,
+    /// The company's name, as it was when mapped.
+    pub company_name: String,
+    /// An agreement chosen instead of the default type's.
+    pub agreement_id: Option<i64>,
+}
+
+/// An agreement addition the bridge made and owns.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LineRecord {
+    /// What the line bills: `{account}/{unit}`, or `{account}/*` for a bundle.
+    pub line_key: String,
+    /// The addition's id in ConnectWise.
+    pub addition_id: i64,
+    /// Its agreement.
+    pub agreement_id: i64,
+    /// Its company.
+    pub company_id: i64,
+    /// Its quantity, as last written.
+    pub quantity: f64,
+    /// Its description, as last written.
+    pub description: String,
+    /// `Billable` or `DoNotBill`, as last written.
+    pub bill_customer: String,
+    /// Whether the bridge cancelled it.
+    pub cancelled: bool,
+}
+
+/// One billing run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunRecord {
+    /// Its id.
+    pub id: i64,
+    /// When it started (Unix ms).
+    pub started_at: i64,
+    /// When it finished, if it did.
+    pub finished_at: Option<i64>,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    /// What it did, as JSON.
+    pub summary: String,
+}
+
+/// One change a run made, for the audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChangeRecord {
+    /// When (Unix ms).
+    pub at: i64,
+    /// `create`, `update`, `cancel`, `adopt`, `correct` or `failed`.
+    pub kind: String,
+    /// What, as JSON.
+    pub detail: String,
+}

@@ -87,3 +87,91 @@ async fn reopening_keeps_the_data_and_applies_no_migration_twice() {
     let store = cwbridge_store::Store::open(&url).await.unwrap();
     assert_eq!(store.tenants().await.unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed() {
+    use cwbridge_store::{LineRecord, MappingRecord};
+    for db in databases().await {
+        let store = &db.store;
+        let t = store.create_tenant("acme", "h").await.unwrap().id;
+        let units = |u: &[&str]| u.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        store
+            .put_account(t, "g1", "Group One", &units(&["a.com", "b.com"]))
+            .await
+            .unwrap();
+        store
+            .put_account(t, "g1", "Group 1", &units(&["b.com", "c.com"]))
+            .await
+            .unwrap();
+        store.put_account(t, "g2", "Empty", &[]).await.unwrap();
+        let accounts = store.accounts(t).await.unwrap();
+        assert_eq!(accounts.len(), 2, "{}", db.label);
+        assert_eq!(accounts[0].name, "Group 1");
+        assert_eq!(accounts[0].units, units(&["b.com", "c.com"]));
+        assert!(accounts[1].units.is_empty());
+
+        store
+            .put_mapping(
+                t,
+                &MappingRecord {
+                    external_id: "g1".into(),
+                    company_id: 7,
+                    company_name: "Acme".into(),
+                    agreement_id: None,
+                },
+            )
+            .await
+            .unwrap();
+        assert!(store.delete_account(t, "g1").await.unwrap());
+        assert!(store.mappings(t).await.unwrap().is_empty());
+        assert!(!store.delete_account(t, "g1").await.unwrap());
+
+        let line = LineRecord {
+            line_key: "g1/a.com".into(),
+            addition_id: 5,
+            agreement_id: 9,
+            company_id: 7,
+            quantity: 1.0,
+            description: "x".into(),
+            bill_customer: "Billable".into(),
+            cancelled: false,
+        };
+        store.put_line(t, &line).await.unwrap();
+        store
+            .put_line(
+                t,
+                &LineRecord {
+                    cancelled: true,
+                    ..line.clone()
+                },
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            store.lines(t).await.unwrap(),
+            vec![LineRecord {
+                cancelled: true,
+                ..line
+            }]
+        );
+
+        let run = store.start_run(t).await.unwrap();
+        assert!(
+            matches!(store.start_run(t).await, Err(StoreError::Conflict { .. })),
+            "{}: one running run per tenant",
+            db.label
+        );
+        store.record_change(run, "create", "{}").await.unwrap();
+        store
+            .finish_run(run, "done", r#"{"created":1}"#)
+            .await
+            .unwrap();
+        let runs = store.runs(t, 10).await.unwrap();
+        assert_eq!(
+            (runs[0].status.as_str(), runs[0].finished_at.is_some()),
+            ("done", true)
+        );
+        assert_eq!(store.run_changes(t, run).await.unwrap().len(), 1);
+        db.cleanup().await;
+    }
+}

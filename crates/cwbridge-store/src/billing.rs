@@ -1,0 +1,345 @@
+//! Accounts and units, billing settings, mappings, the lines the bridge owns, and runs.
+
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use crate::{
+    AccountRecord, BillingSettingsRecord, ChangeRecord, LineRecord, MappingRecord, Result,
+    RunRecord, Store, TenantId, now_ms,
+};
+
+impl Store {
+    /// Sets an account's name and its whole unit list, in one transaction.
+    pub async fn put_account(
+        &self,
+        tenant: TenantId,
+        external_id: &str,
+        name: &str,
+        units: &[String],
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO accounts (tenant_id, external_id, name, updated_at) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+        )
+        .bind(tenant.0)
+        .bind(external_id)
+        .bind(name)
+        .bind(now_ms())
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query("DELETE FROM units WHERE tenant_id = $1 AND external_id = $2")
+            .bind(tenant.0)
+            .bind(external_id)
+            .execute(&mut *tx)
+            .await?;
+        for unit in units {
+            sqlx::query("INSERT INTO units (tenant_id, external_id, name) VALUES ($1, $2, $3)")
+                .bind(tenant.0)
+                .bind(external_id)
+                .bind(unit)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Removes an account (its units and mapping go with it); answers whether it existed.
+    pub async fn delete_account(&self, tenant: TenantId, external_id: &str) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        for table in ["units", "mappings"] {
+            sqlx::query(&format!(
+                "DELETE FROM {table} WHERE tenant_id = $1 AND external_id = $2"
+            ))
+            .bind(tenant.0)
+            .bind(external_id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let done = sqlx::query("DELETE FROM accounts WHERE tenant_id = $1 AND external_id = $2")
+            .bind(tenant.0)
+            .bind(external_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every account of a tenant with its units, by external id.
+    pub async fn accounts(&self, tenant: TenantId) -> Result<Vec<AccountRecord>> {
+        let rows = sqlx::query(
+            "SELECT a.external_id, a.name, u.name AS unit FROM accounts a \
+             LEFT JOIN units u ON u.tenant_id = a.tenant_id AND u.external_id = a.external_id \
+             WHERE a.tenant_id = $1 ORDER BY a.external_id, u.name",
+        )
+        .bind(tenant.0)
+        .fetch_all(&self.pool)
+        .await?;
+        let mut out: Vec<AccountRecord> = Vec::new();
+        for r in rows {
+            let id: String = r.try_get("external_id")?;
+            let unit: Option<String> = r.try_get("unit")?;
+            if out.last().is_none_or(|a| a.external_id != id) {
+                out.push(AccountRecord {
+                    external_id: id,
+                    name: r.try_get("name")?,
+                    units: Vec::new(),
+                });
+            }
+            if let (Some(unit), Some(last)) = (unit, out.last_mut()) {
+                last.units.push(unit);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Saves a tenant's billing settings.
+    pub async fn put_billing_settings(
+        &self,
+        tenant: TenantId,
+        s: &BillingSettingsRecord,
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO billing_settings (tenant_id, product_id, product_identifier, product_description, unit_price, agreement_type_id, agreement_type_name, mode, drift_policy, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (tenant_id) DO UPDATE SET product_id = excluded.product_id, product_identifier = excluded.product_identifier, \
+             product_description = excluded.product_description, unit_price = excluded.unit_price, \
+             agreement_type_id = excluded.agreement_type_id, agreement_type_name = excluded.agreement_type_name, \
+             mode = excluded.mode, drift_policy = excluded.drift_policy, updated_at = excluded.updated_at",
+        )
+        .bind(tenant.0)
+        .bind(s.product_id)
+        .bind(&s.product_identifier)
+        .bind(&s.product_description)
+        .bind(s.unit_price)
+        .bind(s.agreement_type_id)
+        .bind(&s.agreement_type_name)
+        .bind(&s.mode)
+        .bind(&s.drift_policy)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A tenant's billing settings.
+    pub async fn billing_settings(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Option<BillingSettingsRecord>> {
+        let row = sqlx::query(
+            "SELECT product_id, product_identifier, product_description, unit_price, agreement_type_id, agreement_type_name, mode, drift_policy \
+             FROM billing_settings WHERE tenant_id = $1",
+        )
+        .bind(tenant.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(BillingSettingsRecord {
+                product_id: r.try_get("product_id")?,
+                product_identifier: r.try_get("product_identifier")?,
+                product_description: r.try_get("product_description")?,
+                unit_price: r.try_get("unit_price")?,
+                agreement_type_id: r.try_get("agreement_type_id")?,
+                agreement_type_name: r.try_get("agreement_type_name")?,
+                mode: r.try_get("mode")?,
+                drift_policy: r.try_get("drift_policy")?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Maps an account to a company (replacing an earlier mapping).
+    pub async fn put_mapping(&self, tenant: TenantId, m: &MappingRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO mappings (tenant_id, external_id, company_id, company_name, agreement_id, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (tenant_id, external_id) DO UPDATE SET company_id = excluded.company_id, \
+             company_name = excluded.company_name, agreement_id = excluded.agreement_id, updated_at = excluded.updated_at",
+        )
+        .bind(tenant.0)
+        .bind(&m.external_id)
+        .bind(m.company_id)
+        .bind(&m.company_name)
+        .bind(m.agreement_id)
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Unmaps an account.
+    pub async fn delete_mapping(&self, tenant: TenantId, external_id: &str) -> Result<bool> {
+        let done = sqlx::query("DELETE FROM mappings WHERE tenant_id = $1 AND external_id = $2")
+            .bind(tenant.0)
+            .bind(external_id)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Every mapping of a tenant.
+    pub async fn mappings(&self, tenant: TenantId) -> Result<Vec<MappingRecord>> {
+        let rows = sqlx::query(
+            "SELECT external_id, company_id, company_name, agreement_id FROM mappings WHERE tenant_id = $1 ORDER BY external_id",
+        )
+        .bind(tenant.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(MappingRecord {
+                    external_id: r.try_get("external_id")?,
+                    company_id: r.try_get("company_id")?,
+                    company_name: r.try_get("company_name")?,
+                    agreement_id: r.try_get("agreement_id")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The lines the bridge owns, by key.
+    pub async fn lines(&self, tenant: TenantId) -> Result<Vec<LineRecord>> {
+        let rows = sqlx::query(
+            "SELECT line_key, addition_id, agreement_id, company_id, quantity, description, bill_customer, cancelled \
+             FROM billing_lines WHERE tenant_id = $1 ORDER BY line_key",
+        )
+        .bind(tenant.0)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(line_from).collect()
+    }
+
+    /// Records a line the bridge owns (as it now is in ConnectWise).
+    pub async fn put_line(&self, tenant: TenantId, l: &LineRecord) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO billing_lines (tenant_id, line_key, addition_id, agreement_id, company_id, quantity, description, bill_customer, cancelled, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+             ON CONFLICT (tenant_id, line_key) DO UPDATE SET addition_id = excluded.addition_id, agreement_id = excluded.agreement_id, \
+             company_id = excluded.company_id, quantity = excluded.quantity, description = excluded.description, \
+             bill_customer = excluded.bill_customer, cancelled = excluded.cancelled, updated_at = excluded.updated_at",
+        )
+        .bind(tenant.0)
+        .bind(&l.line_key)
+        .bind(l.addition_id)
+        .bind(l.agreement_id)
+        .bind(l.company_id)
+        .bind(l.quantity)
+        .bind(&l.description)
+        .bind(&l.bill_customer)
+        .bind(i64::from(l.cancelled))
+        .bind(now_ms())
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Starts a billing run; answers its id, or [`StoreError::Conflict`] while another run of
+    /// the tenant is going (on any instance). A run left `running` for 15 minutes (its
+    /// process died) is marked `abandoned` first.
+    pub async fn start_run(&self, tenant: TenantId) -> Result<i64> {
+        let now = now_ms();
+        sqlx::query(
+            "UPDATE billing_runs SET status = 'abandoned', finished_at = $1 WHERE tenant_id = $2 AND status = 'running' AND started_at < $3",
+        )
+        .bind(now)
+        .bind(tenant.0)
+        .bind(now - 15 * 60 * 1000)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query(
+            "INSERT INTO billing_runs (tenant_id, started_at, status, summary) VALUES ($1, $2, 'running', '{}') RETURNING id",
+        )
+        .bind(tenant.0)
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(|e| crate::conflict(e, || "a running billing run of this tenant".to_owned()))?;
+        Ok(row.try_get("id")?)
+    }
+
+    /// Records one change of a run.
+    pub async fn record_change(&self, run: i64, kind: &str, detail: &str) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO billing_changes (run_id, at, kind, detail) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(run)
+        .bind(now_ms())
+        .bind(kind)
+        .bind(detail)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Ends a run.
+    pub async fn finish_run(&self, run: i64, status: &str, summary: &str) -> Result<()> {
+        sqlx::query(
+            "UPDATE billing_runs SET finished_at = $1, status = $2, summary = $3 WHERE id = $4",
+        )
+        .bind(now_ms())
+        .bind(status)
+        .bind(summary)
+        .bind(run)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// A tenant's latest runs, newest first.
+    pub async fn runs(&self, tenant: TenantId, limit: i64) -> Result<Vec<RunRecord>> {
+        let rows = sqlx::query(
+            "SELECT id, started_at, finished_at, status, summary FROM billing_runs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(tenant.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(RunRecord {
+                    id: r.try_get("id")?,
+                    started_at: r.try_get("started_at")?,
+                    finished_at: r.try_get("finished_at")?,
+                    status: r.try_get("status")?,
+                    summary: r.try_get("summary")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The changes of a run of this tenant, in order.
+    pub async fn run_changes(&self, tenant: TenantId, run: i64) -> Result<Vec<ChangeRecord>> {
+        let rows = sqlx::query(
+            "SELECT c.at, c.kind, c.detail FROM billing_changes c JOIN billing_runs r ON r.id = c.run_id \
+             WHERE r.tenant_id = $1 AND c.run_id = $2 ORDER BY c.id",
+        )
+        .bind(tenant.0)
+        .bind(run)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ChangeRecord {
+                    at: r.try_get("at")?,
+                    kind: r.try_get("kind")?,
+                    detail: r.try_get("detail")?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn line_from(r: &AnyRow) -> Result<LineRecord> {
+    Ok(LineRecord {
+        line_key: r.try_get("line_key")?,
+        addition_id: r.try_get("addition_id")?,
+        agreement_id: r.try_get("agreement_id")?,
+        company_id: r.try_get("company_id")?,
+        quantity: r.try_get("quantity")?,
+        description: r.try_get("description")?,
+        bill_customer: r.try_get("bill_customer")?,
+        cancelled: r.try_get::<i64, _>("cancelled")? != 0,
+    })
+}
