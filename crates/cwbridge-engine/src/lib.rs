@@ -2,12 +2,18 @@
 //! call it; it keeps its state through `cwbridge-store` and talks to ConnectWise through
 //! `connectwise-client`.
 
+// The vendor's accounts and their billable units.
+pub mod account;
+// Agreement billing: settings, plan, apply.
+pub mod billing;
 // Tenants' ConnectWise connections and their checks.
 pub mod connection;
 // Errors callers turn into answers.
 pub mod error;
 // The permission preflight and its manifest.
 pub mod preflight;
+// Accounts to ConnectWise companies, with suggestions.
+pub mod mapping;
 // Sealing secrets at rest.
 pub mod secret;
 // Tenants and tokens.

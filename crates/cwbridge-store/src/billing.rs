@@ -202,7 +202,7 @@ impl Store {
     /// The lines the bridge owns, by key.
     pub async fn lines(&self, tenant: TenantId) -> Result<Vec<LineRecord>> {
         let rows = sqlx::query(
-            "SELECT line_key, addition_id, agreement_id, company_id, quantity, description, bill_customer, cancelled \
+            "SELECT line_key, addition_id, agreement_id, company_id, quantity, description, bill_customer, cancelled, pinned \
              FROM billing_lines WHERE tenant_id = $1 ORDER BY line_key",
         )
         .bind(tenant.0)
@@ -214,11 +214,11 @@ impl Store {
     /// Records a line the bridge owns (as it now is in ConnectWise).
     pub async fn put_line(&self, tenant: TenantId, l: &LineRecord) -> Result<()> {
         sqlx::query(
-            "INSERT INTO billing_lines (tenant_id, line_key, addition_id, agreement_id, company_id, quantity, description, bill_customer, cancelled, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+            "INSERT INTO billing_lines (tenant_id, line_key, addition_id, agreement_id, company_id, quantity, description, bill_customer, cancelled, pinned, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (tenant_id, line_key) DO UPDATE SET addition_id = excluded.addition_id, agreement_id = excluded.agreement_id, \
              company_id = excluded.company_id, quantity = excluded.quantity, description = excluded.description, \
-             bill_customer = excluded.bill_customer, cancelled = excluded.cancelled, updated_at = excluded.updated_at",
+             bill_customer = excluded.bill_customer, cancelled = excluded.cancelled, pinned = excluded.pinned, updated_at = excluded.updated_at",
         )
         .bind(tenant.0)
         .bind(&l.line_key)
@@ -229,6 +229,7 @@ impl Store {
         .bind(&l.description)
         .bind(&l.bill_customer)
         .bind(i64::from(l.cancelled))
+        .bind(&l.pinned)
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
@@ -341,5 +342,6 @@ fn line_from(r: &AnyRow) -> Result<LineRecord> {
         description: r.try_get("description")?,
         bill_customer: r.try_get("bill_customer")?,
         cancelled: r.try_get::<i64, _>("cancelled")? != 0,
+        pinned: r.try_get("pinned")?,
     })
 }

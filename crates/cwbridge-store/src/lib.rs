@@ -173,6 +173,22 @@ impl Store {
         self.pool.close().await;
     }
 
+    /// This installation's id: 16 random hex digits made on first use, the same for every
+    /// instance sharing the database.
+    pub async fn installation_id(&self) -> Result<String> {
+        let fresh = format!("{:016x}", rand::random::<u64>());
+        sqlx::query(
+            "INSERT INTO installation (key, value) VALUES ('id', $1) ON CONFLICT (key) DO NOTHING",
+        )
+        .bind(&fresh)
+        .execute(&self.pool)
+        .await?;
+        let row = sqlx::query("SELECT value FROM installation WHERE key = 'id'")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get("value")?)
+    }
+
     // ---- tenants -------------------------------------------------------------------------
 
     /// Makes a tenant and its first API token (given as a hash) in one transaction.

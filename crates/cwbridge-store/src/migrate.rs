@@ -24,6 +24,11 @@ const SQLITE: Steps = &[
         "billing",
         include_str!("../migrations/sqlite/0002_billing.sql"),
     ),
+    (
+        3,
+        "installation",
+        include_str!("../migrations/sqlite/0003_installation.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -36,6 +41,11 @@ const POSTGRES: Steps = &[
         2,
         "billing",
         include_str!("../migrations/postgres/0002_billing.sql"),
+    ),
+    (
+        3,
+        "installation",
+        include_str!("../migrations/postgres/0003_installation.sql"),
     ),
 ];
 

@@ -113,6 +113,9 @@ pub struct LineRecord {
     pub bill_customer: String,
     /// Whether the bridge cancelled it.
     pub cancelled: bool,
+    /// When a hand edit was adopted: the wanted state it stands in for (a later change of
+    /// the wanted state updates the line again).
+    pub pinned: Option<String>,
 }
 
 /// One billing run.

@@ -135,6 +135,7 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
             description: "x".into(),
             bill_customer: "Billable".into(),
             cancelled: false,
+            pinned: None,
         };
         store.put_line(t, &line).await.unwrap();
         store

@@ -51,6 +51,8 @@ CREATE TABLE billing_lines (
     description    TEXT   NOT NULL,
     bill_customer  TEXT   NOT NULL,
     cancelled      BIGINT NOT NULL,
+    -- A hand edit the tenant chose to keep: the wanted state it stands in for.
+    pinned         TEXT,
     updated_at     BIGINT NOT NULL,
     PRIMARY KEY (tenant_id, line_key)
 );

@@ -1,0 +1,118 @@
+//! The vendor's accounts (seed 004's "domain groups") and their billable units ("sending
+//! domains"), pushed whole by the vendor.
+
+use cwbridge_store::{AccountRecord, TenantId};
+use serde::{Deserialize, Serialize};
+
+use crate::Engine;
+use crate::error::{EngineError, Result};
+use crate::mapping::MappingView;
+
+/// An account's whole state, as the vendor pushes it (`PUT` is idempotent).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AccountInput {
+    /// Its name, as the MSP knows the customer.
+    pub name: String,
+    /// Every billable unit it has now; units not listed are gone.
+    pub units: Vec<String>,
+}
+
+/// An account as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    /// The vendor's id for it.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its units.
+    pub units: Vec<String>,
+    /// The company it is mapped to, if it is.
+    pub mapping: Option<MappingView>,
+}
+
+fn check_id(id: &str) -> Result<&str> {
+    let id = id.trim();
+    if id.is_empty() || id.chars().count() > 200 || id.contains('/') {
+        return Err(EngineError::invalid(
+            "id",
+            "an account id is 1 to 200 characters without `/`",
+        ));
+    }
+    Ok(id)
+}
+
+impl Engine {
+    /// Sets an account and its whole unit list.
+    pub async fn put_account(
+        &self,
+        tenant: TenantId,
+        id: &str,
+        input: &AccountInput,
+    ) -> Result<AccountView> {
+        let id = check_id(id)?;
+        let name = input.name.trim();
+        if name.is_empty() || name.chars().count() > 200 {
+            return Err(EngineError::invalid(
+                "name",
+                "give the account a name of 1 to 200 characters",
+            ));
+        }
+        let mut units: Vec<String> = Vec::with_capacity(input.units.len());
+        for (i, unit) in input.units.iter().enumerate() {
+            let unit = unit.trim();
+            if unit.is_empty() || unit.chars().count() > 253 {
+                return Err(EngineError::invalid(
+                    format!("units[{i}]").as_str(),
+                    "a unit (e.g. a sending domain) is 1 to 253 characters",
+                ));
+            }
+            units.push(unit.to_owned());
+        }
+        units.sort();
+        units.dedup();
+        self.store.put_account(tenant, id, name, &units).await?;
+        let mapping = self
+            .store
+            .mappings(tenant)
+            .await?
+            .into_iter()
+            .find(|m| m.external_id == id)
+            .map(MappingView::from);
+        Ok(AccountView {
+            id: id.to_owned(),
+            name: name.to_owned(),
+            units,
+            mapping,
+        })
+    }
+
+    /// Removes an account; its lines are cancelled by the next billing run.
+    pub async fn delete_account(&self, tenant: TenantId, id: &str) -> Result<()> {
+        if self.store.delete_account(tenant, id).await? {
+            Ok(())
+        } else {
+            Err(EngineError::NotFound(format!("no account `{id}`")))
+        }
+    }
+
+    /// Every account with its mapping.
+    pub async fn accounts(&self, tenant: TenantId) -> Result<Vec<AccountView>> {
+        let mappings = self.store.mappings(tenant).await?;
+        let accounts: Vec<AccountRecord> = self.store.accounts(tenant).await?;
+        Ok(accounts
+            .into_iter()
+            .map(|a| AccountView {
+                mapping: mappings
+                    .iter()
+                    .find(|m| m.external_id == a.external_id)
+                    .cloned()
+                    .map(MappingView::from),
+                id: a.external_id,
+                name: a.name,
+                units: a.units,
+            })
+            .collect())
+    }
+}

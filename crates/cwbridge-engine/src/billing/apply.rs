@@ -1,0 +1,650 @@
+//! Planning against ConnectWise and carrying a plan out.
+//!
+//! A plan reads only what it must: the agreements of the companies involved (in batches of
+//! 100 companies a request) and the additions of the agreements whose lines may change —
+//! every agreement with lines on a full run, only those where the wanted lines differ from
+//! what the bridge last wrote otherwise. Applying plans again under the tenant's run lock and
+//! carries each change out, recording it before moving on; a create whose answer is lost is
+//! found again by its marker instead of made twice, so a crash or a re-run never duplicates
+//! a line.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use connectwise_client::Client;
+use connectwise_client::Patch;
+use connectwise_client::conditions::field;
+use connectwise_client::models::{Addition, Agreement, IvItemReference};
+use cwbridge_store::{LineRecord, TenantId};
+use futures_util::TryStreamExt;
+use serde::Serialize;
+use serde_json::json;
+
+use super::plan::{self, Change, Desired, DriftPolicy, Existing};
+use super::settings::BillingView;
+use crate::Engine;
+use crate::error::{EngineError, Result};
+
+/// An account the plan cannot bill, and why.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Problem {
+    /// The account.
+    pub account: String,
+    /// Why, and what to do.
+    pub message: String,
+}
+
+/// What a plan would do.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Plan {
+    /// The changes, in the order they would be made.
+    pub changes: Vec<Change>,
+    /// Accounts that cannot be billed as things stand.
+    pub problems: Vec<Problem>,
+    /// The monthly amount of every wanted billable line.
+    pub billable_total: f64,
+    /// How many wanted lines there are.
+    pub lines: usize,
+    /// Requests sent to ConnectWise to make the plan.
+    pub requests: u64,
+}
+
+/// What an apply did.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ApplyReport {
+    /// The run's id (its changes are in the audit).
+    pub run_id: i64,
+    /// Changes carried out, by kind.
+    pub done: BTreeMap<String, usize>,
+    /// Changes that failed, with why (a later run retries them).
+    pub failed: Vec<String>,
+    /// The plan that was carried out.
+    pub plan: Plan,
+}
+
+/// The last-written state of a stored line.
+fn written(l: &LineRecord) -> (f64, String, String) {
+    (l.quantity, l.description.clone(), l.bill_customer.clone())
+}
+
+impl Engine {
+    /// What billing would change now. `full` reads every agreement the bridge has lines on
+    /// (finding hand edits everywhere); otherwise only those whose lines should change.
+    pub async fn billing_plan(&self, tenant: TenantId, full: bool) -> Result<Plan> {
+        let client = self.client_for(tenant).await?;
+        let before = client.stats().requests;
+        let settings = self.billing(tenant).await?;
+        let (plan, _) = self.make_plan(tenant, &client, &settings, full).await?;
+        Ok(Plan {
+            requests: client.stats().requests - before,
+            ..plan
+        })
+    }
+
+    async fn make_plan(
+        &self,
+        tenant: TenantId,
+        client: &Client,
+        settings: &BillingView,
+        full: bool,
+    ) -> Result<(Plan, HashMap<i64, Vec<Addition>>)> {
+        let accounts = self.store.accounts(tenant).await?;
+        let mappings: HashMap<String, cwbridge_store::MappingRecord> = self
+            .store
+            .mappings(tenant)
+            .await?
+            .into_iter()
+            .map(|m| (m.external_id.clone(), m))
+            .collect();
+        let lines = self.store.lines(tenant).await?;
+        let mut problems = Vec::new();
+
+        // The default agreement of each mapped company without an override.
+        let needing: BTreeSet<i64> = accounts
+            .iter()
+            .filter_map(|a| mappings.get(&a.external_id))
+            .filter(|m| m.agreement_id.is_none())
+            .map(|m| m.company_id)
+            .collect();
+        let defaults = self.default_agreements(client, settings, &needing).await?;
+
+        let mut desired: Vec<Desired> = Vec::new();
+        for a in &accounts {
+            let Some(m) = mappings.get(&a.external_id) else {
+                if !a.units.is_empty() {
+                    problems.push(Problem {
+                        account: a.external_id.clone(),
+                        message: format!(
+                            "`{}` is not mapped to a ConnectWise company, so it is not billed",
+                            a.name
+                        ),
+                    });
+                }
+                continue;
+            };
+            let agreement = match m.agreement_id {
+                Some(id) => id,
+                None => match defaults.get(&m.company_id).map(Vec::as_slice) {
+                    Some([only]) => *only,
+                    Some([]) | None => {
+                        problems.push(Problem {
+                            account: a.external_id.clone(),
+                            message: format!(
+                                "{} has no active agreement of type `{}`: make one in ConnectWise, or choose an agreement for this account",
+                                m.company_name, settings.agreement_type_name
+                            ),
+                        });
+                        continue;
+                    }
+                    Some(many) => {
+                        problems.push(Problem {
+                            account: a.external_id.clone(),
+                            message: format!(
+                                "{} has {} active agreements of type `{}` ({}): choose one for this account",
+                                m.company_name,
+                                many.len(),
+                                settings.agreement_type_name,
+                                many.iter().map(|i| format!("#{i}")).collect::<Vec<_>>().join(", ")
+                            ),
+                        });
+                        continue;
+                    }
+                },
+            };
+            desired.extend(plan::lines_for(
+                settings.mode,
+                &a.external_id,
+                &a.units,
+                &settings.product_description,
+                settings.unit_price,
+                m.company_id,
+                agreement,
+            ));
+        }
+        // Accounts with a problem keep their lines as they are rather than lose them.
+        let blocked: BTreeSet<&str> = problems
+            .iter()
+            .filter(|p| mappings.contains_key(&p.account))
+            .map(|p| p.account.as_str())
+            .collect();
+
+        // What the bridge believes is in ConnectWise, to find the agreements to read.
+        let believed: Vec<Existing> = lines
+            .iter()
+            .map(|l| Existing {
+                key: l.line_key.clone(),
+                addition_id: l.addition_id,
+                agreement_id: l.agreement_id,
+                company_id: l.company_id,
+                quantity: l.quantity,
+                description: l.description.clone(),
+                bill_customer: l.bill_customer.clone(),
+                cancelled: l.cancelled,
+                last_written: Some(written(l)),
+                pinned: l.pinned.clone(),
+            })
+            .filter(|e| !blocked.contains(account_of(&e.key)))
+            .collect();
+        let mut to_read: BTreeSet<i64> = BTreeSet::new();
+        if full {
+            to_read.extend(
+                believed
+                    .iter()
+                    .filter(|e| !e.cancelled)
+                    .map(|e| e.agreement_id),
+            );
+            to_read.extend(desired.iter().map(|d| d.agreement_id));
+        } else {
+            for c in plan::diff(&desired, &believed, DriftPolicy::Report) {
+                to_read.extend(agreements_of(&c));
+            }
+        }
+
+        // Read those agreements' additions and recognise ours, by id or by marker.
+        let by_id: HashMap<i64, &LineRecord> = lines.iter().map(|l| (l.addition_id, l)).collect();
+        let mut keys: BTreeSet<String> = desired.iter().map(|d| d.key.clone()).collect();
+        keys.extend(lines.iter().map(|l| l.line_key.clone()));
+        let installation = self.store.installation_id().await?;
+        let by_marker: HashMap<String, &String> = keys
+            .iter()
+            .map(|k| (plan::marker(&installation, tenant.0, k), k))
+            .collect();
+        let mut fetched: HashMap<i64, Vec<Addition>> = HashMap::new();
+        let mut existing: Vec<Existing> = believed
+            .iter()
+            .filter(|e| !to_read.contains(&e.agreement_id))
+            .cloned()
+            .collect();
+        for agreement in &to_read {
+            let additions: Vec<Addition> = client
+                .finance()
+                .additions(*agreement)
+                .list()
+                .page_size(1000)
+                .stream()
+                .try_collect()
+                .await?;
+            for a in &additions {
+                let Some(id) = a.id else { continue };
+                let line = by_id.get(&id).copied();
+                let key = match (
+                    line,
+                    a.serial_number.as_ref().and_then(|s| by_marker.get(s)),
+                ) {
+                    (Some(l), _) => l.line_key.clone(),
+                    (None, Some(k)) => (*k).clone(),
+                    (None, None) => continue, // not ours: never touched
+                };
+                if blocked.contains(account_of(&key)) {
+                    continue;
+                }
+                existing.push(Existing {
+                    key,
+                    addition_id: id,
+                    agreement_id: *agreement,
+                    company_id: line.map_or(0, |l| l.company_id),
+                    quantity: a.quantity.unwrap_or(0.0),
+                    description: a.description.clone().unwrap_or_default(),
+                    bill_customer: a.bill_customer.clone().unwrap_or_default(),
+                    cancelled: a.cancelled_date.is_some()
+                        || a.agreement_status.as_deref() == Some("Cancelled"),
+                    last_written: line.map(written),
+                    pinned: line.and_then(|l| l.pinned.clone()),
+                });
+            }
+            fetched.insert(*agreement, additions);
+        }
+        let desired: Vec<Desired> = desired
+            .into_iter()
+            .filter(|d| !blocked.contains(d.account.as_str()))
+            .collect();
+        let billable_total = desired
+            .iter()
+            .filter(|d| d.bill_customer == "Billable")
+            .map(|d| d.quantity * d.unit_price)
+            .sum();
+        let lines_wanted = desired.len();
+        let changes = plan::diff(&desired, &existing, settings.drift_policy);
+        Ok((
+            Plan {
+                changes,
+                problems,
+                billable_total,
+                lines: lines_wanted,
+                requests: 0,
+            },
+            fetched,
+        ))
+    }
+
+    /// Each company's active agreements of the default type (100 companies a request).
+    async fn default_agreements(
+        &self,
+        client: &Client,
+        settings: &BillingView,
+        companies: &BTreeSet<i64>,
+    ) -> Result<HashMap<i64, Vec<i64>>> {
+        let mut out: HashMap<i64, Vec<i64>> = companies.iter().map(|c| (*c, Vec::new())).collect();
+        let ids: Vec<i64> = companies.iter().copied().collect();
+        for chunk in ids.chunks(100) {
+            let agreements: Vec<Agreement> = client
+                .finance()
+                .agreements()
+                .list()
+                .conditions(
+                    field("company/id")
+                        .in_list(chunk.iter().copied())
+                        .and(field("type/id").eq(settings.agreement_type_id))
+                        .and(field("cancelledFlag").eq(false)),
+                )
+                .page_size(1000)
+                .stream()
+                .try_collect()
+                .await?;
+            for a in agreements {
+                let active = !matches!(
+                    a.agreement_status.as_deref(),
+                    Some("Cancelled" | "Expired" | "Inactive")
+                );
+                if let (true, Some(id), Some(company)) =
+                    (active, a.id, a.company.as_ref().and_then(|c| c.id))
+                {
+                    out.entry(company).or_default().push(id);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Plans and carries the plan out, one change at a time, each recorded in the audit.
+    pub async fn billing_apply(&self, tenant: TenantId) -> Result<ApplyReport> {
+        let client = self.client_for(tenant).await?;
+        let settings = self.billing(tenant).await?;
+        let run = self.store.start_run(tenant).await.map_err(|e| match e {
+            cwbridge_store::StoreError::Conflict { .. } => {
+                EngineError::Conflict("a billing run of this tenant is already going".into())
+            }
+            other => other.into(),
+        })?;
+        let before = client.stats().requests;
+        let result = self.carry_out(tenant, &client, &settings, run).await;
+        match result {
+            Ok(mut report) => {
+                report.plan.requests = client.stats().requests - before;
+                let summary =
+                    json!({"done": report.done, "failed": report.failed.len()}).to_string();
+                self.store.finish_run(run, "done", &summary).await?;
+                Ok(report)
+            }
+            Err(e) => {
+                let summary = json!({"error": e.to_string()}).to_string();
+                self.store.finish_run(run, "failed", &summary).await?;
+                Err(e)
+            }
+        }
+    }
+
+    async fn carry_out(
+        &self,
+        tenant: TenantId,
+        client: &Client,
+        settings: &BillingView,
+        run: i64,
+    ) -> Result<ApplyReport> {
+        let (plan, _) = self.make_plan(tenant, client, settings, false).await?;
+        let mut done: BTreeMap<String, usize> = BTreeMap::new();
+        let mut failed = Vec::new();
+        for change in &plan.changes {
+            let outcome = self.carry_out_one(tenant, client, settings, change).await;
+            let detail = serde_json::to_string(change).unwrap_or_default();
+            match outcome {
+                Ok(Some(kind)) => {
+                    self.store.record_change(run, kind, &detail).await?;
+                    *done.entry(kind.to_owned()).or_default() += 1;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    let why = format!("{}: {e}", change_label(change));
+                    self.store
+                        .record_change(
+                            run,
+                            "failed",
+                            &json!({"change": change, "error": e.to_string()}).to_string(),
+                        )
+                        .await?;
+                    failed.push(why);
+                }
+            }
+        }
+        Ok(ApplyReport {
+            run_id: run,
+            done,
+            failed,
+            plan,
+        })
+    }
+
+    /// Carries one change out; answers the audit kind, or `None` for a change only reported.
+    async fn carry_out_one(
+        &self,
+        tenant: TenantId,
+        client: &Client,
+        settings: &BillingView,
+        change: &Change,
+    ) -> Result<Option<&'static str>> {
+        let additions = |agreement: i64| client.finance().additions(agreement);
+        let record = |d: &Desired, addition_id: i64, pinned: Option<String>| LineRecord {
+            line_key: d.key.clone(),
+            addition_id,
+            agreement_id: d.agreement_id,
+            company_id: d.company_id,
+            quantity: d.quantity,
+            description: d.description.clone(),
+            bill_customer: d.bill_customer.clone(),
+            cancelled: false,
+            pinned,
+        };
+        match change {
+            Change::Create { line, .. } => {
+                let installation = self.store.installation_id().await?;
+                let marker = plan::marker(&installation, tenant.0, &line.key);
+                let body = Addition {
+                    product: Some(IvItemReference {
+                        id: Some(settings.product_id),
+                        ..Default::default()
+                    }),
+                    quantity: Some(line.quantity),
+                    description: Some(line.description.clone()),
+                    bill_customer: Some(line.bill_customer.clone()),
+                    unit_price: Some(line.unit_price),
+                    serial_number: Some(marker.clone()),
+                    ..Default::default()
+                };
+                match additions(line.agreement_id).create(&body).await {
+                    Ok(made) => {
+                        let id = made.id.unwrap_or_default();
+                        self.store.put_line(tenant, &record(line, id, None)).await?;
+                        Ok(Some("create"))
+                    }
+                    // The answer was lost: the addition may exist. Look for its marker.
+                    Err(e) if e.maybe_applied() => {
+                        let found: Vec<Addition> = additions(line.agreement_id)
+                            .list()
+                            .conditions(field("serialNumber").eq(marker.as_str()))
+                            .send()
+                            .await?;
+                        match found.first().and_then(|a| a.id) {
+                            Some(id) => {
+                                self.store.put_line(tenant, &record(line, id, None)).await?;
+                                Ok(Some("adopt"))
+                            }
+                            None => Err(e.into()),
+                        }
+                    }
+                    Err(e) => Err(e.into()),
+                }
+            }
+            Change::Update {
+                addition_id, line, ..
+            }
+            | Change::Adopt {
+                addition_id,
+                line,
+                needs_update: true,
+            } => {
+                let patch = Patch::new()
+                    .replace("quantity", line.quantity)
+                    .replace("description", &line.description)
+                    .replace("billCustomer", &line.bill_customer);
+                additions(line.agreement_id)
+                    .patch(*addition_id, &patch)
+                    .await?;
+                self.store
+                    .put_line(tenant, &record(line, *addition_id, None))
+                    .await?;
+                Ok(Some(if matches!(change, Change::Adopt { .. }) {
+                    "adopt"
+                } else {
+                    "update"
+                }))
+            }
+            Change::Adopt {
+                addition_id, line, ..
+            } => {
+                self.store
+                    .put_line(tenant, &record(line, *addition_id, None))
+                    .await?;
+                Ok(Some("adopt"))
+            }
+            Change::Cancel {
+                addition_id,
+                key,
+                agreement_id,
+                company_id,
+                quantity,
+            } => {
+                let now = connectwise_now();
+                match additions(*agreement_id)
+                    .patch(*addition_id, &Patch::new().replace("cancelledDate", &now))
+                    .await
+                {
+                    Ok(_) => {}
+                    // Deleted by hand already: nothing left to cancel.
+                    Err(e) if e.kind() == connectwise_client::ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
+                }
+                let stored = self
+                    .store
+                    .lines(tenant)
+                    .await?
+                    .into_iter()
+                    .find(|l| l.line_key == *key);
+                let line = LineRecord {
+                    line_key: key.clone(),
+                    addition_id: *addition_id,
+                    agreement_id: *agreement_id,
+                    company_id: *company_id,
+                    quantity: *quantity,
+                    description: stored
+                        .as_ref()
+                        .map(|l| l.description.clone())
+                        .unwrap_or_default(),
+                    bill_customer: stored
+                        .as_ref()
+                        .map(|l| l.bill_customer.clone())
+                        .unwrap_or_default(),
+                    cancelled: true,
+                    pinned: None,
+                };
+                self.store.put_line(tenant, &line).await?;
+                Ok(Some("cancel"))
+            }
+            Change::Drift {
+                addition_id,
+                key,
+                ours,
+                theirs,
+                resolution,
+            } => {
+                let Some(stored) = self
+                    .store
+                    .lines(tenant)
+                    .await?
+                    .into_iter()
+                    .find(|l| l.line_key == *key)
+                else {
+                    return Ok(None);
+                };
+                match resolution {
+                    DriftPolicy::Report => Ok(None),
+                    DriftPolicy::Correct => {
+                        let patch = Patch::new()
+                            .replace("quantity", ours.0)
+                            .replace("description", &ours.1);
+                        additions(stored.agreement_id)
+                            .patch(*addition_id, &patch)
+                            .await?;
+                        Ok(Some("correct"))
+                    }
+                    DriftPolicy::Adopt => {
+                        let wanted = Desired {
+                            key: key.clone(),
+                            account: account_of(key).to_owned(),
+                            company_id: stored.company_id,
+                            agreement_id: stored.agreement_id,
+                            quantity: ours.0,
+                            description: ours.1.clone(),
+                            bill_customer: stored.bill_customer.clone(),
+                            unit_price: settings.unit_price,
+                        };
+                        let kept = LineRecord {
+                            quantity: theirs.0,
+                            description: theirs.1.clone(),
+                            pinned: Some(plan::fingerprint(&wanted)),
+                            ..stored
+                        };
+                        self.store.put_line(tenant, &kept).await?;
+                        Ok(Some("keep-hand-edit"))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn account_of(key: &str) -> &str {
+    key.split_once('/').map_or(key, |(account, _)| account)
+}
+
+fn agreements_of(c: &Change) -> Vec<i64> {
+    match c {
+        Change::Create { line, .. } | Change::Update { line, .. } | Change::Adopt { line, .. } => {
+            vec![line.agreement_id]
+        }
+        Change::Cancel { agreement_id, .. } => vec![*agreement_id],
+        Change::Drift { .. } => Vec::new(),
+    }
+}
+
+fn change_label(c: &Change) -> String {
+    match c {
+        Change::Create { line, .. } => {
+            format!("create {} on agreement #{}", line.key, line.agreement_id)
+        }
+        Change::Update {
+            line, addition_id, ..
+        } => format!("update {} (addition #{addition_id})", line.key),
+        Change::Cancel {
+            key, addition_id, ..
+        } => format!("cancel {key} (addition #{addition_id})"),
+        Change::Adopt {
+            line, addition_id, ..
+        } => format!("adopt {} (addition #{addition_id})", line.key),
+        Change::Drift { key, .. } => format!("drift on {key}"),
+    }
+}
+
+/// Now, as ConnectWise writes dates (`2026-01-31T00:00:00Z`).
+fn connectwise_now() -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60
+    )
+}
+
+/// Days since 1970-01-01 to (year, month, day), Howard Hinnant's algorithm (no date crate
+/// is needed for this one conversion).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_the_way_connectwise_does() {
+        assert_eq!(civil_from_days(0), (1970, 1, 1));
+        assert_eq!(civil_from_days(20_780), (2026, 11, 23));
+        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        assert!(connectwise_now().ends_with('Z'));
+    }
+}

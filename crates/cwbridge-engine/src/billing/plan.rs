@@ -1,0 +1,538 @@
+//! The billing diff, pure: the lines that should exist against the additions the bridge owns
+//! as ConnectWise has them now, giving creates, updates, cancels and drift. No I/O here.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// How a tenant bills (seed 004's step 2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// Billable, one line per unit.
+    PerUnit,
+    /// Billable, all of an account's units on one line.
+    Bundled,
+    /// Lines with ConnectWise's do-not-bill setting: counts and names tracked, not invoiced.
+    NotBillable,
+}
+
+impl Mode {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::PerUnit => "per_unit",
+            Mode::Bundled => "bundled",
+            Mode::NotBillable => "not_billable",
+        }
+    }
+
+    /// Reads the stored spelling.
+    pub fn parse(text: &str) -> Option<Mode> {
+        match text {
+            "per_unit" => Some(Mode::PerUnit),
+            "bundled" => Some(Mode::Bundled),
+            "not_billable" => Some(Mode::NotBillable),
+            _ => None,
+        }
+    }
+}
+
+/// What to do with a line of ours that someone edited by hand in ConnectWise.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DriftPolicy {
+    /// Show it in the plan; change nothing.
+    Report,
+    /// Write our values back.
+    Correct,
+    /// Keep the hand edit as the line's new state.
+    Adopt,
+}
+
+/// One line that should exist.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Desired {
+    /// `{account}/{unit}`, or `{account}/*` for a bundle.
+    pub key: String,
+    /// The account it bills.
+    pub account: String,
+    /// The company.
+    pub company_id: i64,
+    /// The agreement the line belongs on.
+    pub agreement_id: i64,
+    /// How many units.
+    pub quantity: f64,
+    /// The line's description.
+    pub description: String,
+    /// `Billable` or `DoNotBill`.
+    pub bill_customer: String,
+    /// Price per unit, from the catalog.
+    pub unit_price: f64,
+}
+
+/// An addition as ConnectWise has it now, that the bridge owns (by its records or marker).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Existing {
+    /// The line key it bills.
+    pub key: String,
+    /// The addition's id.
+    pub addition_id: i64,
+    /// Its agreement.
+    pub agreement_id: i64,
+    /// Its company.
+    pub company_id: i64,
+    /// Its quantity now.
+    pub quantity: f64,
+    /// Its description now.
+    pub description: String,
+    /// Its billing setting now.
+    pub bill_customer: String,
+    /// Whether it is cancelled in ConnectWise.
+    pub cancelled: bool,
+    /// What the bridge last wrote (`None` when found by marker only, e.g. after a crash).
+    pub last_written: Option<(f64, String, String)>,
+    /// A kept hand edit: the wanted state ([`fingerprint`]) it stands in for.
+    pub pinned: Option<String>,
+}
+
+/// A line's wanted state in one string, to remember which wanted state a kept hand edit
+/// stands in for.
+pub fn fingerprint(d: &Desired) -> String {
+    format!("{}|{}|{}", d.quantity, d.bill_customer, d.description)
+}
+
+/// One change of a plan.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "kind", rename_all = "camelCase")]
+pub enum Change {
+    /// A new addition.
+    #[serde(rename_all = "camelCase")]
+    Create {
+        /// The line.
+        line: Desired,
+        /// Quantity × unit price.
+        amount: f64,
+    },
+    /// An addition of ours to change.
+    #[serde(rename_all = "camelCase")]
+    Update {
+        /// The addition.
+        addition_id: i64,
+        /// The line as it should be.
+        line: Desired,
+        /// The quantity it has now.
+        from_quantity: f64,
+        /// The description it has now.
+        from_description: String,
+        /// The amount after.
+        amount: f64,
+    },
+    /// An addition of ours no longer wanted: given an end date, never deleted.
+    #[serde(rename_all = "camelCase")]
+    Cancel {
+        /// The addition.
+        addition_id: i64,
+        /// Its line key.
+        key: String,
+        /// Its agreement.
+        agreement_id: i64,
+        /// Its company.
+        company_id: i64,
+        /// Its quantity.
+        quantity: f64,
+    },
+    /// An addition of ours found in ConnectWise that the bridge has no record of (a create
+    /// whose answer was lost): recorded as ours instead of made again.
+    #[serde(rename_all = "camelCase")]
+    Adopt {
+        /// The addition.
+        addition_id: i64,
+        /// Its line.
+        line: Desired,
+        /// Whether the addition must also be changed to match the line.
+        needs_update: bool,
+    },
+    /// A line of ours edited by hand in ConnectWise.
+    #[serde(rename_all = "camelCase")]
+    Drift {
+        /// The addition.
+        addition_id: i64,
+        /// Its line key.
+        key: String,
+        /// What the bridge wrote: quantity, description.
+        ours: (f64, String),
+        /// What ConnectWise has now.
+        theirs: (f64, String),
+        /// What the plan does about it.
+        resolution: DriftPolicy,
+    },
+}
+
+/// The marker a line carries in its addition's `serialNumber`, so it is recognised after a
+/// crash or a lost answer: `cwb-{installation}-{tenant}-{12 hex digits of the key's
+/// SHA-256}`. The installation id keeps two cwbridges on one ConnectWise apart.
+pub fn marker(installation: &str, tenant: i64, key: &str) -> String {
+    let digest = Sha256::digest(key.as_bytes());
+    format!("cwb-{installation}-{tenant}-{}", &hex::encode(digest)[..12])
+}
+
+/// The lines an account should have.
+pub fn lines_for(
+    mode: Mode,
+    account: &str,
+    units: &[String],
+    product_description: &str,
+    unit_price: f64,
+    company_id: i64,
+    agreement_id: i64,
+) -> Vec<Desired> {
+    let line = |key: String, quantity: f64, description: String, bill: &str| Desired {
+        key,
+        account: account.to_owned(),
+        company_id,
+        agreement_id,
+        quantity,
+        description: truncate(&description, 200),
+        bill_customer: bill.to_owned(),
+        unit_price,
+    };
+    match mode {
+        Mode::PerUnit | Mode::NotBillable => {
+            let bill = if mode == Mode::PerUnit {
+                "Billable"
+            } else {
+                "DoNotBill"
+            };
+            units
+                .iter()
+                .map(|u| {
+                    line(
+                        format!("{account}/{u}"),
+                        1.0,
+                        format!("{product_description}: {u}"),
+                        bill,
+                    )
+                })
+                .collect()
+        }
+        Mode::Bundled if units.is_empty() => Vec::new(),
+        Mode::Bundled => vec![line(
+            format!("{account}/*"),
+            units.len() as f64,
+            format!(
+                "{product_description}: {} ({})",
+                units.len(),
+                units.join(", ")
+            ),
+            "Billable",
+        )],
+    }
+}
+
+fn truncate(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+fn same(a: f64, b: f64) -> bool {
+    (a - b).abs() < 1e-9
+}
+
+/// The changes that turn `existing` (the bridge's additions as ConnectWise has them) into
+/// `desired`. Lines are matched by key; a line whose agreement changed is cancelled on the
+/// old agreement and created on the new one.
+pub fn diff(desired: &[Desired], existing: &[Existing], policy: DriftPolicy) -> Vec<Change> {
+    let mut by_key: BTreeMap<&str, &Existing> = BTreeMap::new();
+    for e in existing.iter().filter(|e| !e.cancelled) {
+        by_key.insert(e.key.as_str(), e);
+    }
+    let mut changes = Vec::new();
+    for d in desired {
+        let amount = d.quantity * d.unit_price;
+        match by_key.remove(d.key.as_str()) {
+            Some(e) if e.agreement_id == d.agreement_id => {
+                let now = (e.quantity, e.description.clone(), e.bill_customer.clone());
+                let wanted = (d.quantity, d.description.clone(), d.bill_customer.clone());
+                let equal = |a: &(f64, String, String), b: &(f64, String, String)| {
+                    same(a.0, b.0) && a.1 == b.1 && a.2 == b.2
+                };
+                match &e.last_written {
+                    None => changes.push(Change::Adopt {
+                        addition_id: e.addition_id,
+                        line: d.clone(),
+                        needs_update: !equal(&now, &wanted),
+                    }),
+                    Some(_) if equal(&now, &wanted) => {}
+                    // A hand edit the tenant kept, for as long as the wanted state is unchanged.
+                    Some(last)
+                        if equal(&now, last) && e.pinned.as_deref() == Some(&fingerprint(d)) => {}
+                    // Edited by hand since we wrote it, while what we wrote is still wanted.
+                    Some(last) if !equal(&now, last) && equal(last, &wanted) => {
+                        changes.push(Change::Drift {
+                            addition_id: e.addition_id,
+                            key: e.key.clone(),
+                            ours: (last.0, last.1.clone()),
+                            theirs: (now.0, now.1.clone()),
+                            resolution: policy,
+                        })
+                    }
+                    Some(_) => changes.push(Change::Update {
+                        addition_id: e.addition_id,
+                        line: d.clone(),
+                        from_quantity: e.quantity,
+                        from_description: e.description.clone(),
+                        amount,
+                    }),
+                }
+            }
+            Some(e) => {
+                changes.push(cancel(e));
+                changes.push(Change::Create {
+                    line: d.clone(),
+                    amount,
+                });
+            }
+            None => changes.push(Change::Create {
+                line: d.clone(),
+                amount,
+            }),
+        }
+    }
+    changes.extend(by_key.into_values().map(cancel));
+    changes
+}
+
+fn cancel(e: &Existing) -> Change {
+    Change::Cancel {
+        addition_id: e.addition_id,
+        key: e.key.clone(),
+        agreement_id: e.agreement_id,
+        company_id: e.company_id,
+        quantity: e.quantity,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn units(u: &[&str]) -> Vec<String> {
+        u.iter().map(|s| s.to_string()).collect()
+    }
+
+    fn existing(d: &Desired, id: i64) -> Existing {
+        Existing {
+            key: d.key.clone(),
+            addition_id: id,
+            agreement_id: d.agreement_id,
+            company_id: d.company_id,
+            quantity: d.quantity,
+            description: d.description.clone(),
+            bill_customer: d.bill_customer.clone(),
+            cancelled: false,
+            last_written: Some((d.quantity, d.description.clone(), d.bill_customer.clone())),
+            pinned: None,
+        }
+    }
+
+    #[test]
+    fn per_unit_lines_bundles_and_not_billable_lines() {
+        let per = lines_for(
+            Mode::PerUnit,
+            "g1",
+            &units(&["a.com", "b.com"]),
+            "DMARC",
+            2.5,
+            7,
+            9,
+        );
+        assert_eq!(per.len(), 2);
+        assert_eq!(
+            (
+                per[0].key.as_str(),
+                per[0].quantity,
+                per[0].bill_customer.as_str()
+            ),
+            ("g1/a.com", 1.0, "Billable")
+        );
+        assert_eq!(per[1].description, "DMARC: b.com");
+        let bundle = lines_for(
+            Mode::Bundled,
+            "g1",
+            &units(&["a.com", "b.com"]),
+            "DMARC",
+            2.5,
+            7,
+            9,
+        );
+        assert_eq!(bundle.len(), 1);
+        assert_eq!((bundle[0].key.as_str(), bundle[0].quantity), ("g1/*", 2.0));
+        assert_eq!(bundle[0].description, "DMARC: 2 (a.com, b.com)");
+        let free = lines_for(
+            Mode::NotBillable,
+            "g1",
+            &units(&["a.com"]),
+            "DMARC",
+            2.5,
+            7,
+            9,
+        );
+        assert_eq!(free[0].bill_customer, "DoNotBill");
+        assert!(lines_for(Mode::Bundled, "g1", &[], "DMARC", 2.5, 7, 9).is_empty());
+        let long = lines_for(
+            Mode::Bundled,
+            "g",
+            &units(&["x".repeat(300).as_str()]),
+            "P",
+            1.0,
+            1,
+            1,
+        );
+        assert_eq!(long[0].description.chars().count(), 200);
+    }
+
+    #[test]
+    fn nothing_changes_when_all_is_as_wanted() {
+        let d = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
+        assert!(diff(&d, &[existing(&d[0], 100)], DriftPolicy::Report).is_empty());
+    }
+
+    #[test]
+    fn new_units_are_created_gone_ones_cancelled_and_bundles_updated() {
+        let before = lines_for(
+            Mode::PerUnit,
+            "g1",
+            &units(&["a.com", "b.com"]),
+            "P",
+            1.0,
+            7,
+            9,
+        );
+        let have: Vec<Existing> = before
+            .iter()
+            .enumerate()
+            .map(|(i, d)| existing(d, 100 + i as i64))
+            .collect();
+        let after = lines_for(
+            Mode::PerUnit,
+            "g1",
+            &units(&["b.com", "c.com"]),
+            "P",
+            1.0,
+            7,
+            9,
+        );
+        let changes = diff(&after, &have, DriftPolicy::Report);
+        assert!(matches!(&changes[0], Change::Create { line, .. } if line.key == "g1/c.com"));
+        assert!(matches!(
+            &changes[1],
+            Change::Cancel {
+                addition_id: 100,
+                ..
+            }
+        ));
+        assert_eq!(changes.len(), 2);
+
+        let bundle = lines_for(Mode::Bundled, "g1", &units(&["a.com"]), "P", 3.0, 7, 9);
+        let have = vec![existing(&bundle[0], 200)];
+        let grown = lines_for(
+            Mode::Bundled,
+            "g1",
+            &units(&["a.com", "b.com"]),
+            "P",
+            3.0,
+            7,
+            9,
+        );
+        let changes = diff(&grown, &have, DriftPolicy::Report);
+        assert!(
+            matches!(&changes[..], [Change::Update { addition_id: 200, from_quantity, amount, .. }] if *from_quantity == 1.0 && *amount == 6.0)
+        );
+    }
+
+    #[test]
+    fn a_new_agreement_moves_the_line_and_a_cancelled_one_is_made_again() {
+        let old = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
+        let moved = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 10);
+        let changes = diff(&moved, &[existing(&old[0], 100)], DriftPolicy::Report);
+        assert!(matches!(
+            &changes[..],
+            [
+                Change::Cancel {
+                    addition_id: 100,
+                    ..
+                },
+                Change::Create { .. }
+            ]
+        ));
+        let mut gone = existing(&old[0], 100);
+        gone.cancelled = true;
+        assert!(matches!(
+            &diff(&old, &[gone], DriftPolicy::Report)[..],
+            [Change::Create { .. }]
+        ));
+    }
+
+    #[test]
+    fn a_line_found_by_marker_only_is_adopted_not_made_again() {
+        let d = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
+        let mut found = existing(&d[0], 100);
+        found.last_written = None;
+        assert!(matches!(
+            &diff(&d, &[found], DriftPolicy::Report)[..],
+            [Change::Adopt {
+                addition_id: 100,
+                ..
+            }]
+        ));
+    }
+
+    #[test]
+    fn a_hand_edit_is_drift_resolved_by_the_policy() {
+        let d = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
+        let mut edited = existing(&d[0], 100);
+        edited.quantity = 5.0;
+        for policy in [
+            DriftPolicy::Report,
+            DriftPolicy::Correct,
+            DriftPolicy::Adopt,
+        ] {
+            let changes = diff(&d, std::slice::from_ref(&edited), policy);
+            assert!(
+                matches!(&changes[..], [Change::Drift { theirs: (q, _), resolution, .. }] if *q == 5.0 && *resolution == policy),
+                "{changes:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_kept_hand_edit_stays_until_the_wanted_state_changes() {
+        let d = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
+        let mut kept = existing(&d[0], 100);
+        kept.quantity = 5.0;
+        kept.last_written = Some((5.0, kept.description.clone(), kept.bill_customer.clone()));
+        kept.pinned = Some(fingerprint(&d[0]));
+        assert!(diff(&d, std::slice::from_ref(&kept), DriftPolicy::Adopt).is_empty());
+        let renamed = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "Q", 1.0, 7, 9);
+        assert!(matches!(
+            &diff(&renamed, &[kept], DriftPolicy::Adopt)[..],
+            [Change::Update { .. }]
+        ));
+    }
+
+    #[test]
+    fn markers_are_stable_and_differ_per_line() {
+        assert_eq!(marker("i1", 3, "g1/a.com"), marker("i1", 3, "g1/a.com"));
+        assert_ne!(marker("i1", 3, "g1/a.com"), marker("i1", 3, "g1/b.com"));
+        assert_ne!(marker("i1", 3, "g1/a.com"), marker("i1", 4, "g1/a.com"));
+        assert_ne!(marker("i1", 3, "g1/a.com"), marker("i2", 3, "g1/a.com"));
+        assert!(marker("i1", 3, "g1/a.com").starts_with("cwb-i1-3-"));
+    }
+}

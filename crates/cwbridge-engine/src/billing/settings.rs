@@ -1,0 +1,183 @@
+//! Billing & product (seed 004's step 2): the product from the catalog, the default
+//! agreement type, the billing mode, and what to do with hand edits.
+
+use connectwise_client::ErrorKind;
+use connectwise_client::conditions::field;
+use cwbridge_store::{BillingSettingsRecord, TenantId};
+use serde::{Deserialize, Serialize};
+
+use super::plan::{DriftPolicy, Mode};
+use crate::Engine;
+use crate::error::{EngineError, Result};
+
+/// What the tenant chooses in step 2.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct BillingInput {
+    /// The catalog product: its identifier (e.g. `DMARC-MONITOR`) or id.
+    pub product: String,
+    /// The default agreement type: its name or id. Each company's active agreement of this
+    /// type gets the lines, unless the account's mapping names another agreement.
+    pub agreement_type: String,
+    /// How lines are billed.
+    pub mode: Mode,
+    /// What to do with lines of ours edited by hand in ConnectWise (default: report them).
+    #[serde(default = "report")]
+    pub drift_policy: DriftPolicy,
+}
+
+fn report() -> DriftPolicy {
+    DriftPolicy::Report
+}
+
+/// The saved settings, as the API shows them.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BillingView {
+    /// The product's id.
+    pub product_id: i64,
+    /// Its identifier.
+    pub product_identifier: String,
+    /// Its description.
+    pub product_description: String,
+    /// Its price per unit.
+    pub unit_price: f64,
+    /// The default agreement type's id.
+    pub agreement_type_id: i64,
+    /// Its name.
+    pub agreement_type_name: String,
+    /// The mode.
+    pub mode: Mode,
+    /// The drift policy.
+    pub drift_policy: DriftPolicy,
+}
+
+fn drift_from(text: &str) -> DriftPolicy {
+    match text {
+        "correct" => DriftPolicy::Correct,
+        "adopt" => DriftPolicy::Adopt,
+        _ => DriftPolicy::Report,
+    }
+}
+
+fn drift_str(p: DriftPolicy) -> &'static str {
+    match p {
+        DriftPolicy::Report => "report",
+        DriftPolicy::Correct => "correct",
+        DriftPolicy::Adopt => "adopt",
+    }
+}
+
+pub(crate) fn view(r: &BillingSettingsRecord) -> Result<BillingView> {
+    Ok(BillingView {
+        product_id: r.product_id,
+        product_identifier: r.product_identifier.clone(),
+        product_description: r.product_description.clone(),
+        unit_price: r.unit_price,
+        agreement_type_id: r.agreement_type_id,
+        agreement_type_name: r.agreement_type_name.clone(),
+        mode: Mode::parse(&r.mode).ok_or_else(|| {
+            EngineError::Store(cwbridge_store::StoreError::Corrupt(format!(
+                "billing mode `{}`",
+                r.mode
+            )))
+        })?,
+        drift_policy: drift_from(&r.drift_policy),
+    })
+}
+
+impl Engine {
+    /// Saves step 2, checking the product is in the catalog and the agreement type exists.
+    pub async fn set_billing(&self, tenant: TenantId, input: &BillingInput) -> Result<BillingView> {
+        let client = self.client_for(tenant).await?;
+        let product = input.product.trim();
+        if product.is_empty() {
+            return Err(EngineError::invalid(
+                "product",
+                "choose the product from the ConnectWise catalog",
+            ));
+        }
+        let catalog = client.procurement().catalog();
+        let found = match product.parse::<i64>() {
+            Ok(id) => match catalog.get(id).await {
+                Ok(item) => Some(item),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => return Err(e.into()),
+            },
+            Err(_) => catalog
+                .list()
+                .conditions(field("identifier").eq(product))
+                .send()
+                .await?
+                .into_iter()
+                .next(),
+        };
+        let Some(item) = found else {
+            return Err(EngineError::invalid(
+                "product",
+                format!(
+                    "`{product}` is not in the ConnectWise product catalog: add it there first (Procurement > Product Catalog), then choose it here"
+                ),
+            ));
+        };
+        if item.inactive_flag == Some(true) {
+            return Err(EngineError::invalid(
+                "product",
+                format!(
+                    "`{product}` is inactive in the ConnectWise catalog: activate it or choose another"
+                ),
+            ));
+        }
+        let types = client.finance().agreement_types();
+        let agreement_type = input.agreement_type.trim();
+        let found = match agreement_type.parse::<i64>() {
+            Ok(id) => match types.get(id).await {
+                Ok(t) => Some(t),
+                Err(e) if e.kind() == ErrorKind::NotFound => None,
+                Err(e) => return Err(e.into()),
+            },
+            Err(_) => types
+                .list()
+                .conditions(field("name").eq(agreement_type))
+                .send()
+                .await?
+                .into_iter()
+                .next(),
+        };
+        let Some(agreement_type) = found else {
+            return Err(EngineError::invalid(
+                "agreementType",
+                format!(
+                    "ConnectWise has no agreement type `{}`",
+                    input.agreement_type.trim()
+                ),
+            ));
+        };
+        let record = BillingSettingsRecord {
+            product_id: item.id.unwrap_or_default(),
+            product_identifier: item.identifier.clone().unwrap_or_default(),
+            product_description: item
+                .description
+                .clone()
+                .or(item.identifier.clone())
+                .unwrap_or_default(),
+            unit_price: item.price.unwrap_or(0.0),
+            agreement_type_id: agreement_type.id.unwrap_or_default(),
+            agreement_type_name: agreement_type.name.clone().unwrap_or_default(),
+            mode: input.mode.as_str().to_owned(),
+            drift_policy: drift_str(input.drift_policy).to_owned(),
+        };
+        self.store.put_billing_settings(tenant, &record).await?;
+        view(&record)
+    }
+
+    /// The saved step 2.
+    pub async fn billing(&self, tenant: TenantId) -> Result<BillingView> {
+        let record = self.store.billing_settings(tenant).await?.ok_or_else(|| {
+            EngineError::NotFound(
+                "billing is not set up: choose the product and the agreement type first".into(),
+            )
+        })?;
+        view(&record)
+    }
+}

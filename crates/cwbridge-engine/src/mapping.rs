@@ -1,0 +1,314 @@
+//! Customer mapping (seed 004's step 3): each account to a ConnectWise company, with an
+//! optional agreement override, and ranked suggestions — each with its reason — that are
+//! never applied without the user's say (a wrong guess bills the wrong customer).
+
+use std::collections::BTreeSet;
+
+use connectwise_client::ErrorKind;
+use connectwise_client::models::Company;
+use cwbridge_store::{MappingRecord, TenantId};
+use futures_util::TryStreamExt;
+use serde::{Deserialize, Serialize};
+
+use crate::Engine;
+use crate::account::AccountView;
+use crate::error::{EngineError, Result};
+
+/// What the user chooses for an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct MappingInput {
+    /// The ConnectWise company.
+    pub company_id: i64,
+    /// An agreement of that company to bill on instead of the default type's.
+    #[serde(default)]
+    pub agreement_id: Option<i64>,
+}
+
+/// A mapping as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingView {
+    /// The company's id.
+    pub company_id: i64,
+    /// Its name when mapped.
+    pub company_name: String,
+    /// The agreement override.
+    pub agreement_id: Option<i64>,
+}
+
+impl From<MappingRecord> for MappingView {
+    fn from(m: MappingRecord) -> Self {
+        MappingView {
+            company_id: m.company_id,
+            company_name: m.company_name,
+            agreement_id: m.agreement_id,
+        }
+    }
+}
+
+/// A company suggested for an account, and why.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Suggestion {
+    /// The company's id.
+    pub company_id: i64,
+    /// Its name.
+    pub company_name: String,
+    /// How good a match, 0 to 1.
+    pub score: f64,
+    /// Why it was suggested, in words.
+    pub reasons: Vec<String>,
+}
+
+/// An account in the mapping step: its mapping, or suggestions when it has none.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MappingRow {
+    /// The account.
+    pub account: AccountView,
+    /// Up to five companies, best first (only for unmapped accounts).
+    pub suggestions: Vec<Suggestion>,
+}
+
+const SUFFIXES: &[&str] = &[
+    "inc",
+    "llc",
+    "ltd",
+    "limited",
+    "corp",
+    "corporation",
+    "co",
+    "company",
+    "group",
+    "the",
+    "gmbh",
+    "plc",
+    "pc",
+];
+
+/// The words of a name that say who it is: lowercase, without punctuation and legal suffixes.
+fn words(name: &str) -> BTreeSet<String> {
+    name.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty() && !SUFFIXES.contains(w))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `acme.example` from `https://www.acme.example/about`.
+fn domain_of(site: &str) -> String {
+    let s = site.trim().to_lowercase();
+    let s = s.split_once("://").map_or(s.as_str(), |(_, rest)| rest);
+    let host = s.split(['/', ':']).next().unwrap_or_default();
+    host.strip_prefix("www.").unwrap_or(host).to_owned()
+}
+
+/// Ranks companies for an account by name, identifier and the units' domains.
+pub fn rank(account_name: &str, units: &[String], companies: &[Company]) -> Vec<Suggestion> {
+    let account_words = words(account_name);
+    let squashed: String = account_words.iter().cloned().collect();
+    let unit_domains: BTreeSet<String> = units.iter().map(|u| domain_of(u)).collect();
+    let mut out: Vec<Suggestion> = companies
+        .iter()
+        .filter_map(|c| {
+            let name = c.name.clone().unwrap_or_default();
+            let company_words = words(&name);
+            let mut score: f64 = 0.0;
+            let mut reasons = Vec::new();
+            if !account_words.is_empty() && account_words == company_words {
+                score = score.max(1.0);
+                reasons.push(format!("the names match (“{account_name}” and “{name}”)"));
+            } else {
+                let shared: Vec<&String> = account_words.intersection(&company_words).collect();
+                let union = account_words.union(&company_words).count().max(1);
+                if !shared.is_empty() {
+                    let jaccard = shared.len() as f64 / union as f64;
+                    score = score.max(0.8 * jaccard);
+                    let list: Vec<&str> = shared.iter().map(|s| s.as_str()).collect();
+                    reasons.push(format!("the names share {}", list.join(", ")));
+                }
+            }
+            if let Some(identifier) = &c.identifier
+                && !squashed.is_empty()
+                && identifier.to_lowercase() == squashed
+            {
+                score = score.max(0.95);
+                reasons.push(format!(
+                    "the account's name is the company's identifier {identifier}"
+                ));
+            }
+            if let Some(site) = c
+                .website
+                .as_deref()
+                .map(domain_of)
+                .filter(|d| !d.is_empty())
+                && unit_domains.contains(&site)
+            {
+                score = score.max(0.9);
+                reasons.push(format!(
+                    "{site} is both one of the account's units and the company's website"
+                ));
+            }
+            (score >= 0.3).then(|| Suggestion {
+                company_id: c.id.unwrap_or_default(),
+                company_name: name,
+                score: (score * 100.0).round() / 100.0,
+                reasons,
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then(a.company_name.cmp(&b.company_name))
+    });
+    out.truncate(5);
+    out
+}
+
+impl Engine {
+    /// Maps an account to a company (and optionally an agreement of it), checking both exist
+    /// in ConnectWise and belong together.
+    pub async fn map_account(
+        &self,
+        tenant: TenantId,
+        account: &str,
+        input: &MappingInput,
+    ) -> Result<MappingView> {
+        if !self
+            .store
+            .accounts(tenant)
+            .await?
+            .iter()
+            .any(|a| a.external_id == account)
+        {
+            return Err(EngineError::NotFound(format!("no account `{account}`")));
+        }
+        let client = self.client_for(tenant).await?;
+        let company = match client.company().companies().get(input.company_id).await {
+            Ok(c) => c,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(EngineError::invalid(
+                    "companyId",
+                    format!("ConnectWise has no company #{}", input.company_id),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if let Some(agreement_id) = input.agreement_id {
+            let agreement = match client.finance().agreements().get(agreement_id).await {
+                Ok(a) => a,
+                Err(e) if e.kind() == ErrorKind::NotFound => {
+                    return Err(EngineError::invalid(
+                        "agreementId",
+                        format!("ConnectWise has no agreement #{agreement_id}"),
+                    ));
+                }
+                Err(e) => return Err(e.into()),
+            };
+            if agreement.company.as_ref().and_then(|c| c.id) != Some(input.company_id) {
+                return Err(EngineError::invalid(
+                    "agreementId",
+                    format!(
+                        "agreement #{agreement_id} belongs to another company than {}",
+                        company.name.clone().unwrap_or_default()
+                    ),
+                ));
+            }
+        }
+        let record = MappingRecord {
+            external_id: account.to_owned(),
+            company_id: input.company_id,
+            company_name: company.name.unwrap_or_default(),
+            agreement_id: input.agreement_id,
+        };
+        self.store.put_mapping(tenant, &record).await?;
+        Ok(record.into())
+    }
+
+    /// Unmaps an account; its lines are cancelled by the next billing run.
+    pub async fn unmap_account(&self, tenant: TenantId, account: &str) -> Result<()> {
+        if self.store.delete_mapping(tenant, account).await? {
+            Ok(())
+        } else {
+            Err(EngineError::NotFound(format!(
+                "account `{account}` is not mapped"
+            )))
+        }
+    }
+
+    /// Every account, with suggestions for those not mapped yet (companies read once).
+    pub async fn mapping_overview(&self, tenant: TenantId) -> Result<Vec<MappingRow>> {
+        let accounts = self.accounts(tenant).await?;
+        let companies: Vec<Company> = if accounts.iter().any(|a| a.mapping.is_none()) {
+            let client = self.client_for(tenant).await?;
+            client
+                .company()
+                .companies()
+                .list()
+                .fields(["id", "identifier", "name", "website"])
+                .page_size(1000)
+                .stream()
+                .try_collect()
+                .await?
+        } else {
+            Vec::new()
+        };
+        Ok(accounts
+            .into_iter()
+            .map(|account| MappingRow {
+                suggestions: if account.mapping.is_none() {
+                    rank(&account.name, &account.units, &companies)
+                } else {
+                    Vec::new()
+                },
+                account,
+            })
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn company(id: i64, identifier: &str, name: &str, website: &str) -> Company {
+        Company {
+            id: Some(id),
+            identifier: Some(identifier.into()),
+            name: Some(name.into()),
+            website: Some(website.into()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn suggestions_are_ranked_with_their_reasons() {
+        let companies = [
+            company(1, "AcmeCorp", "Acme Corporation", "www.acme.example"),
+            company(2, "AcmeTools", "Acme Tools Inc", "acmetools.example"),
+            company(3, "Contoso", "Contoso Manufacturing", "www.contoso.example"),
+        ];
+        let s = rank("ACME Corp.", &["mail.other.example".into()], &companies);
+        assert_eq!(s[0].company_id, 1);
+        assert!(s[0].reasons[0].contains("the names match"), "{s:?}");
+        assert_eq!(s[1].company_id, 2);
+        assert!(s[1].reasons[0].contains("share acme"));
+        assert!(s.iter().all(|x| x.company_id != 3));
+
+        let by_domain = rank("Marketing team", &["contoso.example".into()], &companies);
+        assert_eq!(by_domain[0].company_id, 3);
+        assert!(by_domain[0].reasons[0].contains("contoso.example"));
+
+        let by_identifier = rank("Acme Tools", &[], &companies);
+        assert_eq!(by_identifier[0].company_id, 2);
+        assert!(rank("Zeta", &[], &companies).is_empty());
+    }
+
+    #[test]
+    fn domains_come_from_any_way_of_writing_a_site() {
+        assert_eq!(domain_of("https://www.Acme.example/about"), "acme.example");
+        assert_eq!(domain_of("acme.example:8080"), "acme.example");
+    }
+}

@@ -1,0 +1,445 @@
+//! Billing against the sandbox: plan before apply, re-runs that change nothing, cancels
+//! instead of deletes, foreign lines untouched, hand edits reported or corrected, and a create
+//! whose answer is lost found again instead of made twice.
+
+use connectwise_client::conditions::field;
+use connectwise_client::models::{Addition, IvItemReference};
+use connectwise_client::{Client, Credentials};
+use connectwise_sandbox::{Faults, LostMode, Preset};
+use cwbridge_engine::account::AccountInput;
+use cwbridge_engine::billing::settings::BillingInput;
+use cwbridge_engine::billing::{Change, DriftPolicy, Mode};
+use cwbridge_engine::mapping::MappingInput;
+use cwbridge_engine::{Engine, EngineError};
+use cwbridge_store::TenantId;
+
+use crate::helpers::{Site, engines};
+
+/// The sandbox's admin as a typed client, to look at (and meddle with) what the bridge wrote.
+fn admin_client(site: &Site) -> Client {
+    let c = site.sandbox.credentials();
+    Client::builder(Credentials {
+        site: c.site.clone(),
+        company_id: c.company_id.clone(),
+        public_key: c.public_key.clone(),
+        private_key: c.private_key.clone(),
+        client_id: c.client_id.clone(),
+    })
+    .extra_ca_pem(site.sandbox.ca_pem().unwrap().as_bytes().to_vec())
+    .build()
+    .unwrap()
+}
+
+async fn company_id(cw: &Client, identifier: &str) -> i64 {
+    cw.company()
+        .companies()
+        .list()
+        .conditions(field("identifier").eq(identifier))
+        .send()
+        .await
+        .unwrap()[0]
+        .id
+        .unwrap()
+}
+
+async fn managed_agreement(cw: &Client, company: i64) -> i64 {
+    cw.finance()
+        .agreements()
+        .list()
+        .conditions(
+            field("company/id")
+                .eq(company)
+                .and(field("type/name").eq("Managed Services")),
+        )
+        .send()
+        .await
+        .unwrap()[0]
+        .id
+        .unwrap()
+}
+
+async fn additions(cw: &Client, agreement: i64) -> Vec<Addition> {
+    cw.finance()
+        .additions(agreement)
+        .list()
+        .page_size(1000)
+        .send()
+        .await
+        .unwrap()
+}
+
+fn units(u: &[&str]) -> Vec<String> {
+    u.iter().map(|s| s.to_string()).collect()
+}
+
+/// A tenant connected with seed 004's role, billing per unit, with Acme mapped.
+async fn billing_tenant(site: &Site, engine: &Engine, mode: Mode) -> TenantId {
+    let input = site
+        .api_member(
+            &format!("Billing{}", rand_suffix()),
+            &Preset::BillingTickets.grants(),
+        )
+        .await;
+    let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+    engine.save_connection(t, &input).await.unwrap();
+    engine
+        .set_billing(
+            t,
+            &BillingInput {
+                product: "DMARC-MONITOR".into(),
+                agreement_type: "Managed Services".into(),
+                mode,
+                drift_policy: DriftPolicy::Report,
+            },
+        )
+        .await
+        .unwrap();
+    engine
+        .put_account(
+            t,
+            "g-acme",
+            &AccountInput {
+                name: "Acme Corporation".into(),
+                units: units(&["acme.example", "mail.acme.example"]),
+            },
+        )
+        .await
+        .unwrap();
+    let rows = engine.mapping_overview(t).await.unwrap();
+    let suggestion = &rows[0].suggestions[0];
+    assert_eq!(suggestion.company_name, "Acme Corporation", "{rows:#?}");
+    assert!(!suggestion.reasons.is_empty());
+    assert!(
+        rows[0].account.mapping.is_none(),
+        "suggestions are never applied on their own"
+    );
+    engine
+        .map_account(
+            t,
+            "g-acme",
+            &MappingInput {
+                company_id: suggestion.company_id,
+                agreement_id: None,
+            },
+        )
+        .await
+        .unwrap();
+    t
+}
+
+fn rand_suffix() -> u32 {
+    use std::sync::atomic::{AtomicU32, Ordering};
+    static N: AtomicU32 = AtomicU32::new(0);
+    N.fetch_add(1, Ordering::Relaxed)
+}
+
+fn kinds(changes: &[Change]) -> Vec<&'static str> {
+    changes
+        .iter()
+        .map(|c| match c {
+            Change::Create { .. } => "create",
+            Change::Update { .. } => "update",
+            Change::Cancel { .. } => "cancel",
+            Change::Adopt { .. } => "adopt",
+            Change::Drift { .. } => "drift",
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
+    let site = Site::demo().await;
+    let cw = admin_client(&site);
+    let acme = company_id(&cw, "AcmeCorp").await;
+    let agreement = managed_agreement(&cw, acme).await;
+    // A line somebody else made on the same agreement: never touched.
+    let foreign = cw
+        .finance()
+        .additions(agreement)
+        .create(&Addition {
+            product: Some(IvItemReference {
+                identifier: Some("DMARC-MONITOR".into()),
+                ..Default::default()
+            }),
+            quantity: Some(3.0),
+            bill_customer: Some("Billable".into()),
+            description: Some("Added by hand".into()),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    for (engine, db) in engines(&site.config()).await {
+        let t = billing_tenant(&site, &engine, Mode::PerUnit).await;
+
+        // Plan first: two lines, nothing written yet.
+        let plan = engine.billing_plan(t, false).await.unwrap();
+        assert_eq!(
+            kinds(&plan.changes),
+            ["create", "create"],
+            "{}: {plan:#?}",
+            db.label
+        );
+        assert_eq!(plan.billable_total, 24.0, "two domains at 12.00");
+        let before = additions(&cw, agreement).await.len();
+
+        let applied = engine.billing_apply(t).await.unwrap();
+        assert_eq!(applied.done.get("create"), Some(&2), "{applied:#?}");
+        let after = additions(&cw, agreement).await;
+        assert_eq!(after.len(), before + 2);
+        let prefix = format!("cwb-{}-", engine.store().installation_id().await.unwrap());
+        let ours: Vec<&Addition> = after
+            .iter()
+            .filter(|a| {
+                a.serial_number
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with(&prefix))
+            })
+            .collect();
+        assert_eq!(ours.len(), 2);
+        assert!(ours.iter().any(|a| a.description.as_deref()
+            == Some("DMARC Monitoring (per sending domain): mail.acme.example")));
+
+        // A re-run changes nothing, and the incremental plan reads little.
+        let again = engine.billing_plan(t, false).await.unwrap();
+        assert!(again.changes.is_empty(), "{again:#?}");
+        let full = engine.billing_plan(t, true).await.unwrap();
+        assert!(full.changes.is_empty(), "{full:#?}");
+        assert!(
+            again.requests < full.requests,
+            "{} vs {}",
+            again.requests,
+            full.requests
+        );
+
+        // A unit goes away: its line is cancelled (an end date), not deleted.
+        engine
+            .put_account(
+                t,
+                "g-acme",
+                &AccountInput {
+                    name: "Acme Corporation".into(),
+                    units: units(&["acme.example"]),
+                },
+            )
+            .await
+            .unwrap();
+        let applied = engine.billing_apply(t).await.unwrap();
+        assert_eq!(applied.done.get("cancel"), Some(&1), "{applied:#?}");
+        let after = additions(&cw, agreement).await;
+        let cancelled = after
+            .iter()
+            .find(|a| {
+                a.serial_number
+                    .as_deref()
+                    .is_some_and(|s| s.starts_with(&prefix))
+                    && a.description
+                        .as_deref()
+                        .is_some_and(|d| d.ends_with("mail.acme.example"))
+            })
+            .unwrap();
+        assert!(cancelled.cancelled_date.is_some(), "{cancelled:?}");
+        let foreign_now = after.iter().find(|a| a.id == foreign.id).unwrap();
+        assert_eq!(
+            (foreign_now.quantity, foreign_now.cancelled_date.as_deref()),
+            (Some(3.0), None)
+        );
+        assert!(
+            engine
+                .billing_plan(t, true)
+                .await
+                .unwrap()
+                .changes
+                .is_empty()
+        );
+        let runs = engine.store().runs(t, 10).await.unwrap();
+        assert_eq!(runs.len(), 2);
+        assert!(runs.iter().all(|r| r.status == "done"));
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units() {
+    let site = Site::demo().await;
+    let cw = admin_client(&site);
+    let acme = company_id(&cw, "AcmeCorp").await;
+    let agreement = managed_agreement(&cw, acme).await;
+    let (engine, db) = engines(&site.config()).await.remove(0);
+    let t = billing_tenant(&site, &engine, Mode::Bundled).await;
+    engine.billing_apply(t).await.unwrap();
+    let bundle = additions(&cw, agreement)
+        .await
+        .into_iter()
+        .find(|a| a.serial_number.is_some())
+        .unwrap();
+    assert_eq!(bundle.quantity, Some(2.0));
+
+    // Someone changes our line by hand in ConnectWise.
+    cw.finance()
+        .additions(agreement)
+        .patch(
+            bundle.id.unwrap(),
+            &connectwise_client::Patch::new().replace("quantity", 9),
+        )
+        .await
+        .unwrap();
+    let plan = engine.billing_plan(t, true).await.unwrap();
+    assert!(
+        matches!(&plan.changes[..], [Change::Drift { theirs, resolution: DriftPolicy::Report, .. }] if theirs.0 == 9.0),
+        "{plan:#?}"
+    );
+
+    // The tenant chooses to correct hand edits.
+    engine
+        .set_billing(
+            t,
+            &BillingInput {
+                product: "DMARC-MONITOR".into(),
+                agreement_type: "Managed Services".into(),
+                mode: Mode::Bundled,
+                drift_policy: DriftPolicy::Correct,
+            },
+        )
+        .await
+        .unwrap();
+    let plan = engine.billing_plan(t, true).await.unwrap();
+    assert!(matches!(
+        &plan.changes[..],
+        [Change::Drift {
+            resolution: DriftPolicy::Correct,
+            ..
+        }]
+    ));
+    // Apply reads only what changed, so the correction comes from a full run: make one by
+    // adding a unit, which updates the bundle anyway.
+    engine
+        .put_account(
+            t,
+            "g-acme",
+            &AccountInput {
+                name: "Acme Corporation".into(),
+                units: units(&["acme.example", "mail.acme.example", "news.acme.example"]),
+            },
+        )
+        .await
+        .unwrap();
+    engine.billing_apply(t).await.unwrap();
+    let now = additions(&cw, agreement)
+        .await
+        .into_iter()
+        .find(|a| a.id == bundle.id)
+        .unwrap();
+    assert_eq!(now.quantity, Some(3.0));
+    assert!(now.description.unwrap().contains("news.acme.example"));
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_create_whose_answer_is_lost_is_found_by_its_marker_not_made_twice() {
+    let site = Site::demo().await;
+    let cw = admin_client(&site);
+    let agreement = managed_agreement(&cw, company_id(&cw, "AcmeCorp").await).await;
+    for (engine, db) in engines(&site.config()).await {
+        let t = billing_tenant(&site, &engine, Mode::Bundled).await;
+        let before = additions(&cw, agreement).await.len();
+        site.sandbox
+            .set_faults(Faults {
+                lose_next_writes: 1,
+                lost_response_mode: LostMode::Drop,
+                ..Faults::default()
+            })
+            .unwrap();
+
+        let applied = engine.billing_apply(t).await.unwrap();
+
+        assert_eq!(
+            applied.done.get("adopt"),
+            Some(&1),
+            "{}: {applied:#?}",
+            db.label
+        );
+        assert_eq!(
+            additions(&cw, agreement).await.len(),
+            before + 1,
+            "one line, not two"
+        );
+        assert!(
+            engine
+                .billing_plan(t, true)
+                .await
+                .unwrap()
+                .changes
+                .is_empty()
+        );
+        // Put the agreement back as it was for the next database's run.
+        for a in additions(&cw, agreement)
+            .await
+            .into_iter()
+            .filter(|a| a.serial_number.is_some())
+        {
+            cw.finance()
+                .additions(agreement)
+                .delete(a.id.unwrap())
+                .await
+                .unwrap();
+        }
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn billing_settings_name_what_is_wrong() {
+    let site = Site::demo().await;
+    let (engine, db) = engines(&site.config()).await.remove(0);
+    let t = billing_tenant(&site, &engine, Mode::PerUnit).await;
+    let wrong = |product: &str, agreement_type: &str| BillingInput {
+        product: product.into(),
+        agreement_type: agreement_type.into(),
+        mode: Mode::PerUnit,
+        drift_policy: DriftPolicy::Report,
+    };
+    let err = engine
+        .set_billing(t, &wrong("EASYDMARC", "Managed Services"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Invalid { field, message } if field == "product" && message.contains("Product Catalog")),
+        "{err}"
+    );
+    let err = engine
+        .set_billing(t, &wrong("DMARC-MONITOR", "Platinum"))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Invalid { field, .. } if field == "agreementType"),
+        "{err}"
+    );
+    let err = engine
+        .map_account(
+            t,
+            "g-acme",
+            &MappingInput {
+                company_id: 1,
+                agreement_id: Some(999_999),
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Invalid { field, .. } if field == "agreementId"),
+        "{err}"
+    );
+    let err = engine
+        .map_account(
+            t,
+            "nobody",
+            &MappingInput {
+                company_id: 1,
+                agreement_id: None,
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(err, EngineError::NotFound(_)));
+    db.cleanup().await;
+}
