@@ -261,3 +261,133 @@ pub async fn rotate(cmd: SecretsCmd) -> anyhow::Result<()> {
     println!("re-sealed {n} private key(s) under the newest key");
     Ok(())
 }
+
+/// `cwbridge billing plan|apply`.
+#[derive(Debug, Args)]
+pub struct BillingCmd {
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[command(subcommand)]
+    action: BillingAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum BillingAction {
+    /// Show what apply would change, writing nothing.
+    Plan {
+        /// The tenant, by name.
+        #[arg(long)]
+        tenant: String,
+        /// Read every agreement with lines (finds hand edits everywhere).
+        #[arg(long)]
+        full: bool,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Carry the plan out.
+    Apply {
+        /// The tenant, by name.
+        #[arg(long)]
+        tenant: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn describe(change: &cwbridge_engine::billing::Change) -> String {
+    use cwbridge_engine::billing::Change;
+    match change {
+        Change::Create { line, amount } => format!(
+            "create  {:<40} agreement #{:<6} qty {:>5} {:>10.2}  {}",
+            line.key, line.agreement_id, line.quantity, amount, line.bill_customer
+        ),
+        Change::Update {
+            line,
+            addition_id,
+            from_quantity,
+            amount,
+            ..
+        } => format!(
+            "update  {:<40} addition #{addition_id:<6} qty {from_quantity} -> {} {:>10.2}",
+            line.key, line.quantity, amount
+        ),
+        Change::Cancel {
+            key,
+            addition_id,
+            quantity,
+            ..
+        } => {
+            format!("cancel  {key:<40} addition #{addition_id:<6} qty {quantity}")
+        }
+        Change::Adopt {
+            line, addition_id, ..
+        } => {
+            format!(
+                "adopt   {:<40} addition #{addition_id} (found by its marker)",
+                line.key
+            )
+        }
+        Change::Drift {
+            key,
+            addition_id,
+            ours,
+            theirs,
+            resolution,
+        } => format!(
+            "drift   {key:<40} addition #{addition_id:<6} ours qty {} / ConnectWise qty {} ({resolution:?})",
+            ours.0, theirs.0
+        ),
+    }
+}
+
+/// Runs `cwbridge billing …`.
+pub async fn billing(cmd: BillingCmd) -> anyhow::Result<()> {
+    let engine = cmd.engine.open().await?;
+    match cmd.action {
+        BillingAction::Plan { tenant, full, json } => {
+            let t = engine.tenant_named(&tenant).await?;
+            let plan = engine.billing_plan(t.id, full).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+                return Ok(());
+            }
+            for change in &plan.changes {
+                println!("{}", describe(change));
+            }
+            for p in &plan.problems {
+                println!("problem {}: {}", p.account, p.message);
+            }
+            println!(
+                "{} change(s); {} line(s) wanted, {:.2} billable; {} request(s) to ConnectWise",
+                plan.changes.len(),
+                plan.lines,
+                plan.billable_total,
+                plan.requests
+            );
+        }
+        BillingAction::Apply { tenant, json } => {
+            let t = engine.tenant_named(&tenant).await?;
+            let report = engine.billing_apply(t.id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                for change in &report.plan.changes {
+                    println!("{}", describe(change));
+                }
+                println!("run {}: {:?}", report.run_id, report.done);
+                for f in &report.failed {
+                    println!("failed: {f}");
+                }
+            }
+            if !report.failed.is_empty() {
+                anyhow::bail!(
+                    "{} change(s) failed; run apply again to retry them",
+                    report.failed.len()
+                );
+            }
+        }
+    }
+    Ok(())
+}

@@ -27,6 +27,8 @@ enum Command {
     Check(bridge::CheckCmd),
     /// Make or list tenants (the vendor's MSP customers).
     Tenant(bridge::TenantCmd),
+    /// Plan or apply a tenant's agreement billing.
+    Billing(bridge::BillingCmd),
     /// Re-seal stored ConnectWise private keys under the newest secret key.
     #[command(name = "secrets-rotate")]
     SecretsRotate(bridge::SecretsCmd),
@@ -58,6 +60,7 @@ fn main() {
             Command::Serve(cmd) => bridge::serve(cmd).await,
             Command::Check(cmd) => bridge::check(cmd).await,
             Command::Tenant(cmd) => bridge::tenant(cmd).await,
+            Command::Billing(cmd) => bridge::billing(cmd).await,
             Command::SecretsRotate(cmd) => bridge::rotate(cmd).await,
         }
     });

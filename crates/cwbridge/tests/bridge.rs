@@ -136,6 +136,62 @@ async fn an_operator_makes_a_tenant_the_tenant_connects_and_check_agrees() {
     assert_eq!(report["ok"], true);
     assert_eq!(report["permissions"].as_array().unwrap().len(), 12);
 
+    // Billing from the shell: settings and an account over HTTP, then plan and apply.
+    let acme = admin_company(&sandbox, "AcmeCorp").await;
+    for (method, path, body) in [
+        (
+            "PUT",
+            "/api/v1/billing",
+            json!({"product": "DMARC-MONITOR", "agreementType": "Managed Services", "mode": "bundled"}),
+        ),
+        (
+            "PUT",
+            "/api/v1/accounts/g-acme",
+            json!({"name": "Acme Corporation", "units": ["acme.example", "mail.acme.example"]}),
+        ),
+        (
+            "PUT",
+            "/api/v1/accounts/g-acme/mapping",
+            json!({"companyId": acme}),
+        ),
+    ] {
+        let res = http
+            .request(method.parse().unwrap(), format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert!(
+            res.status().is_success(),
+            "{path}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    let mut plan = cwbridge(dir.path());
+    plan.args(["billing", "plan", "--tenant", "Acme MSP"]);
+    let planned = output(plan).await;
+    assert!(
+        planned.status.success(),
+        "{}",
+        String::from_utf8_lossy(&planned.stderr)
+    );
+    let text = String::from_utf8(planned.stdout).unwrap();
+    assert!(
+        text.contains("create") && text.contains("g-acme/*") && text.contains("24.00"),
+        "{text}"
+    );
+    let mut apply = cwbridge(dir.path());
+    apply.args(["billing", "apply", "--tenant", "Acme MSP", "--json"]);
+    let applied = output(apply).await;
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    let report: Value = serde_json::from_slice(&applied.stdout).unwrap();
+    assert_eq!(report["done"]["create"], 1, "{report:#}");
+
     // A tenant that does not exist: one line, non-zero.
     let mut unknown = cwbridge(dir.path());
     unknown.args(["check", "--tenant", "Nobody"]);
@@ -145,4 +201,29 @@ async fn an_operator_makes_a_tenant_the_tenant_connects_and_check_agrees() {
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("Nobody"), "{err}");
     sandbox.stop().await;
+}
+
+/// A demo company's id, asked of the sandbox as its admin.
+async fn admin_company(sandbox: &Sandbox, identifier: &str) -> i64 {
+    let c = sandbox.credentials();
+    let client = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(sandbox.ca_pem().unwrap().as_bytes()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let list: Value = client
+        .get(format!(
+            "{}company/companies?conditions=identifier=\"{identifier}\"",
+            sandbox.api_url()
+        ))
+        .header("Authorization", c.authorization())
+        .header("clientId", &c.client_id)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    list[0]["id"].as_i64().unwrap()
 }

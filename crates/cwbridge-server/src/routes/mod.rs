@@ -1,11 +1,13 @@
 //! The routes, mirroring the URLs: one module per resource.
 
+pub mod accounts;
+pub mod billing;
 pub mod connection;
 pub mod openapi;
 pub mod tenants;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{get, post, put};
 
 use crate::state::AppState;
 
@@ -22,4 +24,19 @@ pub fn api() -> Router<AppState> {
             "/api/v1/connection/check",
             post(connection::check).get(connection::last_check),
         )
+        .route("/api/v1/accounts", get(accounts::list))
+        .route(
+            "/api/v1/accounts/{id}",
+            put(accounts::put).delete(accounts::delete),
+        )
+        .route(
+            "/api/v1/accounts/{id}/mapping",
+            put(accounts::map).delete(accounts::unmap),
+        )
+        .route("/api/v1/mappings", get(accounts::mappings))
+        .route("/api/v1/billing", put(billing::put).get(billing::show))
+        .route("/api/v1/billing/plan", get(billing::plan))
+        .route("/api/v1/billing/apply", post(billing::apply))
+        .route("/api/v1/billing/runs", get(billing::runs))
+        .route("/api/v1/billing/runs/{id}", get(billing::run))
 }

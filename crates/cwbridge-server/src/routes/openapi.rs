@@ -43,6 +43,9 @@ pub fn spec() -> Value {
                         "module": {"type": "string"}, "function": {"type": "string"},
                         "action": {"enum": ["Inquire", "Add", "Edit", "Delete"]}, "level": {"type": "string"},
                         "status": {"enum": ["granted", "missing", "unverified"]}, "detail": {"type": "string"}}}}}},
+                "Mapping": {"type": "object", "properties": {"companyId": {"type": "integer"}, "companyName": {"type": "string"}, "agreementId": {"type": ["integer", "null"]}}},
+                "Account": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "units": {"type": "array", "items": {"type": "string"}},
+                    "mapping": {"oneOf": [{"$ref": "#/components/schemas/Mapping"}, {"type": "null"}]}}},
                 "Tenant": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "createdAt": {"type": "integer"}}}
             }
         },
@@ -63,6 +66,58 @@ pub fn spec() -> Value {
                 "get": {"summary": "The saved connection (never the private key) and its last check", "security": tenant_auth,
                     "responses": {"200": {"description": "the connection", "content": {"application/json": {"schema": {"type": "object", "properties": {"connection": {"$ref": "#/components/schemas/Connection"}, "check": {"oneOf": [{"$ref": "#/components/schemas/CheckReport"}, {"type": "null"}]}}}}}},
                         "401": error_response("no or wrong tenant token"), "404": error_response("no connection saved yet")}}
+            },
+            "/api/v1/accounts": {
+                "get": {"summary": "Every account with its units and mapping", "security": tenant_auth,
+                    "responses": {"200": {"description": "the accounts", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Account"}}}}}, "401": error_response("no or wrong tenant token")}}
+            },
+            "/api/v1/accounts/{id}": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the vendor's id for the account (no `/`)"}],
+                "put": {"summary": "Set an account and its whole unit list (idempotent; units not listed are gone)", "security": tenant_auth,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["name", "units"], "properties": {"name": {"type": "string"}, "units": {"type": "array", "items": {"type": "string"}}}}}}},
+                    "responses": {"200": {"description": "the account", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}}, "400": error_response("a field is wrong"), "401": error_response("no or wrong tenant token")}},
+                "delete": {"summary": "Remove an account (its lines are cancelled by the next billing run)", "security": tenant_auth,
+                    "responses": {"204": {"description": "removed"}, "401": error_response("no or wrong tenant token"), "404": error_response("no such account")}}
+            },
+            "/api/v1/accounts/{id}/mapping": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "put": {"summary": "Map the account to a ConnectWise company, optionally with an agreement of it", "security": tenant_auth,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["companyId"], "properties": {"companyId": {"type": "integer"}, "agreementId": {"type": ["integer", "null"]}}}}}},
+                    "responses": {"200": {"description": "the mapping", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Mapping"}}}}, "400": error_response("no such company, or an agreement of another company"), "404": error_response("no such account")}},
+                "delete": {"summary": "Unmap the account", "security": tenant_auth,
+                    "responses": {"204": {"description": "unmapped"}, "404": error_response("not mapped")}}
+            },
+            "/api/v1/mappings": {
+                "get": {"summary": "Every account with its mapping, or up to five suggested companies with the reasons (never applied without a PUT)", "security": tenant_auth,
+                    "responses": {"200": {"description": "the rows", "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object", "properties": {
+                        "account": {"$ref": "#/components/schemas/Account"},
+                        "suggestions": {"type": "array", "items": {"type": "object", "properties": {"companyId": {"type": "integer"}, "companyName": {"type": "string"}, "score": {"type": "number"}, "reasons": {"type": "array", "items": {"type": "string"}}}}}}}}}}}}}
+            },
+            "/api/v1/billing": {
+                "put": {"summary": "Billing & product: the catalog product, the default agreement type, the mode and the drift policy", "security": tenant_auth,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["product", "agreementType", "mode"], "properties": {
+                        "product": {"type": "string", "description": "catalog identifier or id"}, "agreementType": {"type": "string", "description": "name or id"},
+                        "mode": {"enum": ["per_unit", "bundled", "not_billable"]}, "driftPolicy": {"enum": ["report", "correct", "adopt"]}}}}}},
+                    "responses": {"200": {"description": "the settings"}, "400": error_response("not in the catalog, or no such agreement type")}},
+                "get": {"summary": "The billing settings", "security": tenant_auth,
+                    "responses": {"200": {"description": "the settings"}, "404": error_response("not set up")}}
+            },
+            "/api/v1/billing/plan": {
+                "get": {"summary": "What apply would change: creates, updates, cancels, drift, with quantities and amounts; problems per account", "security": tenant_auth,
+                    "parameters": [{"name": "full", "in": "query", "schema": {"type": "boolean"}, "description": "read every agreement with lines (finds hand edits everywhere)"}],
+                    "responses": {"200": {"description": "the plan"}, "404": error_response("billing not set up")}}
+            },
+            "/api/v1/billing/apply": {
+                "post": {"summary": "Carry the plan out (idempotent; one run per tenant at a time)", "security": tenant_auth,
+                    "responses": {"200": {"description": "what was done"}, "409": error_response("a run is already going")}}
+            },
+            "/api/v1/billing/runs": {
+                "get": {"summary": "The latest billing runs", "security": tenant_auth, "responses": {"200": {"description": "the runs"}}}
+            },
+            "/api/v1/billing/runs/{id}": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "get": {"summary": "One run's changes, in order (the audit)", "security": tenant_auth,
+                    "responses": {"200": {"description": "the changes"}, "404": error_response("no such run")}}
             },
             "/api/v1/connection/check": {
                 "post": {"summary": "Check the saved connection again", "security": tenant_auth,

@@ -1,0 +1,113 @@
+//! `/api/v1/billing`: settings (step 2), the plan, apply, and the history of runs.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use cwbridge_engine::billing::settings::BillingInput;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::extract::{CurrentTenant, JsonBody};
+use crate::state::AppState;
+
+/// `PUT /api/v1/billing`.
+pub async fn put(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<BillingInput>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        state.engine.set_billing(tenant.id, &input).await?
+    )))
+}
+
+/// `GET /api/v1/billing`.
+pub async fn show(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.engine.billing(tenant.id).await?)))
+}
+
+/// `?full=true` reads every agreement with lines (finding hand edits everywhere).
+#[derive(Debug, Deserialize)]
+pub struct PlanQuery {
+    #[serde(default)]
+    full: bool,
+}
+
+/// `GET /api/v1/billing/plan`: what apply would change, before anything is written.
+pub async fn plan(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    Query(q): Query<PlanQuery>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(
+        state.engine.billing_plan(tenant.id, q.full).await?
+    )))
+}
+
+/// `POST /api/v1/billing/apply`.
+pub async fn apply(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.engine.billing_apply(tenant.id).await?)))
+}
+
+/// `GET /api/v1/billing/runs`: the latest runs, newest first.
+pub async fn runs(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    let runs = state
+        .engine
+        .store()
+        .runs(tenant.id, 50)
+        .await
+        .map_err(cwbridge_engine::EngineError::from)?;
+    Ok(Json(Value::Array(
+        runs.into_iter()
+            .map(|r| {
+                json!({
+                    "id": r.id, "startedAt": r.started_at, "finishedAt": r.finished_at,
+                    "status": r.status,
+                    "summary": serde_json::from_str::<Value>(&r.summary).unwrap_or(Value::Null),
+                })
+            })
+            .collect(),
+    )))
+}
+
+/// `GET /api/v1/billing/runs/{id}`: one run's changes, in order.
+pub async fn run(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let changes = state
+        .engine
+        .store()
+        .run_changes(tenant.id, id)
+        .await
+        .map_err(cwbridge_engine::EngineError::from)?;
+    if changes.is_empty()
+        && !state
+            .engine
+            .store()
+            .runs(tenant.id, 1000)
+            .await
+            .map_err(cwbridge_engine::EngineError::from)?
+            .iter()
+            .any(|r| r.id == id)
+    {
+        return Err(ApiError::not_found(format!("no billing run {id}")));
+    }
+    Ok(Json(json!({
+        "id": id,
+        "changes": changes.into_iter().map(|c| json!({
+            "at": c.at, "kind": c.kind,
+            "detail": serde_json::from_str::<Value>(&c.detail).unwrap_or(Value::Null),
+        })).collect::<Vec<_>>(),
+    })))
+}
