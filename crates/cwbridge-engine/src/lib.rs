@@ -2,6 +2,8 @@
 //! call it; it keeps its state through `cwbridge-store` and talks to ConnectWise through
 //! `connectwise-client`.
 
+// Alerts delivered as tickets and notes, exactly once.
+pub mod alert;
 // The vendor's accounts and their billable units.
 pub mod account;
 // Agreement billing: settings, plan, apply.
@@ -55,6 +57,8 @@ pub struct Engine {
     store: Store,
     keyring: std::sync::Arc<Keyring>,
     config: std::sync::Arc<EngineConfig>,
+    /// Wakes the alert worker when an alert is queued.
+    alert_queued: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
@@ -64,6 +68,30 @@ impl Engine {
             store,
             keyring: std::sync::Arc::new(keyring),
             config: std::sync::Arc::new(config),
+            alert_queued: std::sync::Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// Delivers queued alerts until `stop` resolves: whenever one is queued, and every
+    /// second for retries that come due (and alerts queued by other instances).
+    pub async fn run_alert_worker(&self, stop: impl std::future::Future<Output = ()>) {
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            loop {
+                match self.deliver_next().await {
+                    Ok(true) => continue,
+                    Ok(false) => break,
+                    Err(e) => {
+                        tracing::error!(error = %e, "the alert worker failed; retrying");
+                        break;
+                    }
+                }
+            }
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = self.alert_queued.notified() => {}
+                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
         }
     }
 

@@ -6,6 +6,7 @@
 //! types: text, 64-bit integers, bytes); where the dialects differ (migrations, row locking)
 //! the [`Dialect`] says which to use. Timestamps are Unix milliseconds.
 
+mod alerts;
 mod billing;
 mod migrate;
 pub mod records;

@@ -29,6 +29,11 @@ const SQLITE: Steps = &[
         "installation",
         include_str!("../migrations/sqlite/0003_installation.sql"),
     ),
+    (
+        4,
+        "alerts",
+        include_str!("../migrations/sqlite/0004_alerts.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -46,6 +51,11 @@ const POSTGRES: Steps = &[
         3,
         "installation",
         include_str!("../migrations/postgres/0003_installation.sql"),
+    ),
+    (
+        4,
+        "alerts",
+        include_str!("../migrations/postgres/0004_alerts.sql"),
     ),
 ];
 

@@ -143,3 +143,79 @@ pub struct ChangeRecord {
     /// What, as JSON.
     pub detail: String,
 }
+
+/// Ticket defaults (seed 004's step 4).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketSettingsRecord {
+    /// The service board's id.
+    pub board_id: i64,
+    /// Its name.
+    pub board_name: String,
+    /// The status new tickets get (of that board).
+    pub status_id: i64,
+    /// Its name.
+    pub status_name: String,
+    /// The priority's id.
+    pub priority_id: i64,
+    /// Its name.
+    pub priority_name: String,
+    /// The ticket type (of that board), if any.
+    pub type_id: Option<i64>,
+    /// Its name.
+    pub type_name: Option<String>,
+    /// Who notes are written on behalf of (the API member writes them).
+    pub signature: String,
+}
+
+/// What happens per alert type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertPolicyRecord {
+    /// The alert type.
+    pub alert_type: String,
+    /// Whether a resolved alert adds a note to its ticket.
+    pub note_on_resolve: bool,
+    /// When an alert recurs after its ticket was closed: `new` ticket, or `reopen` it.
+    pub recur_after_close: String,
+}
+
+/// One alert, as received and as delivered so far.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertRecord {
+    /// Its id.
+    pub id: i64,
+    /// Its tenant.
+    pub tenant: TenantId,
+    /// The account it is about.
+    pub account: String,
+    /// Its type, e.g. `dmarc-record-changed`.
+    pub alert_type: String,
+    /// What makes repeats of it the same alert.
+    pub alert_key: String,
+    /// The ticket summary.
+    pub summary: String,
+    /// The text (the alert e-mail's), the ticket's description.
+    pub description: String,
+    /// Whether this is the alert resolving.
+    pub resolved: bool,
+    /// `queued`, `delivered`, `skipped` or `failed`.
+    pub state: String,
+    /// The ticket it went to.
+    pub ticket_id: Option<i64>,
+    /// What delivery did: `ticket`, `note`, `reopen`, …
+    pub action: Option<String>,
+    /// Delivery attempts so far.
+    pub attempts: i64,
+    /// The last failure.
+    pub last_error: Option<String>,
+    /// When it was received (Unix ms).
+    pub created_at: i64,
+}
+
+/// The ticket an alert key has now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlertTicketRecord {
+    /// How many tickets this key has had (a new one after a close bumps it).
+    pub generation: i64,
+    /// The current ticket, once known.
+    pub ticket_id: Option<i64>,
+}

@@ -1,5 +1,6 @@
 //! The engine against the real sandbox over HTTPS, on every database this machine offers.
 
+mod alerts;
 mod billing;
 mod connection;
 mod helpers;

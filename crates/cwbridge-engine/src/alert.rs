@@ -1,0 +1,708 @@
+//! Alerts → tickets (seed 004's step 4), exactly once.
+//!
+//! An alert is stored (committed) before it is acknowledged, then a worker delivers it:
+//! a ticket on the default board for a new alert key, a note on the open ticket for a
+//! repeat, and what the alert type's policy says for a resolve or a recurrence after the
+//! ticket was closed. ConnectWise has no idempotency keys, and a create whose answer was lost
+//! may still have happened, so every ticket carries its key's marker in `externalXRef` and
+//! every note its alert's marker in its text; the worker looks for them before writing, which
+//! makes a retry after a lost answer, a crash or a `kill -9` find the earlier write instead of
+//! repeating it. Transient failures retry with backoff; permanent ones are kept with the reason.
+
+use std::time::Duration;
+
+use connectwise_client::conditions::field;
+use connectwise_client::models::{
+    BoardReference, CompanyReference, PriorityReference, ServiceNote, ServiceStatusReference,
+    ServiceTypeReference, Ticket,
+};
+use connectwise_client::{Client, ErrorKind, Patch};
+use cwbridge_store::{
+    AlertPolicyRecord, AlertRecord, AlertTicketRecord, TenantId, TicketSettingsRecord, now_ms,
+};
+use futures_util::TryStreamExt;
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::Engine;
+use crate::error::{EngineError, Result};
+
+/// ConnectWise's limit on a ticket summary.
+const SUMMARY_MAX: usize = 100;
+
+/// An alert as the vendor posts it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlertInput {
+    /// The account it is about.
+    pub account: String,
+    /// Its type, e.g. `dmarc-record-changed`.
+    #[serde(rename = "type")]
+    pub alert_type: String,
+    /// What makes repeats of it the same alert (default: account and type).
+    #[serde(default)]
+    pub key: Option<String>,
+    /// A one-line summary (cut to ConnectWise's 100 characters on the ticket).
+    pub summary: String,
+    /// The alert's text, as the vendor's e-mail has it: the ticket's description.
+    pub description: String,
+    /// Whether this reports the alert resolved.
+    #[serde(default)]
+    pub resolved: bool,
+}
+
+/// An alert as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AlertView {
+    /// Its id.
+    pub id: i64,
+    /// The account.
+    pub account: String,
+    /// The type.
+    #[serde(rename = "type")]
+    pub alert_type: String,
+    /// The key.
+    pub key: String,
+    /// The summary.
+    pub summary: String,
+    /// Whether it reports a resolve.
+    pub resolved: bool,
+    /// `queued`, `delivered`, `skipped` or `failed`.
+    pub state: String,
+    /// The ticket it went to.
+    pub ticket_id: Option<i64>,
+    /// What delivery did: `ticket`, `note`, `reopen`, or why it was skipped.
+    pub action: Option<String>,
+    /// Attempts so far.
+    pub attempts: i64,
+    /// The last failure's reason.
+    pub last_error: Option<String>,
+    /// When it was received (Unix ms).
+    pub created_at: i64,
+}
+
+impl From<AlertRecord> for AlertView {
+    fn from(a: AlertRecord) -> Self {
+        AlertView {
+            id: a.id,
+            account: a.account,
+            alert_type: a.alert_type,
+            key: a.alert_key,
+            summary: a.summary,
+            resolved: a.resolved,
+            state: a.state,
+            ticket_id: a.ticket_id,
+            action: a.action,
+            attempts: a.attempts,
+            last_error: a.last_error,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// Step 4's ticket defaults, by name or id.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TicketSettingsInput {
+    /// The service board.
+    pub board: String,
+    /// The status new tickets get (a status of that board).
+    pub status: String,
+    /// The priority.
+    pub priority: String,
+    /// The ticket type (a type of that board), optional.
+    #[serde(default, rename = "type")]
+    pub ticket_type: Option<String>,
+    /// Who notes are written on behalf of (default `cwbridge`): ConnectWise shows the API
+    /// member as their author, so the text says who really wrote them.
+    #[serde(default)]
+    pub signature: Option<String>,
+}
+
+/// What happens per alert type.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AlertPolicyInput {
+    /// Whether a resolved alert adds a note to its ticket (default: no; statuses stay
+    /// independent, as in seed 004).
+    #[serde(default)]
+    pub note_on_resolve: bool,
+    /// When an alert recurs after its ticket was closed: `new` ticket (default) or `reopen`.
+    #[serde(default = "new_ticket")]
+    pub recur_after_close: String,
+}
+
+fn new_ticket() -> String {
+    "new".into()
+}
+
+fn hash12(text: &str) -> String {
+    hex::encode(&Sha256::digest(text.as_bytes())[..6])
+}
+
+fn cut(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let mut out: String = text.chars().take(max - 1).collect();
+    out.push('…');
+    out
+}
+
+/// How one delivery attempt ended.
+enum Outcome {
+    Delivered { ticket: i64, action: &'static str },
+    Skipped(String),
+}
+
+impl Engine {
+    /// Saves step 4's defaults, checking the status and type belong to the board.
+    pub async fn set_ticket_settings(
+        &self,
+        tenant: TenantId,
+        input: &TicketSettingsInput,
+    ) -> Result<TicketSettingsRecord> {
+        let client = self.client_for(tenant).await?;
+        let by = |v: &str| match v.trim().parse::<i64>() {
+            Ok(id) => field("id").eq(id),
+            Err(_) => field("name").eq(v.trim()),
+        };
+        let boards = client
+            .service()
+            .boards()
+            .list()
+            .conditions(by(&input.board))
+            .send()
+            .await?;
+        let board = boards.first().ok_or_else(|| {
+            EngineError::invalid(
+                "board",
+                format!("ConnectWise has no service board `{}`", input.board),
+            )
+        })?;
+        let board_id = board.id.unwrap_or_default();
+        let statuses = client
+            .service()
+            .board_statuses(board_id)
+            .list()
+            .conditions(by(&input.status))
+            .send()
+            .await?;
+        let status = statuses.first().ok_or_else(|| {
+            EngineError::invalid(
+                "status",
+                format!(
+                    "board `{}` has no status `{}`",
+                    board.name.clone().unwrap_or_default(),
+                    input.status
+                ),
+            )
+        })?;
+        let priorities = client
+            .service()
+            .priorities()
+            .list()
+            .conditions(by(&input.priority))
+            .send()
+            .await?;
+        let priority = priorities.first().ok_or_else(|| {
+            EngineError::invalid(
+                "priority",
+                format!("ConnectWise has no priority `{}`", input.priority),
+            )
+        })?;
+        let ticket_type = match &input.ticket_type {
+            Some(t) if !t.trim().is_empty() => {
+                let types = client
+                    .service()
+                    .board_types(board_id)
+                    .list()
+                    .conditions(by(t))
+                    .send()
+                    .await?;
+                let found = types.into_iter().next().ok_or_else(|| {
+                    EngineError::invalid(
+                        "type",
+                        format!(
+                            "board `{}` has no ticket type `{t}`",
+                            board.name.clone().unwrap_or_default()
+                        ),
+                    )
+                })?;
+                Some(found)
+            }
+            _ => None,
+        };
+        let record = TicketSettingsRecord {
+            board_id,
+            board_name: board.name.clone().unwrap_or_default(),
+            status_id: status.id.unwrap_or_default(),
+            status_name: status.name.clone().unwrap_or_default(),
+            priority_id: priority.id.unwrap_or_default(),
+            priority_name: priority.name.clone().unwrap_or_default(),
+            type_id: ticket_type.as_ref().and_then(|t| t.id),
+            type_name: ticket_type.and_then(|t| t.name),
+            signature: input
+                .signature
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .unwrap_or("cwbridge")
+                .to_owned(),
+        };
+        self.store.put_ticket_settings(tenant, &record).await?;
+        Ok(record)
+    }
+
+    /// Sets which alert types an account forwards (`["*"]`, or none listed, for all).
+    pub async fn set_alert_route(
+        &self,
+        tenant: TenantId,
+        account: &str,
+        types: &[String],
+    ) -> Result<()> {
+        if !self
+            .store
+            .accounts(tenant)
+            .await?
+            .iter()
+            .any(|a| a.external_id == account)
+        {
+            return Err(EngineError::NotFound(format!("no account `{account}`")));
+        }
+        let list = if types.is_empty() || types.iter().any(|t| t == "*") {
+            "*".to_owned()
+        } else {
+            serde_json::to_string(types).unwrap_or_default()
+        };
+        Ok(self.store.put_alert_route(tenant, account, &list).await?)
+    }
+
+    /// Sets an alert type's policy.
+    pub async fn set_alert_policy(
+        &self,
+        tenant: TenantId,
+        alert_type: &str,
+        input: &AlertPolicyInput,
+    ) -> Result<()> {
+        if !["new", "reopen"].contains(&input.recur_after_close.as_str()) {
+            return Err(EngineError::invalid(
+                "recurAfterClose",
+                "choose `new` (a new ticket) or `reopen` (the closed one)",
+            ));
+        }
+        Ok(self
+            .store
+            .put_alert_policy(
+                tenant,
+                &AlertPolicyRecord {
+                    alert_type: alert_type.to_owned(),
+                    note_on_resolve: input.note_on_resolve,
+                    recur_after_close: input.recur_after_close.clone(),
+                },
+            )
+            .await?)
+    }
+
+    /// Stores an alert durably and queues it; answers once it is committed.
+    pub async fn receive_alert(&self, tenant: TenantId, input: &AlertInput) -> Result<AlertView> {
+        for (field_name, value) in [
+            ("account", &input.account),
+            ("type", &input.alert_type),
+            ("summary", &input.summary),
+        ] {
+            if value.trim().is_empty() {
+                return Err(EngineError::invalid(
+                    field_name,
+                    format!("give the alert's {field_name}"),
+                ));
+            }
+        }
+        let key = input
+            .key
+            .clone()
+            .filter(|k| !k.trim().is_empty())
+            .unwrap_or_else(|| format!("{}:{}", input.account.trim(), input.alert_type.trim()));
+        let record = AlertRecord {
+            id: 0,
+            tenant,
+            account: input.account.trim().to_owned(),
+            alert_type: input.alert_type.trim().to_owned(),
+            alert_key: key,
+            summary: input.summary.trim().to_owned(),
+            description: input.description.clone(),
+            resolved: input.resolved,
+            state: "queued".into(),
+            ticket_id: None,
+            action: None,
+            attempts: 0,
+            last_error: None,
+            created_at: now_ms(),
+        };
+        let id = self.store.insert_alert(&record).await?;
+        self.alert_queued.notify_one();
+        Ok(AlertView::from(AlertRecord { id, ..record }))
+    }
+
+    /// A tenant's latest alerts.
+    pub async fn alerts(&self, tenant: TenantId) -> Result<Vec<AlertView>> {
+        Ok(self
+            .store
+            .alerts(tenant, 200)
+            .await?
+            .into_iter()
+            .map(AlertView::from)
+            .collect())
+    }
+
+    /// One alert of a tenant.
+    pub async fn alert(&self, tenant: TenantId, id: i64) -> Result<AlertView> {
+        self.store
+            .alert(tenant, id)
+            .await?
+            .map(AlertView::from)
+            .ok_or_else(|| EngineError::NotFound(format!("no alert {id}")))
+    }
+
+    /// Queues a failed alert again.
+    pub async fn retry_alert(&self, tenant: TenantId, id: i64) -> Result<AlertView> {
+        if !self.store.requeue_alert(tenant, id).await? {
+            return Err(EngineError::Conflict(format!(
+                "alert {id} has not failed, or does not exist"
+            )));
+        }
+        self.alert_queued.notify_one();
+        self.alert(tenant, id).await
+    }
+
+    /// Delivers the next due alert, if any; answers whether there was one.
+    pub async fn deliver_next(&self) -> Result<bool> {
+        let Some(alert) = self.store.claim_alert(60_000).await? else {
+            return Ok(false);
+        };
+        let tenant = alert.tenant;
+        match self.deliver(&alert).await {
+            Ok(Outcome::Delivered { ticket, action }) => {
+                self.store
+                    .finish_alert(alert.id, "delivered", Some(ticket), Some(action), None)
+                    .await?;
+            }
+            Ok(Outcome::Skipped(why)) => {
+                self.store
+                    .finish_alert(alert.id, "skipped", None, Some(&why), None)
+                    .await?;
+            }
+            Err(e) if is_transient(&e) => {
+                let wait = backoff(alert.attempts);
+                tracing::info!(alert.id = alert.id, error = %e, wait_ms = wait.as_millis() as u64, "alert delivery will be retried");
+                self.store
+                    .retry_alert(alert.id, now_ms() + wait.as_millis() as i64, &e.to_string())
+                    .await?;
+            }
+            Err(e) => {
+                tracing::warn!(alert.id = alert.id, error = %e, "alert delivery failed");
+                self.store
+                    .finish_alert(alert.id, "failed", None, None, Some(&e.to_string()))
+                    .await?;
+                if matches!(&e, EngineError::ConnectWise(c) if c.kind() == ErrorKind::Permission) {
+                    // A role changed since the last check: say so where the admin looks.
+                    let _ = self.check_connection(tenant).await;
+                }
+            }
+        }
+        Ok(true)
+    }
+
+    async fn deliver(&self, a: &AlertRecord) -> Result<Outcome> {
+        let tenant = a.tenant;
+        let Some(settings) = self.store.ticket_settings(tenant).await? else {
+            return Err(EngineError::invalid(
+                "tickets",
+                "tickets are not set up: choose the board, status and priority first",
+            ));
+        };
+        if let Some(route) = self.store.alert_route(tenant, &a.account).await?
+            && route != "*"
+        {
+            let types: Vec<String> = serde_json::from_str(&route).unwrap_or_default();
+            if !types.contains(&a.alert_type) {
+                return Ok(Outcome::Skipped(format!(
+                    "alert type `{}` is not forwarded for this account",
+                    a.alert_type
+                )));
+            }
+        }
+        let Some(mapping) = self
+            .store
+            .mappings(tenant)
+            .await?
+            .into_iter()
+            .find(|m| m.external_id == a.account)
+        else {
+            return Err(EngineError::invalid(
+                "account",
+                format!(
+                    "account `{}` is not mapped to a ConnectWise company",
+                    a.account
+                ),
+            ));
+        };
+        let policy = self
+            .store
+            .alert_policy(tenant, &a.alert_type)
+            .await?
+            .unwrap_or(AlertPolicyRecord {
+                alert_type: a.alert_type.clone(),
+                note_on_resolve: false,
+                recur_after_close: "new".into(),
+            });
+        let client = self.client_for(tenant).await?;
+        let installation = self.store.installation_id().await?;
+        let link = self.store.alert_ticket(tenant, &a.alert_key).await?;
+
+        if a.resolved {
+            let Some(ticket) = link.and_then(|l| l.ticket_id) else {
+                return Ok(Outcome::Skipped(
+                    "resolved before any ticket was made".into(),
+                ));
+            };
+            if !policy.note_on_resolve {
+                return Ok(Outcome::Skipped(
+                    "alert and ticket statuses stay independent".into(),
+                ));
+            }
+            self.note_once(&client, &installation, &settings, ticket, a, "Resolved")
+                .await?;
+            return Ok(Outcome::Delivered {
+                ticket,
+                action: "note",
+            });
+        }
+
+        if let Some(AlertTicketRecord {
+            generation,
+            ticket_id: Some(ticket),
+        }) = link
+        {
+            match client.service().tickets().get(ticket).await {
+                Ok(t) if t.closed_flag != Some(true) => {
+                    self.note_once(&client, &installation, &settings, ticket, a, "Again")
+                        .await?;
+                    return Ok(Outcome::Delivered {
+                        ticket,
+                        action: "note",
+                    });
+                }
+                Ok(_) if policy.recur_after_close == "reopen" => {
+                    client
+                        .service()
+                        .tickets()
+                        .patch(
+                            ticket,
+                            &Patch::new().replace(
+                                "status",
+                                ServiceStatusReference {
+                                    id: Some(settings.status_id),
+                                    ..Default::default()
+                                },
+                            ),
+                        )
+                        .await?;
+                    self.note_once(&client, &installation, &settings, ticket, a, "Recurred")
+                        .await?;
+                    return Ok(Outcome::Delivered {
+                        ticket,
+                        action: "reopen",
+                    });
+                }
+                // Closed (or deleted): this occurrence opens the key's next ticket.
+                Ok(_) => {}
+                Err(e) if e.kind() == ErrorKind::NotFound => {}
+                Err(e) => return Err(e.into()),
+            }
+            let next = AlertTicketRecord {
+                generation: generation + 1,
+                ticket_id: None,
+            };
+            self.store
+                .put_alert_ticket(tenant, &a.alert_key, next)
+                .await?;
+            let ticket = self
+                .ticket_once(
+                    &client,
+                    &installation,
+                    &settings,
+                    mapping.company_id,
+                    a,
+                    next.generation,
+                )
+                .await?;
+            return Ok(Outcome::Delivered {
+                ticket,
+                action: "ticket",
+            });
+        }
+        let generation = link.map_or(1, |l| l.generation);
+        if link.is_none() {
+            self.store
+                .put_alert_ticket(
+                    tenant,
+                    &a.alert_key,
+                    AlertTicketRecord {
+                        generation,
+                        ticket_id: None,
+                    },
+                )
+                .await?;
+        }
+        let ticket = self
+            .ticket_once(
+                &client,
+                &installation,
+                &settings,
+                mapping.company_id,
+                a,
+                generation,
+            )
+            .await?;
+        Ok(Outcome::Delivered {
+            ticket,
+            action: "ticket",
+        })
+    }
+
+    /// The key's ticket of this generation: found by its marker, or made with it.
+    async fn ticket_once(
+        &self,
+        client: &Client,
+        installation: &str,
+        settings: &TicketSettingsRecord,
+        company: i64,
+        a: &AlertRecord,
+        generation: i64,
+    ) -> Result<i64> {
+        let marker = format!(
+            "cwb-{installation}-{}-{}-{generation}",
+            a.tenant,
+            hash12(&a.alert_key)
+        );
+        let tickets = client.service().tickets();
+        let found = tickets
+            .list()
+            .conditions(field("externalXRef").eq(marker.as_str()))
+            .send()
+            .await?;
+        let id = match found.first().and_then(|t| t.id) {
+            Some(id) => id,
+            None => {
+                let ticket = Ticket {
+                    summary: Some(cut(&a.summary, SUMMARY_MAX)),
+                    initial_description: Some(a.description.clone()),
+                    company: Some(CompanyReference {
+                        id: Some(company),
+                        ..Default::default()
+                    }),
+                    board: Some(BoardReference {
+                        id: Some(settings.board_id),
+                        ..Default::default()
+                    }),
+                    status: Some(ServiceStatusReference {
+                        id: Some(settings.status_id),
+                        ..Default::default()
+                    }),
+                    priority: Some(PriorityReference {
+                        id: Some(settings.priority_id),
+                        ..Default::default()
+                    }),
+                    r#type: settings.type_id.map(|id| ServiceTypeReference {
+                        id: Some(id),
+                        ..Default::default()
+                    }),
+                    external_x_ref: Some(marker),
+                    ..Default::default()
+                };
+                tickets.create(&ticket).await?.id.unwrap_or_default()
+            }
+        };
+        self.store
+            .put_alert_ticket(
+                a.tenant,
+                &a.alert_key,
+                AlertTicketRecord {
+                    generation,
+                    ticket_id: Some(id),
+                },
+            )
+            .await?;
+        Ok(id)
+    }
+
+    /// A note for this alert on the ticket, unless one with its marker is there already.
+    async fn note_once(
+        &self,
+        client: &Client,
+        installation: &str,
+        settings: &TicketSettingsRecord,
+        ticket: i64,
+        a: &AlertRecord,
+        what: &str,
+    ) -> Result<()> {
+        let marker = format!("[cwb-alert {installation}-{}]", a.id);
+        let notes = client.service().ticket_notes(ticket);
+        let existing: Vec<ServiceNote> =
+            notes.list().page_size(1000).stream().try_collect().await?;
+        if existing
+            .iter()
+            .any(|n| n.text.as_deref().is_some_and(|t| t.contains(&marker)))
+        {
+            return Ok(());
+        }
+        let text = format!(
+            "Written by cwbridge on behalf of {}. {what}: {}\n\n{}\n\n{marker}",
+            settings.signature, a.summary, a.description
+        );
+        notes
+            .create(&ServiceNote {
+                text: Some(text),
+                detail_description_flag: Some(true),
+                ..Default::default()
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// Whether trying again later may work: ConnectWise unreachable, throttled, failing, or a
+/// write whose answer was lost (the markers make the retry safe).
+fn is_transient(e: &EngineError) -> bool {
+    match e {
+        EngineError::ConnectWise(c) => {
+            c.maybe_applied() || matches!(c.kind(), ErrorKind::Transient | ErrorKind::RateLimited)
+        }
+        EngineError::Store(_) => true,
+        _ => false,
+    }
+}
+
+/// 2^attempts seconds, jittered, at most ten minutes.
+fn backoff(attempts: i64) -> Duration {
+    let base = 1u64 << attempts.clamp(0, 10);
+    let secs = base.min(600);
+    Duration::from_millis(rand::thread_rng().gen_range(secs * 500..=secs * 1000))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summaries_fit_connectwise_and_backoff_grows_to_a_cap() {
+        assert_eq!(cut(&"x".repeat(150), SUMMARY_MAX).chars().count(), 100);
+        assert_eq!(cut("short", SUMMARY_MAX), "short");
+        assert!(backoff(1) <= Duration::from_secs(2));
+        assert!(backoff(30) <= Duration::from_secs(600));
+        assert!(backoff(30) >= Duration::from_secs(300));
+    }
+}
