@@ -379,7 +379,8 @@ impl Engine {
 
     /// Delivers the next due alert, if any; answers whether there was one.
     pub async fn deliver_next(&self) -> Result<bool> {
-        let Some(alert) = self.store.claim_alert(60_000).await? else {
+        let lease = self.config.alert_lease.as_millis() as i64;
+        let Some(alert) = self.store.claim_alert(lease).await? else {
             return Ok(false);
         };
         let tenant = alert.tenant;

@@ -39,6 +39,9 @@ pub struct EngineConfig {
     pub egress_address: Option<String>,
     /// The features whose permissions the preflight checks.
     pub features: Vec<Feature>,
+    /// How long a worker holds an alert it is delivering before another may take it over
+    /// (when the first died); longer than a delivery takes.
+    pub alert_lease: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -47,6 +50,7 @@ impl Default for EngineConfig {
             connectwise_ca: None,
             egress_address: None,
             features: vec![Feature::Billing, Feature::Tickets],
+            alert_lease: std::time::Duration::from_secs(60),
         }
     }
 }

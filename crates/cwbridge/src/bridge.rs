@@ -35,6 +35,10 @@ pub struct EngineArgs {
     /// The address ConnectWise sees this bridge connect from (shown in allow-listing hints).
     #[arg(long, env = "CWBRIDGE_EGRESS_ADDRESS")]
     pub egress_address: Option<String>,
+    /// Seconds a worker holds an alert it delivers before another instance may take it
+    /// over (after a crash).
+    #[arg(long, env = "CWBRIDGE_ALERT_LEASE_SECS", default_value_t = 60)]
+    pub alert_lease_secs: u64,
 }
 
 impl EngineArgs {
@@ -60,6 +64,7 @@ impl EngineArgs {
             EngineConfig {
                 connectwise_ca,
                 egress_address: self.egress_address.clone(),
+                alert_lease: std::time::Duration::from_secs(self.alert_lease_secs.max(1)),
                 ..EngineConfig::default()
             },
         ))
@@ -111,6 +116,18 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
             "no operator token (CWBRIDGE_OPERATOR_TOKEN): the tenant routes work, making tenants does not"
         );
     }
+    // The alert worker delivers what is queued, here and (through the database) what other
+    // processes queued, until shutdown.
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let worker_engine = engine.clone();
+    let worker = tokio::spawn(async move {
+        let mut rx = stop_rx;
+        worker_engine
+            .run_alert_worker(async move {
+                let _ = rx.wait_for(|stop| *stop).await;
+            })
+            .await;
+    });
     let state = AppState {
         engine,
         operator_token_hash: cmd
@@ -129,6 +146,125 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    let _ = stop_tx.send(true);
+    let _ = worker.await;
+    Ok(())
+}
+
+/// `cwbridge alerts send`: queues an alert, as `POST /api/v1/alerts` does; a running
+/// `cwbridge serve` on the same database delivers it.
+#[derive(Debug, Args)]
+pub struct AlertsCmd {
+    #[command(flatten)]
+    engine: EngineArgs,
+    #[command(subcommand)]
+    action: AlertsAction,
+}
+
+#[derive(Debug, Subcommand)]
+enum AlertsAction {
+    /// Queue an alert.
+    Send {
+        /// The tenant, by name.
+        #[arg(long)]
+        tenant: String,
+        /// The account it is about.
+        #[arg(long)]
+        account: String,
+        /// Its type, e.g. dmarc-record-changed.
+        #[arg(long = "type")]
+        alert_type: String,
+        /// What makes repeats the same alert (default: account and type).
+        #[arg(long)]
+        key: Option<String>,
+        /// The ticket summary.
+        #[arg(long)]
+        summary: String,
+        /// The alert's text (the ticket description).
+        #[arg(long)]
+        description: String,
+        /// Report the alert resolved.
+        #[arg(long)]
+        resolved: bool,
+        /// Deliver it now from this process instead of leaving it to `cwbridge serve`.
+        #[arg(long)]
+        deliver: bool,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// List a tenant's latest alerts.
+    List {
+        /// The tenant, by name.
+        #[arg(long)]
+        tenant: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// Runs `cwbridge alerts …`.
+pub async fn alerts(cmd: AlertsCmd) -> anyhow::Result<()> {
+    let engine = cmd.engine.open().await?;
+    match cmd.action {
+        AlertsAction::Send {
+            tenant,
+            account,
+            alert_type,
+            key,
+            summary,
+            description,
+            resolved,
+            deliver,
+            json,
+        } => {
+            let t = engine.tenant_named(&tenant).await?;
+            let input = cwbridge_engine::alert::AlertInput {
+                account,
+                alert_type,
+                key,
+                summary,
+                description,
+                resolved,
+            };
+            let queued = engine.receive_alert(t.id, &input).await?;
+            if deliver {
+                while engine.deliver_next().await? {}
+            }
+            let now = engine.alert(t.id, queued.id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&now)?);
+            } else {
+                println!(
+                    "alert {} {}{}",
+                    now.id,
+                    now.state,
+                    now.ticket_id
+                        .map(|t| format!(" (ticket #{t})"))
+                        .unwrap_or_default()
+                );
+            }
+        }
+        AlertsAction::List { tenant, json } => {
+            let t = engine.tenant_named(&tenant).await?;
+            let list = engine.alerts(t.id).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&list)?);
+            } else {
+                for a in list {
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        a.id,
+                        a.state,
+                        a.ticket_id.map(|t| t.to_string()).unwrap_or_default(),
+                        a.summary,
+                        a.last_error.unwrap_or_default()
+                    );
+                }
+            }
+        }
+    }
     Ok(())
 }
 

@@ -29,6 +29,8 @@ enum Command {
     Tenant(bridge::TenantCmd),
     /// Plan or apply a tenant's agreement billing.
     Billing(bridge::BillingCmd),
+    /// Send or list alerts (delivered as tickets).
+    Alerts(bridge::AlertsCmd),
     /// Re-seal stored ConnectWise private keys under the newest secret key.
     #[command(name = "secrets-rotate")]
     SecretsRotate(bridge::SecretsCmd),
@@ -61,6 +63,7 @@ fn main() {
             Command::Check(cmd) => bridge::check(cmd).await,
             Command::Tenant(cmd) => bridge::tenant(cmd).await,
             Command::Billing(cmd) => bridge::billing(cmd).await,
+            Command::Alerts(cmd) => bridge::alerts(cmd).await,
             Command::SecretsRotate(cmd) => bridge::rotate(cmd).await,
         }
     });

@@ -1,6 +1,7 @@
 //! The routes, mirroring the URLs: one module per resource.
 
 pub mod accounts;
+pub mod alerts;
 pub mod billing;
 pub mod connection;
 pub mod openapi;
@@ -39,4 +40,13 @@ pub fn api() -> Router<AppState> {
         .route("/api/v1/billing/apply", post(billing::apply))
         .route("/api/v1/billing/runs", get(billing::runs))
         .route("/api/v1/billing/runs/{id}", get(billing::run))
+        .route("/api/v1/alerts", post(alerts::receive).get(alerts::list))
+        .route("/api/v1/alerts/{id}", get(alerts::show))
+        .route("/api/v1/alerts/{id}/retry", post(alerts::retry))
+        .route(
+            "/api/v1/tickets",
+            put(alerts::put_settings).get(alerts::settings),
+        )
+        .route("/api/v1/accounts/{id}/alerts", put(alerts::put_route))
+        .route("/api/v1/alert-types/{type}", put(alerts::put_policy))
 }

@@ -46,6 +46,10 @@ pub fn spec() -> Value {
                 "Mapping": {"type": "object", "properties": {"companyId": {"type": "integer"}, "companyName": {"type": "string"}, "agreementId": {"type": ["integer", "null"]}}},
                 "Account": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "units": {"type": "array", "items": {"type": "string"}},
                     "mapping": {"oneOf": [{"$ref": "#/components/schemas/Mapping"}, {"type": "null"}]}}},
+                "Alert": {"type": "object", "properties": {"id": {"type": "integer"}, "account": {"type": "string"}, "type": {"type": "string"}, "key": {"type": "string"},
+                    "summary": {"type": "string"}, "resolved": {"type": "boolean"}, "state": {"enum": ["queued", "delivered", "skipped", "failed"]},
+                    "ticketId": {"type": ["integer", "null"]}, "action": {"type": ["string", "null"]}, "attempts": {"type": "integer"},
+                    "lastError": {"type": ["string", "null"]}, "createdAt": {"type": "integer"}}},
                 "Tenant": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "createdAt": {"type": "integer"}}}
             }
         },
@@ -118,6 +122,42 @@ pub fn spec() -> Value {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "get": {"summary": "One run's changes, in order (the audit)", "security": tenant_auth,
                     "responses": {"200": {"description": "the changes"}, "404": error_response("no such run")}}
+            },
+            "/api/v1/alerts": {
+                "post": {"summary": "Receive an alert: stored durably before the answer, then delivered as a ticket (or a note on the open ticket of its key)", "security": tenant_auth,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["account", "type", "summary", "description"], "properties": {
+                        "account": {"type": "string"}, "type": {"type": "string"}, "key": {"type": "string", "description": "repeats with the same key are the same alert (default: account and type)"},
+                        "summary": {"type": "string"}, "description": {"type": "string"}, "resolved": {"type": "boolean"}}}}}},
+                    "responses": {"202": {"description": "stored and queued", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Alert"}}}}, "400": error_response("a field is wrong")}},
+                "get": {"summary": "The latest alerts with their delivery state", "security": tenant_auth,
+                    "responses": {"200": {"description": "the alerts", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}}}}}}
+            },
+            "/api/v1/alerts/{id}": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "get": {"summary": "One alert", "security": tenant_auth, "responses": {"200": {"description": "the alert", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Alert"}}}}, "404": error_response("no such alert")}}
+            },
+            "/api/v1/alerts/{id}/retry": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "post": {"summary": "Queue a failed alert again", "security": tenant_auth, "responses": {"200": {"description": "queued"}, "409": error_response("it has not failed")}}
+            },
+            "/api/v1/tickets": {
+                "put": {"summary": "Tickets & alerts: default board, status (of the board), priority, type (of the board), note signature", "security": tenant_auth,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["board", "status", "priority"], "properties": {
+                        "board": {"type": "string"}, "status": {"type": "string"}, "priority": {"type": "string"}, "type": {"type": "string"}, "signature": {"type": "string"}}}}}},
+                    "responses": {"200": {"description": "the settings"}, "400": error_response("no such board, or a status/type of another board")}},
+                "get": {"summary": "The ticket defaults", "security": tenant_auth, "responses": {"200": {"description": "the settings"}, "404": error_response("not set up")}}
+            },
+            "/api/v1/accounts/{id}/alerts": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "put": {"summary": "Which alert types this account forwards ([\"*\"] for all, the default)", "security": tenant_auth,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["types"], "properties": {"types": {"type": "array", "items": {"type": "string"}}}}}}},
+                    "responses": {"200": {"description": "saved"}, "404": error_response("no such account")}}
+            },
+            "/api/v1/alert-types/{type}": {
+                "parameters": [{"name": "type", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "put": {"summary": "An alert type's policy: a note when it resolves; a new ticket or a reopen when it recurs after its ticket was closed", "security": tenant_auth,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {"noteOnResolve": {"type": "boolean"}, "recurAfterClose": {"enum": ["new", "reopen"]}}}}}},
+                    "responses": {"200": {"description": "saved"}, "400": error_response("a field is wrong")}}
             },
             "/api/v1/connection/check": {
                 "post": {"summary": "Check the saved connection again", "security": tenant_auth,

@@ -1,0 +1,123 @@
+//! `/api/v1/alerts` and `/api/v1/tickets`: the vendor posts alerts; the tenant sets the
+//! ticket defaults, which alert types each account forwards, and per-type policies.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use cwbridge_engine::alert::{AlertInput, AlertPolicyInput, TicketSettingsInput};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use crate::error::ApiError;
+use crate::extract::{CurrentTenant, JsonBody};
+use crate::state::AppState;
+
+/// `POST /api/v1/alerts`: stored durably, then `202` with its id; delivered by the worker.
+pub async fn receive(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<AlertInput>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let alert = state.engine.receive_alert(tenant.id, &input).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!(alert))))
+}
+
+/// `GET /api/v1/alerts`: the latest alerts with their delivery state.
+pub async fn list(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.engine.alerts(tenant.id).await?)))
+}
+
+/// `GET /api/v1/alerts/{id}`.
+pub async fn show(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.engine.alert(tenant.id, id).await?)))
+}
+
+/// `POST /api/v1/alerts/{id}/retry`: queues a failed alert again.
+pub async fn retry(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.engine.retry_alert(tenant.id, id).await?)))
+}
+
+/// `PUT /api/v1/tickets`: board, status, priority, type and signature.
+pub async fn put_settings(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    JsonBody(input): JsonBody<TicketSettingsInput>,
+) -> Result<Json<Value>, ApiError> {
+    let s = state.engine.set_ticket_settings(tenant.id, &input).await?;
+    Ok(Json(settings_json(&s)))
+}
+
+/// `GET /api/v1/tickets`.
+pub async fn settings(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    match state
+        .engine
+        .store()
+        .ticket_settings(tenant.id)
+        .await
+        .map_err(cwbridge_engine::EngineError::from)?
+    {
+        Some(s) => Ok(Json(settings_json(&s))),
+        None => Err(ApiError::not_found("tickets are not set up yet")),
+    }
+}
+
+fn settings_json(s: &cwbridge_store::TicketSettingsRecord) -> Value {
+    json!({
+        "board": {"id": s.board_id, "name": s.board_name},
+        "status": {"id": s.status_id, "name": s.status_name},
+        "priority": {"id": s.priority_id, "name": s.priority_name},
+        "type": s.type_id.map(|id| json!({"id": id, "name": s.type_name})),
+        "signature": s.signature,
+    })
+}
+
+/// The body of `PUT /api/v1/accounts/{id}/alerts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RouteBody {
+    types: Vec<String>,
+}
+
+/// `PUT /api/v1/accounts/{id}/alerts`: which alert types this account forwards (`["*"]`: all).
+pub async fn put_route(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    Path(account): Path<String>,
+    JsonBody(body): JsonBody<RouteBody>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .engine
+        .set_alert_route(tenant.id, &account, &body.types)
+        .await?;
+    Ok(Json(json!({"account": account, "types": body.types})))
+}
+
+/// `PUT /api/v1/alert-types/{type}`: the type's policy.
+pub async fn put_policy(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+    Path(alert_type): Path<String>,
+    JsonBody(input): JsonBody<AlertPolicyInput>,
+) -> Result<Json<Value>, ApiError> {
+    state
+        .engine
+        .set_alert_policy(tenant.id, &alert_type, &input)
+        .await?;
+    Ok(Json(
+        json!({"type": alert_type, "noteOnResolve": input.note_on_resolve, "recurAfterClose": input.recur_after_close}),
+    ))
+}

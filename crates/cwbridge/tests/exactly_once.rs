@@ -1,0 +1,251 @@
+//! No alert lost and no ticket or note doubled, across ConnectWise losing answers and
+//! `kill -9` of `cwbridge serve` at random moments (a real process kill, restarted each time).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use connectwise_sandbox::admin::AdminClient;
+use connectwise_sandbox::{Faults, LostMode, Preset, Sandbox, SandboxConfig, Seed};
+use rand::Rng;
+use serde_json::{Value, json};
+
+fn cwbridge(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
+    cmd.current_dir(dir)
+        .env_remove("CWBRIDGE_SECRET_KEYS")
+        .env(
+            "CWBRIDGE_DATABASE_URL",
+            format!("sqlite://{}", dir.join("bridge.db").display()),
+        )
+        .env("CWBRIDGE_CONNECTWISE_CA", dir.join("sandbox/cert.pem"))
+        .env("CWBRIDGE_ALERT_LEASE_SECS", "2")
+        .env("CWBRIDGE_OPERATOR_TOKEN", "op")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    cmd
+}
+
+/// `cwbridge serve` on `port`, up and answering.
+async fn serve(dir: &Path, port: u16, http: &reqwest::Client) -> Child {
+    let mut cmd = cwbridge(dir);
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let mut child = cmd.spawn().expect("cwbridge serve starts");
+    for _ in 0..200 {
+        let up = http
+            .get(format!("http://127.0.0.1:{port}/api/openapi.json"))
+            .send()
+            .await
+            .is_ok();
+        if up {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("cwbridge serve did not come up");
+}
+
+fn kill_9(mut child: Child) {
+    // SIGKILL: no shutdown code runs.
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_survive_lost_answers_and_kill_9_exactly_once() {
+    // Arrange: a sandbox with seed 004's member, a tenant set up over HTTP.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(SandboxConfig {
+        state_dir: Some(dir.path().join("sandbox")),
+        seed: Some(Seed::Demo),
+        ..SandboxConfig::ephemeral()
+    })
+    .await
+    .unwrap();
+    let admin = AdminClient::from_state_dir(&dir.path().join("sandbox")).unwrap();
+    admin
+        .create_role("EasyDMARC", &Preset::BillingTickets.grants())
+        .await
+        .unwrap();
+    let member = admin
+        .create_member(
+            "EasyDMARC",
+            "EasyDMARC",
+            None,
+            "dmarc@msp.example",
+            "EasyDMARC",
+        )
+        .await
+        .unwrap();
+    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
+    let mut create = cwbridge(dir.path());
+    create
+        .args(["tenant", "create", "Acme MSP", "--json"])
+        .stdout(Stdio::piped());
+    let made = tokio::task::spawn_blocking(move || create.output().unwrap())
+        .await
+        .unwrap();
+    let token = serde_json::from_slice::<Value>(&made.stdout).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let call = |method: &str, path: &str, body: Value| {
+        http.request(method.parse().unwrap(), format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let c = sandbox.credentials();
+    let mut server = serve(dir.path(), port, &http).await;
+    for (method, path, body) in [
+        (
+            "PUT",
+            "/api/v1/connection",
+            json!({"site": c.site, "companyId": c.company_id, "publicKey": public_key, "privateKey": private_key, "clientId": c.client_id}),
+        ),
+        (
+            "PUT",
+            "/api/v1/accounts/g-acme",
+            json!({"name": "Acme Corporation", "units": ["acme.example"]}),
+        ),
+        (
+            "PUT",
+            "/api/v1/accounts/g-acme/mapping",
+            json!({"companyId": 1}),
+        ),
+        (
+            "PUT",
+            "/api/v1/tickets",
+            json!({"board": "Help Desk", "status": "New", "priority": "Priority 3 - Normal Response"}),
+        ),
+    ] {
+        let res = call(method, path, body).await.unwrap();
+        assert!(
+            res.status().is_success(),
+            "{path}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    // ConnectWise loses a third of write answers (the write is carried out) and is slow.
+    sandbox
+        .set_faults(Faults {
+            lost_response_rate: 0.33,
+            lost_response_mode: LostMode::Drop,
+            latency_ms: 30,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    // Act: alerts arrive in bursts; cwbridge is killed with SIGKILL mid-delivery and
+    // restarted, six times.
+    let keys = ["spf", "dkim", "dmarc", "mx"];
+    let mut acknowledged: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut rng = rand::thread_rng();
+    for round in 0..6 {
+        for i in 0..5 {
+            let key = keys[(round * 5 + i) % keys.len()];
+            let res = call("POST", "/api/v1/alerts", json!({
+                "account": "g-acme", "type": "dns", "key": key,
+                "summary": format!("{key} check failed"), "description": format!("{key} failed in round {round}"),
+            }))
+            .await
+            .unwrap();
+            assert_eq!(res.status(), 202);
+            *acknowledged.entry(key).or_default() += 1;
+        }
+        let wait = rng.gen_range(100..700);
+        tokio::time::sleep(Duration::from_millis(wait)).await;
+        kill_9(server);
+        server = serve(dir.path(), port, &http).await;
+    }
+    // Then ConnectWise recovers, and cwbridge is left to finish.
+    sandbox.set_faults(Faults::default()).unwrap();
+    let started = Instant::now();
+    let alerts = loop {
+        let alerts: Vec<Value> = call("GET", "/api/v1/alerts", json!(null))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if alerts.iter().all(|a| a["state"] == "delivered") {
+            break alerts;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(90),
+            "not all delivered: {alerts:#?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    kill_9(server);
+
+    // Assert: every acknowledged alert delivered; one ticket per key; one note per repeat.
+    assert_eq!(alerts.len(), 30);
+    let mut tickets_by_key: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    for a in &alerts {
+        tickets_by_key
+            .entry(a["key"].as_str().unwrap().to_owned())
+            .or_default()
+            .push(a["ticketId"].as_i64().unwrap());
+    }
+    let cw = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(sandbox.ca_pem().unwrap().as_bytes()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let get = |path: String| {
+        cw.get(format!("{}{path}", sandbox.api_url()))
+            .header("Authorization", c.authorization())
+            .header("clientId", &c.client_id)
+            .send()
+    };
+    let tickets: Vec<Value> =
+        get("service/tickets?pageSize=1000&conditions=externalXRef%20like%20%22cwb-%25%22".into())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    assert_eq!(
+        tickets.len(),
+        keys.len(),
+        "one ticket per alert key: {tickets:#?}"
+    );
+    for (key, ids) in &tickets_by_key {
+        let ticket = ids[0];
+        assert!(
+            ids.iter().all(|t| *t == ticket),
+            "{key}: every repeat went to one ticket"
+        );
+        let notes: Vec<Value> = get(format!("service/tickets/{ticket}/notes?pageSize=1000"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let repeats = notes
+            .iter()
+            .filter(|n| n["text"].as_str().is_some_and(|t| t.contains("[cwb-alert")))
+            .count();
+        assert_eq!(
+            repeats,
+            acknowledged[key.as_str()] - 1,
+            "{key}: one note per repeat, none doubled: {notes:#?}"
+        );
+    }
+    sandbox.stop().await;
+}
