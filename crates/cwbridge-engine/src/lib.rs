@@ -63,6 +63,9 @@ pub struct Engine {
     config: std::sync::Arc<EngineConfig>,
     /// Wakes the alert worker when an alert is queued.
     alert_queued: std::sync::Arc<tokio::sync::Notify>,
+    /// Tenants by token hash, remembered briefly so a busy tenant's requests skip the
+    /// database lookup.
+    tokens: std::sync::Arc<std::sync::Mutex<tenant::TokenCache>>,
 }
 
 impl Engine {
@@ -73,6 +76,7 @@ impl Engine {
             keyring: std::sync::Arc::new(keyring),
             config: std::sync::Arc::new(config),
             alert_queued: std::sync::Arc::new(tokio::sync::Notify::new()),
+            tokens: std::sync::Arc::default(),
         }
     }
 

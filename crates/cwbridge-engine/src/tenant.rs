@@ -7,8 +7,38 @@ use cwbridge_store::Tenant;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use std::collections::HashMap;
+use std::sync::PoisonError;
+use std::time::{Duration, Instant};
+
 use crate::Engine;
 use crate::error::{EngineError, Result};
+
+/// How long a token's tenant is remembered without asking the database again.
+pub const TOKEN_TTL: Duration = Duration::from_secs(30);
+
+/// Tenants by token hash with when they were looked up; only found tokens are kept, so a
+/// flood of wrong tokens does not grow it.
+#[derive(Debug, Default)]
+pub struct TokenCache {
+    entries: HashMap<String, (Tenant, Instant)>,
+}
+
+impl TokenCache {
+    fn get(&self, hash: &str) -> Option<Tenant> {
+        self.entries
+            .get(hash)
+            .filter(|(_, at)| at.elapsed() < TOKEN_TTL)
+            .map(|(t, _)| t.clone())
+    }
+
+    fn put(&mut self, hash: String, tenant: Tenant) {
+        if self.entries.len() >= 10_000 {
+            self.entries.retain(|_, (_, at)| at.elapsed() < TOKEN_TTL);
+        }
+        self.entries.insert(hash, (tenant, Instant::now()));
+    }
+}
 
 /// A new tenant and its token, which exists only here.
 #[derive(Debug, Clone)]
@@ -52,9 +82,25 @@ impl Engine {
         Ok(self.store.tenants().await?)
     }
 
-    /// The tenant a token belongs to, if any.
+    /// The tenant a token belongs to, if any (remembered for [`TOKEN_TTL`]).
     pub async fn authenticate(&self, token: &str) -> Result<Option<Tenant>> {
-        Ok(self.store.tenant_by_token_hash(&token_hash(token)).await?)
+        let hash = token_hash(token);
+        if let Some(t) = self
+            .tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&hash)
+        {
+            return Ok(Some(t));
+        }
+        let found = self.store.tenant_by_token_hash(&hash).await?;
+        if let Some(t) = &found {
+            self.tokens
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .put(hash, t.clone());
+        }
+        Ok(found)
     }
 
     /// A tenant by name (for the CLI's `--tenant`).

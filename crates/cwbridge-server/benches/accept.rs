@@ -1,0 +1,246 @@
+//! Alerts accepted per second, durably, on SQLite and PostgreSQL, against creating the ticket
+//! inline (what a vendor without a bridge does).
+//!
+//! Workload: `cwbridge serve`'s router in this process on 127.0.0.1, one tenant, the alert
+//! worker off (acceptance only: each `POST /api/v1/alerts` authenticates the token and
+//! commits the alert before its 202). Driven by `wrk` (1 thread, 32 connections, 10 s) for
+//! throughput, then by a fixed-rate generator at 1,000 alerts/s for 10 s for the latency a
+//! vendor sees at that rate. SQLite always; PostgreSQL when `CWBRIDGE_TEST_DATABASE_URL` is
+//! set. The comparison: the same 32 connections creating the ticket in the sandbox
+//! (HTTPS, `POST service/tickets`, 100 ms of injected latency as a kind stand-in for
+//! ConnectWise's response time) per alert, as an integration without a queue does.
+//!
+//! Run with `cargo bench -p cwbridge-server --bench accept` (needs `wrk`).
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use cwbridge_engine::{Engine, EngineConfig, Keyring};
+use cwbridge_server::{AppState, Application};
+use cwbridge_store::Store;
+use sha2::{Digest, Sha256};
+
+const BODY: &str = r#"{"account":"g-acme","type":"dmarc-record-changed","key":"acme.example","summary":"DMARC record changed for acme.example","description":"The DMARC record of acme.example changed from p=none to p=reject."}"#;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    let dir = tempfile::tempdir()?;
+    println!(
+        "workload: POST /api/v1/alerts, durable before 202; wrk -t1 -c32 -d10s; then 1,000 alerts/s for 10 s"
+    );
+    let mut sqlite_rps = 0.0;
+    for db in runtime.block_on(cwbridge_store::testing::databases()) {
+        let label = if db.label == "sqlite" {
+            "SQLite"
+        } else {
+            "PostgreSQL"
+        };
+        let (rps, p50, p99) = runtime.block_on(bench_store(label, db.store.clone(), dir.path()))?;
+        if label == "SQLite" {
+            sqlite_rps = rps;
+        }
+        println!("{label:<10} accept: {rps:>8.0} alerts/s (wrk p50 {p50:.2} ms, p99 {p99:.2} ms)");
+        runtime.block_on(db.cleanup());
+    }
+    let inline = runtime.block_on(inline_tickets(dir.path()))?;
+    println!("inline ticket creation (sandbox, +100 ms): {inline:>8.0} tickets/s");
+    println!(
+        "ratio accepted (SQLite) / inline: {:.1}x",
+        sqlite_rps / inline
+    );
+    Ok(())
+}
+
+async fn bench_store(label: &str, store: Store, dir: &Path) -> anyhow::Result<(f64, f64, f64)> {
+    let engine = Engine::new(
+        store,
+        Keyring::from_base64(&[Keyring::generate_key()])?,
+        EngineConfig::default(),
+    );
+    let tenant = engine.create_tenant("Bench MSP").await?;
+    let state = AppState {
+        engine: engine.clone(),
+        operator_token_hash: Some(hex::encode(Sha256::digest(b"op"))),
+    };
+    let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state).await?;
+    let addr = app.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    let script = dir.join(format!("post-{label}.lua"));
+    std::fs::write(
+        &script,
+        format!(
+            "wrk.method = \"POST\"\nwrk.body = '{BODY}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {}\"\n",
+            tenant.token
+        ),
+    )?;
+    let url = format!("http://{addr}/api/v1/alerts");
+    let out = tokio::task::spawn_blocking({
+        let script = script.clone();
+        let url = url.clone();
+        move || {
+            Command::new("wrk")
+                .args(["-t1", "-c32", "-d10s", "--latency", "-s"])
+                .arg(&script)
+                .arg(&url)
+                .output()
+        }
+    })
+    .await?
+    .map_err(|e| anyhow::anyhow!("cannot run wrk ({e}); install it: apt-get install wrk"))?;
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    let rps: f64 = field(&text, "Requests/sec:").unwrap_or(0.0);
+    let p50 = latency(&text, "50%").unwrap_or(f64::NAN);
+    let p99 = latency(&text, "99%").unwrap_or(f64::NAN);
+    let non2xx = text
+        .lines()
+        .find(|l| l.contains("Non-2xx"))
+        .unwrap_or("")
+        .trim()
+        .to_owned();
+    if !non2xx.is_empty() {
+        println!("{label}: {non2xx}");
+    }
+    let (f50, f99) = fixed_rate(&url, &tenant.token, 1000, Duration::from_secs(10)).await;
+    println!("{label:<10} at 1,000 alerts/s: p50 {f50:.2} ms, p99 {f99:.2} ms");
+    let stored = engine.store().queued_alerts().await?;
+    println!("{label:<10} alerts stored and queued: {stored}");
+    let _ = tx.send(());
+    Ok((rps, p50, p99))
+}
+
+/// `n` requests a second for `dur`, each on its own task; answers p50 and p99 in ms.
+async fn fixed_rate(url: &str, token: &str, n: u64, dur: Duration) -> (f64, f64) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(256)
+        .build()
+        .unwrap();
+    let latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut tick = tokio::time::interval(Duration::from_micros(1_000_000 / n));
+    let start = Instant::now();
+    let mut tasks = Vec::new();
+    while start.elapsed() < dur {
+        tick.tick().await;
+        let (client, url, token, latencies) = (
+            client.clone(),
+            url.to_owned(),
+            token.to_owned(),
+            latencies.clone(),
+        );
+        tasks.push(tokio::spawn(async move {
+            let t = Instant::now();
+            let ok = client
+                .post(&url)
+                .bearer_auth(&token)
+                .header("Content-Type", "application/json")
+                .body(BODY)
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 202);
+            if ok {
+                latencies
+                    .lock()
+                    .unwrap()
+                    .push(t.elapsed().as_secs_f64() * 1000.0);
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let mut l = latencies.lock().unwrap().clone();
+    l.sort_by(f64::total_cmp);
+    let pick = |q: f64| {
+        l.get(((l.len() as f64 * q) as usize).min(l.len().saturating_sub(1)))
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    (pick(0.50), pick(0.99))
+}
+
+/// Tickets created directly in the sandbox by 32 concurrent callers for 10 s, per second.
+async fn inline_tickets(dir: &Path) -> anyhow::Result<f64> {
+    use connectwise_client::models::{BoardReference, CompanyReference, Ticket};
+    let sandbox = connectwise_sandbox::Sandbox::start(connectwise_sandbox::SandboxConfig {
+        seed: Some(connectwise_sandbox::Seed::Demo),
+        ..connectwise_sandbox::SandboxConfig::ephemeral()
+    })
+    .await?;
+    let _ = dir;
+    // ConnectWise answers in hundreds of milliseconds; 100 ms is a kind assumption.
+    sandbox.set_faults(connectwise_sandbox::Faults {
+        latency_ms: 100,
+        ..connectwise_sandbox::Faults::default()
+    })?;
+    let c = sandbox.credentials();
+    let client = connectwise_client::Client::builder(connectwise_client::Credentials {
+        site: c.site.clone(),
+        company_id: c.company_id.clone(),
+        public_key: c.public_key.clone(),
+        private_key: c.private_key.clone(),
+        client_id: c.client_id.clone(),
+    })
+    .extra_ca_pem(sandbox.ca_pem().unwrap_or_default().as_bytes().to_vec())
+    .max_concurrency(32)
+    .build()?;
+    let made = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let start = Instant::now();
+    let mut workers = Vec::new();
+    for _ in 0..32 {
+        let (client, made) = (client.clone(), made.clone());
+        workers.push(tokio::spawn(async move {
+            let ticket = Ticket {
+                summary: Some("DMARC record changed for acme.example".into()),
+                initial_description: Some("The DMARC record of acme.example changed.".into()),
+                board: Some(BoardReference {
+                    name: Some("Help Desk".into()),
+                    ..Default::default()
+                }),
+                company: Some(CompanyReference {
+                    identifier: Some("AcmeCorp".into()),
+                    ..Default::default()
+                }),
+                ..Default::default()
+            };
+            while start.elapsed() < Duration::from_secs(10) {
+                if client.service().tickets().create(&ticket).await.is_ok() {
+                    made.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for w in workers {
+        let _ = w.await;
+    }
+    let rate =
+        made.load(std::sync::atomic::Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
+    sandbox.stop().await;
+    Ok(rate)
+}
+
+fn field(text: &str, prefix: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|l| l.trim().strip_prefix(prefix))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+/// A wrk latency percentile line (`99%   3.21ms`) in milliseconds.
+fn latency(text: &str, pct: &str) -> Option<f64> {
+    let line = text.lines().find(|l| l.trim_start().starts_with(pct))?;
+    let value = line.split_whitespace().nth(1)?;
+    let (num, unit) = value.split_at(value.find(|c: char| c.is_alphabetic())?);
+    let n: f64 = num.parse().ok()?;
+    Some(match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        _ => return None,
+    })
+}
