@@ -14,6 +14,8 @@ pub mod connection;
 pub mod error;
 // The permission preflight and its manifest.
 pub mod preflight;
+// Look-ups for the wizard, remembered briefly.
+pub mod lookup;
 // Accounts to ConnectWise companies, with suggestions.
 pub mod mapping;
 // Sealing secrets at rest.
@@ -66,6 +68,8 @@ pub struct Engine {
     /// Tenants by token hash, remembered briefly so a busy tenant's requests skip the
     /// database lookup.
     tokens: std::sync::Arc<std::sync::Mutex<tenant::TokenCache>>,
+    /// Wizard look-ups, remembered for a minute.
+    lookups: std::sync::Arc<lookup::LookupCache>,
 }
 
 impl Engine {
@@ -77,6 +81,7 @@ impl Engine {
             config: std::sync::Arc::new(config),
             alert_queued: std::sync::Arc::new(tokio::sync::Notify::new()),
             tokens: std::sync::Arc::default(),
+            lookups: std::sync::Arc::default(),
         }
     }
 

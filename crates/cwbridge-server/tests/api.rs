@@ -330,6 +330,12 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
             Some(json!({"name": "Acme Corporation", "units": ["acme.example"]})),
         ),
         ("GET", "/api/v1/accounts", None),
+        ("GET", "/api/v1/lookups/companies", None),
+        ("GET", "/api/v1/lookups/companies/{id}/agreements", None),
+        ("GET", "/api/v1/lookups/agreement-types", None),
+        ("GET", "/api/v1/lookups/catalog", None),
+        ("GET", "/api/v1/lookups/boards", None),
+        ("GET", "/api/v1/lookups/priorities", None),
         ("GET", "/api/v1/mappings", None),
         (
             "PUT",
@@ -396,6 +402,8 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
         };
         let concrete = if path.starts_with("/api/v1/billing/runs/") {
             path.replace("{id}", &run_id)
+        } else if path.starts_with("/api/v1/lookups/companies/") {
+            path.replace("{id}", "1")
         } else if path.starts_with("/api/v1/alerts/") {
             path.replace("{id}", &alert_id)
         } else {
@@ -438,5 +446,60 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
         )
         .await;
     assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_wizards_pickers_search_connectwise() {
+    let w = world().await;
+    let (b, db) = bridges(&w).await.remove(0);
+    let token = tenant(&b, "Acme MSP").await;
+    b.call(
+        reqwest::Method::PUT,
+        "/api/v1/connection",
+        Some(&token),
+        Some(w.input.clone()),
+    )
+    .await;
+    let get = |path: &'static str| b.call(reqwest::Method::GET, path, Some(&token), None);
+
+    let (_, found, _) = get("/api/v1/lookups/companies?search=acme").await;
+    assert_eq!(found[0]["identifier"], "AcmeCorp", "{found}");
+    let (_, nothing, _) = get("/api/v1/lookups/companies?search=zzzz").await;
+    assert!(nothing.as_array().unwrap().is_empty(), "{nothing}");
+    let (_, dmarc, _) = get("/api/v1/lookups/catalog?search=dmarc").await;
+    assert_eq!(dmarc[0]["identifier"], "DMARC-MONITOR", "{dmarc}");
+    let (_, agreements, _) = get("/api/v1/lookups/companies/1/agreements").await;
+    assert!(
+        agreements
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["type"]["name"] == "Managed Services"),
+        "{agreements}"
+    );
+    let (_, boards, _) = get("/api/v1/lookups/boards").await;
+    let help_desk = boards
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["name"] == "Help Desk")
+        .unwrap();
+    assert!(
+        help_desk["statuses"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|s| s["name"] == "Closed" && s["closed"] == true)
+    );
+    assert!(
+        help_desk["types"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["name"] == "Alert")
+    );
+    let (_, priorities, _) = get("/api/v1/lookups/priorities").await;
+    assert_eq!(priorities.as_array().unwrap().len(), 4);
     db.cleanup().await;
 }

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod alerts;
 pub mod billing;
 pub mod connection;
+pub mod lookups;
 pub mod openapi;
 pub mod tenants;
 
@@ -49,4 +50,16 @@ pub fn api() -> Router<AppState> {
         )
         .route("/api/v1/accounts/{id}/alerts", put(alerts::put_route))
         .route("/api/v1/alert-types/{type}", put(alerts::put_policy))
+        .route("/api/v1/lookups/companies", get(lookups::companies))
+        .route(
+            "/api/v1/lookups/companies/{id}/agreements",
+            get(lookups::agreements),
+        )
+        .route(
+            "/api/v1/lookups/agreement-types",
+            get(lookups::agreement_types),
+        )
+        .route("/api/v1/lookups/catalog", get(lookups::catalog))
+        .route("/api/v1/lookups/boards", get(lookups::boards))
+        .route("/api/v1/lookups/priorities", get(lookups::priorities))
 }

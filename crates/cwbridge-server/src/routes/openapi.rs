@@ -159,6 +159,29 @@ pub fn spec() -> Value {
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {"noteOnResolve": {"type": "boolean"}, "recurAfterClose": {"enum": ["new", "reopen"]}}}}}},
                     "responses": {"200": {"description": "saved"}, "400": error_response("a field is wrong")}}
             },
+            "/api/v1/lookups/companies": {
+                "get": {"summary": "Companies whose name or identifier contains `search` (up to 50)", "security": tenant_auth,
+                    "parameters": [{"name": "search", "in": "query", "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "[{id, identifier, name}]"}}}
+            },
+            "/api/v1/lookups/companies/{id}/agreements": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "get": {"summary": "A company's agreements", "security": tenant_auth, "responses": {"200": {"description": "[{id, name, type, status, cancelled}]"}}}
+            },
+            "/api/v1/lookups/agreement-types": {
+                "get": {"summary": "Agreement types", "security": tenant_auth, "responses": {"200": {"description": "[{id, name}]"}}}
+            },
+            "/api/v1/lookups/catalog": {
+                "get": {"summary": "Active catalog products whose identifier or description contains `search` (up to 50)", "security": tenant_auth,
+                    "parameters": [{"name": "search", "in": "query", "schema": {"type": "string"}}],
+                    "responses": {"200": {"description": "[{id, identifier, description, price}]"}}}
+            },
+            "/api/v1/lookups/boards": {
+                "get": {"summary": "Service boards with their statuses and ticket types", "security": tenant_auth, "responses": {"200": {"description": "[{id, name, statuses, types}]"}}}
+            },
+            "/api/v1/lookups/priorities": {
+                "get": {"summary": "Priorities", "security": tenant_auth, "responses": {"200": {"description": "[{id, name}]"}}}
+            },
             "/api/v1/connection/check": {
                 "post": {"summary": "Check the saved connection again", "security": tenant_auth,
                     "responses": {"200": {"description": "the report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckReport"}}}},
