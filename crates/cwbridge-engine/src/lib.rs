@@ -18,6 +18,8 @@ pub mod preflight;
 pub mod lookup;
 // Accounts to ConnectWise companies, with suggestions.
 pub mod mapping;
+// What runs on its own: daily checks, scheduled billing.
+pub mod schedule;
 // Sealing secrets at rest.
 pub mod secret;
 // Tenants and tokens.

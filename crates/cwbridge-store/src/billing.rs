@@ -101,12 +101,12 @@ impl Store {
         s: &BillingSettingsRecord,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO billing_settings (tenant_id, product_id, product_identifier, product_description, unit_price, agreement_type_id, agreement_type_name, mode, drift_policy, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+            "INSERT INTO billing_settings (tenant_id, product_id, product_identifier, product_description, unit_price, agreement_type_id, agreement_type_name, mode, drift_policy, schedule_hours, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
              ON CONFLICT (tenant_id) DO UPDATE SET product_id = excluded.product_id, product_identifier = excluded.product_identifier, \
              product_description = excluded.product_description, unit_price = excluded.unit_price, \
              agreement_type_id = excluded.agreement_type_id, agreement_type_name = excluded.agreement_type_name, \
-             mode = excluded.mode, drift_policy = excluded.drift_policy, updated_at = excluded.updated_at",
+             mode = excluded.mode, drift_policy = excluded.drift_policy, schedule_hours = excluded.schedule_hours, updated_at = excluded.updated_at",
         )
         .bind(tenant.0)
         .bind(s.product_id)
@@ -117,6 +117,7 @@ impl Store {
         .bind(&s.agreement_type_name)
         .bind(&s.mode)
         .bind(&s.drift_policy)
+        .bind(s.schedule_hours)
         .bind(now_ms())
         .execute(&self.pool)
         .await?;
@@ -129,7 +130,7 @@ impl Store {
         tenant: TenantId,
     ) -> Result<Option<BillingSettingsRecord>> {
         let row = sqlx::query(
-            "SELECT product_id, product_identifier, product_description, unit_price, agreement_type_id, agreement_type_name, mode, drift_policy \
+            "SELECT product_id, product_identifier, product_description, unit_price, agreement_type_id, agreement_type_name, mode, drift_policy, schedule_hours \
              FROM billing_settings WHERE tenant_id = $1",
         )
         .bind(tenant.0)
@@ -145,6 +146,7 @@ impl Store {
                 agreement_type_name: r.try_get("agreement_type_name")?,
                 mode: r.try_get("mode")?,
                 drift_policy: r.try_get("drift_policy")?,
+                schedule_hours: r.try_get("schedule_hours")?,
             })
         })
         .transpose()

@@ -34,6 +34,11 @@ const SQLITE: Steps = &[
         "alerts",
         include_str!("../migrations/sqlite/0004_alerts.sql"),
     ),
+    (
+        5,
+        "billing schedule",
+        include_str!("../migrations/sqlite/0005_billing_schedule.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -56,6 +61,11 @@ const POSTGRES: Steps = &[
         4,
         "alerts",
         include_str!("../migrations/postgres/0004_alerts.sql"),
+    ),
+    (
+        5,
+        "billing schedule",
+        include_str!("../migrations/postgres/0005_billing_schedule.sql"),
     ),
 ];
 

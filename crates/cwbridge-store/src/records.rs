@@ -79,6 +79,8 @@ pub struct BillingSettingsRecord {
     pub mode: String,
     /// What to do with a line of ours edited by hand: `report`, `correct` or `adopt`.
     pub drift_policy: String,
+    /// Apply on its own every this many hours (0: on demand only).
+    pub schedule_hours: i64,
 }
 
 /// An account mapped to a ConnectWise company (seed 004's step 3).

@@ -120,11 +120,21 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
     // processes queued, until shutdown.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker_engine = engine.clone();
+    let mut worker_stop = stop_rx.clone();
     let worker = tokio::spawn(async move {
-        let mut rx = stop_rx;
         worker_engine
             .run_alert_worker(async move {
-                let _ = rx.wait_for(|stop| *stop).await;
+                let _ = worker_stop.wait_for(|stop| *stop).await;
+            })
+            .await;
+    });
+    // Daily connection checks and scheduled billing runs.
+    let scheduler_engine = engine.clone();
+    let mut scheduler_stop = stop_rx;
+    let scheduler = tokio::spawn(async move {
+        scheduler_engine
+            .run_scheduler(async move {
+                let _ = scheduler_stop.wait_for(|stop| *stop).await;
             })
             .await;
     });
@@ -148,6 +158,7 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
     .await?;
     let _ = stop_tx.send(true);
     let _ = worker.await;
+    let _ = scheduler.await;
     Ok(())
 }
 

@@ -340,6 +340,11 @@ impl Engine {
             Err(e) => {
                 let summary = json!({"error": e.to_string()}).to_string();
                 self.store.finish_run(run, "failed", &summary).await?;
+                if matches!(&e, EngineError::ConnectWise(c) if c.kind() == connectwise_client::ErrorKind::Permission)
+                {
+                    // The role changed since the last check: name what is missing now.
+                    let _ = self.check_connection(tenant).await;
+                }
                 Err(e)
             }
         }

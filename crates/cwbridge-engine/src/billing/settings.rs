@@ -24,6 +24,9 @@ pub struct BillingInput {
     /// What to do with lines of ours edited by hand in ConnectWise (default: report them).
     #[serde(default = "report")]
     pub drift_policy: DriftPolicy,
+    /// Apply on its own every this many hours (default 0: on demand only).
+    #[serde(default)]
+    pub schedule_hours: u32,
 }
 
 fn report() -> DriftPolicy {
@@ -50,6 +53,8 @@ pub struct BillingView {
     pub mode: Mode,
     /// The drift policy.
     pub drift_policy: DriftPolicy,
+    /// Scheduled runs every this many hours (0: on demand only).
+    pub schedule_hours: i64,
 }
 
 fn drift_from(text: &str) -> DriftPolicy {
@@ -83,6 +88,7 @@ pub(crate) fn view(r: &BillingSettingsRecord) -> Result<BillingView> {
             )))
         })?,
         drift_policy: drift_from(&r.drift_policy),
+        schedule_hours: r.schedule_hours,
     })
 }
 
@@ -166,6 +172,7 @@ impl Engine {
             agreement_type_name: agreement_type.name.clone().unwrap_or_default(),
             mode: input.mode.as_str().to_owned(),
             drift_policy: drift_str(input.drift_policy).to_owned(),
+            schedule_hours: i64::from(input.schedule_hours),
         };
         self.store.put_billing_settings(tenant, &record).await?;
         view(&record)

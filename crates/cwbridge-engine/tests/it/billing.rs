@@ -90,6 +90,7 @@ async fn billing_tenant(site: &Site, engine: &Engine, mode: Mode) -> TenantId {
                 agreement_type: "Managed Services".into(),
                 mode,
                 drift_policy: DriftPolicy::Report,
+                schedule_hours: 0,
             },
         )
         .await
@@ -298,6 +299,7 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
                 agreement_type: "Managed Services".into(),
                 mode: Mode::Bundled,
                 drift_policy: DriftPolicy::Correct,
+                schedule_hours: 0,
             },
         )
         .await
@@ -397,6 +399,7 @@ async fn billing_settings_name_what_is_wrong() {
         agreement_type: agreement_type.into(),
         mode: Mode::PerUnit,
         drift_policy: DriftPolicy::Report,
+        schedule_hours: 0,
     };
     let err = engine
         .set_billing(t, &wrong("EASYDMARC", "Managed Services"))
@@ -441,5 +444,47 @@ async fn billing_settings_name_what_is_wrong() {
         .await
         .unwrap_err();
     assert!(matches!(err, EngineError::NotFound(_)));
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn scheduled_billing_runs_when_due_and_checks_are_renewed_daily() {
+    use cwbridge_engine::schedule::CHECK_EVERY_MS;
+    let site = Site::demo().await;
+    let (engine, db) = engines(&site.config()).await.remove(0);
+    let t = billing_tenant(&site, &engine, Mode::Bundled).await;
+    let now = cwbridge_store::now_ms();
+
+    // On demand only: nothing runs on its own, and the check made on save is fresh.
+    let work = engine.run_scheduled(now).await.unwrap();
+    assert_eq!((work.checks, work.billing_runs), (0, 0));
+
+    // Every 24 hours: the first pass applies, the next does not until a day has passed.
+    engine
+        .set_billing(
+            t,
+            &BillingInput {
+                product: "DMARC-MONITOR".into(),
+                agreement_type: "Managed Services".into(),
+                mode: Mode::Bundled,
+                drift_policy: DriftPolicy::Report,
+                schedule_hours: 24,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(engine.run_scheduled(now).await.unwrap().billing_runs, 1);
+    assert_eq!(
+        engine
+            .run_scheduled(now + 60_000)
+            .await
+            .unwrap()
+            .billing_runs,
+        0
+    );
+    let tomorrow = now + CHECK_EVERY_MS + 60_000;
+    let work = engine.run_scheduled(tomorrow).await.unwrap();
+    assert_eq!((work.checks, work.billing_runs), (1, 1));
+    assert_eq!(engine.store().runs(t, 10).await.unwrap().len(), 2);
     db.cleanup().await;
 }

@@ -1,0 +1,79 @@
+//! What runs on its own: each connection's check once a day, and each tenant's billing on
+//! its schedule. `cwbridge serve` calls [`Engine::run_scheduled`] every minute; running it
+//! on several instances at once is safe (billing runs take the tenant's run lock).
+
+use cwbridge_store::now_ms;
+
+use crate::Engine;
+use crate::error::{EngineError, Result};
+
+/// How old a connection check may get before it is made again.
+pub const CHECK_EVERY_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// What one pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ScheduledWork {
+    /// Connections checked.
+    pub checks: usize,
+    /// Billing runs applied.
+    pub billing_runs: usize,
+}
+
+impl Engine {
+    /// Does whatever is due at `now` (Unix ms).
+    pub async fn run_scheduled(&self, now: i64) -> Result<ScheduledWork> {
+        let mut work = ScheduledWork::default();
+        for tenant in self.store.tenants().await? {
+            if self.store.connection(tenant.id).await?.is_none() {
+                continue;
+            }
+            let stale = match self.store.last_check(tenant.id).await? {
+                Some(c) => now - c.checked_at >= CHECK_EVERY_MS,
+                None => true,
+            };
+            if stale {
+                if let Err(e) = self.check_connection(tenant.id).await {
+                    tracing::warn!(tenant.id = %tenant.id, error = %e, "scheduled check failed");
+                }
+                work.checks += 1;
+            }
+            let Some(settings) = self.store.billing_settings(tenant.id).await? else {
+                continue;
+            };
+            if settings.schedule_hours <= 0 {
+                continue;
+            }
+            let last = self
+                .store
+                .runs(tenant.id, 1)
+                .await?
+                .first()
+                .map(|r| r.started_at);
+            let due = last.is_none_or(|at| now - at >= settings.schedule_hours * 3_600_000);
+            if due {
+                match self.billing_apply(tenant.id).await {
+                    Ok(_) => work.billing_runs += 1,
+                    Err(EngineError::Conflict(_)) => {} // another instance is on it
+                    Err(e) => {
+                        tracing::warn!(tenant.id = %tenant.id, error = %e, "scheduled billing failed")
+                    }
+                }
+            }
+        }
+        Ok(work)
+    }
+
+    /// Runs [`Engine::run_scheduled`] every minute until `stop` resolves.
+    pub async fn run_scheduler(&self, stop: impl std::future::Future<Output = ()>) {
+        let mut stop = std::pin::pin!(stop);
+        loop {
+            if let Err(e) = self.run_scheduled(now_ms()).await {
+                tracing::error!(error = %e, "the scheduler failed; trying again in a minute");
+            }
+            tokio::select! {
+                _ = &mut stop => return,
+                _ = tokio::time::sleep(std::time::Duration::from_secs(60)) => {}
+            }
+        }
+    }
+}
