@@ -502,6 +502,50 @@ fn bench(w: &mut Writer<'_>, companies: usize, tickets: usize) {
         company_refs.push(crate::entity::reference_to(res::COMPANIES, id, &e));
         w.put(res::COMPANIES, 0, id, e);
     }
+    // What billing needs: an agreement type, one active agreement of it per company, and
+    // the DMARC-monitoring product in the catalog.
+    let managed = insert(
+        w,
+        res::AGREEMENT_TYPES,
+        0,
+        agreement_type("Managed Services"),
+    );
+    insert(
+        w,
+        res::CATALOG,
+        0,
+        json!({
+            "identifier": "DMARC-MONITOR",
+            "description": "DMARC Monitoring (per sending domain)",
+            "customerDescription": "DMARC Monitoring (per sending domain)",
+            "price": 12.0,
+            "cost": 4.0,
+            "productClass": "Service",
+            "recurringFlag": true,
+            "taxableFlag": false,
+        }),
+    );
+    let type_ref = json!({"id": managed, "name": "Managed Services"});
+    for company in &company_refs {
+        let id = w.next_id(res::AGREEMENTS_KEY);
+        let mut e = Entity::new();
+        e.insert("id".into(), json!(id));
+        e.insert(
+            "name".into(),
+            json!(format!(
+                "{} - Managed Services",
+                company["name"].as_str().unwrap_or_default()
+            )),
+        );
+        e.insert("type".into(), type_ref.clone());
+        e.insert("company".into(), company.clone());
+        e.insert("agreementStatus".into(), json!("Active"));
+        e.insert("cancelledFlag".into(), json!(false));
+        e.insert("startDate".into(), json!("2025-01-01T00:00:00Z"));
+        e.insert("noEndingDateFlag".into(), json!(true));
+        e.insert("_info".into(), info.clone());
+        w.put(res::AGREEMENTS_KEY, 0, id, e);
+    }
     let board_ref = json!({"id": board, "name": "Help Desk"});
     for i in 0..tickets {
         let id = w.next_id(res::TICKETS);

@@ -73,13 +73,7 @@ impl Engine {
         units.sort();
         units.dedup();
         self.store.put_account(tenant, id, name, &units).await?;
-        let mapping = self
-            .store
-            .mappings(tenant)
-            .await?
-            .into_iter()
-            .find(|m| m.external_id == id)
-            .map(MappingView::from);
+        let mapping = self.store.mapping(tenant, id).await?.map(MappingView::from);
         Ok(AccountView {
             id: id.to_owned(),
             name: name.to_owned(),

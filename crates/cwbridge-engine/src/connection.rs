@@ -217,6 +217,7 @@ impl Engine {
     fn client_from(&self, credentials: Credentials) -> Result<Client> {
         let mut builder = Client::builder(credentials)
             .timeout(Duration::from_secs(30))
+            .max_concurrency(16)
             .retry(RetryPolicy {
                 max_retries: 2,
                 base_delay: Duration::from_millis(200),

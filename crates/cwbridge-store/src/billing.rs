@@ -181,6 +181,30 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// One account's mapping.
+    pub async fn mapping(
+        &self,
+        tenant: TenantId,
+        external_id: &str,
+    ) -> Result<Option<MappingRecord>> {
+        let row = sqlx::query(
+            "SELECT external_id, company_id, company_name, agreement_id FROM mappings WHERE tenant_id = $1 AND external_id = $2",
+        )
+        .bind(tenant.0)
+        .bind(external_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(MappingRecord {
+                external_id: r.try_get("external_id")?,
+                company_id: r.try_get("company_id")?,
+                company_name: r.try_get("company_name")?,
+                agreement_id: r.try_get("agreement_id")?,
+            })
+        })
+        .transpose()
+    }
+
     /// Every mapping of a tenant.
     pub async fn mappings(&self, tenant: TenantId) -> Result<Vec<MappingRecord>> {
         let rows = sqlx::query(

@@ -15,7 +15,7 @@ use connectwise_client::Patch;
 use connectwise_client::conditions::field;
 use connectwise_client::models::{Addition, Agreement, IvItemReference};
 use cwbridge_store::{LineRecord, TenantId};
-use futures_util::TryStreamExt;
+use futures_util::{StreamExt, TryStreamExt};
 use serde::Serialize;
 use serde_json::json;
 
@@ -23,6 +23,14 @@ use super::plan::{self, Change, Desired, DriftPolicy, Existing};
 use super::settings::BillingView;
 use crate::Engine;
 use crate::error::{EngineError, Result};
+
+/// A change and how carrying it out went (the audit kind, or `None` when only reported).
+type Outcome = (Change, Result<Option<&'static str>>);
+
+/// Agreements read from ConnectWise at once while planning.
+const READS_AT_ONCE: usize = 16;
+/// Agreements written at once while applying (each agreement's changes stay in order).
+const WRITES_AT_ONCE: usize = 16;
 
 /// An account the plan cannot bill, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -100,11 +108,25 @@ impl Engine {
         let lines = self.store.lines(tenant).await?;
         let mut problems = Vec::new();
 
-        // The default agreement of each mapped company without an override.
+        // The agreement each account's active lines are on: an incremental plan trusts it
+        // (a full plan asks ConnectWise again, which is how a changed default agreement is
+        // noticed).
+        let mut known_agreement: HashMap<&str, (i64, i64)> = HashMap::new();
+        if !full {
+            for l in lines.iter().filter(|l| !l.cancelled) {
+                known_agreement.insert(account_of(&l.line_key), (l.company_id, l.agreement_id));
+            }
+        }
+        // The default agreement of each mapped company without an override or known agreement.
         let needing: BTreeSet<i64> = accounts
             .iter()
             .filter_map(|a| mappings.get(&a.external_id))
             .filter(|m| m.agreement_id.is_none())
+            .filter(|m| {
+                known_agreement
+                    .get(m.external_id.as_str())
+                    .is_none_or(|(company, _)| *company != m.company_id)
+            })
             .map(|m| m.company_id)
             .collect();
         let defaults = self.default_agreements(client, settings, &needing).await?;
@@ -123,9 +145,14 @@ impl Engine {
                 }
                 continue;
             };
-            let agreement = match m.agreement_id {
-                Some(id) => id,
-                None => match defaults.get(&m.company_id).map(Vec::as_slice) {
+            let known = known_agreement
+                .get(a.external_id.as_str())
+                .filter(|(company, _)| *company == m.company_id)
+                .map(|(_, agreement)| *agreement);
+            let agreement = match (m.agreement_id, known) {
+                (Some(id), _) => id,
+                (None, Some(id)) => id,
+                (None, None) => match defaults.get(&m.company_id).map(Vec::as_slice) {
                     Some([only]) => *only,
                     Some([]) | None => {
                         problems.push(Problem {
@@ -216,15 +243,26 @@ impl Engine {
             .filter(|e| !to_read.contains(&e.agreement_id))
             .cloned()
             .collect();
-        for agreement in &to_read {
-            let additions: Vec<Addition> = client
-                .finance()
-                .additions(*agreement)
-                .list()
-                .page_size(1000)
-                .stream()
-                .try_collect()
-                .await?;
+        // Read the agreements' additions, up to READS_AT_ONCE at a time.
+        let reads: Vec<(i64, Vec<Addition>)> = futures_util::stream::iter(to_read.iter().copied())
+            .map(|agreement| {
+                let client = client.clone();
+                async move {
+                    let additions: Vec<Addition> = client
+                        .finance()
+                        .additions(agreement)
+                        .list()
+                        .page_size(1000)
+                        .stream()
+                        .try_collect()
+                        .await?;
+                    Ok::<_, EngineError>((agreement, additions))
+                }
+            })
+            .buffer_unordered(READS_AT_ONCE)
+            .try_collect()
+            .await?;
+        for (agreement, additions) in reads {
             for a in &additions {
                 let Some(id) = a.id else { continue };
                 let line = by_id.get(&id).copied();
@@ -242,7 +280,7 @@ impl Engine {
                 existing.push(Existing {
                     key,
                     addition_id: id,
-                    agreement_id: *agreement,
+                    agreement_id: agreement,
                     company_id: line.map_or(0, |l| l.company_id),
                     quantity: a.quantity.unwrap_or(0.0),
                     description: a.description.clone().unwrap_or_default(),
@@ -253,7 +291,7 @@ impl Engine {
                     pinned: line.and_then(|l| l.pinned.clone()),
                 });
             }
-            fetched.insert(*agreement, additions);
+            fetched.insert(agreement, additions);
         }
         let desired: Vec<Desired> = desired
             .into_iter()
@@ -287,31 +325,42 @@ impl Engine {
     ) -> Result<HashMap<i64, Vec<i64>>> {
         let mut out: HashMap<i64, Vec<i64>> = companies.iter().map(|c| (*c, Vec::new())).collect();
         let ids: Vec<i64> = companies.iter().copied().collect();
-        for chunk in ids.chunks(100) {
-            let agreements: Vec<Agreement> = client
-                .finance()
-                .agreements()
-                .list()
-                .conditions(
-                    field("company/id")
-                        .in_list(chunk.iter().copied())
-                        .and(field("type/id").eq(settings.agreement_type_id))
-                        .and(field("cancelledFlag").eq(false)),
-                )
-                .page_size(1000)
-                .stream()
-                .try_collect()
-                .await?;
-            for a in agreements {
-                let active = !matches!(
-                    a.agreement_status.as_deref(),
-                    Some("Cancelled" | "Expired" | "Inactive")
-                );
-                if let (true, Some(id), Some(company)) =
-                    (active, a.id, a.company.as_ref().and_then(|c| c.id))
-                {
-                    out.entry(company).or_default().push(id);
+        let type_id = settings.agreement_type_id;
+        let chunks: Vec<Vec<i64>> = ids.chunks(100).map(<[i64]>::to_vec).collect();
+        // Owned inputs for each request: the futures run side by side inside handlers that
+        // must be `Send` for any lifetime.
+        let batches: Vec<Vec<Agreement>> = futures_util::stream::iter(chunks)
+            .map(|chunk| {
+                let client = client.clone();
+                async move {
+                    client
+                        .finance()
+                        .agreements()
+                        .list()
+                        .conditions(
+                            field("company/id")
+                                .in_list(chunk)
+                                .and(field("type/id").eq(type_id))
+                                .and(field("cancelledFlag").eq(false)),
+                        )
+                        .page_size(1000)
+                        .stream()
+                        .try_collect::<Vec<Agreement>>()
+                        .await
                 }
+            })
+            .buffer_unordered(READS_AT_ONCE)
+            .try_collect()
+            .await?;
+        for a in batches.into_iter().flatten() {
+            let active = !matches!(
+                a.agreement_status.as_deref(),
+                Some("Cancelled" | "Expired" | "Inactive")
+            );
+            if let (true, Some(id), Some(company)) =
+                (active, a.id, a.company.as_ref().and_then(|c| c.id))
+            {
+                out.entry(company).or_default().push(id);
             }
         }
         Ok(out)
@@ -358,11 +407,35 @@ impl Engine {
         run: i64,
     ) -> Result<ApplyReport> {
         let (plan, _) = self.make_plan(tenant, client, settings, false).await?;
+        // One agreement's changes in order; agreements side by side.
+        let mut groups: BTreeMap<i64, Vec<Change>> = BTreeMap::new();
+        for change in &plan.changes {
+            groups
+                .entry(change_agreement(change))
+                .or_default()
+                .push(change.clone());
+        }
+        let outcomes: Vec<Vec<Outcome>> = futures_util::stream::iter(groups.into_values())
+            .map(|changes| {
+                let (engine, client, settings) = (self.clone(), client.clone(), settings.clone());
+                async move {
+                    let mut out = Vec::with_capacity(changes.len());
+                    for change in changes {
+                        let outcome = engine
+                            .carry_out_one(tenant, &client, &settings, &change)
+                            .await;
+                        out.push((change, outcome));
+                    }
+                    out
+                }
+            })
+            .buffer_unordered(WRITES_AT_ONCE)
+            .collect()
+            .await;
         let mut done: BTreeMap<String, usize> = BTreeMap::new();
         let mut failed = Vec::new();
-        for change in &plan.changes {
-            let outcome = self.carry_out_one(tenant, client, settings, change).await;
-            let detail = serde_json::to_string(change).unwrap_or_default();
+        for (change, outcome) in outcomes.into_iter().flatten() {
+            let detail = serde_json::to_string(&change).unwrap_or_default();
             match outcome {
                 Ok(Some(kind)) => {
                     self.store.record_change(run, kind, &detail).await?;
@@ -370,7 +443,7 @@ impl Engine {
                 }
                 Ok(None) => {}
                 Err(e) => {
-                    let why = format!("{}: {e}", change_label(change));
+                    let why = format!("{}: {e}", change_label(&change));
                     self.store
                         .record_change(
                             run,
@@ -580,6 +653,11 @@ impl Engine {
 
 fn account_of(key: &str) -> &str {
     key.split_once('/').map_or(key, |(account, _)| account)
+}
+
+/// The agreement a change is about (drift is looked up by its line; 0 groups them).
+fn change_agreement(c: &Change) -> i64 {
+    agreements_of(c).first().copied().unwrap_or(0)
 }
 
 fn agreements_of(c: &Change) -> Vec<i64> {

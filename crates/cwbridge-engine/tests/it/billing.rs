@@ -4,7 +4,7 @@
 
 use connectwise_client::conditions::field;
 use connectwise_client::models::{Addition, IvItemReference};
-use connectwise_client::{Client, Credentials};
+use connectwise_client::{Client, Credentials, Patch};
 use connectwise_sandbox::{Faults, LostMode, Preset};
 use cwbridge_engine::account::AccountInput;
 use cwbridge_engine::billing::settings::BillingInput;
@@ -486,5 +486,58 @@ async fn scheduled_billing_runs_when_due_and_checks_are_renewed_daily() {
     let work = engine.run_scheduled(tomorrow).await.unwrap();
     assert_eq!((work.checks, work.billing_runs), (1, 1));
     assert_eq!(engine.store().runs(t, 10).await.unwrap().len(), 2);
+    db.cleanup().await;
+}
+
+#[tokio::test]
+async fn a_full_plan_follows_a_company_to_its_new_default_agreement() {
+    let site = Site::demo().await;
+    let cw = admin_client(&site);
+    let acme = company_id(&cw, "AcmeCorp").await;
+    let old = managed_agreement(&cw, acme).await;
+    let (engine, db) = engines(&site.config()).await.remove(0);
+    let t = billing_tenant(&site, &engine, Mode::Bundled).await;
+    engine.billing_apply(t).await.unwrap();
+
+    // The MSP replaces Acme's agreement: the old one cancelled, a new one of the same type.
+    cw.finance()
+        .agreements()
+        .patch(old, &Patch::new().replace("cancelledFlag", true))
+        .await
+        .unwrap();
+    let new = cw
+        .finance()
+        .agreements()
+        .create(&connectwise_client::models::Agreement {
+            name: Some("Acme - Managed Services 2027".into()),
+            company: Some(connectwise_client::models::CompanyReference {
+                id: Some(acme),
+                ..Default::default()
+            }),
+            r#type: Some(connectwise_client::models::AgreementTypeReference {
+                name: Some("Managed Services".into()),
+                ..Default::default()
+            }),
+            ..Default::default()
+        })
+        .await
+        .unwrap()
+        .id
+        .unwrap();
+
+    // An incremental plan trusts the agreement the lines are on; a full plan asks again.
+    assert!(
+        engine
+            .billing_plan(t, false)
+            .await
+            .unwrap()
+            .changes
+            .is_empty()
+    );
+    let full = engine.billing_plan(t, true).await.unwrap();
+    assert!(
+        matches!(&full.changes[..], [Change::Cancel { agreement_id, .. }, Change::Create { line, .. }] if *agreement_id == old && line.agreement_id == new),
+        "{full:#?}"
+    );
     db.cleanup().await;
 }
