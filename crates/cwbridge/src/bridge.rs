@@ -116,8 +116,35 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
             "no operator token (CWBRIDGE_OPERATOR_TOKEN): the tenant routes work, making tenants does not"
         );
     }
+    let state = AppState {
+        engine,
+        operator_token_hash: cmd
+            .operator_token
+            .as_deref()
+            .map(|t| hex::encode(Sha256::digest(t.trim().as_bytes()))),
+    };
+    let app = Application::bind(cmd.listen, state.clone())
+        .await
+        .with_context(|| format!("cannot listen on {}", cmd.listen))?;
+    let addr = app.local_addr()?;
+    println!(
+        "cwbridge listening on http://{addr} (API description: http://{addr}/api/openapi.json)"
+    );
+    run_bridge(app, state.engine, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await
+}
+
+/// Serves a bound application with the alert worker and the scheduler beside it, until
+/// `shutdown`; then stops all three.
+pub async fn run_bridge(
+    app: Application,
+    engine: Engine,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
     // The alert worker delivers what is queued, here and (through the database) what other
-    // processes queued, until shutdown.
+    // processes queued.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let worker_engine = engine.clone();
     let mut worker_stop = stop_rx.clone();
@@ -129,7 +156,7 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
             .await;
     });
     // Daily connection checks and scheduled billing runs.
-    let scheduler_engine = engine.clone();
+    let scheduler_engine = engine;
     let mut scheduler_stop = stop_rx;
     let scheduler = tokio::spawn(async move {
         scheduler_engine
@@ -138,24 +165,7 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
             })
             .await;
     });
-    let state = AppState {
-        engine,
-        operator_token_hash: cmd
-            .operator_token
-            .as_deref()
-            .map(|t| hex::encode(Sha256::digest(t.trim().as_bytes()))),
-    };
-    let app = Application::bind(cmd.listen, state)
-        .await
-        .with_context(|| format!("cannot listen on {}", cmd.listen))?;
-    let addr = app.local_addr()?;
-    println!(
-        "cwbridge listening on http://{addr} (API description: http://{addr}/api/openapi.json)"
-    );
-    app.run_until(async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    app.run_until(shutdown).await?;
     let _ = stop_tx.send(true);
     let _ = worker.await;
     let _ = scheduler.await;

@@ -3,6 +3,7 @@
 
 mod api;
 mod bridge;
+mod demo;
 mod sandbox;
 
 use clap::{Parser, Subcommand};
@@ -17,6 +18,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the demo: a sandboxed ConnectWise and the bridge, connected (--auto: set up too).
+    Demo(demo::DemoCmd),
     /// Run a sandboxed ConnectWise Manage (or manage one: roles, members, keys, faults).
     Sandbox(sandbox::SandboxCmd),
     /// Call the ConnectWise API: `cwbridge api GET /service/tickets --all`.
@@ -57,6 +60,7 @@ fn main() {
     };
     let result = runtime.block_on(async {
         match cli.command {
+            Command::Demo(cmd) => demo::run(cmd).await,
             Command::Sandbox(cmd) => sandbox::run(cmd).await,
             Command::Api(cmd) => api::run(cmd).await,
             Command::Serve(cmd) => bridge::serve(cmd).await,
