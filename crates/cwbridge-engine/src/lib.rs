@@ -46,6 +46,9 @@ pub struct EngineConfig {
     /// How long a worker holds an alert it is delivering before another may take it over
     /// (when the first died); longer than a delivery takes.
     pub alert_lease: std::time::Duration,
+    /// How long a billing run's heartbeat may be silent before the run counts as dead (its
+    /// process killed) and another may start.
+    pub run_stale_after: std::time::Duration,
 }
 
 impl Default for EngineConfig {
@@ -55,6 +58,7 @@ impl Default for EngineConfig {
             egress_address: None,
             features: vec![Feature::Billing, Feature::Tickets],
             alert_lease: std::time::Duration::from_secs(60),
+            run_stale_after: std::time::Duration::from_secs(30),
         }
     }
 }

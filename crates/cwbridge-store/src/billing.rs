@@ -263,20 +263,20 @@ impl Store {
     }
 
     /// Starts a billing run; answers its id, or [`StoreError::Conflict`] while another run of
-    /// the tenant is going (on any instance). A run left `running` for 15 minutes (its
-    /// process died) is marked `abandoned` first.
-    pub async fn start_run(&self, tenant: TenantId) -> Result<i64> {
+    /// the tenant is going (on any instance). A run whose heartbeat is older than
+    /// `stale_ms` (its process died) is marked `abandoned` first.
+    pub async fn start_run(&self, tenant: TenantId, stale_ms: i64) -> Result<i64> {
         let now = now_ms();
         sqlx::query(
-            "UPDATE billing_runs SET status = 'abandoned', finished_at = $1 WHERE tenant_id = $2 AND status = 'running' AND started_at < $3",
+            "UPDATE billing_runs SET status = 'abandoned', finished_at = $1 WHERE tenant_id = $2 AND status = 'running' AND COALESCE(heartbeat_at, started_at) < $3",
         )
         .bind(now)
         .bind(tenant.0)
-        .bind(now - 15 * 60 * 1000)
+        .bind(now - stale_ms)
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(
-            "INSERT INTO billing_runs (tenant_id, started_at, status, summary) VALUES ($1, $2, 'running', '{}') RETURNING id",
+            "INSERT INTO billing_runs (tenant_id, started_at, heartbeat_at, status, summary) VALUES ($1, $2, $2, 'running', '{}') RETURNING id",
         )
         .bind(tenant.0)
         .bind(now)
@@ -284,6 +284,18 @@ impl Store {
         .await
         .map_err(|e| crate::conflict(e, || "a running billing run of this tenant".to_owned()))?;
         Ok(row.try_get("id")?)
+    }
+
+    /// Says a run is still alive.
+    pub async fn heartbeat_run(&self, run: i64) -> Result<()> {
+        sqlx::query(
+            "UPDATE billing_runs SET heartbeat_at = $1 WHERE id = $2 AND status = 'running'",
+        )
+        .bind(now_ms())
+        .bind(run)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
     }
 
     /// Records one change of a run.

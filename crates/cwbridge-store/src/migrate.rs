@@ -39,6 +39,11 @@ const SQLITE: Steps = &[
         "billing schedule",
         include_str!("../migrations/sqlite/0005_billing_schedule.sql"),
     ),
+    (
+        6,
+        "run heartbeat",
+        include_str!("../migrations/sqlite/0006_run_heartbeat.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -66,6 +71,11 @@ const POSTGRES: Steps = &[
         5,
         "billing schedule",
         include_str!("../migrations/postgres/0005_billing_schedule.sql"),
+    ),
+    (
+        6,
+        "run heartbeat",
+        include_str!("../migrations/postgres/0006_run_heartbeat.sql"),
     ),
 ];
 

@@ -156,12 +156,21 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
             }]
         );
 
-        let run = store.start_run(t).await.unwrap();
+        let run = store.start_run(t, 60_000).await.unwrap();
         assert!(
-            matches!(store.start_run(t).await, Err(StoreError::Conflict { .. })),
+            matches!(
+                store.start_run(t, 60_000).await,
+                Err(StoreError::Conflict { .. })
+            ),
             "{}: one running run per tenant",
             db.label
         );
+        store.heartbeat_run(run).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // A beat older than the staleness limit: the run is abandoned, a new one starts.
+        let next = store.start_run(t, 10).await.unwrap();
+        assert_ne!(next, run);
+        store.finish_run(next, "done", "{}").await.unwrap();
         store.record_change(run, "create", "{}").await.unwrap();
         store
             .finish_run(run, "done", r#"{"created":1}"#)

@@ -39,6 +39,10 @@ pub struct EngineArgs {
     /// over (after a crash).
     #[arg(long, env = "CWBRIDGE_ALERT_LEASE_SECS", default_value_t = 60)]
     pub alert_lease_secs: u64,
+    /// Seconds a billing run may go without a heartbeat before it counts as dead and
+    /// another may start.
+    #[arg(long, env = "CWBRIDGE_RUN_STALE_SECS", default_value_t = 30)]
+    pub run_stale_secs: u64,
 }
 
 impl EngineArgs {
@@ -65,6 +69,7 @@ impl EngineArgs {
                 connectwise_ca,
                 egress_address: self.egress_address.clone(),
                 alert_lease: std::time::Duration::from_secs(self.alert_lease_secs.max(1)),
+                run_stale_after: std::time::Duration::from_secs(self.run_stale_secs.max(1)),
                 ..EngineConfig::default()
             },
         ))

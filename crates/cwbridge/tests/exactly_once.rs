@@ -249,3 +249,179 @@ async fn alerts_survive_lost_answers_and_kill_9_exactly_once() {
     }
     sandbox.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn billing_survives_lost_answers_and_kill_9_without_a_duplicate_line() {
+    // Arrange: 28 accounts of three units (84 lines), set up over HTTP.
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(SandboxConfig {
+        state_dir: Some(dir.path().join("sandbox")),
+        seed: Some(Seed::Demo),
+        ..SandboxConfig::ephemeral()
+    })
+    .await
+    .unwrap();
+    let admin = AdminClient::from_state_dir(&dir.path().join("sandbox")).unwrap();
+    admin
+        .create_role("EasyDMARC", &Preset::BillingTickets.grants())
+        .await
+        .unwrap();
+    let member = admin
+        .create_member(
+            "EasyDMARC",
+            "EasyDMARC",
+            None,
+            "dmarc@msp.example",
+            "EasyDMARC",
+        )
+        .await
+        .unwrap();
+    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
+    let mut create = cwbridge(dir.path());
+    create
+        .args(["tenant", "create", "Acme MSP", "--json"])
+        .stdout(Stdio::piped());
+    let made = tokio::task::spawn_blocking(move || create.output().unwrap())
+        .await
+        .unwrap();
+    let token = serde_json::from_slice::<Value>(&made.stdout).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .build()
+        .unwrap();
+    let call = |method: &str, path: String, body: Value| {
+        http.request(method.parse().unwrap(), format!("{base}{path}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let c = sandbox.credentials();
+    let server = serve(dir.path(), port, &http).await;
+    let mut setup = vec![
+        (
+            "PUT",
+            "/api/v1/connection".to_owned(),
+            json!({"site": c.site, "companyId": c.company_id, "publicKey": public_key, "privateKey": private_key, "clientId": c.client_id}),
+        ),
+        (
+            "PUT",
+            "/api/v1/billing".to_owned(),
+            json!({"product": "DMARC-MONITOR", "agreementType": "Managed Services", "mode": "per_unit"}),
+        ),
+    ];
+    for i in 1..=28 {
+        setup.push(("PUT", format!("/api/v1/accounts/g{i}"), json!({"name": format!("Group {i}"), "units": [format!("a.g{i}.example"), format!("b.g{i}.example"), format!("c.g{i}.example")]})));
+        setup.push((
+            "PUT",
+            format!("/api/v1/accounts/g{i}/mapping"),
+            json!({"companyId": i}),
+        ));
+    }
+    for (method, path, body) in setup {
+        let res = call(method, path.clone(), body).await.unwrap();
+        assert!(
+            res.status().is_success(),
+            "{path}: {}",
+            res.text().await.unwrap()
+        );
+    }
+    kill_9(server);
+    sandbox
+        // A third of writes are carried out and their answers held back for 5 s: a kill
+        // then lands between ConnectWise writing a line and cwbridge recording it.
+        .set_faults(Faults {
+            lost_response_rate: 0.3,
+            lost_response_mode: LostMode::Stall,
+            stall_secs: 5,
+            latency_ms: 40,
+            ..Faults::default()
+        })
+        .unwrap();
+
+    // Act: `cwbridge billing apply`, killed with SIGKILL mid-run five times.
+    let mut rng = rand::thread_rng();
+    for _ in 0..5 {
+        let mut apply = cwbridge(dir.path());
+        apply
+            .args(["billing", "apply", "--tenant", "Acme MSP"])
+            .env("CWBRIDGE_RUN_STALE_SECS", "1");
+        let child = apply.spawn().unwrap();
+        tokio::time::sleep(Duration::from_millis(rng.gen_range(150..900))).await;
+        kill_9(child);
+        // The dead run's heartbeat goes stale, so the next run may start.
+        tokio::time::sleep(Duration::from_millis(1100)).await;
+    }
+    // Then one run to the end, ConnectWise healthy again.
+    sandbox.set_faults(Faults::default()).unwrap();
+    let mut apply = cwbridge(dir.path());
+    apply
+        .args(["billing", "apply", "--tenant", "Acme MSP", "--json"])
+        .env("CWBRIDGE_RUN_STALE_SECS", "1")
+        .stdout(Stdio::piped());
+    let last = tokio::task::spawn_blocking(move || apply.output().unwrap())
+        .await
+        .unwrap();
+    assert!(
+        last.status.success(),
+        "{}",
+        String::from_utf8_lossy(&last.stderr)
+    );
+
+    // Assert: every wanted line exists exactly once in ConnectWise, none cancelled twice over.
+    let cw = reqwest::Client::builder()
+        .add_root_certificate(
+            reqwest::Certificate::from_pem(sandbox.ca_pem().unwrap().as_bytes()).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let mut descriptions: BTreeMap<String, usize> = BTreeMap::new();
+    for company in 1..=28 {
+        let agreements: Vec<Value> = cw
+            .get(format!("{}finance/agreements?conditions=company/id={company}%20and%20type/name=%22Managed%20Services%22", sandbox.api_url()))
+            .header("Authorization", c.authorization())
+            .header("clientId", &c.client_id)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let agreement = agreements[0]["id"].as_i64().unwrap();
+        let additions: Vec<Value> = cw
+            .get(format!(
+                "{}finance/agreements/{agreement}/additions?pageSize=1000",
+                sandbox.api_url()
+            ))
+            .header("Authorization", c.authorization())
+            .header("clientId", &c.client_id)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        for a in additions.iter().filter(|a| {
+            a["serialNumber"]
+                .as_str()
+                .is_some_and(|s| s.starts_with("cwb-"))
+        }) {
+            assert!(a["cancelledDate"].is_null(), "nothing was cancelled: {a:#}");
+            *descriptions
+                .entry(a["description"].as_str().unwrap().to_owned())
+                .or_default() += 1;
+        }
+    }
+    assert_eq!(descriptions.len(), 84, "every line made");
+    let doubled: Vec<_> = descriptions.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(doubled.is_empty(), "lines made twice: {doubled:?}");
+    sandbox.stop().await;
+}

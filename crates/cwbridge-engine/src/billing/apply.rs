@@ -370,14 +370,31 @@ impl Engine {
     pub async fn billing_apply(&self, tenant: TenantId) -> Result<ApplyReport> {
         let client = self.client_for(tenant).await?;
         let settings = self.billing(tenant).await?;
-        let run = self.store.start_run(tenant).await.map_err(|e| match e {
-            cwbridge_store::StoreError::Conflict { .. } => {
-                EngineError::Conflict("a billing run of this tenant is already going".into())
-            }
-            other => other.into(),
-        })?;
+        let stale = self.config.run_stale_after;
+        let run = self
+            .store
+            .start_run(tenant, stale.as_millis() as i64)
+            .await
+            .map_err(|e| match e {
+                cwbridge_store::StoreError::Conflict { .. } => {
+                    EngineError::Conflict("a billing run of this tenant is already going".into())
+                }
+                other => other.into(),
+            })?;
+        // Beat while this run lives, so a run whose process dies is taken over quickly.
+        let beat = {
+            let store = self.store.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(stale / 4);
+                loop {
+                    every.tick().await;
+                    let _ = store.heartbeat_run(run).await;
+                }
+            })
+        };
         let before = client.stats().requests;
         let result = self.carry_out(tenant, &client, &settings, run).await;
+        beat.abort();
         match result {
             Ok(mut report) => {
                 report.plan.requests = client.stats().requests - before;
