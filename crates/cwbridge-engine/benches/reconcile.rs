@@ -141,7 +141,7 @@ async fn run() -> anyhow::Result<()> {
             .await?;
     }
     let first = Instant::now();
-    let report = engine.billing_apply(tenant).await?;
+    let report = engine.billing_apply(tenant, false).await?;
     println!(
         "workload: {ACCOUNTS} accounts, bundled lines, {AT_ONCE} requests at a time; setup {:.0} s",
         started.elapsed().as_secs_f64()
@@ -174,7 +174,7 @@ async fn run() -> anyhow::Result<()> {
             .await?;
     }
     let t = Instant::now();
-    let ours = engine.billing_apply(tenant).await?;
+    let ours = engine.billing_apply(tenant, false).await?;
     let ours_secs = t.elapsed().as_secs_f64();
     anyhow::ensure!(ours.done.get("update") == Some(&CHANGED), "{:?}", ours.done);
     println!(

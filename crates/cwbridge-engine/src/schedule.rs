@@ -51,7 +51,7 @@ impl Engine {
                 .map(|r| r.started_at);
             let due = last.is_none_or(|at| now - at >= settings.schedule_hours * 3_600_000);
             if due {
-                match self.billing_apply(tenant.id).await {
+                match self.billing_apply(tenant.id, true).await {
                     Ok(_) => work.billing_runs += 1,
                     Err(EngineError::Conflict(_)) => {} // another instance is on it
                     Err(e) => {

@@ -452,6 +452,10 @@ enum BillingAction {
         /// The tenant, by name.
         #[arg(long)]
         tenant: String,
+        /// Plan from every agreement with lines (carries out drift corrections and follows
+        /// replaced agreements).
+        #[arg(long)]
+        full: bool,
         /// Print as JSON.
         #[arg(long)]
         json: bool,
@@ -529,9 +533,9 @@ pub async fn billing(cmd: BillingCmd) -> anyhow::Result<()> {
                 plan.requests
             );
         }
-        BillingAction::Apply { tenant, json } => {
+        BillingAction::Apply { tenant, full, json } => {
             let t = engine.tenant_named(&tenant).await?;
-            let report = engine.billing_apply(t.id).await?;
+            let report = engine.billing_apply(t.id, full).await?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {

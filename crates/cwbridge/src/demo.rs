@@ -298,7 +298,7 @@ async fn walk_the_wizard(engine: &Engine, tenant: TenantId) -> anyhow::Result<()
             },
         )
         .await?;
-    let applied = engine.billing_apply(tenant).await?;
+    let applied = engine.billing_apply(tenant, false).await?;
     println!("billing applied: {:?}", applied.done);
     for (account, domain, what) in [
         ("grp-acme", "acme.example", "DMARC record changed"),

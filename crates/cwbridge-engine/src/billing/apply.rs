@@ -233,6 +233,7 @@ impl Engine {
         let mut keys: BTreeSet<String> = desired.iter().map(|d| d.key.clone()).collect();
         keys.extend(lines.iter().map(|l| l.line_key.clone()));
         let installation = self.store.installation_id().await?;
+        let our_prefix = format!("cwb-{installation}-{}-", tenant.0);
         let by_marker: HashMap<String, &String> = keys
             .iter()
             .map(|k| (plan::marker(&installation, tenant.0, k), k))
@@ -272,6 +273,15 @@ impl Engine {
                 ) {
                     (Some(l), _) => l.line_key.clone(),
                     (None, Some(k)) => (*k).clone(),
+                    // Ours (our marker) but for a line no longer known — e.g. made just before
+                    // a crash, its unit removed since: a key nothing wants, so it is cancelled.
+                    (None, None)
+                        if a.serial_number
+                            .as_deref()
+                            .is_some_and(|s| s.starts_with(&our_prefix)) =>
+                    {
+                        format!("?/{}", a.serial_number.as_deref().unwrap_or_default())
+                    }
                     (None, None) => continue, // not ours: never touched
                 };
                 if blocked.contains(account_of(&key)) {
@@ -367,7 +377,7 @@ impl Engine {
     }
 
     /// Plans and carries the plan out, one change at a time, each recorded in the audit.
-    pub async fn billing_apply(&self, tenant: TenantId) -> Result<ApplyReport> {
+    pub async fn billing_apply(&self, tenant: TenantId, full: bool) -> Result<ApplyReport> {
         let client = self.client_for(tenant).await?;
         let settings = self.billing(tenant).await?;
         let stale = self.config.run_stale_after;
@@ -393,7 +403,7 @@ impl Engine {
             })
         };
         let before = client.stats().requests;
-        let result = self.carry_out(tenant, &client, &settings, run).await;
+        let result = self.carry_out(tenant, &client, &settings, run, full).await;
         beat.abort();
         match result {
             Ok(mut report) => {
@@ -422,13 +432,15 @@ impl Engine {
         client: &Client,
         settings: &BillingView,
         run: i64,
+        full: bool,
     ) -> Result<ApplyReport> {
-        let (plan, _) = self.make_plan(tenant, client, settings, false).await?;
-        // One agreement's changes in order; agreements side by side.
-        let mut groups: BTreeMap<i64, Vec<Change>> = BTreeMap::new();
+        let (plan, _) = self.make_plan(tenant, client, settings, full).await?;
+        // One account's changes in order (a line moving agreements is cancelled before it
+        // is made again); accounts side by side.
+        let mut groups: BTreeMap<String, Vec<Change>> = BTreeMap::new();
         for change in &plan.changes {
             groups
-                .entry(change_agreement(change))
+                .entry(account_of(change_key(change)).to_owned())
                 .or_default()
                 .push(change.clone());
         }
@@ -437,10 +449,27 @@ impl Engine {
                 let (engine, client, settings) = (self.clone(), client.clone(), settings.clone());
                 async move {
                     let mut out = Vec::with_capacity(changes.len());
+                    let mut not_cancelled: BTreeSet<String> = BTreeSet::new();
                     for change in changes {
-                        let outcome = engine
-                            .carry_out_one(tenant, &client, &settings, &change)
-                            .await;
+                        let outcome = match &change {
+                            // The old line stays: making the new one would bill twice.
+                            Change::Create { line, .. } if not_cancelled.contains(&line.key) => {
+                                Err(EngineError::Conflict(format!(
+                                    "{} was not moved: its old line could not be cancelled",
+                                    line.key
+                                )))
+                            }
+                            _ => {
+                                engine
+                                    .carry_out_one(tenant, &client, &settings, &change)
+                                    .await
+                            }
+                        };
+                        if let (Change::Cancel { key, .. }, Err(_)) = (&change, &outcome) {
+                            not_cancelled.insert(key.clone());
+                        }
+                        // Recorded before the next change, so a crash leaves its audit.
+                        let _ = engine.audit(run, &change, &outcome).await;
                         out.push((change, outcome));
                     }
                     out
@@ -451,26 +480,20 @@ impl Engine {
             .await;
         let mut done: BTreeMap<String, usize> = BTreeMap::new();
         let mut failed = Vec::new();
+        let mut refused = false;
         for (change, outcome) in outcomes.into_iter().flatten() {
-            let detail = serde_json::to_string(&change).unwrap_or_default();
             match outcome {
-                Ok(Some(kind)) => {
-                    self.store.record_change(run, kind, &detail).await?;
-                    *done.entry(kind.to_owned()).or_default() += 1;
-                }
+                Ok(Some(kind)) => *done.entry(kind.to_owned()).or_default() += 1,
                 Ok(None) => {}
                 Err(e) => {
-                    let why = format!("{}: {e}", change_label(&change));
-                    self.store
-                        .record_change(
-                            run,
-                            "failed",
-                            &json!({"change": change, "error": e.to_string()}).to_string(),
-                        )
-                        .await?;
-                    failed.push(why);
+                    refused |= matches!(&e, EngineError::ConnectWise(c) if c.kind() == connectwise_client::ErrorKind::Permission);
+                    failed.push(format!("{}: {e}", change_label(&change)));
                 }
             }
+        }
+        if refused {
+            // The role changed since the last check: name what is missing now.
+            let _ = self.check_connection(tenant).await;
         }
         Ok(ApplyReport {
             run_id: run,
@@ -478,6 +501,27 @@ impl Engine {
             failed,
             plan,
         })
+    }
+
+    /// Records one change of a run in its audit.
+    async fn audit(
+        &self,
+        run: i64,
+        change: &Change,
+        outcome: &Result<Option<&'static str>>,
+    ) -> Result<()> {
+        match outcome {
+            Ok(Some(kind)) => {
+                let detail = serde_json::to_string(change).unwrap_or_default();
+                self.store.record_change(run, kind, &detail).await?;
+            }
+            Ok(None) => {}
+            Err(e) => {
+                let detail = json!({"change": change, "error": e.to_string()}).to_string();
+                self.store.record_change(run, "failed", &detail).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Carries one change out; answers the audit kind, or `None` for a change only reported.
@@ -529,7 +573,8 @@ impl Engine {
                             .conditions(field("serialNumber").eq(marker.as_str()))
                             .send()
                             .await?;
-                        match found.first().and_then(|a| a.id) {
+                        let active = found.iter().find(|a| a.cancelled_date.is_none());
+                        match active.and_then(|a| a.id) {
                             Some(id) => {
                                 self.store.put_line(tenant, &record(line, id, None)).await?;
                                 Ok(Some("adopt"))
@@ -551,7 +596,8 @@ impl Engine {
                 let patch = Patch::new()
                     .replace("quantity", line.quantity)
                     .replace("description", &line.description)
-                    .replace("billCustomer", &line.bill_customer);
+                    .replace("billCustomer", &line.bill_customer)
+                    .replace("unitPrice", line.unit_price);
                 additions(line.agreement_id)
                     .patch(*addition_id, &patch)
                     .await?;
@@ -636,7 +682,8 @@ impl Engine {
                     DriftPolicy::Correct => {
                         let patch = Patch::new()
                             .replace("quantity", ours.0)
-                            .replace("description", &ours.1);
+                            .replace("description", &ours.1)
+                            .replace("billCustomer", &ours.2);
                         additions(stored.agreement_id)
                             .patch(*addition_id, &patch)
                             .await?;
@@ -650,12 +697,13 @@ impl Engine {
                             agreement_id: stored.agreement_id,
                             quantity: ours.0,
                             description: ours.1.clone(),
-                            bill_customer: stored.bill_customer.clone(),
+                            bill_customer: ours.2.clone(),
                             unit_price: settings.unit_price,
                         };
                         let kept = LineRecord {
                             quantity: theirs.0,
                             description: theirs.1.clone(),
+                            bill_customer: theirs.2.clone(),
                             pinned: Some(plan::fingerprint(&wanted)),
                             ..stored
                         };
@@ -672,9 +720,14 @@ fn account_of(key: &str) -> &str {
     key.split_once('/').map_or(key, |(account, _)| account)
 }
 
-/// The agreement a change is about (drift is looked up by its line; 0 groups them).
-fn change_agreement(c: &Change) -> i64 {
-    agreements_of(c).first().copied().unwrap_or(0)
+/// The line key a change is about.
+fn change_key(c: &Change) -> &str {
+    match c {
+        Change::Create { line, .. } | Change::Update { line, .. } | Change::Adopt { line, .. } => {
+            &line.key
+        }
+        Change::Cancel { key, .. } | Change::Drift { key, .. } => key,
+    }
 }
 
 fn agreements_of(c: &Change) -> Vec<i64> {

@@ -162,10 +162,10 @@ pub enum Change {
         addition_id: i64,
         /// Its line key.
         key: String,
-        /// What the bridge wrote: quantity, description.
-        ours: (f64, String),
+        /// What the bridge wrote: quantity, description, billing setting.
+        ours: (f64, String, String),
         /// What ConnectWise has now.
-        theirs: (f64, String),
+        theirs: (f64, String, String),
         /// What the plan does about it.
         resolution: DriftPolicy,
     },
@@ -249,11 +249,24 @@ fn same(a: f64, b: f64) -> bool {
 /// `desired`. Lines are matched by key; a line whose agreement changed is cancelled on the
 /// old agreement and created on the new one.
 pub fn diff(desired: &[Desired], existing: &[Existing], policy: DriftPolicy) -> Vec<Change> {
+    // One active addition per key: the one the bridge recorded wins; any other active
+    // addition of ours with the same key (a duplicate) is cancelled.
     let mut by_key: BTreeMap<&str, &Existing> = BTreeMap::new();
-    for e in existing.iter().filter(|e| !e.cancelled) {
-        by_key.insert(e.key.as_str(), e);
-    }
     let mut changes = Vec::new();
+    for e in existing.iter().filter(|e| !e.cancelled) {
+        match by_key.get(e.key.as_str()) {
+            Some(kept) if kept.last_written.is_some() || e.last_written.is_none() => {
+                changes.push(cancel(e));
+            }
+            Some(kept) => {
+                changes.push(cancel(kept));
+                by_key.insert(e.key.as_str(), e);
+            }
+            None => {
+                by_key.insert(e.key.as_str(), e);
+            }
+        }
+    }
     for d in desired {
         let amount = d.quantity * d.unit_price;
         match by_key.remove(d.key.as_str()) {
@@ -278,8 +291,8 @@ pub fn diff(desired: &[Desired], existing: &[Existing], policy: DriftPolicy) -> 
                         changes.push(Change::Drift {
                             addition_id: e.addition_id,
                             key: e.key.clone(),
-                            ours: (last.0, last.1.clone()),
-                            theirs: (now.0, now.1.clone()),
+                            ours: last.clone(),
+                            theirs: now.clone(),
                             resolution: policy,
                         })
                     }
@@ -506,7 +519,7 @@ mod tests {
         ] {
             let changes = diff(&d, std::slice::from_ref(&edited), policy);
             assert!(
-                matches!(&changes[..], [Change::Drift { theirs: (q, _), resolution, .. }] if *q == 5.0 && *resolution == policy),
+                matches!(&changes[..], [Change::Drift { theirs: (q, _, _), resolution, .. }] if *q == 5.0 && *resolution == policy),
                 "{changes:?}"
             );
         }
@@ -525,6 +538,25 @@ mod tests {
             &diff(&renamed, &[kept], DriftPolicy::Adopt)[..],
             [Change::Update { .. }]
         ));
+    }
+
+    #[test]
+    fn a_duplicate_of_a_line_is_cancelled() {
+        let d = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
+        let ours = existing(&d[0], 100);
+        let mut twin = existing(&d[0], 101);
+        twin.last_written = None;
+        let changes = diff(&d, &[twin, ours], DriftPolicy::Report);
+        assert!(
+            matches!(
+                &changes[..],
+                [Change::Cancel {
+                    addition_id: 101,
+                    ..
+                }]
+            ),
+            "{changes:?}"
+        );
     }
 
     #[test]

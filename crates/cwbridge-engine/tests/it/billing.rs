@@ -183,7 +183,7 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
         assert_eq!(plan.billable_total, 24.0, "two domains at 12.00");
         let before = additions(&cw, agreement).await.len();
 
-        let applied = engine.billing_apply(t).await.unwrap();
+        let applied = engine.billing_apply(t, false).await.unwrap();
         assert_eq!(applied.done.get("create"), Some(&2), "{applied:#?}");
         let after = additions(&cw, agreement).await;
         assert_eq!(after.len(), before + 2);
@@ -224,7 +224,7 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
             )
             .await
             .unwrap();
-        let applied = engine.billing_apply(t).await.unwrap();
+        let applied = engine.billing_apply(t, false).await.unwrap();
         assert_eq!(applied.done.get("cancel"), Some(&1), "{applied:#?}");
         let after = additions(&cw, agreement).await;
         let cancelled = after
@@ -267,7 +267,7 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
     let agreement = managed_agreement(&cw, acme).await;
     let (engine, db) = engines(&site.config()).await.remove(0);
     let t = billing_tenant(&site, &engine, Mode::Bundled).await;
-    engine.billing_apply(t).await.unwrap();
+    engine.billing_apply(t, false).await.unwrap();
     let bundle = additions(&cw, agreement)
         .await
         .into_iter()
@@ -312,8 +312,16 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
             ..
         }]
     ));
-    // Apply reads only what changed, so the correction comes from a full run: make one by
-    // adding a unit, which updates the bundle anyway.
+    // A full apply corrects the hand edit…
+    let applied = engine.billing_apply(t, true).await.unwrap();
+    assert_eq!(applied.done.get("correct"), Some(&1), "{applied:#?}");
+    let corrected = additions(&cw, agreement)
+        .await
+        .into_iter()
+        .find(|a| a.id == bundle.id)
+        .unwrap();
+    assert_eq!(corrected.quantity, Some(2.0));
+    // …and a new unit updates the bundle.
     engine
         .put_account(
             t,
@@ -325,7 +333,7 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
         )
         .await
         .unwrap();
-    engine.billing_apply(t).await.unwrap();
+    engine.billing_apply(t, false).await.unwrap();
     let now = additions(&cw, agreement)
         .await
         .into_iter()
@@ -352,7 +360,7 @@ async fn a_create_whose_answer_is_lost_is_found_by_its_marker_not_made_twice() {
             })
             .unwrap();
 
-        let applied = engine.billing_apply(t).await.unwrap();
+        let applied = engine.billing_apply(t, false).await.unwrap();
 
         assert_eq!(
             applied.done.get("adopt"),
@@ -497,7 +505,7 @@ async fn a_full_plan_follows_a_company_to_its_new_default_agreement() {
     let old = managed_agreement(&cw, acme).await;
     let (engine, db) = engines(&site.config()).await.remove(0);
     let t = billing_tenant(&site, &engine, Mode::Bundled).await;
-    engine.billing_apply(t).await.unwrap();
+    engine.billing_apply(t, false).await.unwrap();
 
     // The MSP replaces Acme's agreement: the old one cancelled, a new one of the same type.
     cw.finance()
@@ -538,6 +546,20 @@ async fn a_full_plan_follows_a_company_to_its_new_default_agreement() {
     assert!(
         matches!(&full.changes[..], [Change::Cancel { agreement_id, .. }, Change::Create { line, .. }] if *agreement_id == old && line.agreement_id == new),
         "{full:#?}"
+    );
+    let applied = engine.billing_apply(t, true).await.unwrap();
+    assert_eq!(
+        (applied.done.get("cancel"), applied.done.get("create")),
+        (Some(&1), Some(&1)),
+        "{applied:#?}"
+    );
+    assert!(
+        engine
+            .billing_plan(t, true)
+            .await
+            .unwrap()
+            .changes
+            .is_empty()
     );
     db.cleanup().await;
 }

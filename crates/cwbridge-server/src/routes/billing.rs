@@ -47,12 +47,15 @@ pub async fn plan(
     )))
 }
 
-/// `POST /api/v1/billing/apply`.
+/// `POST /api/v1/billing/apply?full=true`: carries out the plan (`full` as for the plan).
 pub async fn apply(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
+    Query(q): Query<PlanQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.engine.billing_apply(tenant.id).await?)))
+    Ok(Json(json!(
+        state.engine.billing_apply(tenant.id, q.full).await?
+    )))
 }
 
 /// `GET /api/v1/billing/runs`: the latest runs, newest first.

@@ -101,7 +101,8 @@ pub fn spec() -> Value {
                 "put": {"summary": "Billing & product: the catalog product, the default agreement type, the mode and the drift policy", "security": tenant_auth,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["product", "agreementType", "mode"], "properties": {
                         "product": {"type": "string", "description": "catalog identifier or id"}, "agreementType": {"type": "string", "description": "name or id"},
-                        "mode": {"enum": ["per_unit", "bundled", "not_billable"]}, "driftPolicy": {"enum": ["report", "correct", "adopt"]}}}}}},
+                        "mode": {"enum": ["per_unit", "bundled", "not_billable"]}, "driftPolicy": {"enum": ["report", "correct", "adopt"]},
+                        "scheduleHours": {"type": "integer", "minimum": 0, "description": "apply on its own every this many hours (full plans); 0: on demand only"}}}}}},
                     "responses": {"200": {"description": "the settings"}, "400": error_response("not in the catalog, or no such agreement type")}},
                 "get": {"summary": "The billing settings", "security": tenant_auth,
                     "responses": {"200": {"description": "the settings"}, "404": error_response("not set up")}}
@@ -113,6 +114,7 @@ pub fn spec() -> Value {
             },
             "/api/v1/billing/apply": {
                 "post": {"summary": "Carry the plan out (idempotent; one run per tenant at a time)", "security": tenant_auth,
+                    "parameters": [{"name": "full", "in": "query", "schema": {"type": "boolean"}, "description": "plan from every agreement with lines: carries out drift corrections, follows replaced agreements"}],
                     "responses": {"200": {"description": "what was done"}, "409": error_response("a run is already going")}}
             },
             "/api/v1/billing/runs": {
