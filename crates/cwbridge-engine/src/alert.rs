@@ -380,38 +380,76 @@ impl Engine {
     /// Delivers the next due alert, if any; answers whether there was one.
     pub async fn deliver_next(&self) -> Result<bool> {
         let lease = self.config.alert_lease.as_millis() as i64;
-        let Some(alert) = self.store.claim_alert(lease).await? else {
+        let claim = crate::tenant::new_token();
+        let Some(alert) = self.store.claim_alert(lease, &claim).await? else {
             return Ok(false);
         };
+        // Keep the claim while delivering, however slow ConnectWise is; a worker that dies
+        // stops renewing it, and another takes the alert over when it lapses.
+        let renew = {
+            let (store, claim, id) = (self.store.clone(), claim.clone(), alert.id);
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(std::time::Duration::from_millis(
+                    (lease / 3).max(1) as u64,
+                ));
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    if !matches!(store.extend_claim(id, &claim, lease).await, Ok(true)) {
+                        return;
+                    }
+                }
+            })
+        };
         let tenant = alert.tenant;
-        match self.deliver(&alert).await {
+        let outcome = self.deliver(&alert).await;
+        renew.abort();
+        let held = match outcome {
             Ok(Outcome::Delivered { ticket, action }) => {
                 self.store
-                    .finish_alert(alert.id, "delivered", Some(ticket), Some(action), None)
-                    .await?;
+                    .finish_alert(
+                        alert.id,
+                        &claim,
+                        "delivered",
+                        Some(ticket),
+                        Some(action),
+                        None,
+                    )
+                    .await?
             }
             Ok(Outcome::Skipped(why)) => {
                 self.store
-                    .finish_alert(alert.id, "skipped", None, Some(&why), None)
-                    .await?;
+                    .finish_alert(alert.id, &claim, "skipped", None, Some(&why), None)
+                    .await?
             }
             Err(e) if is_transient(&e) => {
                 let wait = backoff(alert.attempts);
                 tracing::info!(alert.id = alert.id, error = %e, wait_ms = wait.as_millis() as u64, "alert delivery will be retried");
                 self.store
-                    .retry_alert(alert.id, now_ms() + wait.as_millis() as i64, &e.to_string())
-                    .await?;
+                    .retry_alert(
+                        alert.id,
+                        &claim,
+                        now_ms() + wait.as_millis() as i64,
+                        &e.to_string(),
+                    )
+                    .await?
             }
             Err(e) => {
                 tracing::warn!(alert.id = alert.id, error = %e, "alert delivery failed");
-                self.store
-                    .finish_alert(alert.id, "failed", None, None, Some(&e.to_string()))
-                    .await?;
                 if matches!(&e, EngineError::ConnectWise(c) if c.kind() == ErrorKind::Permission) {
                     // A role changed since the last check: say so where the admin looks.
                     let _ = self.check_connection(tenant).await;
                 }
+                self.store
+                    .finish_alert(alert.id, &claim, "failed", None, None, Some(&e.to_string()))
+                    .await?
             }
+        };
+        if !held {
+            tracing::warn!(
+                alert.id = alert.id,
+                "the alert's claim lapsed during delivery; its new holder decides"
+            );
         }
         Ok(true)
     }
@@ -482,9 +520,24 @@ impl Engine {
             });
         }
 
+        // This very alert made the key's ticket (and a crash kept it queued): done.
+        if let Some(AlertTicketRecord {
+            ticket_id: Some(ticket),
+            created_by: Some(by),
+            ..
+        }) = link
+            && by == a.id
+        {
+            return Ok(Outcome::Delivered {
+                ticket,
+                action: "ticket",
+            });
+        }
+
         if let Some(AlertTicketRecord {
             generation,
             ticket_id: Some(ticket),
+            ..
         }) = link
         {
             match client.service().tickets().get(ticket).await {
@@ -526,6 +579,7 @@ impl Engine {
             let next = AlertTicketRecord {
                 generation: generation + 1,
                 ticket_id: None,
+                created_by: None,
             };
             self.store
                 .put_alert_ticket(tenant, &a.alert_key, next)
@@ -554,6 +608,7 @@ impl Engine {
                     AlertTicketRecord {
                         generation,
                         ticket_id: None,
+                        created_by: None,
                     },
                 )
                 .await?;
@@ -634,6 +689,7 @@ impl Engine {
                 AlertTicketRecord {
                     generation,
                     ticket_id: Some(id),
+                    created_by: Some(a.id),
                 },
             )
             .await?;

@@ -157,39 +157,56 @@ impl Store {
     /// Claims the oldest due alert for `lease_ms` (no other worker, here or on another
     /// instance, takes it meanwhile). Alerts of one key are delivered in order: an alert
     /// whose key has an older undelivered alert waits.
-    pub async fn claim_alert(&self, lease_ms: i64) -> Result<Option<AlertRecord>> {
+    pub async fn claim_alert(&self, lease_ms: i64, claim: &str) -> Result<Option<AlertRecord>> {
         let now = now_ms();
         let lock = match self.dialect {
             Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
             Dialect::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE alerts SET claimed_until = $1, attempts = attempts + 1, updated_at = $2 WHERE id = ( \
+            "UPDATE alerts SET claimed_until = $1, claimed_by = $3, attempts = attempts + 1, updated_at = $2 WHERE id = ( \
                SELECT a.id FROM alerts a WHERE a.state = 'queued' AND a.next_attempt_at <= $2 \
                AND (a.claimed_until IS NULL OR a.claimed_until < $2) \
                AND NOT EXISTS (SELECT 1 FROM alerts b WHERE b.tenant_id = a.tenant_id AND b.alert_key = a.alert_key AND b.state = 'queued' AND b.id < a.id) \
+               AND NOT EXISTS (SELECT 1 FROM alerts c WHERE c.tenant_id = a.tenant_id AND c.alert_key = a.alert_key AND c.state = 'queued' AND c.id <> a.id AND c.claimed_until >= $2) \
                ORDER BY a.id LIMIT 1 {lock}) \
              AND state = 'queued' RETURNING {ALERT_COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(now + lease_ms)
             .bind(now)
+            .bind(claim)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(alert_from).transpose()
     }
 
-    /// Ends an alert's delivery: `delivered`, `skipped` or `failed`.
+    /// Extends a claim while its delivery is going; answers whether the claim still holds.
+    pub async fn extend_claim(&self, id: i64, claim: &str, lease_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE alerts SET claimed_until = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'queued'",
+        )
+        .bind(now_ms() + lease_ms)
+        .bind(id)
+        .bind(claim)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Ends an alert's delivery: `delivered`, `skipped` or `failed` — if `claim` still holds
+    /// it (answers whether it did).
     pub async fn finish_alert(
         &self,
         id: i64,
+        claim: &str,
         state: &str,
         ticket_id: Option<i64>,
         action: Option<&str>,
         error: Option<&str>,
-    ) -> Result<()> {
-        sqlx::query(
-            "UPDATE alerts SET state = $1, ticket_id = $2, action = $3, last_error = $4, claimed_until = NULL, updated_at = $5 WHERE id = $6",
+    ) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE alerts SET state = $1, ticket_id = $2, action = $3, last_error = $4, claimed_until = NULL, updated_at = $5 WHERE id = $6 AND claimed_by = $7",
         )
         .bind(state)
         .bind(ticket_id)
@@ -197,23 +214,25 @@ impl Store {
         .bind(error)
         .bind(now_ms())
         .bind(id)
+        .bind(claim)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Puts an alert back in the queue to try again at `at` (Unix ms).
-    pub async fn retry_alert(&self, id: i64, at: i64, error: &str) -> Result<()> {
-        sqlx::query(
-            "UPDATE alerts SET next_attempt_at = $1, last_error = $2, claimed_until = NULL, updated_at = $3 WHERE id = $4",
+    pub async fn retry_alert(&self, id: i64, claim: &str, at: i64, error: &str) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE alerts SET next_attempt_at = $1, last_error = $2, claimed_until = NULL, updated_at = $3 WHERE id = $4 AND claimed_by = $5",
         )
         .bind(at)
         .bind(error)
         .bind(now_ms())
         .bind(id)
+        .bind(claim)
         .execute(&self.pool)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
 
     /// Queues a failed alert again (the retry button).
@@ -268,7 +287,7 @@ impl Store {
         tenant: TenantId,
         key: &str,
     ) -> Result<Option<AlertTicketRecord>> {
-        let row = sqlx::query("SELECT generation, ticket_id FROM alert_tickets WHERE tenant_id = $1 AND alert_key = $2")
+        let row = sqlx::query("SELECT generation, ticket_id, created_by FROM alert_tickets WHERE tenant_id = $1 AND alert_key = $2")
             .bind(tenant.0)
             .bind(key)
             .fetch_optional(&self.pool)
@@ -277,6 +296,7 @@ impl Store {
             Ok(AlertTicketRecord {
                 generation: r.try_get("generation")?,
                 ticket_id: r.try_get("ticket_id")?,
+                created_by: r.try_get("created_by")?,
             })
         })
         .transpose()
@@ -290,13 +310,14 @@ impl Store {
         t: AlertTicketRecord,
     ) -> Result<()> {
         sqlx::query(
-            "INSERT INTO alert_tickets (tenant_id, alert_key, generation, ticket_id, updated_at) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (tenant_id, alert_key) DO UPDATE SET generation = excluded.generation, ticket_id = excluded.ticket_id, updated_at = excluded.updated_at",
+            "INSERT INTO alert_tickets (tenant_id, alert_key, generation, ticket_id, created_by, updated_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (tenant_id, alert_key) DO UPDATE SET generation = excluded.generation, ticket_id = excluded.ticket_id, created_by = excluded.created_by, updated_at = excluded.updated_at",
         )
         .bind(tenant.0)
         .bind(key)
         .bind(t.generation)
         .bind(t.ticket_id)
+        .bind(t.created_by)
         .bind(now_ms())
         .execute(&self.pool)
         .await?;

@@ -44,6 +44,11 @@ const SQLITE: Steps = &[
         "run heartbeat",
         include_str!("../migrations/sqlite/0006_run_heartbeat.sql"),
     ),
+    (
+        7,
+        "alert claims",
+        include_str!("../migrations/sqlite/0007_alert_claims.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -76,6 +81,11 @@ const POSTGRES: Steps = &[
         6,
         "run heartbeat",
         include_str!("../migrations/postgres/0006_run_heartbeat.sql"),
+    ),
+    (
+        7,
+        "alert claims",
+        include_str!("../migrations/postgres/0007_alert_claims.sql"),
     ),
 ];
 

@@ -220,4 +220,6 @@ pub struct AlertTicketRecord {
     pub generation: i64,
     /// The current ticket, once known.
     pub ticket_id: Option<i64>,
+    /// The alert that made the current ticket.
+    pub created_by: Option<i64>,
 }

@@ -185,3 +185,60 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn an_alert_is_held_by_one_claim_and_a_lapsed_claim_cannot_finish_it() {
+    use cwbridge_store::AlertRecord;
+    for db in databases().await {
+        let store = &db.store;
+        let t = store.create_tenant("acme", "h").await.unwrap().id;
+        let alert = |key: &str| AlertRecord {
+            id: 0,
+            tenant: t,
+            account: "g1".into(),
+            alert_type: "spf".into(),
+            alert_key: key.into(),
+            summary: "s".into(),
+            description: "d".into(),
+            resolved: false,
+            state: "queued".into(),
+            ticket_id: None,
+            action: None,
+            attempts: 0,
+            last_error: None,
+            created_at: 0,
+        };
+        let first = store.insert_alert(&alert("k")).await.unwrap();
+        store.insert_alert(&alert("k")).await.unwrap();
+
+        let a = store.claim_alert(30, "A").await.unwrap().unwrap();
+        assert_eq!(a.id, first);
+        assert!(
+            store.claim_alert(30, "B").await.unwrap().is_none(),
+            "{}: one key at a time",
+            db.label
+        );
+        assert!(store.extend_claim(first, "A", 30).await.unwrap());
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+
+        // A's claim lapsed (its worker died, say): B takes the alert over; A cannot finish it.
+        let b = store.claim_alert(60_000, "B").await.unwrap().unwrap();
+        assert_eq!(b.id, first);
+        assert!(
+            !store
+                .finish_alert(first, "A", "delivered", Some(1), Some("ticket"), None)
+                .await
+                .unwrap()
+        );
+        assert!(!store.extend_claim(first, "A", 30).await.unwrap());
+        assert!(
+            store
+                .finish_alert(first, "B", "delivered", Some(1), Some("ticket"), None)
+                .await
+                .unwrap()
+        );
+        let second = store.claim_alert(60_000, "C").await.unwrap().unwrap();
+        assert_ne!(second.id, first);
+        db.cleanup().await;
+    }
+}
