@@ -68,7 +68,8 @@ impl Engine {
                     "a unit (e.g. a sending domain) is 1 to 253 characters",
                 ));
             }
-            units.push(unit.to_owned());
+            // Domains and most unit names ignore case: `Acme.example` is `acme.example`.
+            units.push(unit.to_lowercase());
         }
         units.sort();
         units.dedup();

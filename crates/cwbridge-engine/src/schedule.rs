@@ -24,43 +24,56 @@ impl Engine {
     pub async fn run_scheduled(&self, now: i64) -> Result<ScheduledWork> {
         let mut work = ScheduledWork::default();
         for tenant in self.store.tenants().await? {
-            if self.store.connection(tenant.id).await?.is_none() {
-                continue;
-            }
-            let stale = match self.store.last_check(tenant.id).await? {
-                Some(c) => now - c.checked_at >= CHECK_EVERY_MS,
-                None => true,
-            };
-            if stale {
-                if let Err(e) = self.check_connection(tenant.id).await {
-                    tracing::warn!(tenant.id = %tenant.id, error = %e, "scheduled check failed");
-                }
-                work.checks += 1;
-            }
-            let Some(settings) = self.store.billing_settings(tenant.id).await? else {
-                continue;
-            };
-            if settings.schedule_hours <= 0 {
-                continue;
-            }
-            let last = self
-                .store
-                .runs(tenant.id, 1)
-                .await?
-                .first()
-                .map(|r| r.started_at);
-            let due = last.is_none_or(|at| now - at >= settings.schedule_hours * 3_600_000);
-            if due {
-                match self.billing_apply(tenant.id, true).await {
-                    Ok(_) => work.billing_runs += 1,
-                    Err(EngineError::Conflict(_)) => {} // another instance is on it
-                    Err(e) => {
-                        tracing::warn!(tenant.id = %tenant.id, error = %e, "scheduled billing failed")
-                    }
-                }
+            // One tenant's trouble (its store rows, its ConnectWise) never stops the others'.
+            if let Err(e) = self.run_scheduled_for(tenant.id, now, &mut work).await {
+                tracing::warn!(tenant.id = %tenant.id, error = %e, "scheduled work failed");
             }
         }
         Ok(work)
+    }
+
+    async fn run_scheduled_for(
+        &self,
+        tenant: cwbridge_store::TenantId,
+        now: i64,
+        work: &mut ScheduledWork,
+    ) -> Result<()> {
+        if self.store.connection(tenant).await?.is_none() {
+            return Ok(());
+        }
+        let stale = match self.store.last_check(tenant).await? {
+            Some(c) => now - c.checked_at >= CHECK_EVERY_MS,
+            None => true,
+        };
+        if stale {
+            if let Err(e) = self.check_connection(tenant).await {
+                tracing::warn!(tenant.id = %tenant, error = %e, "scheduled check failed");
+            }
+            work.checks += 1;
+        }
+        let Some(settings) = self.store.billing_settings(tenant).await? else {
+            return Ok(());
+        };
+        if settings.schedule_hours <= 0 {
+            return Ok(());
+        }
+        let last = self
+            .store
+            .runs(tenant, 1)
+            .await?
+            .first()
+            .map(|r| r.started_at);
+        let due = last.is_none_or(|at| now - at >= settings.schedule_hours * 3_600_000);
+        if due {
+            match self.billing_apply(tenant, true).await {
+                Ok(_) => work.billing_runs += 1,
+                Err(EngineError::Conflict(_)) => {} // another instance is on it
+                Err(e) => {
+                    tracing::warn!(tenant.id = %tenant, error = %e, "scheduled billing failed")
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Runs [`Engine::run_scheduled`] every minute until `stop` resolves.

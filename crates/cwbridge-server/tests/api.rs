@@ -503,3 +503,21 @@ async fn the_wizards_pickers_search_connectwise() {
     assert_eq!(priorities.as_array().unwrap().len(), 4);
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_malformed_id_or_query_gets_a_json_error() {
+    let w = world().await;
+    let (b, db) = bridges(&w).await.remove(0);
+    let token = tenant(&b, "Acme MSP").await;
+    for path in [
+        "/api/v1/alerts/abc",
+        "/api/v1/billing/plan?full=yes",
+        "/api/v1/billing/runs/x",
+    ] {
+        let (status, body, _) = b.call(reqwest::Method::GET, path, Some(&token), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["error"]["code"], "invalid_field", "{path}: {body}");
+        assert!(body["error"]["field"].is_string(), "{path}: {body}");
+    }
+    db.cleanup().await;
+}

@@ -33,7 +33,7 @@ pub enum Dialect {
 /// What can go wrong storing or reading.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    /// The URL names no database cwbridge can use.
+    /// The URL names no database cwbridge can use (shown without its password).
     #[error("database URL `{0}` is not sqlite://… or postgres://…")]
     UnsupportedUrl(String),
     /// A unique value is taken (e.g. a tenant name).
@@ -63,6 +63,20 @@ pub struct Store {
     dialect: Dialect,
 }
 
+/// A database URL fit to print: its password, if any, replaced by `***`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    match rest.split_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***@{host}")
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// The current time in Unix milliseconds.
 pub fn now_ms() -> i64 {
     std::time::SystemTime::now()
@@ -86,7 +100,7 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             Dialect::Postgres
         } else {
-            return Err(StoreError::UnsupportedUrl(url.to_owned()));
+            return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
         let url = match dialect {
             Dialect::Sqlite if !url.contains("mode=") => {
@@ -360,5 +374,20 @@ fn conflict(e: sqlx::Error, what: impl FnOnce() -> String) -> StoreError {
             StoreError::Conflict { what: what() }
         }
         _ => StoreError::Database(e),
+    }
+}
+
+#[cfg(test)]
+mod redact_tests {
+    use super::redact_url;
+
+    #[test]
+    fn passwords_never_print() {
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db:5432/cw"),
+            "postgres://app:***@db:5432/cw"
+        );
+        assert_eq!(redact_url("postgres://app@db/cw"), "postgres://app@db/cw");
+        assert_eq!(redact_url("sqlite://cwbridge.db"), "sqlite://cwbridge.db");
     }
 }

@@ -12,13 +12,14 @@ use cwbridge_store::Store;
 use sha2::{Digest, Sha256};
 
 /// Where the bridge keeps its state and secrets.
-#[derive(Debug, Clone, Args)]
+#[derive(Clone, Args)]
 pub struct EngineArgs {
     /// The database: sqlite://FILE (created if missing) or postgres://…
     #[arg(
         long,
         env = "CWBRIDGE_DATABASE_URL",
-        default_value = "sqlite://cwbridge.db"
+        default_value = "sqlite://cwbridge.db",
+        hide_env_values = true
     )]
     pub database_url: String,
     /// Keys sealing ConnectWise private keys: base64 32-byte keys, comma-separated, newest
@@ -45,12 +46,31 @@ pub struct EngineArgs {
     pub run_stale_secs: u64,
 }
 
+impl std::fmt::Debug for EngineArgs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineArgs")
+            .field(
+                "database_url",
+                &cwbridge_store::redact_url(&self.database_url),
+            )
+            .field(
+                "secret_keys",
+                &self.secret_keys.as_ref().map(|_| "<redacted>"),
+            )
+            .field("secret_key_file", &self.secret_key_file)
+            .finish_non_exhaustive()
+    }
+}
+
 impl EngineArgs {
     /// Opens the store and the keyring.
     pub async fn open(&self) -> anyhow::Result<Engine> {
-        let store = Store::open(&self.database_url)
-            .await
-            .with_context(|| format!("cannot open the database {}", self.database_url))?;
+        let store = Store::open(&self.database_url).await.with_context(|| {
+            format!(
+                "cannot open the database {}",
+                cwbridge_store::redact_url(&self.database_url)
+            )
+        })?;
         let keys: Vec<String> = match &self.secret_keys {
             Some(list) => list.split(',').map(str::trim).map(str::to_owned).collect(),
             None => vec![key_from_file(&self.secret_key_file)?],
@@ -101,7 +121,7 @@ fn key_from_file(path: &Path) -> anyhow::Result<String> {
 }
 
 /// `cwbridge serve`.
-#[derive(Debug, Args)]
+#[derive(Args)]
 pub struct ServeCmd {
     #[command(flatten)]
     engine: EngineArgs,
@@ -111,6 +131,19 @@ pub struct ServeCmd {
     /// The operator token, which makes and lists tenants (without it those routes are off).
     #[arg(long, env = "CWBRIDGE_OPERATOR_TOKEN", hide_env_values = true)]
     operator_token: Option<String>,
+}
+
+impl std::fmt::Debug for ServeCmd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServeCmd")
+            .field("engine", &self.engine)
+            .field("listen", &self.listen)
+            .field(
+                "operator_token",
+                &self.operator_token.as_ref().map(|_| "<redacted>"),
+            )
+            .finish()
+    }
 }
 
 /// Runs `cwbridge serve` until Ctrl-C.

@@ -1,21 +1,21 @@
 //! `/api/v1/accounts`: the vendor pushes its accounts and their units; the tenant maps them.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use cwbridge_engine::account::AccountInput;
 use cwbridge_engine::mapping::MappingInput;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::extract::{CurrentTenant, JsonBody};
+use crate::extract::{ApiPath, CurrentTenant, JsonBody};
 use crate::state::AppState;
 
 /// `PUT /api/v1/accounts/{id}`: the account's whole state (idempotent).
 pub async fn put(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     JsonBody(input): JsonBody<AccountInput>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
@@ -27,7 +27,7 @@ pub async fn put(
 pub async fn delete(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state.engine.delete_account(tenant.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -53,7 +53,7 @@ pub async fn mappings(
 pub async fn map(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
     JsonBody(input): JsonBody<MappingInput>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
@@ -65,7 +65,7 @@ pub async fn map(
 pub async fn unmap(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Path(id): Path<String>,
+    ApiPath(id): ApiPath<String>,
 ) -> Result<StatusCode, ApiError> {
     state.engine.unmap_account(tenant.id, &id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -2,14 +2,14 @@
 //! ticket defaults, which alert types each account forwards, and per-type policies.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use cwbridge_engine::alert::{AlertInput, AlertPolicyInput, TicketSettingsInput};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::extract::{CurrentTenant, JsonBody};
+use crate::extract::{ApiPath, CurrentTenant, JsonBody};
 use crate::state::AppState;
 
 /// `POST /api/v1/alerts`: stored durably, then `202` with its id; delivered by the worker.
@@ -34,7 +34,7 @@ pub async fn list(
 pub async fn show(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.engine.alert(tenant.id, id).await?)))
 }
@@ -43,7 +43,7 @@ pub async fn show(
 pub async fn retry(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(state.engine.retry_alert(tenant.id, id).await?)))
 }
@@ -96,7 +96,7 @@ pub struct RouteBody {
 pub async fn put_route(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Path(account): Path<String>,
+    ApiPath(account): ApiPath<String>,
     JsonBody(body): JsonBody<RouteBody>,
 ) -> Result<Json<Value>, ApiError> {
     state
@@ -110,7 +110,7 @@ pub async fn put_route(
 pub async fn put_policy(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Path(alert_type): Path<String>,
+    ApiPath(alert_type): ApiPath<String>,
     JsonBody(input): JsonBody<AlertPolicyInput>,
 ) -> Result<Json<Value>, ApiError> {
     state

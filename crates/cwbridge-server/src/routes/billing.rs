@@ -1,13 +1,13 @@
 //! `/api/v1/billing`: settings (step 2), the plan, apply, and the history of runs.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use cwbridge_engine::billing::settings::BillingInput;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::extract::{CurrentTenant, JsonBody};
+use crate::extract::{ApiPath, ApiQuery, CurrentTenant, JsonBody};
 use crate::state::AppState;
 
 /// `PUT /api/v1/billing`.
@@ -40,7 +40,7 @@ pub struct PlanQuery {
 pub async fn plan(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Query(q): Query<PlanQuery>,
+    ApiQuery(q): ApiQuery<PlanQuery>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
         state.engine.billing_plan(tenant.id, q.full).await?
@@ -51,7 +51,7 @@ pub async fn plan(
 pub async fn apply(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Query(q): Query<PlanQuery>,
+    ApiQuery(q): ApiQuery<PlanQuery>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(json!(
         state.engine.billing_apply(tenant.id, q.full).await?
@@ -86,7 +86,7 @@ pub async fn runs(
 pub async fn run(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-    Path(id): Path<i64>,
+    ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     let changes = state
         .engine

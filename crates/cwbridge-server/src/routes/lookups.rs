@@ -2,12 +2,12 @@
 //! (remembered for a minute).
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use serde_json::Value;
 
 use crate::error::ApiError;
-use crate::extract::CurrentTenant;
+use crate::extract::{ApiPath, ApiQuery, CurrentTenant};
 use crate::state::AppState;
 
 /// `?search=` for the searchable pickers.
@@ -21,7 +21,7 @@ pub struct Search {
 pub async fn companies(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
-    Query(q): Query<Search>,
+    ApiQuery(q): ApiQuery<Search>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
         state
@@ -35,7 +35,7 @@ pub async fn companies(
 pub async fn agreements(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
-    Path(company): Path<i64>,
+    ApiPath(company): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(state.engine.lookup_agreements(t.id, company).await?))
 }
@@ -52,7 +52,7 @@ pub async fn agreement_types(
 pub async fn catalog(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
-    Query(q): Query<Search>,
+    ApiQuery(q): ApiQuery<Search>,
 ) -> Result<Json<Value>, ApiError> {
     Ok(Json(
         state
