@@ -164,6 +164,15 @@ impl Engine {
         tenant: TenantId,
         input: &TicketSettingsInput,
     ) -> Result<TicketSettingsRecord> {
+        let r = self.set_ticket_settings_inner(tenant, input).await;
+        self.recheck_on_403(tenant, r).await
+    }
+
+    async fn set_ticket_settings_inner(
+        &self,
+        tenant: TenantId,
+        input: &TicketSettingsInput,
+    ) -> Result<TicketSettingsRecord> {
         let client = self.client_for(tenant).await?;
         let by = |v: &str| match v.trim().parse::<i64>() {
             Ok(id) => field("id").eq(id),

@@ -229,6 +229,17 @@ impl Engine {
         Ok(builder.build()?)
     }
 
+    /// Passes a result through; a 403 from ConnectWise first re-checks the connection, so
+    /// the permission now missing is named where the admin looks.
+    pub(crate) async fn recheck_on_403<T>(&self, tenant: TenantId, r: Result<T>) -> Result<T> {
+        if let Err(EngineError::ConnectWise(e)) = &r
+            && e.kind() == ErrorKind::Permission
+        {
+            let _ = self.check_connection(tenant).await;
+        }
+        r
+    }
+
     /// Checks a tenant's saved connection and records the report.
     pub async fn check_connection(&self, tenant: TenantId) -> Result<CheckReport> {
         let stored = self.stored_connection(tenant).await?;

@@ -61,7 +61,7 @@ impl Engine {
             return Ok(v);
         }
         let client = self.client_for(tenant).await?;
-        let value = fetch(client).await?;
+        let value = self.recheck_on_403(tenant, fetch(client).await).await?;
         self.lookups.put(tenant, key, value.clone());
         Ok(value)
     }

@@ -176,6 +176,16 @@ impl Engine {
         account: &str,
         input: &MappingInput,
     ) -> Result<MappingView> {
+        let r = self.map_account_inner(tenant, account, input).await;
+        self.recheck_on_403(tenant, r).await
+    }
+
+    async fn map_account_inner(
+        &self,
+        tenant: TenantId,
+        account: &str,
+        input: &MappingInput,
+    ) -> Result<MappingView> {
         if !self
             .store
             .accounts(tenant)

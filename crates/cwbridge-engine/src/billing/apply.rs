@@ -80,6 +80,11 @@ impl Engine {
     /// What billing would change now. `full` reads every agreement the bridge has lines on
     /// (finding hand edits everywhere); otherwise only those whose lines should change.
     pub async fn billing_plan(&self, tenant: TenantId, full: bool) -> Result<Plan> {
+        let r = self.billing_plan_inner(tenant, full).await;
+        self.recheck_on_403(tenant, r).await
+    }
+
+    async fn billing_plan_inner(&self, tenant: TenantId, full: bool) -> Result<Plan> {
         let client = self.client_for(tenant).await?;
         let before = client.stats().requests;
         let settings = self.billing(tenant).await?;

@@ -95,6 +95,15 @@ pub(crate) fn view(r: &BillingSettingsRecord) -> Result<BillingView> {
 impl Engine {
     /// Saves step 2, checking the product is in the catalog and the agreement type exists.
     pub async fn set_billing(&self, tenant: TenantId, input: &BillingInput) -> Result<BillingView> {
+        let r = self.set_billing_inner(tenant, input).await;
+        self.recheck_on_403(tenant, r).await
+    }
+
+    async fn set_billing_inner(
+        &self,
+        tenant: TenantId,
+        input: &BillingInput,
+    ) -> Result<BillingView> {
         let client = self.client_for(tenant).await?;
         let product = input.product.trim();
         if product.is_empty() {

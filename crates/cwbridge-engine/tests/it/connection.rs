@@ -242,3 +242,29 @@ async fn the_private_key_is_sealed_at_rest_and_survives_a_key_rotation() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_403_on_any_call_checks_the_connection_again() {
+    let site = Site::demo().await;
+    let input = site
+        .member_lacking("NoCompanies", "Company Maintenance", Action::Inquire)
+        .await;
+    let (engine, db) = engines(&site.config()).await.remove(0);
+    let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+    engine.save_connection(t, &input).await.unwrap();
+    let first = engine.last_check(t).await.unwrap().unwrap().checked_at;
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+
+    // A look-up ConnectWise refuses…
+    let err = engine.lookup_companies(t, None).await.unwrap_err();
+    assert!(
+        matches!(&err, EngineError::ConnectWise(e) if e.kind() == connectwise_client::ErrorKind::Permission),
+        "{err}"
+    );
+
+    // …re-checked the connection, which names the missing permission.
+    let again = engine.last_check(t).await.unwrap().unwrap();
+    assert!(again.checked_at > first);
+    assert!(again.missing().any(|p| p.function == "Company Maintenance"));
+    db.cleanup().await;
+}
