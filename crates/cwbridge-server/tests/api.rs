@@ -521,3 +521,116 @@ async fn a_malformed_id_or_query_gets_a_json_error() {
     }
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_tenant_reaches_anothers_accounts_alerts_or_runs() {
+    let w = world().await;
+    for (b, db) in bridges(&w).await {
+        let a = tenant(&b, "Acme MSP").await;
+        let other = tenant(&b, "Beta MSP").await;
+        let call = |method: reqwest::Method, path: String, token: String, body: Option<Value>| {
+            let b = &b;
+            async move { b.call(method, &path, Some(&token), body).await }
+        };
+        // Acme's data: a connection, an account, billing, a run, an alert.
+        for (method, path, body) in [
+            (reqwest::Method::PUT, "/api/v1/connection", w.input.clone()),
+            (
+                reqwest::Method::PUT,
+                "/api/v1/accounts/g-acme",
+                json!({"name": "Acme", "units": ["acme.example"]}),
+            ),
+            (
+                reqwest::Method::PUT,
+                "/api/v1/accounts/g-acme/mapping",
+                json!({"companyId": 1}),
+            ),
+            (
+                reqwest::Method::PUT,
+                "/api/v1/billing",
+                json!({"product": "DMARC-MONITOR", "agreementType": "Managed Services", "mode": "bundled"}),
+            ),
+        ] {
+            let (status, answer, _) = call(method, path.into(), a.clone(), Some(body)).await;
+            assert!(status.is_success(), "{path}: {answer}");
+        }
+        let (_, run, _) = call(
+            reqwest::Method::POST,
+            "/api/v1/billing/apply".into(),
+            a.clone(),
+            None,
+        )
+        .await;
+        let (_, alert, _) = call(
+            reqwest::Method::POST,
+            "/api/v1/alerts".into(),
+            a.clone(),
+            Some(json!({"account": "g-acme", "type": "spf", "summary": "s", "description": "d"})),
+        )
+        .await;
+
+        // Beta sees none of it and can change none of it.
+        let (_, accounts, _) = call(
+            reqwest::Method::GET,
+            "/api/v1/accounts".into(),
+            other.clone(),
+            None,
+        )
+        .await;
+        assert_eq!(accounts, json!([]), "{}", db.label);
+        let (_, alerts, _) = call(
+            reqwest::Method::GET,
+            "/api/v1/alerts".into(),
+            other.clone(),
+            None,
+        )
+        .await;
+        assert_eq!(alerts, json!([]));
+        let (_, runs, _) = call(
+            reqwest::Method::GET,
+            "/api/v1/billing/runs".into(),
+            other.clone(),
+            None,
+        )
+        .await;
+        assert_eq!(runs, json!([]));
+        for (method, path, body) in [
+            (
+                reqwest::Method::GET,
+                format!("/api/v1/alerts/{}", alert["id"]),
+                None,
+            ),
+            (
+                reqwest::Method::GET,
+                format!("/api/v1/billing/runs/{}", run["runId"]),
+                None,
+            ),
+            (
+                reqwest::Method::PUT,
+                "/api/v1/accounts/g-acme/mapping".to_owned(),
+                Some(json!({"companyId": 2})),
+            ),
+            (
+                reqwest::Method::DELETE,
+                "/api/v1/accounts/g-acme".to_owned(),
+                None,
+            ),
+            (reqwest::Method::GET, "/api/v1/billing".to_owned(), None),
+        ] {
+            let (status, answer, _) = call(method.clone(), path.clone(), other.clone(), body).await;
+            assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
+        }
+        let (_, still, _) = call(
+            reqwest::Method::GET,
+            "/api/v1/accounts".into(),
+            a.clone(),
+            None,
+        )
+        .await;
+        assert_eq!(
+            still[0]["mapping"]["companyId"], 1,
+            "Acme's mapping is untouched"
+        );
+        db.cleanup().await;
+    }
+}
