@@ -1,6 +1,8 @@
 //! Every request is traced, and no credential reaches the log. A test binary of its own:
 //! the subscriber is process-wide, so no other test's callsites race it.
 
+// The integration tests' helpers; this binary uses only the sandbox and the client.
+#[allow(dead_code)]
 #[path = "it/helpers.rs"]
 mod helpers;
 

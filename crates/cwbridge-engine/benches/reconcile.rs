@@ -12,7 +12,7 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use connectwise_client::conditions::field;
 use connectwise_client::models::{Addition, Agreement, Company};
@@ -296,6 +296,5 @@ async fn run() -> anyhow::Result<()> {
     let after = engine.billing_plan(tenant, false).await?;
     anyhow::ensure!(after.changes.is_empty(), "both reached the wanted state");
     sandbox.stop().await;
-    let _ = Duration::ZERO;
     Ok(())
 }

@@ -47,7 +47,7 @@ fn main() -> anyhow::Result<()> {
         println!("{label:<10} accept: {rps:>8.0} alerts/s (wrk p50 {p50:.2} ms, p99 {p99:.2} ms)");
         runtime.block_on(db.cleanup());
     }
-    let inline = runtime.block_on(inline_tickets(dir.path()))?;
+    let inline = runtime.block_on(inline_tickets())?;
     println!("inline ticket creation (sandbox, +100 ms): {inline:>8.0} tickets/s");
     println!(
         "ratio accepted (SQLite) / inline: {:.1}x",
@@ -166,14 +166,13 @@ async fn fixed_rate(url: &str, token: &str, n: u64, dur: Duration) -> (f64, f64)
 }
 
 /// Tickets created directly in the sandbox by 32 concurrent callers for 10 s, per second.
-async fn inline_tickets(dir: &Path) -> anyhow::Result<f64> {
+async fn inline_tickets() -> anyhow::Result<f64> {
     use connectwise_client::models::{BoardReference, CompanyReference, Ticket};
     let sandbox = connectwise_sandbox::Sandbox::start(connectwise_sandbox::SandboxConfig {
         seed: Some(connectwise_sandbox::Seed::Demo),
         ..connectwise_sandbox::SandboxConfig::ephemeral()
     })
     .await?;
-    let _ = dir;
     // ConnectWise answers in hundreds of milliseconds; 100 ms is a kind assumption.
     sandbox.set_faults(connectwise_sandbox::Faults {
         latency_ms: 100,

@@ -237,6 +237,19 @@ impl Store {
         rows.iter().map(line_from).collect()
     }
 
+    /// One line the bridge owns, by key.
+    pub async fn line(&self, tenant: TenantId, key: &str) -> Result<Option<LineRecord>> {
+        let row = sqlx::query(
+            "SELECT line_key, addition_id, agreement_id, company_id, quantity, description, bill_customer, cancelled, pinned \
+             FROM billing_lines WHERE tenant_id = $1 AND line_key = $2",
+        )
+        .bind(tenant.0)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(line_from).transpose()
+    }
+
     /// Records a line the bridge owns (as it now is in ConnectWise).
     pub async fn put_line(&self, tenant: TenantId, l: &LineRecord) -> Result<()> {
         sqlx::query(

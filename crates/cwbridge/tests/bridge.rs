@@ -1,24 +1,14 @@
 //! `cwbridge serve`, `tenant` and `check` run as processes, as an operator runs them.
 
-use std::path::Path;
+mod common;
+
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use connectwise_sandbox::admin::AdminClient;
-use connectwise_sandbox::{Preset, Sandbox, SandboxConfig, Seed};
+use connectwise_sandbox::Sandbox;
 use serde_json::{Value, json};
 
-fn cwbridge(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
-    cmd.current_dir(dir)
-        .env_remove("CWBRIDGE_SECRET_KEYS")
-        .env(
-            "CWBRIDGE_DATABASE_URL",
-            format!("sqlite://{}", dir.join("bridge.db").display()),
-        )
-        .env("CWBRIDGE_CONNECTWISE_CA", dir.join("sandbox/cert.pem"));
-    cmd
-}
+use common::{World, cwbridge, free_port, world};
 
 async fn output(mut cmd: Command) -> std::process::Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("cwbridge runs"))
@@ -38,30 +28,12 @@ impl Drop for Serving {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_operator_makes_a_tenant_the_tenant_connects_and_check_agrees() {
     // Arrange: a sandbox with seed 004's role, member and key, as the MSP admin makes them.
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = Sandbox::start(SandboxConfig {
-        state_dir: Some(dir.path().join("sandbox")),
-        seed: Some(Seed::Demo),
-        ..SandboxConfig::ephemeral()
-    })
-    .await
-    .unwrap();
-    let admin = AdminClient::from_state_dir(&dir.path().join("sandbox")).unwrap();
-    admin
-        .create_role("EasyDMARC", &Preset::BillingTickets.grants())
-        .await
-        .unwrap();
-    let member = admin
-        .create_member(
-            "EasyDMARC",
-            "EasyDMARC",
-            None,
-            "dmarc@msp.example",
-            "EasyDMARC",
-        )
-        .await
-        .unwrap();
-    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
+    let World {
+        dir,
+        sandbox,
+        public_key,
+        private_key,
+    } = world().await;
 
     // Act 1: the operator makes a tenant from the shell.
     let mut create = cwbridge(dir.path());
@@ -80,11 +52,7 @@ async fn an_operator_makes_a_tenant_the_tenant_connects_and_check_agrees() {
     );
 
     // Act 2: the bridge serves; the tenant saves its connection over HTTP.
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let mut serve = cwbridge(dir.path());
     serve
         .args(["serve", "--listen", &format!("127.0.0.1:{port}")])

@@ -1,26 +1,22 @@
 //! No alert lost and no ticket or note doubled, across ConnectWise losing answers and
 //! `kill -9` of `cwbridge serve` at random moments (a real process kill, restarted each time).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use connectwise_sandbox::admin::AdminClient;
-use connectwise_sandbox::{Faults, LostMode, Preset, Sandbox, SandboxConfig, Seed};
+use common::{World, free_port, world};
+use connectwise_sandbox::{Faults, LostMode};
 use rand::Rng;
 use serde_json::{Value, json};
 
+/// `cwbridge` with a short alert lease, an operator token and no output.
 fn cwbridge(dir: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
-    cmd.current_dir(dir)
-        .env_remove("CWBRIDGE_SECRET_KEYS")
-        .env(
-            "CWBRIDGE_DATABASE_URL",
-            format!("sqlite://{}", dir.join("bridge.db").display()),
-        )
-        .env("CWBRIDGE_CONNECTWISE_CA", dir.join("sandbox/cert.pem"))
-        .env("CWBRIDGE_ALERT_LEASE_SECS", "2")
+    let mut cmd = common::cwbridge(dir);
+    cmd.env("CWBRIDGE_ALERT_LEASE_SECS", "2")
         .env("CWBRIDGE_OPERATOR_TOKEN", "op")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
@@ -57,30 +53,12 @@ fn kill_9(mut child: Child) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_survive_lost_answers_and_kill_9_exactly_once() {
     // Arrange: a sandbox with seed 004's member, a tenant set up over HTTP.
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = Sandbox::start(SandboxConfig {
-        state_dir: Some(dir.path().join("sandbox")),
-        seed: Some(Seed::Demo),
-        ..SandboxConfig::ephemeral()
-    })
-    .await
-    .unwrap();
-    let admin = AdminClient::from_state_dir(&dir.path().join("sandbox")).unwrap();
-    admin
-        .create_role("EasyDMARC", &Preset::BillingTickets.grants())
-        .await
-        .unwrap();
-    let member = admin
-        .create_member(
-            "EasyDMARC",
-            "EasyDMARC",
-            None,
-            "dmarc@msp.example",
-            "EasyDMARC",
-        )
-        .await
-        .unwrap();
-    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
+    let World {
+        dir,
+        sandbox,
+        public_key,
+        private_key,
+    } = world().await;
     let mut create = cwbridge(dir.path());
     create
         .args(["tenant", "create", "Acme MSP", "--json"])
@@ -92,11 +70,7 @@ async fn alerts_survive_lost_answers_and_kill_9_exactly_once() {
         .as_str()
         .unwrap()
         .to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
@@ -253,30 +227,12 @@ async fn alerts_survive_lost_answers_and_kill_9_exactly_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn billing_survives_lost_answers_and_kill_9_without_a_duplicate_line() {
     // Arrange: 28 accounts of three units (84 lines), set up over HTTP.
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = Sandbox::start(SandboxConfig {
-        state_dir: Some(dir.path().join("sandbox")),
-        seed: Some(Seed::Demo),
-        ..SandboxConfig::ephemeral()
-    })
-    .await
-    .unwrap();
-    let admin = AdminClient::from_state_dir(&dir.path().join("sandbox")).unwrap();
-    admin
-        .create_role("EasyDMARC", &Preset::BillingTickets.grants())
-        .await
-        .unwrap();
-    let member = admin
-        .create_member(
-            "EasyDMARC",
-            "EasyDMARC",
-            None,
-            "dmarc@msp.example",
-            "EasyDMARC",
-        )
-        .await
-        .unwrap();
-    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
+    let World {
+        dir,
+        sandbox,
+        public_key,
+        private_key,
+    } = world().await;
     let mut create = cwbridge(dir.path());
     create
         .args(["tenant", "create", "Acme MSP", "--json"])
@@ -288,11 +244,7 @@ async fn billing_survives_lost_answers_and_kill_9_without_a_duplicate_line() {
         .as_str()
         .unwrap()
         .to_owned();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let http = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

@@ -1,25 +1,10 @@
 //! Every call on a collection, and what ConnectWise's refusals turn into.
 
 use connectwise_client::conditions::field;
-use connectwise_client::models::{BoardReference, Company, CompanyReference, ServiceNote, Ticket};
+use connectwise_client::models::{Company, ServiceNote};
 use connectwise_client::{ErrorKind, Patch};
 
-use crate::helpers::Site;
-
-fn ticket(summary: &str) -> Ticket {
-    Ticket {
-        summary: Some(summary.into()),
-        board: Some(BoardReference {
-            name: Some("Help Desk".into()),
-            ..Default::default()
-        }),
-        company: Some(CompanyReference {
-            identifier: Some("AcmeCorp".into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
+use crate::helpers::{Site, ticket};
 
 #[tokio::test]
 async fn a_ticket_is_made_read_changed_replaced_and_deleted() {

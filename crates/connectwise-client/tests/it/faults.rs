@@ -4,25 +4,9 @@ use std::time::{Duration, Instant};
 
 use connectwise_client::ErrorKind;
 use connectwise_client::conditions::field;
-use connectwise_client::models::{BoardReference, CompanyReference, Ticket};
 use connectwise_sandbox::{Faults, LostMode};
 
-use crate::helpers::Site;
-
-fn ticket(summary: &str) -> Ticket {
-    Ticket {
-        summary: Some(summary.into()),
-        board: Some(BoardReference {
-            name: Some("Help Desk".into()),
-            ..Default::default()
-        }),
-        company: Some(CompanyReference {
-            identifier: Some("AcmeCorp".into()),
-            ..Default::default()
-        }),
-        ..Default::default()
-    }
-}
+use crate::helpers::{Site, ticket};
 
 async fn tickets_named(site: &Site, summary: &str) -> u64 {
     site.client()

@@ -55,3 +55,20 @@ impl Site {
         self.builder().build().expect("the client builds")
     }
 }
+
+/// A new Help Desk ticket for Acme (references by name and identifier, as users write them).
+pub fn ticket(summary: &str) -> connectwise_client::models::Ticket {
+    use connectwise_client::models::{BoardReference, CompanyReference, Ticket};
+    Ticket {
+        summary: Some(summary.into()),
+        board: Some(BoardReference {
+            name: Some("Help Desk".into()),
+            ..Default::default()
+        }),
+        company: Some(CompanyReference {
+            identifier: Some("AcmeCorp".into()),
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+}

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use connectwise_client::conditions::field;
 use connectwise_client::models::{ServiceNote, ServiceStatusReference, Ticket};
-use connectwise_client::{Client, Credentials, Patch};
+use connectwise_client::{Client, Patch};
 use connectwise_sandbox::{Faults, LostMode, Preset};
 use cwbridge_engine::Engine;
 use cwbridge_engine::account::AccountInput;
@@ -14,20 +14,6 @@ use cwbridge_engine::mapping::MappingInput;
 use cwbridge_store::TenantId;
 
 use crate::helpers::{Site, engines};
-
-fn admin_client(site: &Site) -> Client {
-    let c = site.sandbox.credentials();
-    Client::builder(Credentials {
-        site: c.site.clone(),
-        company_id: c.company_id.clone(),
-        public_key: c.public_key.clone(),
-        private_key: c.private_key.clone(),
-        client_id: c.client_id.clone(),
-    })
-    .extra_ca_pem(site.sandbox.ca_pem().unwrap().as_bytes().to_vec())
-    .build()
-    .unwrap()
-}
 
 /// A tenant with tickets set up (Help Desk, New, Priority 3, Alert type) and Acme mapped.
 async fn alert_tenant(site: &Site, engine: &Engine, name: &str) -> TenantId {
@@ -155,7 +141,7 @@ async fn close(cw: &Client, ticket: i64) {
 #[tokio::test]
 async fn an_alert_becomes_one_ticket_and_its_repeats_become_notes() {
     let site = Site::demo().await;
-    let cw = admin_client(&site);
+    let cw = site.admin_client();
     for (n, (engine, db)) in engines(&site.config()).await.into_iter().enumerate() {
         let t = alert_tenant(&site, &engine, &format!("Alerts{n}")).await;
         let prefix = format!(
@@ -241,7 +227,7 @@ async fn an_alert_becomes_one_ticket_and_its_repeats_become_notes() {
 #[tokio::test]
 async fn resolves_and_recurrences_follow_the_alert_types_policy() {
     let site = Site::demo().await;
-    let cw = admin_client(&site);
+    let cw = site.admin_client();
     let (engine, db) = engines(&site.config()).await.remove(0);
     let t = alert_tenant(&site, &engine, "Policies").await;
     let prefix = format!(
@@ -329,7 +315,7 @@ async fn resolves_and_recurrences_follow_the_alert_types_policy() {
 #[tokio::test]
 async fn lost_answers_never_duplicate_a_ticket_or_a_note() {
     let site = Site::demo().await;
-    let cw = admin_client(&site);
+    let cw = site.admin_client();
     for (n, (engine, db)) in engines(&site.config()).await.into_iter().enumerate() {
         let t = alert_tenant(&site, &engine, &format!("Lossy{n}")).await;
         let prefix = format!(

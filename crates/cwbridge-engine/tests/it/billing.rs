@@ -4,7 +4,7 @@
 
 use connectwise_client::conditions::field;
 use connectwise_client::models::{Addition, IvItemReference};
-use connectwise_client::{Client, Credentials, Patch};
+use connectwise_client::{Client, Patch};
 use connectwise_sandbox::{Faults, LostMode, Preset};
 use cwbridge_engine::account::AccountInput;
 use cwbridge_engine::billing::settings::BillingInput;
@@ -14,21 +14,6 @@ use cwbridge_engine::{Engine, EngineError};
 use cwbridge_store::TenantId;
 
 use crate::helpers::{Site, engines};
-
-/// The sandbox's admin as a typed client, to look at (and meddle with) what the bridge wrote.
-fn admin_client(site: &Site) -> Client {
-    let c = site.sandbox.credentials();
-    Client::builder(Credentials {
-        site: c.site.clone(),
-        company_id: c.company_id.clone(),
-        public_key: c.public_key.clone(),
-        private_key: c.private_key.clone(),
-        client_id: c.client_id.clone(),
-    })
-    .extra_ca_pem(site.sandbox.ca_pem().unwrap().as_bytes().to_vec())
-    .build()
-    .unwrap()
-}
 
 async fn company_id(cw: &Client, identifier: &str) -> i64 {
     cw.company()
@@ -150,7 +135,7 @@ fn kinds(changes: &[Change]) -> Vec<&'static str> {
 #[tokio::test]
 async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
     let site = Site::demo().await;
-    let cw = admin_client(&site);
+    let cw = site.admin_client();
     let acme = company_id(&cw, "AcmeCorp").await;
     let agreement = managed_agreement(&cw, acme).await;
     // A line somebody else made on the same agreement: never touched.
@@ -262,7 +247,7 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
 #[tokio::test]
 async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units() {
     let site = Site::demo().await;
-    let cw = admin_client(&site);
+    let cw = site.admin_client();
     let acme = company_id(&cw, "AcmeCorp").await;
     let agreement = managed_agreement(&cw, acme).await;
     let (engine, db) = engines(&site.config()).await.remove(0);
@@ -347,7 +332,7 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
 #[tokio::test]
 async fn a_create_whose_answer_is_lost_is_found_by_its_marker_not_made_twice() {
     let site = Site::demo().await;
-    let cw = admin_client(&site);
+    let cw = site.admin_client();
     let agreement = managed_agreement(&cw, company_id(&cw, "AcmeCorp").await).await;
     for (engine, db) in engines(&site.config()).await {
         let t = billing_tenant(&site, &engine, Mode::Bundled).await;
@@ -500,7 +485,7 @@ async fn scheduled_billing_runs_when_due_and_checks_are_renewed_daily() {
 #[tokio::test]
 async fn a_full_plan_follows_a_company_to_its_new_default_agreement() {
     let site = Site::demo().await;
-    let cw = admin_client(&site);
+    let cw = site.admin_client();
     let acme = company_id(&cw, "AcmeCorp").await;
     let old = managed_agreement(&cw, acme).await;
     let (engine, db) = engines(&site.config()).await.remove(0);

@@ -75,6 +75,22 @@ impl Site {
         self.api_member(name, &grants).await
     }
 
+    /// The sandbox's admin as a typed client, to look at (and meddle with) what the bridge
+    /// wrote.
+    pub fn admin_client(&self) -> connectwise_client::Client {
+        let c = self.sandbox.credentials();
+        connectwise_client::Client::builder(connectwise_client::Credentials {
+            site: c.site.clone(),
+            company_id: c.company_id.clone(),
+            public_key: c.public_key.clone(),
+            private_key: c.private_key.clone(),
+            client_id: c.client_id.clone(),
+        })
+        .extra_ca_pem(self.sandbox.ca_pem().unwrap().as_bytes().to_vec())
+        .build()
+        .unwrap()
+    }
+
     pub fn config(&self) -> EngineConfig {
         EngineConfig {
             connectwise_ca: self.sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),

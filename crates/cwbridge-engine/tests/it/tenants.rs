@@ -1,6 +1,6 @@
 //! Tenants: made with a token shown once, found by it, and kept apart.
 
-use cwbridge_engine::{EngineConfig, EngineError};
+use cwbridge_engine::EngineError;
 
 use crate::helpers::{Site, engines};
 
@@ -44,5 +44,4 @@ async fn a_tenant_is_found_by_its_token_and_sees_only_its_own_connection() {
         assert!(matches!(blank, EngineError::Invalid { ref field, .. } if field == "name"));
         db.cleanup().await;
     }
-    let _ = EngineConfig::default();
 }

@@ -1,0 +1,72 @@
+//! What the process tests share: a sandbox with seed 004's security role, API member and key
+//! (as the MSP admin makes them), and `cwbridge` commands working on its directory.
+
+use std::path::Path;
+use std::process::Command;
+
+use connectwise_sandbox::admin::AdminClient;
+use connectwise_sandbox::{Preset, Sandbox, SandboxConfig, Seed};
+
+/// A directory holding the sandbox's state (`sandbox/`) and the bridge's (`bridge.db`).
+pub struct World {
+    pub dir: tempfile::TempDir,
+    pub sandbox: Sandbox,
+    pub public_key: String,
+    pub private_key: String,
+}
+
+/// A demo sandbox with seed 004's role, an API member holding it, and a key.
+pub async fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = Sandbox::start(SandboxConfig {
+        state_dir: Some(dir.path().join("sandbox")),
+        seed: Some(Seed::Demo),
+        ..SandboxConfig::ephemeral()
+    })
+    .await
+    .unwrap();
+    let admin = AdminClient::from_state_dir(&dir.path().join("sandbox")).unwrap();
+    admin
+        .create_role("EasyDMARC", &Preset::BillingTickets.grants())
+        .await
+        .unwrap();
+    let member = admin
+        .create_member(
+            "EasyDMARC",
+            "EasyDMARC",
+            None,
+            "dmarc@msp.example",
+            "EasyDMARC",
+        )
+        .await
+        .unwrap();
+    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
+    World {
+        dir,
+        sandbox,
+        public_key,
+        private_key,
+    }
+}
+
+/// `cwbridge` on the world's directory: its database, trusting its sandbox.
+pub fn cwbridge(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
+    cmd.current_dir(dir)
+        .env_remove("CWBRIDGE_SECRET_KEYS")
+        .env(
+            "CWBRIDGE_DATABASE_URL",
+            format!("sqlite://{}", dir.join("bridge.db").display()),
+        )
+        .env("CWBRIDGE_CONNECTWISE_CA", dir.join("sandbox/cert.pem"));
+    cmd
+}
+
+/// A free local port.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
