@@ -63,8 +63,26 @@ impl Credentials {
     }
 }
 
+/// One attempt that did not succeed, as an [`ClientBuilder::on_failure`] observer sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The method.
+    pub method: String,
+    /// The path under `apis/3.0/`, with its query.
+    pub path: String,
+    /// The answer's status; `None` when no answer came.
+    pub status: Option<u16>,
+    /// ConnectWise's message, or what went wrong on the way.
+    pub message: String,
+    /// Whether the client retries it.
+    pub retrying: bool,
+}
+
+/// Called for every failed attempt.
+pub type FailureObserver = Arc<dyn Fn(&Failure) + Send + Sync>;
+
 /// Sets up a [`Client`].
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct ClientBuilder {
     credentials: Credentials,
     api_version: String,
@@ -76,9 +94,28 @@ pub struct ClientBuilder {
     max_concurrency: usize,
     requests_per_second: Option<f64>,
     codebase: Option<String>,
+    on_failure: Option<FailureObserver>,
+}
+
+impl std::fmt::Debug for ClientBuilder {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientBuilder")
+            .field("site", &self.credentials.site)
+            .field("api_version", &self.api_version)
+            .field("retry", &self.retry)
+            .finish_non_exhaustive()
+    }
 }
 
 impl ClientBuilder {
+    /// Calls `observer` for every attempt that fails: error answers (429s and 5xx that are
+    /// retried included) and attempts that got no answer. For showing an admin what
+    /// ConnectWise has been answering lately.
+    pub fn on_failure(mut self, observer: impl Fn(&Failure) + Send + Sync + 'static) -> Self {
+        self.on_failure = Some(Arc::new(observer));
+        self
+    }
+
     /// Pins the API version sent in `Accept` (default [`DEFAULT_API_VERSION`]).
     pub fn api_version(mut self, version: impl Into<String>) -> Self {
         self.api_version = version.into();
@@ -196,6 +233,7 @@ impl ClientBuilder {
                 throttled_until: Mutex::new(None),
                 sent: AtomicU64::new(0),
                 retried: AtomicU64::new(0),
+                on_failure: self.on_failure,
             }),
         })
     }
@@ -233,6 +271,7 @@ struct Inner {
     throttled_until: Mutex<Option<Instant>>,
     sent: AtomicU64,
     retried: AtomicU64,
+    on_failure: Option<FailureObserver>,
 }
 
 /// What a client has sent so far (clones share the counts).
@@ -340,6 +379,7 @@ impl Client {
             max_concurrency: 8,
             requests_per_second: None,
             codebase: None,
+            on_failure: None,
         }
     }
 
@@ -619,6 +659,20 @@ impl Client {
                     }
                     let retriable = status == StatusCode::TOO_MANY_REQUESTS
                         || (may_retry_sent && matches!(status.as_u16(), 500 | 502 | 503 | 504));
+                    if let Some(observe) = &inner.on_failure {
+                        observe(&Failure {
+                            method: call.method.to_string(),
+                            path: call.describe(),
+                            status: Some(status.as_u16()),
+                            message: parsed
+                                .as_ref()
+                                .and_then(|b| b.message.clone())
+                                .unwrap_or_else(|| {
+                                    String::from_utf8_lossy(&body).chars().take(300).collect()
+                                }),
+                            retrying: retriable && attempts <= inner.retry.max_retries,
+                        });
+                    }
                     if retriable && attempts <= inner.retry.max_retries {
                         let wait = inner.retry.delay(attempts, retry_after);
                         tracing::info!(
@@ -666,7 +720,17 @@ impl Client {
                     // Nothing was sent when the connection could not be made.
                     let sent = !e.is_connect();
                     earlier_may_have_applied |= sent;
-                    if (!sent || may_retry_sent) && attempts <= inner.retry.max_retries {
+                    let retrying = (!sent || may_retry_sent) && attempts <= inner.retry.max_retries;
+                    if let Some(observe) = &inner.on_failure {
+                        observe(&Failure {
+                            method: call.method.to_string(),
+                            path: call.describe(),
+                            status: None,
+                            message: error_chain(&e),
+                            retrying,
+                        });
+                    }
+                    if retrying {
                         let wait = inner.retry.delay(attempts, None);
                         tracing::info!(
                             attempt = attempts,

@@ -49,7 +49,9 @@ pub mod retry;
 /// ConnectWise's query language, re-exported: build `conditions` with [`conditions::field`].
 pub use connectwise_conditions as conditions;
 
-pub use client::{Client, ClientBuilder, Credentials, DEFAULT_API_VERSION, Stats};
+pub use client::{
+    Client, ClientBuilder, Credentials, DEFAULT_API_VERSION, Failure, FailureObserver, Stats,
+};
 pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind, FieldError, RequestInfo, Result};
 pub use list::List;

@@ -123,6 +123,7 @@ async fn run() -> anyhow::Result<()> {
                 tenant,
                 &id,
                 &AccountInput {
+                    alert_types: Vec::new(),
                     name: format!("Account {i}"),
                     units: units(i, false),
                 },
@@ -167,6 +168,7 @@ async fn run() -> anyhow::Result<()> {
                 tenant,
                 &id,
                 &AccountInput {
+                    alert_types: Vec::new(),
                     name: format!("Account {i}"),
                     units: units(i, true),
                 },
@@ -192,6 +194,7 @@ async fn run() -> anyhow::Result<()> {
                 tenant,
                 &id,
                 &AccountInput {
+                    alert_types: Vec::new(),
                     name: format!("Account {i}"),
                     units: units(i, true),
                 },

@@ -16,6 +16,9 @@ pub struct AccountInput {
     pub name: String,
     /// Every billable unit it has now; units not listed are gone.
     pub units: Vec<String>,
+    /// The alert types configured for it on the vendor's side (step 4 offers these).
+    #[serde(default)]
+    pub alert_types: Vec<String>,
 }
 
 /// An account as the API shows it.
@@ -28,6 +31,8 @@ pub struct AccountView {
     pub name: String,
     /// Its units.
     pub units: Vec<String>,
+    /// The alert types configured for it on the vendor's side.
+    pub alert_types: Vec<String>,
     /// The company it is mapped to, if it is.
     pub mapping: Option<MappingView>,
 }
@@ -73,12 +78,28 @@ impl Engine {
         }
         units.sort();
         units.dedup();
-        self.store.put_account(tenant, id, name, &units).await?;
+        let mut alert_types: Vec<String> = Vec::with_capacity(input.alert_types.len());
+        for (i, t) in input.alert_types.iter().enumerate() {
+            let t = t.trim();
+            if t.is_empty() || t.chars().count() > 100 || t == "*" {
+                return Err(EngineError::invalid(
+                    format!("alertTypes[{i}]").as_str(),
+                    "an alert type is 1 to 100 characters, e.g. dmarc-record-changed",
+                ));
+            }
+            alert_types.push(t.to_owned());
+        }
+        alert_types.sort();
+        alert_types.dedup();
+        self.store
+            .put_account(tenant, id, name, &units, &alert_types)
+            .await?;
         let mapping = self.store.mapping(tenant, id).await?.map(MappingView::from);
         Ok(AccountView {
             id: id.to_owned(),
             name: name.to_owned(),
             units,
+            alert_types,
             mapping,
         })
     }
@@ -107,6 +128,7 @@ impl Engine {
                 id: a.external_id,
                 name: a.name,
                 units: a.units,
+                alert_types: a.alert_types,
             })
             .collect())
     }

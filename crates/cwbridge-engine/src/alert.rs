@@ -31,6 +31,10 @@ use crate::error::{EngineError, Result};
 /// ConnectWise's limit on a ticket summary.
 const SUMMARY_MAX: usize = 100;
 
+/// The type of the wizard's test alerts: forwarded whatever an account's alert types say,
+/// so an admin can see a ticket arrive before any real alert fires.
+pub const TEST_ALERT_TYPE: &str = "cwbridge-test";
+
 /// An alert as the vendor posts it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -265,7 +269,8 @@ impl Engine {
         Ok(record)
     }
 
-    /// Sets which alert types an account forwards (`["*"]`, or none listed, for all).
+    /// Sets which alert types an account forwards: `["*"]` for all (also types added
+    /// later), an empty list for none.
     pub async fn set_alert_route(
         &self,
         tenant: TenantId,
@@ -281,12 +286,25 @@ impl Engine {
         {
             return Err(EngineError::NotFound(format!("no account `{account}`")));
         }
-        let list = if types.is_empty() || types.iter().any(|t| t == "*") {
+        let list = if types.iter().any(|t| t == "*") {
             "*".to_owned()
         } else {
             serde_json::to_string(types).unwrap_or_default()
         };
         Ok(self.store.put_alert_route(tenant, account, &list).await?)
+    }
+
+    /// The alert types an account forwards: `None` for all of them (the default).
+    pub async fn alert_route(
+        &self,
+        tenant: TenantId,
+        account: &str,
+    ) -> Result<Option<Vec<String>>> {
+        Ok(match self.store.alert_route(tenant, account).await? {
+            None => None,
+            Some(list) if list == "*" => None,
+            Some(list) => Some(serde_json::from_str(&list).unwrap_or_default()),
+        })
     }
 
     /// Sets an alert type's policy.
@@ -313,6 +331,27 @@ impl Engine {
                 },
             )
             .await?)
+    }
+
+    /// Queues a test alert for an account, as the wizard's "Send a test alert" does: a new
+    /// ticket each time, on the account's company, with the ticket defaults.
+    pub async fn send_test_alert(&self, tenant: TenantId, account: &str) -> Result<AlertView> {
+        let now = now_ms();
+        self.receive_alert(
+            tenant,
+            &AlertInput {
+                account: account.to_owned(),
+                alert_type: TEST_ALERT_TYPE.to_owned(),
+                key: Some(format!("{TEST_ALERT_TYPE}/{account}/{now}")),
+                summary: "Test alert from cwbridge".to_owned(),
+                description: format!(
+                    "This is a test alert sent from cwbridge's set-up page at {} (Unix ms {now}).\nReal alerts arrive on this board the same way, with the description of the alert e-mail.",
+                    time::OffsetDateTime::now_utc().date()
+                ),
+                resolved: false,
+            },
+        )
+        .await
     }
 
     /// Stores an alert durably and queues it; answers once it is committed.
@@ -471,7 +510,8 @@ impl Engine {
                 "tickets are not set up: choose the board, status and priority first",
             ));
         };
-        if let Some(route) = self.store.alert_route(tenant, &a.account).await?
+        if a.alert_type != TEST_ALERT_TYPE
+            && let Some(route) = self.store.alert_route(tenant, &a.account).await?
             && route != "*"
         {
             let types: Vec<String> = serde_json::from_str(&route).unwrap_or_default();

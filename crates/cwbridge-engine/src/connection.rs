@@ -21,9 +21,13 @@ pub struct ConnectionInput {
     pub company_id: String,
     /// The API key's public half.
     pub public_key: String,
-    /// The API key's private half (shown once by ConnectWise; sealed here).
+    /// The API key's private half (shown once by ConnectWise; sealed here). Left empty,
+    /// the saved connection's private key is kept.
+    #[serde(default)]
     pub private_key: String,
-    /// The clientId from ConnectWise's developer portal.
+    /// The clientId from ConnectWise's developer portal; left empty, the bridge's own
+    /// (`EngineConfig::client_id`).
+    #[serde(default)]
     pub client_id: String,
 }
 
@@ -100,8 +104,9 @@ fn context(tenant: TenantId) -> String {
     format!("tenant:{tenant}")
 }
 
-/// Checks the fields a person typed, naming the first wrong one.
-fn validate(input: &ConnectionInput) -> Result<()> {
+/// Checks the fields a person typed, naming the first wrong one; `keeps_key` when an empty
+/// private key keeps the saved one.
+fn validate(input: &ConnectionInput, keeps_key: bool, has_client_id: bool) -> Result<()> {
     let site = input.site.trim();
     if site.is_empty() {
         return Err(EngineError::invalid(
@@ -150,6 +155,11 @@ fn validate(input: &ConnectionInput) -> Result<()> {
         ),
     ] {
         let v = value.trim();
+        if v.is_empty()
+            && ((field == "privateKey" && keeps_key) || (field == "clientId" && has_client_id))
+        {
+            continue;
+        }
         if v.is_empty() {
             return Err(EngineError::invalid(field, format!("give {what}")));
         }
@@ -172,15 +182,23 @@ impl Engine {
         tenant: TenantId,
         input: &ConnectionInput,
     ) -> Result<(ConnectionView, CheckReport)> {
-        validate(input)?;
+        let saved = self.store.connection(tenant).await?;
+        validate(input, saved.is_some(), self.config.client_id.is_some())?;
+        let private_key_sealed = match saved {
+            Some(saved) if input.private_key.trim().is_empty() => saved.private_key_sealed,
+            _ => self
+                .keyring
+                .seal(input.private_key.trim(), &context(tenant)),
+        };
         let stored = StoredConnection {
             site: input.site.trim().to_owned(),
             company_id: input.company_id.trim().to_owned(),
             public_key: input.public_key.trim().to_owned(),
-            private_key_sealed: self
-                .keyring
-                .seal(input.private_key.trim(), &context(tenant)),
-            client_id: input.client_id.trim().to_owned(),
+            private_key_sealed,
+            client_id: match input.client_id.trim() {
+                "" => self.config.client_id.clone().unwrap_or_default(),
+                given => given.to_owned(),
+            },
             updated_at: now_ms(),
         };
         self.store.put_connection(tenant, &stored).await?;
@@ -205,24 +223,22 @@ impl Engine {
     pub async fn client_for(&self, tenant: TenantId) -> Result<Client> {
         let c = self.stored_connection(tenant).await?;
         let private_key = self.keyring.open(&c.private_key_sealed, &context(tenant))?;
-        self.client_from(Credentials {
+        let failures = self.failures.clone();
+        let mut builder = Client::builder(Credentials {
             site: c.site,
             company_id: c.company_id,
             public_key: c.public_key,
             private_key,
             client_id: c.client_id,
         })
-    }
-
-    fn client_from(&self, credentials: Credentials) -> Result<Client> {
-        let mut builder = Client::builder(credentials)
-            .timeout(Duration::from_secs(30))
-            .max_concurrency(16)
-            .retry(RetryPolicy {
-                max_retries: 2,
-                base_delay: Duration::from_millis(200),
-                max_delay: Duration::from_secs(10),
-            });
+        .on_failure(move |f| failures.record(tenant, f))
+        .timeout(Duration::from_secs(30))
+        .max_concurrency(16)
+        .retry(RetryPolicy {
+            max_retries: 2,
+            base_delay: Duration::from_millis(200),
+            max_delay: Duration::from_secs(10),
+        });
         if let Some(pem) = &self.config.connectwise_ca {
             builder = builder.extra_ca_pem(pem.clone());
         }

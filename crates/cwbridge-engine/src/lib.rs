@@ -12,6 +12,8 @@ pub mod billing;
 pub mod connection;
 // Errors callers turn into answers.
 pub mod error;
+// ConnectWise's recent error and rate-limit answers.
+pub mod health;
 // The permission preflight and its manifest.
 pub mod preflight;
 // Look-ups for the wizard, remembered briefly.
@@ -41,6 +43,9 @@ pub struct EngineConfig {
     pub connectwise_ca: Option<Vec<u8>>,
     /// The address ConnectWise sees this bridge connect from, for allow-listing hints.
     pub egress_address: Option<String>,
+    /// The vendor's clientId from ConnectWise's developer portal, used for connections
+    /// saved without one (the MSP admin of seed 004 types only the site, company and keys).
+    pub client_id: Option<String>,
     /// The features whose permissions the preflight checks.
     pub features: Vec<Feature>,
     /// How long a worker holds an alert it is delivering before another may take it over
@@ -56,6 +61,7 @@ impl Default for EngineConfig {
         EngineConfig {
             connectwise_ca: None,
             egress_address: None,
+            client_id: None,
             features: vec![Feature::Billing, Feature::Tickets],
             alert_lease: std::time::Duration::from_secs(60),
             run_stale_after: std::time::Duration::from_secs(30),
@@ -76,6 +82,8 @@ pub struct Engine {
     tokens: std::sync::Arc<std::sync::Mutex<tenant::TokenCache>>,
     /// Wizard look-ups, remembered for a minute.
     lookups: std::sync::Arc<lookup::LookupCache>,
+    /// ConnectWise's recent failed answers, per tenant.
+    failures: std::sync::Arc<health::RecentFailures>,
 }
 
 impl Engine {
@@ -88,6 +96,7 @@ impl Engine {
             alert_queued: std::sync::Arc::new(tokio::sync::Notify::new()),
             tokens: std::sync::Arc::default(),
             lookups: std::sync::Arc::default(),
+            failures: std::sync::Arc::default(),
         }
     }
 
@@ -112,6 +121,16 @@ impl Engine {
                 _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
             }
         }
+    }
+
+    /// The address ConnectWise sees this bridge connect from, when configured.
+    pub fn egress_address(&self) -> Option<&str> {
+        self.config.egress_address.as_deref()
+    }
+
+    /// Whether connections may leave out the clientId (the bridge has the vendor's).
+    pub fn has_client_id(&self) -> bool {
+        self.config.client_id.is_some()
     }
 
     /// The store (for tests and tools that inspect what is kept).

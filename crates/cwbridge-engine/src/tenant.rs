@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cwbridge_store::Tenant;
+use cwbridge_store::{SessionRecord, Tenant};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -16,6 +16,9 @@ use crate::error::{EngineError, Result};
 
 /// How long a token's tenant is remembered without asking the database again.
 pub const TOKEN_TTL: Duration = Duration::from_secs(30);
+
+/// How long a wizard sign-in lasts.
+pub const SESSION_TTL: Duration = Duration::from_secs(12 * 3600);
 
 /// Tenants by token hash with when they were looked up; only found tokens are kept, so a
 /// flood of wrong tokens does not grow it.
@@ -101,6 +104,33 @@ impl Engine {
                 .put(hash, t.clone());
         }
         Ok(found)
+    }
+
+    /// Signs a tenant in to the wizard with its token: a new session's id (for the cookie;
+    /// only its hash is stored) and the session's anti-forgery token. `None` when nobody
+    /// holds the token.
+    pub async fn sign_in(&self, token: &str) -> Result<Option<(String, String)>> {
+        let Some(tenant) = self.authenticate(token).await? else {
+            return Ok(None);
+        };
+        let id = new_token();
+        let csrf = new_token();
+        let expires_at = cwbridge_store::now_ms() + SESSION_TTL.as_millis() as i64;
+        self.store
+            .create_session(&token_hash(&id), tenant.id, &csrf, expires_at)
+            .await?;
+        tracing::info!(tenant.id = %tenant.id, "signed in to the wizard");
+        Ok(Some((id, csrf)))
+    }
+
+    /// The live session with this id, if any.
+    pub async fn session(&self, id: &str) -> Result<Option<SessionRecord>> {
+        Ok(self.store.session(&token_hash(id)).await?)
+    }
+
+    /// Ends a session.
+    pub async fn sign_out(&self, id: &str) -> Result<()> {
+        Ok(self.store.delete_session(&token_hash(id)).await?)
     }
 
     /// A tenant by name (for the CLI's `--tenant`).

@@ -9,23 +9,28 @@ use crate::{
 };
 
 impl Store {
-    /// Sets an account's name and its whole unit list, in one transaction.
+    /// Sets an account's name, its whole unit list and the alert types the vendor has
+    /// configured for it, in one transaction.
     pub async fn put_account(
         &self,
         tenant: TenantId,
         external_id: &str,
         name: &str,
         units: &[String],
+        alert_types: &[String],
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
+        let types = serde_json::to_string(alert_types).unwrap_or_else(|_| "[]".into());
         sqlx::query(
-            "INSERT INTO accounts (tenant_id, external_id, name, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at",
+            "INSERT INTO accounts (tenant_id, external_id, name, updated_at, alert_types) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (tenant_id, external_id) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at, \
+             alert_types = excluded.alert_types",
         )
         .bind(tenant.0)
         .bind(external_id)
         .bind(name)
         .bind(now_ms())
+        .bind(types)
         .execute(&mut *tx)
         .await?;
         sqlx::query("DELETE FROM units WHERE tenant_id = $1 AND external_id = $2")
@@ -69,7 +74,7 @@ impl Store {
     /// Every account of a tenant with its units, by external id.
     pub async fn accounts(&self, tenant: TenantId) -> Result<Vec<AccountRecord>> {
         let rows = sqlx::query(
-            "SELECT a.external_id, a.name, u.name AS unit FROM accounts a \
+            "SELECT a.external_id, a.name, a.alert_types, u.name AS unit FROM accounts a \
              LEFT JOIN units u ON u.tenant_id = a.tenant_id AND u.external_id = a.external_id \
              WHERE a.tenant_id = $1 ORDER BY a.external_id, u.name",
         )
@@ -85,6 +90,10 @@ impl Store {
                     external_id: id,
                     name: r.try_get("name")?,
                     units: Vec::new(),
+                    alert_types: r
+                        .try_get::<Option<String>, _>("alert_types")?
+                        .and_then(|t| serde_json::from_str(&t).ok())
+                        .unwrap_or_default(),
                 });
             }
             if let (Some(unit), Some(last)) = (unit, out.last_mut()) {

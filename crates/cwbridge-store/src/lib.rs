@@ -10,6 +10,7 @@ mod alerts;
 mod billing;
 mod migrate;
 pub mod records;
+mod sessions;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
@@ -20,6 +21,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
 pub use records::*;
+pub use sessions::SessionRecord;
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -49,6 +49,11 @@ const SQLITE: Steps = &[
         "alert claims",
         include_str!("../migrations/sqlite/0007_alert_claims.sql"),
     ),
+    (
+        8,
+        "wizard sessions and account alert types",
+        include_str!("../migrations/sqlite/0008_web.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -86,6 +91,11 @@ const POSTGRES: Steps = &[
         7,
         "alert claims",
         include_str!("../migrations/postgres/0007_alert_claims.sql"),
+    ),
+    (
+        8,
+        "wizard sessions and account alert types",
+        include_str!("../migrations/postgres/0008_web.sql"),
     ),
 ];
 

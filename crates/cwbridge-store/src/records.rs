@@ -58,6 +58,8 @@ pub struct AccountRecord {
     pub name: String,
     /// Its billable units (seed 004's "sending domains"), sorted.
     pub units: Vec<String>,
+    /// The alert types the vendor has configured for it.
+    pub alert_types: Vec<String>,
 }
 
 /// How a tenant bills (seed 004's step 2).

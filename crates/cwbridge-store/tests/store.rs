@@ -96,14 +96,14 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
         let t = store.create_tenant("acme", "h").await.unwrap().id;
         let units = |u: &[&str]| u.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         store
-            .put_account(t, "g1", "Group One", &units(&["a.com", "b.com"]))
+            .put_account(t, "g1", "Group One", &units(&["a.com", "b.com"]), &[])
             .await
             .unwrap();
         store
-            .put_account(t, "g1", "Group 1", &units(&["b.com", "c.com"]))
+            .put_account(t, "g1", "Group 1", &units(&["b.com", "c.com"]), &[])
             .await
             .unwrap();
-        store.put_account(t, "g2", "Empty", &[]).await.unwrap();
+        store.put_account(t, "g2", "Empty", &[], &[]).await.unwrap();
         let accounts = store.accounts(t).await.unwrap();
         assert_eq!(accounts.len(), 2, "{}", db.label);
         assert_eq!(accounts[0].name, "Group 1");

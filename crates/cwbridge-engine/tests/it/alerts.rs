@@ -27,6 +27,7 @@ async fn alert_tenant(site: &Site, engine: &Engine, name: &str) -> TenantId {
             t,
             "g-acme",
             &AccountInput {
+                alert_types: Vec::new(),
                 name: "Acme Corporation".into(),
                 units: vec!["acme.example".into()],
             },
@@ -386,6 +387,7 @@ async fn alerts_not_forwarded_are_skipped_and_permanent_failures_kept_with_their
             t,
             "g-unmapped",
             &AccountInput {
+                alert_types: Vec::new(),
                 name: "Nobody".into(),
                 units: vec![],
             },

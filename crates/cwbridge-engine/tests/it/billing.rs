@@ -85,6 +85,7 @@ async fn billing_tenant(site: &Site, engine: &Engine, mode: Mode) -> TenantId {
             t,
             "g-acme",
             &AccountInput {
+                alert_types: Vec::new(),
                 name: "Acme Corporation".into(),
                 units: units(&["acme.example", "mail.acme.example"]),
             },
@@ -203,6 +204,7 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
                 t,
                 "g-acme",
                 &AccountInput {
+                    alert_types: Vec::new(),
                     name: "Acme Corporation".into(),
                     units: units(&["acme.example"]),
                 },
@@ -312,6 +314,7 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
             t,
             "g-acme",
             &AccountInput {
+                alert_types: Vec::new(),
                 name: "Acme Corporation".into(),
                 units: units(&["acme.example", "mail.acme.example", "news.acme.example"]),
             },
