@@ -1,5 +1,6 @@
 //! cwbridge's HTTP server: the vendor REST API under `/api/v1`, described at
-//! `/api/openapi.json`. Handlers call the engine; no SQL here.
+//! `/api/openapi.json`, and the web wizard with its status pages at `/`. Handlers call the
+//! engine; no SQL here.
 
 // JSON error answers.
 pub mod error;
@@ -9,6 +10,8 @@ pub mod extract;
 pub mod routes;
 // Shared state.
 pub mod state;
+// The web wizard and status pages.
+pub mod web;
 
 use std::net::SocketAddr;
 
@@ -23,6 +26,7 @@ use crate::error::ApiError;
 /// The router with every route and JSON 404s.
 pub fn router(state: AppState) -> Router {
     routes::api()
+        .merge(web::routes())
         .fallback(|uri: Uri| async move {
             ApiError::not_found(format!("no route {}: see /api/openapi.json", uri.path()))
         })

@@ -36,6 +36,10 @@ pub struct EngineArgs {
     /// The address ConnectWise sees this bridge connect from (shown in allow-listing hints).
     #[arg(long, env = "CWBRIDGE_EGRESS_ADDRESS")]
     pub egress_address: Option<String>,
+    /// The vendor's clientId from ConnectWise's developer portal, for connections saved
+    /// without one (the wizard then asks only for the site, company id and keys).
+    #[arg(long, env = "CWBRIDGE_CLIENT_ID")]
+    pub client_id: Option<String>,
     /// Seconds a worker holds an alert it delivers before another instance may take it
     /// over (after a crash).
     #[arg(long, env = "CWBRIDGE_ALERT_LEASE_SECS", default_value_t = 60)]
@@ -88,6 +92,7 @@ impl EngineArgs {
             EngineConfig {
                 connectwise_ca,
                 egress_address: self.egress_address.clone(),
+                client_id: self.client_id.clone(),
                 alert_lease: std::time::Duration::from_secs(self.alert_lease_secs.max(1)),
                 run_stale_after: std::time::Duration::from_secs(self.run_stale_secs.max(1)),
                 ..EngineConfig::default()

@@ -1,9 +1,9 @@
 //! `cwbridge demo`: the whole system on one machine. A sandboxed ConnectWise with a demo MSP;
 //! the seeds' admin steps done through its API (security role, API member, API key); the
-//! bridge on SQLite with a tenant connected through that key and the vendor's sample accounts
-//! pushed. `--auto` also walks the wizard's steps through the API — billing, mapping (the
-//! suggestions accepted), tickets — applies billing and fires sample alerts, so tickets and
-//! agreement lines appear in the sandbox.
+//! bridge on SQLite with a tenant and the vendor's sample accounts pushed. The user then signs
+//! in to the wizard and walks its four steps with the printed key. `--auto` walks them itself
+//! — connect, billing, mapping (the suggestions accepted), tickets — then applies billing and
+//! fires sample alerts, so tickets and agreement lines appear in the sandbox.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -65,6 +65,14 @@ const ACCOUNTS: &[(&str, &str, &[&str])] = &[
         "Evergreen PM",
         &["evergreenpm.example", "tenants.evergreenpm.example"],
     ),
+];
+
+/// The alerts the vendor lets each customer configure (step 4 offers them per customer).
+const ALERT_TYPES: &[&str] = &[
+    "blocklisted",
+    "dkim-record-missing",
+    "dmarc-record-changed",
+    "spf-record-failing",
 ];
 
 /// What the demo remembers between runs.
@@ -146,6 +154,9 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
         Keyring::from_base64(&[key])?,
         EngineConfig {
             connectwise_ca: Some(ca.as_bytes().to_vec()),
+            // The vendor's clientId, as a real deployment configures it: the MSP admin types
+            // only the site, company id and keys.
+            client_id: Some(sandbox.credentials().client_id.clone()),
             ..EngineConfig::default()
         },
     );
@@ -172,33 +183,30 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
     state.operator_token = Some(operator.clone());
     std::fs::write(&state_path, serde_json::to_string_pretty(&state)?)?;
     let c = sandbox.credentials();
-    let (_, check) = engine
-        .save_connection(
-            tenant,
-            &ConnectionInput {
-                site: c.site.clone(),
-                company_id: c.company_id.clone(),
-                public_key,
-                private_key,
-                client_id: c.client_id.clone(),
-            },
-        )
-        .await?;
     for (id, name, units) in ACCOUNTS {
         let units = units.iter().map(|u| u.to_string()).collect();
+        let alert_types = ALERT_TYPES.iter().map(|t| t.to_string()).collect();
         engine
             .put_account(
                 tenant,
                 id,
                 &AccountInput {
+                    alert_types,
                     name: (*name).into(),
                     units,
                 },
             )
             .await?;
     }
+    let step_one = ConnectionInput {
+        site: c.site.clone(),
+        company_id: c.company_id.clone(),
+        public_key: public_key.clone(),
+        private_key: private_key.clone(),
+        client_id: String::new(),
+    };
     if cmd.auto {
-        walk_the_wizard(&engine, tenant).await?;
+        walk_the_wizard(&engine, tenant, &step_one).await?;
     }
 
     // 5. Serve.
@@ -215,32 +223,30 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
     let token = state.tenant_token.clone().unwrap_or_default();
     println!("cwbridge demo is up.");
     println!();
+    println!("  Wizard:        {bridge}/");
+    println!("  Sign in with:  {token}");
+    println!();
+    if cmd.auto {
+        println!("  The four steps are done (--auto): see {bridge}/billing and {bridge}/alerts.");
+    } else {
+        println!("  Step 1 asks for what the ConnectWise admin made (role, API member, key):");
+        println!("    ConnectWise URL:  {}", step_one.site);
+        println!("    Company ID:       {}", step_one.company_id);
+        println!("    Public key:       {}", step_one.public_key);
+        println!("    Private key:      {}", step_one.private_key);
+    }
+    println!();
     println!(
-        "  ConnectWise (sandbox): {}  company id {}",
+        "  ConnectWise (sandbox): {}  admin credentials {}, certificate {}",
         sandbox.url(),
-        c.company_id
-    );
-    println!(
-        "    admin credentials:   {}",
-        cmd.dir.join("sandbox/credentials.json").display()
-    );
-    println!(
-        "    certificate:         {}",
+        cmd.dir.join("sandbox/credentials.json").display(),
         cmd.dir.join("sandbox/cert.pem").display()
     );
-    println!("  bridge:                {bridge}");
-    println!("    API description:     {bridge}/api/openapi.json");
-    println!("    tenant token:        {token}");
     println!(
-        "  connection check:      {}",
-        if check.ok { "passed" } else { "FAILED" }
+        "  REST API:              {bridge}/api/openapi.json (Authorization: Bearer <the token above>)"
     );
-    println!();
-    println!("Try:");
-    println!("  curl -s {bridge}/api/v1/mappings -H 'Authorization: Bearer {token}'");
-    println!("  curl -s {bridge}/api/v1/billing/plan -H 'Authorization: Bearer {token}'");
     println!(
-        "  cwbridge api GET /service/tickets --all --credentials {} --ca {}",
+        "  What ConnectWise got:  cwbridge api GET /service/tickets --all --credentials {} --ca {}",
         cmd.dir.join("sandbox/credentials.json").display(),
         cmd.dir.join("sandbox/cert.pem").display()
     );
@@ -254,8 +260,18 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Seed 004's steps 2 to 4 as a user would click them, then billing applied and alerts fired.
-async fn walk_the_wizard(engine: &Engine, tenant: TenantId) -> anyhow::Result<()> {
+/// Seed 004's four steps as a user would click them, then billing applied and alerts fired.
+async fn walk_the_wizard(
+    engine: &Engine,
+    tenant: TenantId,
+    step_one: &ConnectionInput,
+) -> anyhow::Result<()> {
+    let (_, check) = engine.save_connection(tenant, step_one).await?;
+    anyhow::ensure!(
+        check.ok,
+        "the demo's connection check failed: {:?}",
+        check.steps
+    );
     engine
         .set_billing(
             tenant,
@@ -300,17 +316,32 @@ async fn walk_the_wizard(engine: &Engine, tenant: TenantId) -> anyhow::Result<()
         .await?;
     let applied = engine.billing_apply(tenant, false).await?;
     println!("billing applied: {:?}", applied.done);
-    for (account, domain, what) in [
-        ("grp-acme", "acme.example", "DMARC record changed"),
-        ("grp-contoso", "contoso.example", "SPF record fails"),
-        ("grp-acme", "acme.example", "DMARC record changed"),
+    for (account, domain, alert_type, what) in [
+        (
+            "grp-acme",
+            "acme.example",
+            "dmarc-record-changed",
+            "DMARC record changed",
+        ),
+        (
+            "grp-contoso",
+            "contoso.example",
+            "spf-record-failing",
+            "SPF record fails",
+        ),
+        (
+            "grp-acme",
+            "acme.example",
+            "dmarc-record-changed",
+            "DMARC record changed",
+        ),
     ] {
         engine
             .receive_alert(
                 tenant,
                 &AlertInput {
                     account: account.into(),
-                    alert_type: "dns-record".into(),
+                    alert_type: alert_type.into(),
                     key: Some(format!("{domain}/{what}")),
                     summary: format!("{what} for {domain}"),
                     description: format!(

@@ -151,7 +151,7 @@ pub fn spec() -> Value {
             },
             "/api/v1/accounts/{id}/alerts": {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
-                "put": {"summary": "Which alert types this account forwards ([\"*\"] for all, the default)", "security": tenant_auth,
+                "put": {"summary": "Which alert types this account forwards ([\"*\"] for all, the default; [] for none)", "security": tenant_auth,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["types"], "properties": {"types": {"type": "array", "items": {"type": "string"}}}}}}},
                     "responses": {"200": {"description": "saved"}, "404": error_response("no such account")}}
             },

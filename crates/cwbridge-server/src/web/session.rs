@@ -1,0 +1,262 @@
+//! Signing in to the wizard, sessions, and forms protected against cross-site forgery.
+//!
+//! A tenant signs in with its token (posted, never in a URL) and gets a session cookie:
+//! `HttpOnly`, `SameSite=Lax`, `Secure` behind HTTPS. Every form carries the session's
+//! anti-forgery token, and a form posted from another origin is refused even before that.
+
+use axum::extract::{FromRequest, FromRequestParts, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use cwbridge_store::Tenant;
+
+use super::{Chrome, Fields, render};
+use crate::state::AppState;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "cwb_session";
+/// The sign-in form's own anti-forgery cookie (there is no session yet to hold one).
+const SIGN_IN_COOKIE: &str = "cwb_sign_in";
+
+/// A signed-in tenant.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The tenant.
+    pub tenant: Tenant,
+    /// The anti-forgery token its forms carry.
+    pub csrf: String,
+    id: String,
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let jar = CookieJar::from_headers(&parts.headers);
+        let Some(id) = jar.get(SESSION_COOKIE).map(|c| c.value().to_owned()) else {
+            return Err(Redirect::to("/sign-in").into_response());
+        };
+        match state.engine.session(&id).await {
+            Ok(Some(s)) => Ok(Session {
+                tenant: s.tenant,
+                csrf: s.csrf,
+                id,
+            }),
+            Ok(None) => Err(Redirect::to("/sign-in?expired=1").into_response()),
+            Err(e) => Err(super::failure_page(&e.to_string())),
+        }
+    }
+}
+
+/// A form posted by a signed-in tenant, its anti-forgery token checked.
+#[derive(Debug)]
+pub struct SessionForm {
+    /// Who posted it.
+    pub session: Session,
+    /// Its fields.
+    pub fields: Fields,
+}
+
+impl FromRequest<AppState> for SessionForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let session = Session::from_request_parts(&mut parts, state).await?;
+        same_origin(&parts.headers)?;
+        let fields = Fields::from_request(Request::from_parts(parts, body), state).await?;
+        if !constant_time_eq(fields.get("csrf").as_bytes(), session.csrf.as_bytes()) {
+            return Err(forged());
+        }
+        Ok(SessionForm { session, fields })
+    }
+}
+
+/// Refuses a form whose `Origin` names another site than the one it was posted to.
+fn same_origin(headers: &HeaderMap) -> Result<(), Response> {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return Ok(()); // older browsers and non-browser clients send none; the token decides
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    if origin_host.eq_ignore_ascii_case(host) {
+        Ok(())
+    } else {
+        Err(forged())
+    }
+}
+
+fn forged() -> Response {
+    super::problem_page(
+        StatusCode::FORBIDDEN,
+        "This form has expired or came from another site",
+        "Nothing was changed. Go back, reload the page and send the form again.",
+    )
+}
+
+/// Compares two secrets in time that depends on their length only.
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn behind_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+}
+
+fn cookie(
+    name: &'static str,
+    value: String,
+    path: &'static str,
+    headers: &HeaderMap,
+) -> Cookie<'static> {
+    Cookie::build((name, value))
+        .path(path)
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(behind_https(headers))
+        .build()
+}
+
+/// The sign-in page.
+#[derive(askama::Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    chrome: Chrome,
+    error: Option<String>,
+    token: String,
+}
+
+fn sign_in_page(
+    status: StatusCode,
+    jar: CookieJar,
+    headers: &HeaderMap,
+    error: Option<String>,
+) -> Response {
+    let token = crate::web::random_token();
+    let jar = jar.add(cookie(SIGN_IN_COOKIE, token.clone(), "/sign-in", headers));
+    let page = SignInPage {
+        chrome: Chrome::signed_out("Sign in"),
+        error,
+        token,
+    };
+    (jar, render(status, &page)).into_response()
+}
+
+/// `GET /sign-in`.
+pub async fn sign_in_form(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    jar: CookieJar,
+    axum::extract::Query(query): axum::extract::Query<super::PageQuery>,
+) -> Response {
+    if let Some(id) = jar.get(SESSION_COOKIE)
+        && let Ok(Some(_)) = state.engine.session(id.value()).await
+    {
+        return Redirect::to("/").into_response();
+    }
+    let expired = !query.expired.is_empty();
+    sign_in_page(
+        StatusCode::OK,
+        jar,
+        &headers,
+        expired.then(|| "Your session ended: sign in again.".to_owned()),
+    )
+}
+
+/// `POST /sign-in`: the tenant token for a session.
+pub async fn sign_in(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
+    let headers = request.headers().clone();
+    if let Err(r) = same_origin(&headers) {
+        return r;
+    }
+    let fields = match Fields::from_request(request, &state).await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let expected = jar.get(SIGN_IN_COOKIE).map(|c| c.value().to_owned());
+    if !expected.is_some_and(|e| constant_time_eq(e.as_bytes(), fields.get("csrf").as_bytes())) {
+        return sign_in_page(
+            StatusCode::FORBIDDEN,
+            jar,
+            &headers,
+            Some("The sign-in form expired: enter the token again.".into()),
+        );
+    }
+    let token = fields.get("token");
+    if token.is_empty() {
+        return sign_in_page(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            jar,
+            &headers,
+            Some("Enter your tenant token.".into()),
+        );
+    }
+    match state.engine.sign_in(token).await {
+        Ok(Some((id, _csrf))) => {
+            let mut session = cookie(SESSION_COOKIE, id, "/", &headers);
+            session.set_max_age(time_of(cwbridge_engine::tenant::SESSION_TTL));
+            let jar = jar
+                .remove(Cookie::build(SIGN_IN_COOKIE).path("/sign-in"))
+                .add(session);
+            (jar, Redirect::to("/")).into_response()
+        }
+        Ok(None) => sign_in_page(
+            StatusCode::UNAUTHORIZED,
+            jar,
+            &headers,
+            Some(
+                "That token is not valid. Use the tenant token cwbridge gave you (`cwbridge tenant create`, or the demo's output)."
+                    .into(),
+            ),
+        ),
+        Err(e) => super::failure_page(&e.to_string()),
+    }
+}
+
+fn time_of(d: std::time::Duration) -> time::Duration {
+    time::Duration::seconds(d.as_secs() as i64)
+}
+
+/// `POST /sign-out`.
+pub async fn sign_out(
+    State(state): State<AppState>,
+    jar: CookieJar,
+    form: SessionForm,
+) -> Response {
+    if let Err(e) = state.engine.sign_out(&form.session.id).await {
+        return super::failure_page(&e.to_string());
+    }
+    let jar = jar.remove(Cookie::build(SESSION_COOKIE).path("/"));
+    (jar, Redirect::to("/sign-in")).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_secrets_only() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(!constant_time_eq(b"", b"a"));
+    }
+
+    #[test]
+    fn origin_must_match_host() {
+        let mut h = HeaderMap::new();
+        h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
+        assert!(same_origin(&h).is_ok());
+        h.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
+        assert!(same_origin(&h).is_ok());
+        h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
+        assert!(same_origin(&h).is_err());
+    }
+}

@@ -1,0 +1,527 @@
+//! The status pages: billing (the plan, Apply, and the runs), alert deliveries, and the
+//! connection's health.
+
+use askama::Template;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use cwbridge_engine::account::AccountView;
+use cwbridge_engine::billing::Change;
+use cwbridge_engine::billing::apply::Plan;
+use cwbridge_engine::{ConnectionView, EngineError};
+use serde_json::Value;
+
+use super::setup::{CheckView, check_view, money};
+use super::{
+    Chrome, PageQuery, Session, SessionForm, failure_page, notice_from, or_page, progress, render,
+    see_other, when,
+};
+use crate::state::AppState;
+
+/// One change of a plan, in words.
+#[derive(Debug, Clone)]
+pub struct ChangeRow {
+    /// `create`, `update`, `cancel`, `adopt` or `drift`.
+    pub kind: &'static str,
+    /// The account's name (or id).
+    pub account: String,
+    /// What happens.
+    pub detail: String,
+    /// The monthly amount after, when the change has one.
+    pub amount: String,
+}
+
+/// A plan as the pages show it.
+#[derive(Debug, Clone)]
+pub struct PlanView {
+    /// The changes.
+    pub changes: Vec<ChangeRow>,
+    /// Accounts that cannot be billed, and why.
+    pub problems: Vec<(String, String)>,
+    /// The monthly total of the billable lines.
+    pub total: String,
+    /// How many lines are wanted.
+    pub lines: usize,
+}
+
+/// A plan for the pages, accounts named.
+pub fn plan_view(plan: &Plan, accounts: &[AccountView]) -> PlanView {
+    let name = |id: &str| {
+        accounts
+            .iter()
+            .find(|a| a.id == id)
+            .map_or_else(|| id.to_owned(), |a| a.name.clone())
+    };
+    let account_of_key = |key: &str| name(key.rsplit_once('/').map_or(key, |(a, _)| a));
+    let changes = plan
+        .changes
+        .iter()
+        .map(|c| match c {
+            Change::Create { line, amount } => ChangeRow {
+                kind: "create",
+                account: name(&line.account),
+                detail: format!(
+                    "Add “{}”, quantity {}, to agreement #{} ({})",
+                    line.description,
+                    line.quantity,
+                    line.agreement_id,
+                    bill_words(&line.bill_customer)
+                ),
+                amount: money(*amount),
+            },
+            Change::Update {
+                addition_id,
+                line,
+                from_quantity,
+                from_description,
+                amount,
+            } => ChangeRow {
+                kind: "update",
+                account: name(&line.account),
+                detail: if *from_quantity != line.quantity {
+                    format!(
+                        "Change addition #{addition_id}: quantity {from_quantity} → {}",
+                        line.quantity
+                    )
+                } else {
+                    format!(
+                        "Change addition #{addition_id}: “{from_description}” → “{}”",
+                        line.description
+                    )
+                },
+                amount: money(*amount),
+            },
+            Change::Cancel {
+                addition_id,
+                key,
+                agreement_id,
+                quantity,
+                ..
+            } => ChangeRow {
+                kind: "cancel",
+                account: account_of_key(key),
+                detail: format!(
+                    "Cancel addition #{addition_id} (quantity {quantity}) on agreement #{agreement_id}: it is given an end date, never deleted"
+                ),
+                amount: String::new(),
+            },
+            Change::Adopt {
+                addition_id,
+                line,
+                needs_update,
+            } => ChangeRow {
+                kind: "adopt",
+                account: name(&line.account),
+                detail: format!(
+                    "Record addition #{addition_id}, found in ConnectWise, as cwbridge's{}",
+                    if *needs_update { " and bring it up to date" } else { "" }
+                ),
+                amount: String::new(),
+            },
+            Change::Drift {
+                addition_id,
+                key,
+                ours,
+                theirs,
+                resolution,
+            } => ChangeRow {
+                kind: "drift",
+                account: account_of_key(key),
+                detail: format!(
+                    "Addition #{addition_id} was edited in ConnectWise (quantity {} → {}, “{}” → “{}”): {}",
+                    ours.0,
+                    theirs.0,
+                    ours.1,
+                    theirs.1,
+                    match resolution {
+                        cwbridge_engine::billing::DriftPolicy::Report => "reported, left alone",
+                        cwbridge_engine::billing::DriftPolicy::Correct => "cwbridge's values are written back",
+                        cwbridge_engine::billing::DriftPolicy::Adopt => "the edit is kept",
+                    }
+                ),
+                amount: String::new(),
+            },
+        })
+        .collect();
+    PlanView {
+        changes,
+        problems: plan
+            .problems
+            .iter()
+            .map(|p| (name(&p.account), p.message.clone()))
+            .collect(),
+        total: money(plan.billable_total),
+        lines: plan.lines,
+    }
+}
+
+fn bill_words(bill: &str) -> &'static str {
+    if bill == "Billable" {
+        "billable"
+    } else {
+        "not billed"
+    }
+}
+
+// ---- billing -------------------------------------------------------------------------------
+
+/// A billing run in the history.
+#[derive(Debug, Clone)]
+pub struct RunRow {
+    /// Its id.
+    pub id: i64,
+    /// When it started.
+    pub started: String,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    /// What it did, in words.
+    pub summary: String,
+}
+
+#[derive(Template)]
+#[template(path = "billing.html")]
+struct BillingPage {
+    chrome: Chrome,
+    plan: Option<PlanView>,
+    problem: Option<String>,
+    runs: Vec<RunRow>,
+}
+
+fn summary_words(summary: &str) -> String {
+    let Ok(v) = serde_json::from_str::<Value>(summary) else {
+        return summary.chars().take(200).collect();
+    };
+    let mut parts: Vec<String> = Vec::new();
+    if let Some(done) = v.get("done").and_then(Value::as_object) {
+        for (kind, n) in done {
+            parts.push(format!("{kind} {n}"));
+        }
+    }
+    if let Some(failed) = v.get("failed").and_then(Value::as_array)
+        && !failed.is_empty()
+    {
+        parts.push(format!("{} failed", failed.len()));
+    }
+    if let Some(error) = v.get("error").and_then(Value::as_str) {
+        parts.push(error.to_owned());
+    }
+    if parts.is_empty() {
+        "no changes".into()
+    } else {
+        parts.join(", ")
+    }
+}
+
+/// `GET /billing`: the plan, with Apply, and the latest runs.
+pub async fn billing_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let r: Result<Response, Response> = async {
+        let t = session.tenant.id;
+        let p = progress(&state, &session).await?;
+        let chrome =
+            Chrome::new("Billing", "/billing", &session, &p).notice(notice_from(&query.notice));
+        let (plan, problem) = match state.engine.billing_plan(t, false).await {
+            Ok(plan) => (
+                Some(plan_view(&plan, &or_page(state.engine.accounts(t).await)?)),
+                None,
+            ),
+            Err(
+                e @ (EngineError::NotFound(_)
+                | EngineError::Invalid { .. }
+                | EngineError::ConnectWise(_)),
+            ) => (None, Some(e.to_string())),
+            Err(e) => return Err(failure_page(&e.to_string())),
+        };
+        let runs = or_page(
+            state
+                .engine
+                .store()
+                .runs(t, 20)
+                .await
+                .map_err(EngineError::from),
+        )?
+        .into_iter()
+        .map(|r| RunRow {
+            id: r.id,
+            started: when(r.started_at),
+            status: r.status,
+            summary: summary_words(&r.summary),
+        })
+        .collect();
+        Ok(render(
+            StatusCode::OK,
+            &BillingPage {
+                chrome,
+                plan,
+                problem,
+                runs,
+            },
+        ))
+    }
+    .await;
+    r.unwrap_or_else(|e| e)
+}
+
+/// `POST /billing/apply`: carries out the plan (`full=1` reads every agreement first).
+pub async fn billing_apply(State(state): State<AppState>, form: SessionForm) -> Response {
+    let full = form.fields.get("full") == "1";
+    match state
+        .engine
+        .billing_apply(form.session.tenant.id, full)
+        .await
+    {
+        Ok(report) => see_other(&format!("/billing/runs/{}?notice=applied", report.run_id)),
+        Err(
+            e @ (EngineError::NotFound(_)
+            | EngineError::Invalid { .. }
+            | EngineError::Conflict(_)
+            | EngineError::ConnectWise(_)),
+        ) => super::problem_page(
+            StatusCode::CONFLICT,
+            "Billing was not applied",
+            &format!("{e}. Nothing was changed by this request; go back to the billing page."),
+        ),
+        Err(e) => failure_page(&e.to_string()),
+    }
+}
+
+/// A change a run made.
+#[derive(Debug, Clone)]
+pub struct RunChange {
+    /// When.
+    pub at: String,
+    /// Its kind.
+    pub kind: String,
+    /// What, as the audit recorded it.
+    pub detail: String,
+}
+
+#[derive(Template)]
+#[template(path = "run.html")]
+struct RunPage {
+    chrome: Chrome,
+    status: String,
+    summary: String,
+    changes: Vec<RunChange>,
+}
+
+/// `GET /billing/runs/{id}`: one run's changes, in order.
+pub async fn run_page(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<i64>,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let r: Result<Response, Response> = async {
+        let t = session.tenant.id;
+        let p = progress(&state, &session).await?;
+        let store = state.engine.store();
+        let runs = or_page(store.runs(t, 1000).await.map_err(EngineError::from))?;
+        let Some(run) = runs.into_iter().find(|r| r.id == id) else {
+            return Err(super::problem_page(
+                StatusCode::NOT_FOUND,
+                "No such billing run",
+                "It may belong to another tenant, or the link is wrong.",
+            ));
+        };
+        let changes = or_page(store.run_changes(t, id).await.map_err(EngineError::from))?
+            .into_iter()
+            .map(|c| RunChange {
+                at: when(c.at),
+                kind: c.kind,
+                detail: c.detail,
+            })
+            .collect();
+        let chrome = Chrome::new(&format!("Billing run {id}"), "/billing", &session, &p)
+            .notice(notice_from(&query.notice));
+        Ok(render(
+            StatusCode::OK,
+            &RunPage {
+                chrome,
+                status: run.status,
+                summary: summary_words(&run.summary),
+                changes,
+            },
+        ))
+    }
+    .await;
+    r.unwrap_or_else(|e| e)
+}
+
+// ---- alerts --------------------------------------------------------------------------------
+
+/// An alert delivery as the page lists it.
+#[derive(Debug, Clone)]
+pub struct AlertRow {
+    /// Its id.
+    pub id: i64,
+    /// When it came.
+    pub received: String,
+    /// The account.
+    pub account: String,
+    /// Its type.
+    pub alert_type: String,
+    /// Its summary.
+    pub summary: String,
+    /// `queued`, `delivered`, `skipped` or `failed`.
+    pub state: String,
+    /// The ticket number.
+    pub ticket: String,
+    /// What delivery did.
+    pub action: String,
+    /// Attempts.
+    pub attempts: i64,
+    /// The last failure.
+    pub last_error: String,
+}
+
+#[derive(Template)]
+#[template(path = "alerts.html")]
+struct AlertsPage {
+    chrome: Chrome,
+    alerts: Vec<AlertRow>,
+}
+
+/// `GET /alerts`: the latest deliveries.
+pub async fn alerts_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let r: Result<Response, Response> = async {
+        let t = session.tenant.id;
+        let p = progress(&state, &session).await?;
+        let accounts = or_page(state.engine.accounts(t).await)?;
+        let alerts = or_page(state.engine.alerts(t).await)?
+            .into_iter()
+            .map(|a| AlertRow {
+                id: a.id,
+                received: when(a.created_at),
+                account: accounts
+                    .iter()
+                    .find(|x| x.id == a.account)
+                    .map_or(a.account.clone(), |x| x.name.clone()),
+                alert_type: a.alert_type,
+                summary: a.summary,
+                state: a.state,
+                ticket: a.ticket_id.map(|t| format!("#{t}")).unwrap_or_default(),
+                action: a.action.unwrap_or_default(),
+                attempts: a.attempts,
+                last_error: a.last_error.unwrap_or_default(),
+            })
+            .collect();
+        let chrome = Chrome::new("Alert deliveries", "/alerts", &session, &p)
+            .notice(notice_from(&query.notice));
+        Ok(render(StatusCode::OK, &AlertsPage { chrome, alerts }))
+    }
+    .await;
+    r.unwrap_or_else(|e| e)
+}
+
+/// `POST /alerts/{id}/retry`: queues a failed alert again.
+pub async fn alert_retry(
+    State(state): State<AppState>,
+    Path(id): Path<i64>,
+    form: SessionForm,
+) -> Response {
+    match state.engine.retry_alert(form.session.tenant.id, id).await {
+        Ok(_) => see_other("/alerts?notice=retried"),
+        Err(
+            e @ (EngineError::NotFound(_) | EngineError::Invalid { .. } | EngineError::Conflict(_)),
+        ) => super::problem_page(
+            StatusCode::CONFLICT,
+            "The alert was not retried",
+            &e.to_string(),
+        ),
+        Err(e) => failure_page(&e.to_string()),
+    }
+}
+
+// ---- connection health ---------------------------------------------------------------------
+
+/// A failed attempt as the page lists it.
+#[derive(Debug, Clone)]
+pub struct FailureRow {
+    /// When.
+    pub at: String,
+    /// `GET company/companies`.
+    pub request: String,
+    /// The status, or `no answer`.
+    pub status: String,
+    /// `rate limit`, `server error`, `refused`, `no answer`.
+    pub kind: &'static str,
+    /// The message.
+    pub message: String,
+    /// Whether it was retried.
+    pub retried: bool,
+}
+
+#[derive(Template)]
+#[template(path = "health.html")]
+struct HealthPage {
+    chrome: Chrome,
+    connection: Option<ConnectionView>,
+    check: Option<CheckView>,
+    failures: Vec<FailureRow>,
+    updated: String,
+}
+
+/// `GET /health`: the last preflight, ConnectWise's recent error and rate-limit answers, its
+/// version and codebase.
+pub async fn health_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    let r: Result<Response, Response> = async {
+        let t = session.tenant.id;
+        let p = progress(&state, &session).await?;
+        let connection = match state.engine.connection(t).await {
+            Ok(c) => Some(c),
+            Err(EngineError::NotFound(_)) => None,
+            Err(e) => return Err(failure_page(&e.to_string())),
+        };
+        let check = or_page(state.engine.last_check(t).await)?.map(|c| check_view(&c));
+        let failures = state
+            .engine
+            .recent_failures(t)
+            .into_iter()
+            .map(|f| FailureRow {
+                at: when(f.at),
+                request: format!("{} {}", f.method, f.path),
+                status: f
+                    .status
+                    .map_or_else(|| "no answer".to_owned(), |s| s.to_string()),
+                kind: match f.status {
+                    None => "no answer",
+                    Some(429) => "rate limit",
+                    Some(s) if s >= 500 => "server error",
+                    Some(_) => "refused",
+                },
+                message: f.message,
+                retried: f.retrying,
+            })
+            .collect();
+        let updated = connection
+            .as_ref()
+            .map(|c| when(c.updated_at))
+            .unwrap_or_default();
+        let chrome = Chrome::new("Connection health", "/health", &session, &p)
+            .notice(notice_from(&query.notice));
+        Ok(render(
+            StatusCode::OK,
+            &HealthPage {
+                chrome,
+                connection,
+                check,
+                failures,
+                updated,
+            },
+        ))
+    }
+    .await;
+    r.unwrap_or_else(|e| e)
+}

@@ -1,0 +1,306 @@
+//! The wizard's pages over HTTP: signing in, sessions, forgery protection, escaping and
+//! tenant isolation, on every database this machine offers. (Walking the four steps in a
+//! real browser is `cwbridge`'s `tests/wizard.rs`.)
+
+use std::net::SocketAddr;
+
+use cwbridge_engine::account::AccountInput;
+use cwbridge_engine::alert::AlertInput;
+use cwbridge_engine::{Engine, EngineConfig, Keyring};
+use cwbridge_server::{AppState, Application};
+use cwbridge_store::testing::databases;
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+
+struct Site {
+    base: String,
+    http: reqwest::Client,
+    _stop: tokio::sync::oneshot::Sender<()>,
+}
+
+async fn serve(engine: Engine) -> Site {
+    let state = AppState {
+        engine,
+        operator_token_hash: None,
+    };
+    let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state)
+        .await
+        .unwrap();
+    let addr = app.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(app.run_until(async move {
+        let _ = rx.await;
+    }));
+    Site {
+        base: format!("http://{addr}"),
+        http: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        _stop: tx,
+    }
+}
+
+/// The `name=value` of a response's cookie, and its whole `Set-Cookie` line.
+fn cookie(res: &reqwest::Response, name: &str) -> Option<(String, String)> {
+    res.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let line = v.to_str().ok()?.to_owned();
+        let pair = line.split(';').next()?.trim().to_owned();
+        pair.starts_with(&format!("{name}="))
+            .then_some((pair, line))
+    })
+}
+
+/// The value of the first hidden `csrf` field of a page.
+fn csrf(html: &str) -> String {
+    let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
+    html[at..].split('"').next().unwrap().to_owned()
+}
+
+impl Site {
+    /// Signs in with `token`; answers the session cookie (`cwb_session=…`).
+    async fn sign_in(&self, token: &str) -> String {
+        let page = self
+            .http
+            .get(format!("{}/sign-in", self.base))
+            .send()
+            .await
+            .unwrap();
+        let (login_cookie, _) = cookie(&page, "cwb_sign_in").expect("a sign-in cookie");
+        let form_token = csrf(&page.text().await.unwrap());
+        let res = self
+            .http
+            .post(format!("{}/sign-in", self.base))
+            .header(COOKIE, login_cookie)
+            .form(&[("csrf", form_token.as_str()), ("token", token)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(res.headers()[LOCATION], "/");
+        let (session, line) = cookie(&res, "cwb_session").expect("a session cookie");
+        assert!(
+            line.contains("HttpOnly") && line.contains("SameSite=Lax"),
+            "{line}"
+        );
+        assert!(!line.contains(token));
+        session
+    }
+
+    async fn get(&self, path: &str, session: &str) -> (StatusCode, String) {
+        let res = self
+            .http
+            .get(format!("{}{path}", self.base))
+            .header(COOKIE, session)
+            .send()
+            .await
+            .unwrap();
+        (res.status(), res.text().await.unwrap())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_sessions_and_forgery_protection() {
+    for db in databases().await {
+        let engine = Engine::new(
+            db.store.clone(),
+            Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
+            EngineConfig::default(),
+        );
+        let msp = engine.create_tenant("MSP").await.unwrap();
+        let site = serve(engine.clone()).await;
+        let label = &db.label;
+
+        // Signed out, every page leads to the sign-in form.
+        let res = site
+            .http
+            .get(format!("{}/setup/connect", site.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{label}");
+        assert_eq!(res.headers()[LOCATION], "/sign-in");
+
+        // The sign-in form refuses a post without its own cookie, and a wrong token.
+        let res = site
+            .http
+            .post(format!("{}/sign-in", site.base))
+            .form(&[("csrf", "x"), ("token", msp.token.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{label}");
+        assert!(cookie(&res, "cwb_session").is_none());
+        let page = site
+            .http
+            .get(format!("{}/sign-in", site.base))
+            .send()
+            .await
+            .unwrap();
+        let (login_cookie, _) = cookie(&page, "cwb_sign_in").unwrap();
+        let form_token = csrf(&page.text().await.unwrap());
+        let res = site
+            .http
+            .post(format!("{}/sign-in", site.base))
+            .header(COOKIE, &login_cookie)
+            .form(&[("csrf", form_token.as_str()), ("token", "cwb_wrong")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{label}");
+        assert!(
+            res.text()
+                .await
+                .unwrap()
+                .contains("That token is not valid")
+        );
+
+        let session = site.sign_in(&msp.token).await;
+        let (status, html) = site.get("/", &session).await;
+        assert_eq!(status, StatusCode::OK, "{label}");
+        assert!(html.contains("Signed in as <strong>MSP</strong>"), "{html}");
+        let form_csrf = csrf(&html);
+
+        // A form without the session's token, or from another origin, changes nothing.
+        let post = |fields: Vec<(&'static str, String)>, origin: Option<&'static str>| {
+            let mut req = site
+                .http
+                .post(format!("{}/setup/connect", site.base))
+                .header(COOKIE, &session)
+                .form(&fields);
+            if let Some(o) = origin {
+                req = req.header(ORIGIN, o);
+            }
+            req.send()
+        };
+        let typed = |csrf: &str| {
+            vec![
+                ("csrf", csrf.to_owned()),
+                ("site", "cw.example".to_owned()),
+                ("companyId", "msp".to_owned()),
+                ("publicKey", "pub".to_owned()),
+                ("privateKey", "s3cret-private-value".to_owned()),
+                ("clientId", "client".to_owned()),
+            ]
+        };
+        let res = post(typed("forged"), None).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{label}");
+        let res = post(typed(&form_csrf), Some("https://evil.example"))
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{label}");
+        assert!(
+            engine.connection(msp.tenant.id).await.is_err(),
+            "nothing was saved"
+        );
+
+        // A refused field is named, what was typed is kept, and nothing is saved.
+        let mut fields = typed(&form_csrf);
+        fields[1].1 = String::new();
+        let res = post(fields, Some("http://will-not-match")).await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{label}");
+        let mut fields = typed(&form_csrf);
+        fields[1].1 = String::new();
+        let res = post(fields, None).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{label}");
+        let html = res.text().await.unwrap();
+        assert!(html.contains("give the ConnectWise site"), "{html}");
+        assert!(html.contains(r#"id="site" name="site" value="""#), "{html}");
+        assert!(html.contains(r#"value="pub""#), "what was typed is kept");
+        assert!(
+            !html.contains("s3cret-private-value"),
+            "a private key is never shown back"
+        );
+        assert!(engine.connection(msp.tenant.id).await.is_err());
+
+        // Pages carry headers against framing and caching.
+        let res = site
+            .http
+            .get(format!("{}/", site.base))
+            .header(COOKIE, &session)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.headers()["x-frame-options"], "DENY");
+        assert_eq!(res.headers()["cache-control"], "no-store");
+        assert!(
+            res.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+
+        // Signing out ends the session for good.
+        let res = site
+            .http
+            .post(format!("{}/sign-out", site.base))
+            .header(COOKIE, &session)
+            .form(&[("csrf", form_csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        let (status, _) = site.get("/", &session).await;
+        assert_eq!(
+            status,
+            StatusCode::SEE_OTHER,
+            "{label}: the old cookie no longer works"
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_escape_what_vendors_send_and_show_one_tenant() {
+    for db in databases().await {
+        let engine = Engine::new(
+            db.store.clone(),
+            Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
+            EngineConfig::default(),
+        );
+        let a = engine.create_tenant("A").await.unwrap();
+        let b = engine.create_tenant("B").await.unwrap();
+        engine
+            .put_account(
+                a.tenant.id,
+                "g1",
+                &AccountInput {
+                    name: "<b>Acme</b>".into(),
+                    units: vec!["acme.example".into()],
+                    alert_types: vec!["dmarc".into()],
+                },
+            )
+            .await
+            .unwrap();
+        engine
+            .receive_alert(
+                a.tenant.id,
+                &AlertInput {
+                    account: "g1".into(),
+                    alert_type: "dmarc".into(),
+                    key: None,
+                    summary: "<img src=x onerror=alert(1)>".into(),
+                    description: "d".into(),
+                    resolved: false,
+                },
+            )
+            .await
+            .unwrap();
+        let site = serve(engine.clone()).await;
+        let session_a = site.sign_in(&a.token).await;
+        let (status, html) = site.get("/alerts", &session_a).await;
+        assert_eq!(status, StatusCode::OK, "{}", db.label);
+        assert!(
+            html.contains("&#60;img src=x onerror=alert(1)&#62;"),
+            "{html}"
+        );
+        assert!(!html.contains("<img src=x"), "{html}");
+        assert!(html.contains("&#60;b&#62;Acme&#60;/b&#62;"), "{html}");
+
+        let session_b = site.sign_in(&b.token).await;
+        let (_, html) = site.get("/alerts", &session_b).await;
+        assert!(html.contains("No alerts yet"), "{html}");
+        assert!(!html.contains("onerror"), "B never sees A's alerts");
+        db.cleanup().await;
+    }
+}
