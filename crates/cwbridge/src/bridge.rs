@@ -4,11 +4,14 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use std::io::IsTerminal;
+
 use anyhow::Context;
 use clap::{Args, Subcommand};
 use cwbridge_engine::{Engine, EngineConfig, Keyring};
 use cwbridge_server::{AppState, Application};
 use cwbridge_store::Store;
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 /// Where the bridge keeps its state and secrets.
@@ -377,10 +380,11 @@ pub async fn check(cmd: CheckCmd) -> anyhow::Result<()> {
         }
     }
     if !report.ok {
-        anyhow::bail!(
+        return Err(crate::Unfinished(format!(
             "the connection of tenant `{}` does not pass its check",
             cmd.tenant
-        );
+        ))
+        .into());
     }
     Ok(())
 }
@@ -452,13 +456,20 @@ pub async fn tenant(cmd: TenantCmd) -> anyhow::Result<()> {
 pub struct SecretsCmd {
     #[command(flatten)]
     engine: EngineArgs,
+    /// Print the count as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
-/// Runs `cwbridge secrets rotate`.
+/// Runs `cwbridge secrets-rotate`.
 pub async fn rotate(cmd: SecretsCmd) -> anyhow::Result<()> {
     let engine = cmd.engine.open().await?;
     let n = engine.rotate_secrets().await?;
-    println!("re-sealed {n} private key(s) under the newest key");
+    if cmd.json {
+        println!("{}", serde_json::json!({"resealed": n}));
+    } else {
+        println!("re-sealed {n} private key(s) under the newest key");
+    }
     Ok(())
 }
 
@@ -546,13 +557,28 @@ fn describe(change: &cwbridge_engine::billing::Change) -> String {
     }
 }
 
+/// A spinner on standard error while something long runs, when that is a terminal (hidden
+/// otherwise, so scripts and logs get no control characters).
+fn spinner(message: &'static str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new_spinner().with_message(message);
+    bar.set_draw_target(ProgressDrawTarget::stderr());
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
 /// Runs `cwbridge billing …`.
 pub async fn billing(cmd: BillingCmd) -> anyhow::Result<()> {
     let engine = cmd.engine.open().await?;
     match cmd.action {
         BillingAction::Plan { tenant, full, json } => {
             let t = engine.tenant_named(&tenant).await?;
-            let plan = engine.billing_plan(t.id, full).await?;
+            let spinner = spinner("planning: reading ConnectWise");
+            let plan = engine.billing_plan(t.id, full).await;
+            spinner.finish_and_clear();
+            let plan = plan?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&plan)?);
                 return Ok(());
@@ -573,7 +599,23 @@ pub async fn billing(cmd: BillingCmd) -> anyhow::Result<()> {
         }
         BillingAction::Apply { tenant, full, json } => {
             let t = engine.tenant_named(&tenant).await?;
-            let report = engine.billing_apply(t.id, full).await?;
+            let bar = spinner("planning: reading ConnectWise");
+            let report = engine
+                .billing_apply_with(t.id, full, &|done, total| {
+                    if bar.length() != Some(total as u64) {
+                        bar.set_length(total as u64);
+                        bar.set_style(
+                            ProgressStyle::with_template(
+                                "{bar:40} {pos}/{len} changes, {per_sec}, {eta} left",
+                            )
+                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+                        );
+                    }
+                    bar.set_position(done as u64);
+                })
+                .await;
+            bar.finish_and_clear();
+            let report = report?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
@@ -586,10 +628,11 @@ pub async fn billing(cmd: BillingCmd) -> anyhow::Result<()> {
                 }
             }
             if !report.failed.is_empty() {
-                anyhow::bail!(
+                return Err(crate::Unfinished(format!(
                     "{} change(s) failed; run apply again to retry them",
                     report.failed.len()
-                );
+                ))
+                .into());
             }
         }
     }

@@ -38,6 +38,9 @@ pub struct DemoCmd {
     /// Also complete the wizard's steps, apply billing and fire sample alerts.
     #[arg(long)]
     auto: bool,
+    /// Print the addresses, the token and the key as one line of JSON (for scripts).
+    #[arg(long)]
+    json: bool,
 }
 
 /// The vendor's sample customers ("domain groups") and their sending domains; their names
@@ -205,9 +208,11 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
         private_key: private_key.clone(),
         client_id: String::new(),
     };
-    if cmd.auto {
-        walk_the_wizard(&engine, tenant, &step_one).await?;
-    }
+    let billed = if cmd.auto {
+        Some(walk_the_wizard(&engine, tenant, &step_one).await?)
+    } else {
+        None
+    };
 
     // 5. Serve.
     let app = Application::bind(
@@ -221,6 +226,29 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
     .with_context(|| format!("cannot listen on {}", cmd.listen))?;
     let bridge = format!("http://{}", app.local_addr()?);
     let token = state.tenant_token.clone().unwrap_or_default();
+    if cmd.json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "wizard": format!("{bridge}/"),
+                "token": token,
+                "connectwise": {
+                    "site": step_one.site, "companyId": step_one.company_id,
+                    "publicKey": step_one.public_key, "privateKey": step_one.private_key,
+                },
+                "sandbox": {
+                    "url": sandbox.url(),
+                    "credentials": cmd.dir.join("sandbox/credentials.json"),
+                    "certificate": cmd.dir.join("sandbox/cert.pem"),
+                },
+                "billingApplied": billed,
+            })
+        );
+        return serve_until_ctrl_c(app, engine, sandbox).await;
+    }
+    if let Some(done) = &billed {
+        println!("billing applied: {done:?}");
+    }
     println!("cwbridge demo is up.");
     println!();
     println!("  Wizard:        {bridge}/");
@@ -252,6 +280,14 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
     );
     println!();
     println!("Ctrl-C stops both.");
+    serve_until_ctrl_c(app, engine, sandbox).await
+}
+
+async fn serve_until_ctrl_c(
+    app: Application,
+    engine: Engine,
+    sandbox: Sandbox,
+) -> anyhow::Result<()> {
     crate::bridge::run_bridge(app, engine, async {
         let _ = tokio::signal::ctrl_c().await;
     })
@@ -260,12 +296,13 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Seed 004's four steps as a user would click them, then billing applied and alerts fired.
+/// Seed 004's four steps as a user would click them, then billing applied (what it did is
+/// answered) and alerts fired.
 async fn walk_the_wizard(
     engine: &Engine,
     tenant: TenantId,
     step_one: &ConnectionInput,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<std::collections::BTreeMap<String, usize>> {
     let (_, check) = engine.save_connection(tenant, step_one).await?;
     anyhow::ensure!(
         check.ok,
@@ -315,7 +352,6 @@ async fn walk_the_wizard(
         )
         .await?;
     let applied = engine.billing_apply(tenant, false).await?;
-    println!("billing applied: {:?}", applied.done);
     for (account, domain, alert_type, what) in [
         (
             "grp-acme",
@@ -353,5 +389,5 @@ async fn walk_the_wizard(
             .await?;
     }
     while engine.deliver_next().await? {}
-    Ok(())
+    Ok(applied.done)
 }

@@ -10,7 +10,21 @@ use clap::{Parser, Subcommand};
 
 /// cwbridge connects a vendor's platform to ConnectWise Manage (ConnectWise PSA).
 #[derive(Debug, Parser)]
-#[command(name = "cwbridge", version, about, long_about = None)]
+#[command(
+    name = "cwbridge",
+    version,
+    about,
+    long_about = "cwbridge connects a vendor's platform to ConnectWise Manage (ConnectWise PSA): \
+        a permission-checked connection per MSP, customer mapping, agreement billing planned \
+        before it is applied, and alerts that become tickets exactly once.\n\n\
+        Start with `cwbridge demo`: a sandboxed ConnectWise and the bridge, with the set-up \
+        wizard to walk in a browser.",
+    after_help = "Exit status: 0 done; 1 failed (the message says why and what to do); \
+        2 the command line is wrong; 3 done, but not cleanly (a check that does not pass, \
+        billing changes that failed and will be retried).\n\n\
+        Commands that print data take --json. Set CWBRIDGE_LOG (e.g. info, or \
+        cwbridge=debug) for logs on standard error."
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -18,13 +32,13 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run the demo: a sandboxed ConnectWise and the bridge, connected (--auto: set up too).
+    /// Run the demo: a sandboxed ConnectWise and the bridge with its set-up wizard (--auto: set up too).
     Demo(demo::DemoCmd),
     /// Run a sandboxed ConnectWise Manage (or manage one: roles, members, keys, faults).
     Sandbox(sandbox::SandboxCmd),
     /// Call the ConnectWise API: `cwbridge api GET /service/tickets --all`.
     Api(api::ApiCmd),
-    /// Run the bridge: the vendor REST API under /api/v1.
+    /// Run the bridge: the set-up wizard and status pages at /, the vendor REST API under /api/v1.
     Serve(bridge::ServeCmd),
     /// Check a tenant's ConnectWise connection: reach, keys, role permissions.
     Check(bridge::CheckCmd),
@@ -38,6 +52,11 @@ enum Command {
     #[command(name = "secrets-rotate")]
     SecretsRotate(bridge::SecretsCmd),
 }
+
+/// The command did its work, but not all of it went through (exit status 3).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct Unfinished(pub String);
 
 fn main() {
     let cli = Cli::parse();
@@ -75,7 +94,11 @@ fn main() {
         // One readable line: the outermost context, then its causes.
         let causes: Vec<String> = e.chain().map(ToString::to_string).collect();
         eprintln!("error: {}", causes.join(": "));
-        std::process::exit(1);
+        std::process::exit(if e.downcast_ref::<Unfinished>().is_some() {
+            3
+        } else {
+            1
+        });
     }
 }
 

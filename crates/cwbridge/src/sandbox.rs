@@ -135,6 +135,9 @@ struct Target {
     /// The running sandbox's state directory (its credentials.json and cert.pem are used).
     #[arg(long, env = "CWBRIDGE_SANDBOX_STATE", default_value = ".sandbox")]
     state: PathBuf,
+    /// Print what was made as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -237,7 +240,11 @@ pub async fn run(cmd: SandboxCmd) -> anyhow::Result<()> {
             }
             let client = AdminClient::from_state_dir(&target.state)?;
             let id = client.create_role(&name, &grants).await?;
-            println!("Created security role '{name}' (id {id}).");
+            if target.json {
+                println!("{}", serde_json::json!({"id": id, "name": name}));
+            } else {
+                println!("Created security role '{name}' (id {id}).");
+            }
             Ok(())
         }
         Some(Action::Member(MemberArgs {
@@ -258,9 +265,16 @@ pub async fn run(cmd: SandboxCmd) -> anyhow::Result<()> {
             let id = client
                 .create_member(&identifier, &first, last.as_deref(), &email, &role)
                 .await?;
-            println!(
-                "Created API member '{identifier}' (id {id}) with role '{role}', level Corporate."
-            );
+            if target.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": id, "identifier": identifier, "role": role})
+                );
+            } else {
+                println!(
+                    "Created API member '{identifier}' (id {id}) with role '{role}', level Corporate."
+                );
+            }
             Ok(())
         }
         Some(Action::Key(KeyArgs {
@@ -274,15 +288,26 @@ pub async fn run(cmd: SandboxCmd) -> anyhow::Result<()> {
             let client = AdminClient::from_state_dir(&target.state)?;
             let id = client.member_id(&member).await?;
             let (public, private) = client.create_key(id, &description).await?;
-            println!("Public key:  {public}");
-            println!("Private key: {private}");
-            println!("Write the private key down now: it is not shown again.");
+            if target.json {
+                println!(
+                    "{}",
+                    serde_json::json!({"member": member, "publicKey": public, "privateKey": private})
+                );
+            } else {
+                println!("Public key:  {public}");
+                println!("Private key: {private}");
+                println!("Write the private key down now: it is not shown again.");
+            }
             Ok(())
         }
         Some(Action::Faults(FaultsArgs { target, faults })) => {
             let client = AdminClient::from_state_dir(&target.state)?;
             client.set_faults(&faults.to_faults()).await?;
-            println!("Fault settings updated.");
+            if target.json {
+                println!("{}", serde_json::json!({"updated": true}));
+            } else {
+                println!("Fault settings updated.");
+            }
             Ok(())
         }
     }

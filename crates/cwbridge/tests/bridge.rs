@@ -164,10 +164,37 @@ async fn an_operator_makes_a_tenant_the_tenant_connects_and_check_agrees() {
     let mut unknown = cwbridge(dir.path());
     unknown.args(["check", "--tenant", "Nobody"]);
     let failed = output(unknown).await;
-    assert!(!failed.status.success());
+    assert_eq!(failed.status.code(), Some(1));
     let err = String::from_utf8(failed.stderr).unwrap();
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("Nobody"), "{err}");
+
+    // A check that runs but does not pass still prints its report, and exits 3.
+    let saved: Value = http
+        .put(format!("{base}/api/v1/connection"))
+        .bearer_auth(&token)
+        .json(&json!({"site": c.site, "companyId": c.company_id, "publicKey": public_key, "privateKey": "not-the-key", "clientId": c.client_id}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["check"]["ok"], false, "{saved:#}");
+    let mut check = cwbridge(dir.path());
+    check.args(["check", "--tenant", "Acme MSP", "--json"]);
+    let failing = output(check).await;
+    assert_eq!(failing.status.code(), Some(3));
+    let report: Value = serde_json::from_slice(&failing.stdout).unwrap();
+    assert_eq!(report["ok"], false);
+
+    // The exit statuses are documented where a user looks.
+    let mut help = cwbridge(dir.path());
+    help.arg("--help");
+    let help = String::from_utf8(output(help).await.stdout).unwrap();
+    let help = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(help.contains("Exit status: 0 done; 1 failed"), "{help}");
+    assert!(help.contains("3 done, but not cleanly"), "{help}");
     sandbox.stop().await;
 }
 

@@ -383,6 +383,17 @@ impl Engine {
 
     /// Plans and carries the plan out, one change at a time, each recorded in the audit.
     pub async fn billing_apply(&self, tenant: TenantId, full: bool) -> Result<ApplyReport> {
+        self.billing_apply_with(tenant, full, &|_, _| {}).await
+    }
+
+    /// [`Engine::billing_apply`], telling `progress(done, total)` after every change (for a
+    /// progress bar).
+    pub async fn billing_apply_with(
+        &self,
+        tenant: TenantId,
+        full: bool,
+        progress: &(dyn Fn(usize, usize) + Sync),
+    ) -> Result<ApplyReport> {
         let client = self.client_for(tenant).await?;
         let settings = self.billing(tenant).await?;
         let stale = self.config.run_stale_after;
@@ -408,7 +419,9 @@ impl Engine {
             })
         };
         let before = client.stats().requests;
-        let result = self.carry_out(tenant, &client, &settings, run, full).await;
+        let result = self
+            .carry_out(tenant, &client, &settings, run, full, progress)
+            .await;
         beat.abort();
         match result {
             Ok(mut report) => {
@@ -438,8 +451,12 @@ impl Engine {
         settings: &BillingView,
         run: i64,
         full: bool,
+        progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<ApplyReport> {
         let (plan, _) = self.make_plan(tenant, client, settings, full).await?;
+        let total = plan.changes.len();
+        let finished = std::sync::atomic::AtomicUsize::new(0);
+        progress(0, total);
         // One account's changes in order (a line moving agreements is cancelled before it
         // is made again); accounts side by side.
         let mut groups: BTreeMap<String, Vec<Change>> = BTreeMap::new();
@@ -452,6 +469,7 @@ impl Engine {
         let outcomes: Vec<Vec<Outcome>> = futures_util::stream::iter(groups.into_values())
             .map(|changes| {
                 let (engine, client, settings) = (self.clone(), client.clone(), settings.clone());
+                let finished = &finished;
                 async move {
                     let mut out = Vec::with_capacity(changes.len());
                     let mut not_cancelled: BTreeSet<String> = BTreeSet::new();
@@ -476,6 +494,8 @@ impl Engine {
                         // Recorded before the next change, so a crash leaves its audit.
                         let _ = engine.audit(run, &change, &outcome).await;
                         out.push((change, outcome));
+                        let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                        progress(n, total);
                     }
                     out
                 }

@@ -26,10 +26,10 @@ pub fn spec() -> Value {
             "schemas": {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
                     "code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string", "description": "the field at fault, when one is"}}}}},
-                "ConnectionInput": {"type": "object", "additionalProperties": false, "required": ["site", "companyId", "publicKey", "privateKey", "clientId"], "properties": {
+                "ConnectionInput": {"type": "object", "additionalProperties": false, "required": ["site", "companyId", "publicKey"], "properties": {
                     "site": {"type": "string", "examples": ["na.myconnectwise.net"]},
                     "companyId": {"type": "string"}, "publicKey": {"type": "string"},
-                    "privateKey": {"type": "string", "writeOnly": true}, "clientId": {"type": "string"}}},
+                    "privateKey": {"type": "string", "writeOnly": true, "description": "required the first time; empty or absent keeps the saved one"}, "clientId": {"type": "string", "description": "empty or absent: the bridge's own (--client-id)"}}},
                 "Connection": {"type": "object", "properties": {
                     "site": {"type": "string"}, "companyId": {"type": "string"}, "publicKey": {"type": "string"},
                     "clientId": {"type": "string"}, "updatedAt": {"type": "integer", "description": "Unix ms"}}},
@@ -44,7 +44,7 @@ pub fn spec() -> Value {
                         "action": {"enum": ["Inquire", "Add", "Edit", "Delete"]}, "level": {"type": "string"},
                         "status": {"enum": ["granted", "missing", "unverified"]}, "detail": {"type": "string"}}}}}},
                 "Mapping": {"type": "object", "properties": {"companyId": {"type": "integer"}, "companyName": {"type": "string"}, "agreementId": {"type": ["integer", "null"]}}},
-                "Account": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "units": {"type": "array", "items": {"type": "string"}},
+                "Account": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "units": {"type": "array", "items": {"type": "string"}}, "alertTypes": {"type": "array", "items": {"type": "string"}},
                     "mapping": {"oneOf": [{"$ref": "#/components/schemas/Mapping"}, {"type": "null"}]}}},
                 "Alert": {"type": "object", "properties": {"id": {"type": "integer"}, "account": {"type": "string"}, "type": {"type": "string"}, "key": {"type": "string"},
                     "summary": {"type": "string"}, "resolved": {"type": "boolean"}, "state": {"enum": ["queued", "delivered", "skipped", "failed"]},
@@ -78,7 +78,7 @@ pub fn spec() -> Value {
             "/api/v1/accounts/{id}": {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the vendor's id for the account (no `/`)"}],
                 "put": {"summary": "Set an account and its whole unit list (idempotent; units not listed are gone)", "security": tenant_auth,
-                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["name", "units"], "properties": {"name": {"type": "string"}, "units": {"type": "array", "items": {"type": "string"}}}}}}},
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["name", "units"], "properties": {"name": {"type": "string"}, "units": {"type": "array", "items": {"type": "string"}}, "alertTypes": {"type": "array", "items": {"type": "string"}, "description": "the alert types configured for it on the vendor's side; step 4 of the wizard offers them"}}}}}},
                     "responses": {"200": {"description": "the account", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}}, "400": error_response("a field is wrong"), "401": error_response("no or wrong tenant token")}},
                 "delete": {"summary": "Remove an account (its lines are cancelled by the next billing run)", "security": tenant_auth,
                     "responses": {"204": {"description": "removed"}, "401": error_response("no or wrong tenant token"), "404": error_response("no such account")}}
