@@ -22,7 +22,7 @@ pub struct ConnectionInput {
     /// The API key's public half.
     pub public_key: String,
     /// The API key's private half (shown once by ConnectWise; sealed here). Left empty,
-    /// the saved connection's private key is kept.
+    /// the saved private key is kept, when the site, company and public key are unchanged.
     #[serde(default)]
     pub private_key: String,
     /// The clientId from ConnectWise's developer portal; left empty, the bridge's own
@@ -182,7 +182,13 @@ impl Engine {
         tenant: TenantId,
         input: &ConnectionInput,
     ) -> Result<(ConnectionView, CheckReport)> {
-        let saved = self.store.connection(tenant).await?;
+        // The saved private key is kept only for the same site, company and public key: a
+        // changed site must never receive a key typed for another.
+        let saved = self.store.connection(tenant).await?.filter(|s| {
+            s.site == input.site.trim()
+                && s.company_id == input.company_id.trim()
+                && s.public_key == input.public_key.trim()
+        });
         validate(input, saved.is_some(), self.config.client_id.is_some())?;
         let private_key_sealed = match saved {
             Some(saved) if input.private_key.trim().is_empty() => saved.private_key_sealed,

@@ -123,6 +123,41 @@ impl Engine {
         .await
     }
 
+    /// The agreements of several companies in one request (the mapping page's lists),
+    /// each with its company's id.
+    pub async fn lookup_agreements_of(&self, tenant: TenantId, companies: &[i64]) -> Result<Value> {
+        if companies.is_empty() {
+            return Ok(json!([]));
+        }
+        let mut ids = companies.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        let key = format!("agreements-of:{ids:?}");
+        self.cached(tenant, key, |client| async move {
+            let agreements: Vec<connectwise_client::models::Agreement> = client
+                .finance()
+                .agreements()
+                .list()
+                .conditions(field("company/id").in_list(ids))
+                .page_size(1000)
+                .stream()
+                .try_collect()
+                .await?;
+            Ok(json!(
+                agreements
+                    .iter()
+                    .map(|a| json!({
+                        "id": a.id, "name": a.name,
+                        "company": a.company.as_ref().and_then(|c| c.id),
+                        "type": a.r#type.as_ref().map(|t| json!({"id": t.id, "name": t.name})),
+                        "cancelled": a.cancelled_flag.unwrap_or(false),
+                    }))
+                    .collect::<Vec<_>>()
+            ))
+        })
+        .await
+    }
+
     /// Agreement types.
     pub async fn lookup_agreement_types(&self, tenant: TenantId) -> Result<Value> {
         self.cached(tenant, "agreement-types".into(), |client| async move {

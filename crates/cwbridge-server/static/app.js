@@ -33,12 +33,12 @@ document.addEventListener("DOMContentLoaded", () => {
     board.addEventListener("change", follow);
     follow();
   }
-  // "All alert types" and the single types go together.
-  for (const all of document.querySelectorAll("input[type=checkbox][name^='all:']")) {
-    const set = all.closest("fieldset");
-    const types = set.querySelectorAll("input[type=checkbox][name^='type:']");
-    all.addEventListener("change", () => { if (all.checked) types.forEach((t) => { t.checked = true; }); });
-    types.forEach((t) => t.addEventListener("change", () => { if (!t.checked) all.checked = false; }));
+  // Ticking or unticking a single alert type means "only the ones ticked".
+  for (const set of document.querySelectorAll("fieldset.alert-types")) {
+    const some = set.querySelector("input[type=radio][value=some]");
+    for (const t of set.querySelectorAll("input[type=checkbox]")) {
+      t.addEventListener("change", () => { if (some) some.checked = true; });
+    }
   }
   // Put the focus on the error summary of a refused form.
   const summary = document.querySelector(".error-summary[tabindex]");

@@ -301,6 +301,28 @@ async fn pages_escape_what_vendors_send_and_show_one_tenant() {
         let (_, html) = site.get("/alerts", &session_b).await;
         assert!(html.contains("No alerts yet"), "{html}");
         assert!(!html.contains("onerror"), "B never sees A's alerts");
+
+        // Nor reaches them by id: A's alert, failed, and A's billing run.
+        let alert = engine.alerts(a.tenant.id).await.unwrap()[0].id;
+        let run = engine.store().start_run(a.tenant.id, 30_000).await.unwrap();
+        engine
+            .store()
+            .finish_run(run, "done", r#"{"done":{},"failed":0}"#)
+            .await
+            .unwrap();
+        let res = site
+            .http
+            .post(format!("{}/alerts/{alert}/retry", site.base))
+            .header(COOKIE, &session_b)
+            .form(&[("csrf", csrf(&html).as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CONFLICT, "{}", db.label);
+        let (status, html) = site.get(&format!("/billing/runs/{run}"), &session_b).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{html}");
+        let (status, html) = site.get(&format!("/billing/runs/{run}"), &session_a).await;
+        assert_eq!(status, StatusCode::OK, "{html}");
         db.cleanup().await;
     }
 }

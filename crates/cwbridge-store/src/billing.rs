@@ -357,17 +357,19 @@ impl Store {
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;
-        rows.iter()
-            .map(|r| {
-                Ok(RunRecord {
-                    id: r.try_get("id")?,
-                    started_at: r.try_get("started_at")?,
-                    finished_at: r.try_get("finished_at")?,
-                    status: r.try_get("status")?,
-                    summary: r.try_get("summary")?,
-                })
-            })
-            .collect()
+        rows.iter().map(run_from).collect()
+    }
+
+    /// One run of this tenant.
+    pub async fn run(&self, tenant: TenantId, run: i64) -> Result<Option<RunRecord>> {
+        let row = sqlx::query(
+            "SELECT id, started_at, finished_at, status, summary FROM billing_runs WHERE tenant_id = $1 AND id = $2",
+        )
+        .bind(tenant.0)
+        .bind(run)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(run_from).transpose()
     }
 
     /// The changes of a run of this tenant, in order.
@@ -403,5 +405,15 @@ fn line_from(r: &AnyRow) -> Result<LineRecord> {
         bill_customer: r.try_get("bill_customer")?,
         cancelled: r.try_get::<i64, _>("cancelled")? != 0,
         pinned: r.try_get("pinned")?,
+    })
+}
+
+fn run_from(r: &AnyRow) -> Result<RunRecord> {
+    Ok(RunRecord {
+        id: r.try_get("id")?,
+        started_at: r.try_get("started_at")?,
+        finished_at: r.try_get("finished_at")?,
+        status: r.try_get("status")?,
+        summary: r.try_get("summary")?,
     })
 }

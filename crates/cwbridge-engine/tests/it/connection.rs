@@ -268,3 +268,53 @@ async fn a_403_on_any_call_checks_the_connection_again() {
     assert!(again.missing().any(|p| p.function == "Company Maintenance"));
     db.cleanup().await;
 }
+
+#[tokio::test]
+async fn an_empty_private_key_keeps_the_saved_one_only_for_the_same_site_and_key() {
+    let site = Site::demo().await;
+    let input = site
+        .api_member(
+            "Kept",
+            &connectwise_sandbox::Preset::BillingTickets.grants(),
+        )
+        .await;
+    for (engine, db) in engines(&site.config()).await {
+        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+        engine.save_connection(t, &input).await.unwrap();
+        let sealed = engine.store().connection(t).await.unwrap().unwrap();
+
+        // Saved again from the wizard, the private key left empty: kept, and it still works.
+        let again = ConnectionInput {
+            private_key: String::new(),
+            ..input.clone()
+        };
+        let (_, report) = engine.save_connection(t, &again).await.unwrap();
+        assert!(report.ok, "{}: {report:#?}", db.label);
+        let now = engine.store().connection(t).await.unwrap().unwrap();
+        assert_eq!(now.private_key_sealed, sealed.private_key_sealed);
+
+        // Another site (or company, or public key) never gets the saved key.
+        for changed in [
+            ConnectionInput {
+                site: "cw.elsewhere.example".into(),
+                ..again.clone()
+            },
+            ConnectionInput {
+                company_id: "other".into(),
+                ..again.clone()
+            },
+            ConnectionInput {
+                public_key: "AnotherPublicKey".into(),
+                ..again.clone()
+            },
+        ] {
+            match engine.save_connection(t, &changed).await {
+                Err(EngineError::Invalid { field, .. }) => assert_eq!(field, "privateKey"),
+                other => panic!("{}: {other:?}", db.label),
+            }
+        }
+        let kept = engine.store().connection(t).await.unwrap().unwrap();
+        assert_eq!(kept.site, input.site, "a refused save changes nothing");
+        db.cleanup().await;
+    }
+}

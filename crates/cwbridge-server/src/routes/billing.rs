@@ -95,14 +95,13 @@ pub async fn run(
         .await
         .map_err(cwbridge_engine::EngineError::from)?;
     if changes.is_empty()
-        && !state
+        && state
             .engine
             .store()
-            .runs(tenant.id, 1000)
+            .run(tenant.id, id)
             .await
             .map_err(cwbridge_engine::EngineError::from)?
-            .iter()
-            .any(|r| r.id == id)
+            .is_none()
     {
         return Err(ApiError::not_found(format!("no billing run {id}")));
     }

@@ -196,6 +196,8 @@ pub struct Chrome {
     pub path: String,
     /// A message about what just happened (e.g. "Saved").
     pub notice: Option<String>,
+    /// Whether ConnectWise's last check failed (every page warns).
+    pub check_failed: bool,
 }
 
 /// One step in the navigation.
@@ -223,6 +225,7 @@ impl Chrome {
             steps: Vec::new(),
             path: String::new(),
             notice: None,
+            check_failed: false,
         }
     }
 
@@ -242,6 +245,7 @@ impl Chrome {
                 .collect(),
             path: path.to_owned(),
             notice: None,
+            check_failed: progress.check_failed,
         }
     }
 
@@ -320,7 +324,8 @@ pub struct PageQuery {
 /// into a URL reaches the page).
 pub fn notice_from(name: &str) -> Option<String> {
     let text = match name {
-        "connection-saved" => "Connection saved and checked.",
+        "connection-saved" => "Connection saved and checked: it works.",
+        "connection-failed" => "Connection saved, but the check failed: below is what to change.",
         "checked" => "Connection checked again.",
         "billing-saved" => "Billing & product saved. Below is the plan it leads to.",
         "mapping-saved" => "Mapping saved.",
@@ -328,6 +333,9 @@ pub fn notice_from(name: &str) -> Option<String> {
         "tickets-saved" => "Ticket defaults saved.",
         "alerts-saved" => "Alert types saved.",
         "applied" => "Billing applied: the run and its changes are below.",
+        "applied-partly" => {
+            "Billing applied, but some changes failed: they are below, and the next Apply retries them."
+        }
         "retried" => "The alert is queued again.",
         "test-sent" => "Test alert sent: its ticket number appears here once ConnectWise has it.",
         _ => return None,

@@ -1,7 +1,8 @@
 //! Where a tenant stands in the four steps. A step is open once every step before it is
 //! complete, as seed 004 walks them: billing needs a working connection, mapping needs the
 //! billing choices (its agreements default to them), tickets need mapped accounts (alerts
-//! become tickets on their companies).
+//! become tickets on their companies). A connection whose later check fails (a role changed
+//! in ConnectWise) does not lock the steps already taken: the pages warn instead.
 
 use cwbridge_engine::{Engine, EngineError};
 use cwbridge_store::TenantId;
@@ -13,6 +14,8 @@ use super::StepLink;
 pub struct Progress {
     /// The connection is saved and its last check passed.
     pub connect: bool,
+    /// A connection is saved but its last check failed.
+    pub check_failed: bool,
     /// Billing & product is saved.
     pub billing: bool,
     /// At least one account is mapped to a company.
@@ -32,7 +35,9 @@ pub const STEPS: [(u8, &str, &str); 4] = [
 impl Progress {
     /// Reads a tenant's progress.
     pub async fn of(engine: &Engine, tenant: TenantId) -> Result<Progress, EngineError> {
-        let connect = engine.last_check(tenant).await?.is_some_and(|c| c.ok);
+        let last = engine.last_check(tenant).await?;
+        let connect = last.as_ref().is_some_and(|c| c.ok);
+        let check_failed = last.is_some_and(|c| !c.ok);
         let billing = match engine.billing(tenant).await {
             Ok(_) => true,
             Err(EngineError::NotFound(_)) => false,
@@ -46,6 +51,7 @@ impl Progress {
         let tickets = engine.store().ticket_settings(tenant).await?.is_some();
         Ok(Progress {
             connect,
+            check_failed,
             billing,
             mapping,
             tickets,
@@ -63,9 +69,10 @@ impl Progress {
         }
     }
 
-    /// Whether step `n` may be opened: every step before it is complete.
+    /// Whether step `n` may be opened: every step before it is complete (a connection
+    /// whose check failed after billing was set up still counts, so nothing taken is locked).
     pub fn open(&self, n: u8) -> bool {
-        (1..n).all(|m| self.done(m))
+        (1..n).all(|m| self.done(m) || (m == 1 && self.check_failed && self.billing))
     }
 
     /// The first step not complete, if any.
@@ -102,6 +109,7 @@ mod tests {
     fn a_step_opens_when_the_ones_before_are_done() {
         let p = Progress {
             connect: true,
+            check_failed: false,
             billing: false,
             mapping: true,
             tickets: false,
@@ -111,8 +119,26 @@ mod tests {
         assert_eq!(p.next(), Some(2));
         let states: Vec<_> = p.links().iter().map(|l| l.state).collect();
         assert_eq!(states, ["done", "open", "done", "locked"]);
+        let broken = Progress {
+            connect: false,
+            check_failed: true,
+            billing: true,
+            mapping: true,
+            tickets: true,
+        };
+        assert!(
+            broken.open(4),
+            "a failed re-check locks nothing already set up"
+        );
+        assert_eq!(broken.next(), Some(1));
+        let fresh = Progress {
+            check_failed: true,
+            ..Progress::default()
+        };
+        assert!(!fresh.open(2), "a first connection must pass its check");
         let all = Progress {
             connect: true,
+            check_failed: false,
             billing: true,
             mapping: true,
             tickets: true,

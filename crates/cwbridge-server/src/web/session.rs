@@ -6,7 +6,7 @@
 
 use axum::extract::{FromRequest, FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use cwbridge_store::Tenant;
@@ -64,7 +64,7 @@ impl FromRequest<AppState> for SessionForm {
     async fn from_request(req: Request, state: &AppState) -> Result<Self, Response> {
         let (mut parts, body) = req.into_parts();
         let session = Session::from_request_parts(&mut parts, state).await?;
-        same_origin(&parts.headers)?;
+        same_origin(&parts)?;
         let fields = Fields::from_request(Request::from_parts(parts, body), state).await?;
         if !constant_time_eq(fields.get("csrf").as_bytes(), session.csrf.as_bytes()) {
             return Err(forged());
@@ -73,17 +73,32 @@ impl FromRequest<AppState> for SessionForm {
     }
 }
 
-/// Refuses a form whose `Origin` names another site than the one it was posted to.
-fn same_origin(headers: &HeaderMap) -> Result<(), Response> {
-    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
-        return Ok(()); // older browsers and non-browser clients send none; the token decides
+/// Refuses a form a browser says came from another site. `Sec-Fetch-Site` answers that
+/// directly where browsers send it; otherwise `Origin` is compared with the host the request
+/// was sent to (`X-Forwarded-Host` behind a proxy, the HTTP/2 authority, or `Host`). A
+/// request with neither comes from no browser, and the anti-forgery token decides.
+fn same_origin(parts: &Parts) -> Result<(), Response> {
+    let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+    if let Some(site) = header("sec-fetch-site") {
+        return match site {
+            "same-origin" | "none" => Ok(()),
+            _ => Err(forged()),
+        };
+    }
+    let Some(origin) = header("origin") else {
+        return Ok(());
     };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
     let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    if origin_host.eq_ignore_ascii_case(host) {
+    let hosts = [
+        header("x-forwarded-host").map(|h| h.split(',').next().unwrap_or(h).trim().to_owned()),
+        parts.uri.authority().map(|a| a.to_string()),
+        header("host").map(str::to_owned),
+    ];
+    if hosts
+        .iter()
+        .flatten()
+        .any(|h| h.eq_ignore_ascii_case(origin_host))
+    {
         Ok(())
     } else {
         Err(forged())
@@ -172,11 +187,12 @@ pub async fn sign_in_form(
 
 /// `POST /sign-in`: the tenant token for a session.
 pub async fn sign_in(State(state): State<AppState>, jar: CookieJar, request: Request) -> Response {
-    let headers = request.headers().clone();
-    if let Err(r) = same_origin(&headers) {
+    let (parts, body) = request.into_parts();
+    if let Err(r) = same_origin(&parts) {
         return r;
     }
-    let fields = match Fields::from_request(request, &state).await {
+    let headers = parts.headers.clone();
+    let fields = match Fields::from_request(Request::from_parts(parts, body), &state).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -200,6 +216,12 @@ pub async fn sign_in(State(state): State<AppState>, jar: CookieJar, request: Req
     }
     match state.engine.sign_in(token).await {
         Ok(Some((id, _csrf))) => {
+            // Signing in again ends the session this browser had.
+            if let Some(old) = jar.get(SESSION_COOKIE)
+                && let Err(e) = state.engine.sign_out(old.value()).await
+            {
+                return super::failure_page(&e.to_string());
+            }
             let mut session = cookie(SESSION_COOKIE, id, "/", &headers);
             session.set_max_age(time_of(cwbridge_engine::tenant::SESSION_TTL));
             let jar = jar
@@ -250,13 +272,31 @@ mod tests {
     }
 
     #[test]
-    fn origin_must_match_host() {
-        let mut h = HeaderMap::new();
-        h.insert(header::HOST, "127.0.0.1:8080".parse().unwrap());
-        assert!(same_origin(&h).is_ok());
-        h.insert(header::ORIGIN, "http://127.0.0.1:8080".parse().unwrap());
-        assert!(same_origin(&h).is_ok());
-        h.insert(header::ORIGIN, "https://evil.example".parse().unwrap());
-        assert!(same_origin(&h).is_err());
+    fn forms_from_other_sites_are_refused() {
+        let parts = |headers: &[(&str, &str)]| {
+            let mut b = axum::http::Request::builder().uri("/setup/connect");
+            for (k, v) in headers {
+                b = b.header(*k, *v);
+            }
+            b.body(()).unwrap().into_parts().0
+        };
+        let host = ("host", "127.0.0.1:8080");
+        assert!(
+            same_origin(&parts(&[host])).is_ok(),
+            "no browser: the token decides"
+        );
+        assert!(same_origin(&parts(&[host, ("origin", "http://127.0.0.1:8080")])).is_ok());
+        assert!(same_origin(&parts(&[host, ("origin", "https://evil.example")])).is_err());
+        // Behind a proxy that forwards its upstream address as Host.
+        let proxied = [
+            ("host", "127.0.0.1:8080"),
+            ("x-forwarded-host", "bridge.example"),
+            ("origin", "https://bridge.example"),
+        ];
+        assert!(same_origin(&parts(&proxied)).is_ok());
+        // Sec-Fetch-Site, where the browser sends it, settles it.
+        assert!(same_origin(&parts(&[("sec-fetch-site", "same-origin")])).is_ok());
+        assert!(same_origin(&parts(&[("sec-fetch-site", "cross-site")])).is_err());
+        assert!(same_origin(&parts(&[("sec-fetch-site", "same-site")])).is_err());
     }
 }

@@ -6,7 +6,7 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use cwbridge_engine::alert::TicketSettingsInput;
+use cwbridge_engine::alert::{TEST_ALERT_TYPE, TicketSettingsInput};
 use cwbridge_engine::billing::settings::BillingInput;
 use cwbridge_engine::billing::{DriftPolicy, Mode};
 use cwbridge_engine::mapping::MappingInput;
@@ -128,6 +128,17 @@ fn gate(n: u8, chrome: &Chrome, progress: &Progress) -> Result<(), Response> {
             needs_href,
         },
     ))
+}
+
+/// For a form of step `n`: `Err` with a redirect to the step's page (which says what must
+/// come first) when the step is not open, so an old tab cannot skip the order.
+async fn require_open(state: &AppState, session: &Session, n: u8) -> Result<(), Response> {
+    let p = progress(state, session).await?;
+    if p.open(n) {
+        Ok(())
+    } else {
+        Err(see_other(STEPS[usize::from(n - 1)].2))
+    }
 }
 
 /// Unwraps a handler's `Result<Response, Response>`.
@@ -398,7 +409,8 @@ pub async fn connect_save(State(state): State<AppState>, form: SessionForm) -> R
         .save_connection(form.session.tenant.id, &input)
         .await
     {
-        Ok(_) => see_other("/setup/connect?notice=connection-saved"),
+        Ok((_, report)) if report.ok => see_other("/setup/connect?notice=connection-saved"),
+        Ok(_) => see_other("/setup/connect?notice=connection-failed"),
         Err(e) => {
             let mut errors = Errors::default();
             if let Err(r) = errors.take(e, &[]) {
@@ -649,7 +661,17 @@ pub fn money(v: f64) -> String {
 
 /// `POST /setup/billing`.
 pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> Response {
+    if let Err(r) = require_open(&state, &form.session, 2).await {
+        return r;
+    }
     let f = &form.fields;
+    if !f.get("search").is_empty() {
+        // The catalog searched from inside the form: shown again with what was chosen.
+        let q = f.get("q").to_owned();
+        return either(
+            billing_render(&state, &form.session, &q, Some(f), Errors::default(), None).await,
+        );
+    }
     let mut errors = Errors::default();
     let mode = Mode::parse(f.get("mode"));
     if mode.is_none() {
@@ -706,6 +728,10 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
 
 // ---- step 3: customer mapping --------------------------------------------------------------
 
+/// The least score a suggestion needs to be taken by "Accept all suggestions": a matching
+/// sending domain, identifier or name, not a resemblance.
+const STRONG: f64 = 0.9;
+
 #[derive(Debug, Deserialize)]
 struct Company {
     id: i64,
@@ -720,6 +746,8 @@ struct Agreement {
     id: i64,
     #[serde(default)]
     name: Option<String>,
+    #[serde(default)]
+    company: Option<i64>,
     #[serde(default, rename = "type")]
     agreement_type: Option<Named>,
     #[serde(default)]
@@ -752,7 +780,7 @@ struct MappingPage {
     q: String,
     rows: Vec<MapRow>,
     unmapped: usize,
-    suggested: usize,
+    strong: usize,
     default_type: String,
     errors: Errors,
     done: bool,
@@ -769,6 +797,7 @@ pub async fn mapping_page(
             &state,
             &session,
             &query.q,
+            None,
             Errors::default(),
             notice_from(&query.notice),
         )
@@ -780,6 +809,7 @@ async fn mapping_render(
     state: &AppState,
     session: &Session,
     q: &str,
+    typed: Option<&super::Fields>,
     mut errors: Errors,
     notice: Option<String>,
 ) -> Result<Response, Response> {
@@ -808,6 +838,18 @@ async fn mapping_render(
             Vec::new()
         }
     };
+    // Every mapped company's agreements, in one request.
+    let mapped_ids: Vec<i64> = overview
+        .iter()
+        .filter_map(|r| r.account.mapping.as_ref().map(|m| m.company_id))
+        .collect();
+    let agreements: Vec<Agreement> = match e.lookup_agreements_of(t, &mapped_ids).await {
+        Ok(v) => parse(v)?,
+        Err(err) => {
+            errors.take(err, &[])?;
+            Vec::new()
+        }
+    };
     let company_label = |c: &Company| {
         format!(
             "{} ({})",
@@ -817,23 +859,28 @@ async fn mapping_render(
     };
     let mut rows = Vec::with_capacity(overview.len());
     let mut unmapped = 0;
-    let mut suggested = 0;
+    let mut strong = 0;
     for row in &overview {
         let a = &row.account;
-        let current = a.mapping.as_ref().map(|m| m.company_id);
-        if current.is_none() {
+        let saved = a.mapping.as_ref().map(|m| m.company_id);
+        if saved.is_none() {
             unmapped += 1;
-            if !row.suggestions.is_empty() {
-                suggested += 1;
+            if row.suggestions.first().is_some_and(|s| s.score >= STRONG) {
+                strong += 1;
             }
         }
-        let mut options = vec![Opt::new("", "— not mapped —", current.is_none())];
+        // What the form shows chosen: what was just posted, else what is saved.
+        let chosen = match typed {
+            Some(f) => f.get(&format!("company:{}", a.id)).to_owned(),
+            None => saved.map(|c| c.to_string()).unwrap_or_default(),
+        };
+        let mut options = vec![Opt::new("", "— not mapped —", chosen.is_empty())];
         let mut seen = BTreeSet::new();
         if let Some(m) = &a.mapping {
             options.push(Opt::new(
                 m.company_id,
                 format!("{} (mapped)", m.company_name),
-                true,
+                chosen == m.company_id.to_string(),
             ));
             seen.insert(m.company_id);
         }
@@ -846,44 +893,54 @@ async fn mapping_render(
                         s.company_name,
                         s.score * 100.0
                     ),
-                    false,
+                    chosen == s.company_id.to_string(),
                 ));
             }
         }
         for c in &companies {
             if seen.insert(c.id) {
-                options.push(Opt::new(c.id, company_label(c), false));
+                options.push(Opt::new(c.id, company_label(c), chosen == c.id.to_string()));
             }
         }
-        let mut agreements = Vec::new();
+        if !chosen.is_empty() && !options.iter().any(|o| o.value == chosen) {
+            options.push(Opt::new(&chosen, format!("Company #{chosen}"), true));
+        }
+        let mut agreement_opts = Vec::new();
         if let Some(m) = &a.mapping {
-            agreements.push(Opt::new(
+            let chosen_agreement = match typed {
+                Some(f) => f.get(&format!("agreement:{}", a.id)).to_owned(),
+                None => m.agreement_id.map(|i| i.to_string()).unwrap_or_default(),
+            };
+            agreement_opts.push(Opt::new(
                 "",
                 format!("Default ({default_type})"),
-                m.agreement_id.is_none(),
+                chosen_agreement.is_empty(),
             ));
-            match e.lookup_agreements(t, m.company_id).await {
-                Ok(v) => {
-                    let list: Vec<Agreement> = parse(v)?;
-                    for ag in list
-                        .iter()
-                        .filter(|ag| !ag.cancelled || m.agreement_id == Some(ag.id))
-                    {
-                        agreements.push(Opt::new(
-                            ag.id,
-                            format!(
-                                "{} ({})",
-                                ag.name.clone().unwrap_or_default(),
-                                ag.agreement_type
-                                    .as_ref()
-                                    .and_then(|t| t.name.clone())
-                                    .unwrap_or_default()
-                            ),
-                            m.agreement_id == Some(ag.id),
-                        ));
-                    }
-                }
-                Err(err) => errors.take(err, &[])?,
+            for ag in agreements.iter().filter(|ag| {
+                ag.company == Some(m.company_id) && (!ag.cancelled || m.agreement_id == Some(ag.id))
+            }) {
+                agreement_opts.push(Opt::new(
+                    ag.id,
+                    format!(
+                        "{} ({})",
+                        ag.name.clone().unwrap_or_default(),
+                        ag.agreement_type
+                            .as_ref()
+                            .and_then(|t| t.name.clone())
+                            .unwrap_or_default()
+                    ),
+                    chosen_agreement == ag.id.to_string(),
+                ));
+            }
+            // The saved choice stays listed (and chosen) even when the list could not load.
+            if !chosen_agreement.is_empty()
+                && !agreement_opts.iter().any(|o| o.value == chosen_agreement)
+            {
+                agreement_opts.push(Opt::new(
+                    &chosen_agreement,
+                    format!("Agreement #{chosen_agreement} (saved)"),
+                    true,
+                ));
             }
         }
         let suggestion = row
@@ -905,7 +962,7 @@ async fn mapping_render(
             name: a.name.clone(),
             units,
             companies: options,
-            agreements,
+            agreements: agreement_opts,
             mapped: a.mapping.as_ref().map(|m| m.company_name.clone()),
             suggestion,
         });
@@ -920,7 +977,7 @@ async fn mapping_render(
         q: q.to_owned(),
         rows,
         unmapped,
-        suggested,
+        strong,
         default_type,
         errors,
         done: p.mapping,
@@ -930,8 +987,26 @@ async fn mapping_render(
 
 /// `POST /setup/mapping`: every row's company and agreement; rows left as they were are not
 /// written. Each account is its own record: the rows ConnectWise accepts are saved, the
-/// others are shown with why.
+/// others are shown again as chosen, with why. "Find" shows the form again with the
+/// companies found, keeping what was chosen.
 pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> Response {
+    if let Err(r) = require_open(&state, &form.session, 3).await {
+        return r;
+    }
+    let f = &form.fields;
+    if !f.get("find").is_empty() {
+        return either(
+            mapping_render(
+                &state,
+                &form.session,
+                f.get("q"),
+                Some(f),
+                Errors::default(),
+                None,
+            )
+            .await,
+        );
+    }
     let t = form.session.tenant.id;
     let e = &state.engine;
     let accounts = match e.accounts(t).await {
@@ -943,7 +1018,8 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
         .map(|a| (a.id.as_str(), a.mapping.as_ref()))
         .collect();
     let mut errors = Errors::default();
-    for (account, company) in form.fields.with_prefix("company:") {
+    let mut saved = 0;
+    for (account, company) in f.with_prefix("company:") {
         let Some(now) = current.get(account) else {
             continue; // removed by the vendor since the page was shown
         };
@@ -952,11 +1028,15 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
             .find(|a| a.id == account)
             .map_or(account, |a| a.name.as_str());
         if company.is_empty() {
-            if now.is_some()
-                && let Err(err) = e.unmap_account(t, account).await
-                && let Err(r) = errors.take(err, &[])
-            {
-                return r;
+            if now.is_some() {
+                match e.unmap_account(t, account).await {
+                    Ok(()) => saved += 1,
+                    Err(err) => {
+                        if let Err(r) = errors.take(err, &[]) {
+                            return r;
+                        }
+                    }
+                }
             }
             continue;
         }
@@ -967,7 +1047,7 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
             );
             continue;
         };
-        let agreement_field = form.fields.get(&format!("agreement:{account}"));
+        let agreement_field = f.get(&format!("agreement:{account}"));
         // An agreement chosen for the previous company does not carry over to a new one.
         let agreement_id = match (now, agreement_field.parse::<i64>().ok()) {
             (Some(m), Some(a)) if m.company_id == company_id => Some(a),
@@ -980,29 +1060,42 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
             company_id,
             agreement_id,
         };
-        if let Err(err) = e.map_account(t, account, &input).await {
-            match err {
-                EngineError::Invalid { message, .. } => {
-                    errors.add(&format!("company:{account}"), format!("{name}: {message}"));
-                }
-                other => {
-                    if let Err(r) = errors.take(other, &[]) {
-                        return r;
-                    }
+        match e.map_account(t, account, &input).await {
+            Ok(_) => saved += 1,
+            Err(EngineError::Invalid { message, .. }) => {
+                errors.add(&format!("company:{account}"), format!("{name}: {message}"));
+            }
+            Err(other) => {
+                if let Err(r) = errors.take(other, &[]) {
+                    return r;
                 }
             }
         }
     }
     if errors.any() {
+        if saved > 0 {
+            errors.problem = Some(format!(
+                "{}{saved} other row(s) were saved.",
+                errors
+                    .problem
+                    .take()
+                    .map(|p| format!("{p} "))
+                    .unwrap_or_default()
+            ));
+        }
         return either(
-            mapping_render(&state, &form.session, form.fields.get("q"), errors, None).await,
+            mapping_render(&state, &form.session, f.get("q"), Some(f), errors, None).await,
         );
     }
     see_other("/setup/mapping?notice=mapping-saved")
 }
 
-/// `POST /setup/mapping/accept`: every unmapped account gets its best suggestion.
+/// `POST /setup/mapping/accept`: every unmapped account whose best suggestion is strong
+/// (a matching domain, identifier or name) gets it; weaker ones are left to the admin.
 pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) -> Response {
+    if let Err(r) = require_open(&state, &form.session, 3).await {
+        return r;
+    }
     let t = form.session.tenant.id;
     let rows = match state.engine.mapping_overview(t).await {
         Ok(r) => r,
@@ -1011,12 +1104,12 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
             if let Err(r) = errors.take(err, &[]) {
                 return r;
             }
-            return either(mapping_render(&state, &form.session, "", errors, None).await);
+            return either(mapping_render(&state, &form.session, "", None, errors, None).await);
         }
     };
     let mut errors = Errors::default();
     for row in rows.iter().filter(|r| r.account.mapping.is_none()) {
-        let Some(best) = row.suggestions.first() else {
+        let Some(best) = row.suggestions.first().filter(|s| s.score >= STRONG) else {
             continue;
         };
         let input = MappingInput {
@@ -1030,7 +1123,7 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
         }
     }
     if errors.any() {
-        return either(mapping_render(&state, &form.session, "", errors, None).await);
+        return either(mapping_render(&state, &form.session, "", None, errors, None).await);
     }
     see_other("/setup/mapping?notice=accepted")
 }
@@ -1212,7 +1305,7 @@ async fn tickets_render(
         types.extend(
             recent
                 .iter()
-                .filter(|x| x.account == a.id)
+                .filter(|x| x.account == a.id && x.alert_type != TEST_ALERT_TYPE)
                 .map(|x| x.alert_type.clone()),
         );
         if let Some(r) = &route {
@@ -1252,6 +1345,9 @@ async fn tickets_render(
 
 /// `POST /setup/tickets`: the ticket defaults.
 pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> Response {
+    if let Err(r) = require_open(&state, &form.session, 4).await {
+        return r;
+    }
     let f = &form.fields;
     let mut errors = Errors::default();
     for (field, what) in [
@@ -1289,14 +1385,12 @@ pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> R
 
 /// `POST /setup/tickets/alerts`: which alert types each account forwards.
 pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Response {
+    if let Err(r) = require_open(&state, &form.session, 4).await {
+        return r;
+    }
     let t = form.session.tenant.id;
     for account in form.fields.all("account") {
-        let types = if form
-            .fields
-            .all(&format!("all:{account}"))
-            .iter()
-            .any(|v| v == "on")
-        {
+        let types = if form.fields.get(&format!("forward:{account}")) == "all" {
             vec!["*".to_owned()]
         } else {
             form.fields.all(&format!("type:{account}"))
@@ -1311,6 +1405,9 @@ pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Re
 
 /// `POST /setup/tickets/test`: a test alert for one account, to see a ticket arrive.
 pub async fn test_alert(State(state): State<AppState>, form: SessionForm) -> Response {
+    if let Err(r) = require_open(&state, &form.session, 4).await {
+        return r;
+    }
     let account = form.fields.get("account");
     match state
         .engine

@@ -197,10 +197,10 @@ fn summary_words(summary: &str) -> String {
             parts.push(format!("{kind} {n}"));
         }
     }
-    if let Some(failed) = v.get("failed").and_then(Value::as_array)
-        && !failed.is_empty()
+    if let Some(failed) = v.get("failed").and_then(Value::as_u64)
+        && failed > 0
     {
-        parts.push(format!("{} failed", failed.len()));
+        parts.push(format!("{failed} failed (retried by the next run)"));
     }
     if let Some(error) = v.get("error").and_then(Value::as_str) {
         parts.push(error.to_owned());
@@ -273,7 +273,13 @@ pub async fn billing_apply(State(state): State<AppState>, form: SessionForm) -> 
         .billing_apply(form.session.tenant.id, full)
         .await
     {
-        Ok(report) => see_other(&format!("/billing/runs/{}?notice=applied", report.run_id)),
+        Ok(report) if report.failed.is_empty() => {
+            see_other(&format!("/billing/runs/{}?notice=applied", report.run_id))
+        }
+        Ok(report) => see_other(&format!(
+            "/billing/runs/{}?notice=applied-partly",
+            report.run_id
+        )),
         Err(
             e @ (EngineError::NotFound(_)
             | EngineError::Invalid { .. }
@@ -281,8 +287,10 @@ pub async fn billing_apply(State(state): State<AppState>, form: SessionForm) -> 
             | EngineError::ConnectWise(_)),
         ) => super::problem_page(
             StatusCode::CONFLICT,
-            "Billing was not applied",
-            &format!("{e}. Nothing was changed by this request; go back to the billing page."),
+            "Billing did not finish",
+            &format!(
+                "{e}. Any change made before this is recorded in the run on the Billing page; the next Apply carries out the rest."
+            ),
         ),
         Err(e) => failure_page(&e.to_string()),
     }
@@ -319,8 +327,7 @@ pub async fn run_page(
         let t = session.tenant.id;
         let p = progress(&state, &session).await?;
         let store = state.engine.store();
-        let runs = or_page(store.runs(t, 1000).await.map_err(EngineError::from))?;
-        let Some(run) = runs.into_iter().find(|r| r.id == id) else {
+        let Some(run) = or_page(store.run(t, id).await.map_err(EngineError::from))? else {
             return Err(super::problem_page(
                 StatusCode::NOT_FOUND,
                 "No such billing run",

@@ -91,11 +91,12 @@ async function setup() {
   await page.getByLabel("Public key").fill(env("PUBLIC_KEY"));
   await page.getByLabel("Private key").fill("wrong-private-key");
   await page.getByRole("button", { name: "Save and check" }).click();
-  await expectNotice(page, "Connection saved and checked");
+  await expectNotice(page, "Connection saved, but the check failed");
   await page.getByRole("heading", { name: /Last check: failed/ }).waitFor();
   await shot(page, "03-connect-failed");
   await page.getByLabel("Private key").fill(env("PRIVATE_KEY"));
   await page.getByRole("button", { name: "Save and check" }).click();
+  await expectNotice(page, "Connection saved and checked: it works");
   await page.getByRole("heading", { name: /Last check: passed/ }).waitFor();
   const missing = await page.locator("table.permissions tr.missing").count();
   assert.equal(missing, 0, "the demo's role has every permission");
@@ -121,7 +122,7 @@ async function setup() {
   await page.getByRole("link", { name: "Next: Customer mapping" }).click();
 
   // Step 3: accept the suggestions, then leave Evergreen PM unmapped.
-  await page.getByRole("button", { name: "Accept all suggestions" }).click();
+  await page.getByRole("button", { name: "Accept all strong suggestions" }).click();
   await expectNotice(page, "Suggestions accepted");
   await page.getByLabel("Company for Evergreen PM").selectOption("");
   await page.getByRole("button", { name: "Save mapping" }).click();
@@ -145,7 +146,7 @@ async function setup() {
   await page.getByRole("button", { name: "Save ticket defaults" }).click();
   await expectNotice(page, "Ticket defaults saved");
   const contoso = page.getByRole("group", { name: "Contoso" });
-  await contoso.getByLabel("All alert types, also ones added later").uncheck();
+  await contoso.getByLabel("Only the ones ticked:").check();
   for (const t of ["blocklisted", "dkim-record-missing", "spf-record-failing"]) {
     await contoso.getByLabel(t, { exact: true }).uncheck();
   }
@@ -187,6 +188,11 @@ async function status() {
   const evergreen = page.getByLabel("Company for Evergreen PM");
   const suggested = await evergreen.locator("option", { hasText: "Suggested:" }).first().getAttribute("value");
   await evergreen.selectOption(suggested);
+  // Finding other companies keeps the choice and saves nothing yet.
+  await page.getByLabel("Find a company to choose from").fill("Acme");
+  await page.getByRole("button", { name: "Find", exact: true }).click();
+  assert.equal(await page.getByLabel("Company for Evergreen PM").inputValue(), suggested);
+  assert.equal(await page.getByText("(mapped)").count(), 5, "Evergreen PM is not saved by Find");
   await page.getByRole("button", { name: "Save mapping" }).click();
   await expectNotice(page, "Mapping saved");
   await page.goto(`${WIZARD}/alerts`);
