@@ -76,16 +76,11 @@ impl Errors {
         self.fields.push((field.to_owned(), message.into()));
     }
 
-    /// Files an engine error under its field (named as the form names it), or as the
-    /// problem. Failures that are not the user's to fix are `Err`.
-    fn take(&mut self, e: EngineError, rename: &[(&str, &str)]) -> Result<(), Response> {
+    /// Files an engine error under its field (the engine names fields as the forms do), or
+    /// as the problem. Failures that are not the user's to fix are `Err`.
+    fn take(&mut self, e: EngineError) -> Result<(), Response> {
         match e {
             EngineError::Invalid { field, message } => {
-                let field = rename
-                    .iter()
-                    .find(|(api, _)| *api == field)
-                    .map_or(field.as_str(), |(_, form)| form)
-                    .to_owned();
                 self.fields.push((field, message));
                 Ok(())
             }
@@ -413,7 +408,7 @@ pub async fn connect_save(State(state): State<AppState>, form: SessionForm) -> R
         Ok(_) => see_other("/setup/connect?notice=connection-failed"),
         Err(e) => {
             let mut errors = Errors::default();
-            if let Err(r) = errors.take(e, &[]) {
+            if let Err(r) = errors.take(e) {
                 return r;
             }
             either(connect_render(&state, &form.session, Some(f), errors, None).await)
@@ -513,11 +508,11 @@ async fn billing_render(
     let mut types: Vec<Named> = Vec::new();
     match e.lookup_catalog(t, Some(q)).await {
         Ok(v) => products = parse(v)?,
-        Err(err) => errors.take(err, &[])?,
+        Err(err) => errors.take(err)?,
     }
     match e.lookup_agreement_types(t).await {
         Ok(v) => types = parse(v)?,
-        Err(err) => errors.take(err, &[])?,
+        Err(err) => errors.take(err)?,
     }
     let chosen_product = typed
         .map(|f| f.get("product").to_owned())
@@ -627,7 +622,7 @@ async fn billing_render(
         match e.billing_plan(t, false).await {
             Ok(plan) => Some(plan_view(&plan, &or_page(e.accounts(t).await)?)),
             Err(err) => {
-                errors.take(err, &[])?;
+                errors.take(err)?;
                 None
             }
         }
@@ -716,7 +711,7 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
         {
             Ok(_) => return see_other("/setup/billing?notice=billing-saved"),
             Err(e) => {
-                if let Err(r) = errors.take(e, &[]) {
+                if let Err(r) = errors.take(e) {
                     return r;
                 }
             }
@@ -827,14 +822,14 @@ async fn mapping_render(
     let overview = match e.mapping_overview(t).await {
         Ok(o) => o,
         Err(err) => {
-            errors.take(err, &[])?;
+            errors.take(err)?;
             Vec::new()
         }
     };
     let companies: Vec<Company> = match e.lookup_companies(t, Some(q)).await {
         Ok(v) => parse(v)?,
         Err(err) => {
-            errors.take(err, &[])?;
+            errors.take(err)?;
             Vec::new()
         }
     };
@@ -846,7 +841,7 @@ async fn mapping_render(
     let agreements: Vec<Agreement> = match e.lookup_agreements_of(t, &mapped_ids).await {
         Ok(v) => parse(v)?,
         Err(err) => {
-            errors.take(err, &[])?;
+            errors.take(err)?;
             Vec::new()
         }
     };
@@ -1032,7 +1027,7 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
                 match e.unmap_account(t, account).await {
                     Ok(()) => saved += 1,
                     Err(err) => {
-                        if let Err(r) = errors.take(err, &[]) {
+                        if let Err(r) = errors.take(err) {
                             return r;
                         }
                     }
@@ -1066,7 +1061,7 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
                 errors.add(&format!("company:{account}"), format!("{name}: {message}"));
             }
             Err(other) => {
-                if let Err(r) = errors.take(other, &[]) {
+                if let Err(r) = errors.take(other) {
                     return r;
                 }
             }
@@ -1101,7 +1096,7 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
         Ok(r) => r,
         Err(err) => {
             let mut errors = Errors::default();
-            if let Err(r) = errors.take(err, &[]) {
+            if let Err(r) = errors.take(err) {
                 return r;
             }
             return either(mapping_render(&state, &form.session, "", None, errors, None).await);
@@ -1117,7 +1112,7 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
             agreement_id: None,
         };
         if let Err(err) = state.engine.map_account(t, &row.account.id, &input).await
-            && let Err(r) = errors.take(err, &[])
+            && let Err(r) = errors.take(err)
         {
             return r;
         }
@@ -1220,14 +1215,14 @@ async fn tickets_render(
     let boards: Vec<Board> = match e.lookup_boards(t).await {
         Ok(v) => parse(v)?,
         Err(err) => {
-            errors.take(err, &[])?;
+            errors.take(err)?;
             Vec::new()
         }
     };
     let priorities: Vec<Named> = match e.lookup_priorities(t).await {
         Ok(v) => parse(v)?,
         Err(err) => {
-            errors.take(err, &[])?;
+            errors.take(err)?;
             Vec::new()
         }
     };
@@ -1374,7 +1369,7 @@ pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> R
         {
             Ok(_) => return see_other("/setup/tickets?notice=tickets-saved"),
             Err(e) => {
-                if let Err(r) = errors.take(e, &[]) {
+                if let Err(r) = errors.take(e) {
                     return r;
                 }
             }
@@ -1417,7 +1412,7 @@ pub async fn test_alert(State(state): State<AppState>, form: SessionForm) -> Res
         Ok(_) => see_other("/alerts?notice=test-sent"),
         Err(e) => {
             let mut errors = Errors::default();
-            if let Err(r) = errors.take(e, &[]) {
+            if let Err(r) = errors.take(e) {
                 return r;
             }
             either(tickets_render(&state, &form.session, None, errors, None).await)

@@ -12,7 +12,10 @@
 // playwright-core comes from NODE_PATH (.ci/run installs the version pinned in package.json).
 const { chromium } = require("playwright-core");
 const assert = require("node:assert/strict");
+const fs = require("node:fs");
 const path = require("node:path");
+// axe-core, the accessibility rules engine, injected into pages to audit them.
+const AXE = fs.readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const env = (name) => {
   const value = process.env[name];
@@ -50,6 +53,21 @@ async function checkPage(page) {
   assert.deepEqual(unlabelled, [], `fields without a label on ${page.url()}`);
   const wide = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
   assert.ok(wide <= 1, `${page.url()} is ${wide}px wider than the window`);
+}
+
+// No serious or critical accessibility violations (WCAG 2.1 A and AA rules). Needs
+// JavaScript on in the page.
+async function audit(page) {
+  await page.evaluate(AXE);
+  const violations = await page.evaluate(async () => {
+    const r = await window.axe.run(document, {
+      runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"] },
+    });
+    return r.violations
+      .filter((v) => v.impact === "serious" || v.impact === "critical")
+      .map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target.join(" ")).slice(0, 3).join(", ")})`);
+  });
+  assert.deepEqual(violations, [], `accessibility problems on ${page.url()}`);
 }
 
 async function signIn(page) {
@@ -215,9 +233,18 @@ async function status() {
   await checkPage(page);
   await shot(page, "12-health");
 
-  // At phone width, with JavaScript: readable, and step 4 offers only the board's statuses.
+  // At phone width, with JavaScript: readable, accessible, and step 4 offers only the
+  // board's statuses.
   const phone = await newPage({ viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true });
+  await phone.goto(`${WIZARD}/sign-in`);
+  await audit(phone);
   await signIn(phone);
+  for (const p of ["/", "/setup/connect", "/setup/billing", "/setup/mapping", "/setup/tickets", "/billing", "/alerts", "/health"]) {
+    await phone.goto(`${WIZARD}${p}`);
+    await checkPage(phone);
+    await audit(phone);
+  }
+  await phone.goto(`${WIZARD}/`);
   await checkPage(phone);
   await shot(phone, "13-phone-overview");
   await phone.goto(`${WIZARD}/setup/tickets`);
