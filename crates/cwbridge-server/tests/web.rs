@@ -4,9 +4,13 @@
 
 use std::net::SocketAddr;
 
+use connectwise_sandbox::admin::AdminClient;
+use connectwise_sandbox::{Preset, Sandbox, SandboxConfig, Seed};
 use cwbridge_engine::account::AccountInput;
 use cwbridge_engine::alert::AlertInput;
-use cwbridge_engine::{Engine, EngineConfig, Keyring};
+use cwbridge_engine::billing::settings::BillingInput;
+use cwbridge_engine::billing::{DriftPolicy, Mode};
+use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring};
 use cwbridge_server::{AppState, Application};
 use cwbridge_store::testing::databases;
 use reqwest::StatusCode;
@@ -325,4 +329,142 @@ async fn pages_escape_what_vendors_send_and_show_one_tenant() {
         assert_eq!(status, StatusCode::OK, "{html}");
         db.cleanup().await;
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn many_customers_are_mapped_a_page_at_a_time() {
+    let sandbox = Sandbox::start(SandboxConfig {
+        seed: Some(Seed::Demo),
+        ..SandboxConfig::ephemeral()
+    })
+    .await
+    .unwrap();
+    let admin = AdminClient::new(sandbox.credentials().clone(), sandbox.ca_pem()).unwrap();
+    admin
+        .create_role("Integration", &Preset::BillingTickets.grants())
+        .await
+        .unwrap();
+    let member = admin
+        .create_member(
+            "Integration",
+            "Integration",
+            None,
+            "i@msp.example",
+            "Integration",
+        )
+        .await
+        .unwrap();
+    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
+    let c = sandbox.credentials().clone();
+    for db in databases().await {
+        let engine = Engine::new(
+            db.store.clone(),
+            Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
+            EngineConfig {
+                connectwise_ca: sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
+                ..EngineConfig::default()
+            },
+        );
+        let msp = engine.create_tenant("MSP").await.unwrap();
+        let t = msp.tenant.id;
+        let (_, check) = engine
+            .save_connection(
+                t,
+                &ConnectionInput {
+                    site: c.site.clone(),
+                    company_id: c.company_id.clone(),
+                    public_key: public_key.clone(),
+                    private_key: private_key.clone(),
+                    client_id: c.client_id.clone(),
+                },
+            )
+            .await
+            .unwrap();
+        assert!(check.ok, "{check:#?}");
+        engine
+            .set_billing(
+                t,
+                &BillingInput {
+                    product: "DMARC-MONITOR".into(),
+                    agreement_type: "Managed Services".into(),
+                    mode: Mode::PerUnit,
+                    drift_policy: DriftPolicy::Report,
+                    schedule_hours: 0,
+                },
+            )
+            .await
+            .unwrap();
+        for i in 0..60 {
+            engine
+                .put_account(
+                    t,
+                    &format!("g{i:02}"),
+                    &AccountInput {
+                        name: format!("Customer {i:02}"),
+                        units: vec![format!("c{i:02}.example")],
+                        alert_types: Vec::new(),
+                    },
+                )
+                .await
+                .unwrap();
+        }
+        let site = serve(engine.clone()).await;
+        let session = site.sign_in(&msp.token).await;
+        let rows = |html: &str| html.matches(r#"name="company:"#).count();
+
+        let (status, html) = site.get("/setup/mapping", &session).await;
+        assert_eq!(status, StatusCode::OK, "{}: {html}", db.label);
+        assert_eq!(rows(&html), 50);
+        assert!(html.contains("Page 1 of 2 (60 customers)"), "{html}");
+        let (_, html) = site
+            .get("/setup/mapping?show=unmapped&page=2&q=", &session)
+            .await;
+        assert_eq!(rows(&html), 10);
+        assert!(html.contains("Customer 59"), "{html}");
+
+        // Saving page 2 maps its row and comes back to page 2.
+        let company = admin_company(&c, &sandbox).await;
+        let res = site
+            .http
+            .post(format!("{}/setup/mapping", site.base))
+            .header(COOKIE, &session)
+            .form(&[
+                ("csrf", csrf(&html)),
+                ("show", "unmapped".into()),
+                ("page", "2".into()),
+                ("q", String::new()),
+                ("company:g59", company.to_string()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", db.label);
+        let to = res.headers()[LOCATION].to_str().unwrap().to_owned();
+        assert!(
+            to.starts_with("/setup/mapping?show=unmapped&page=2"),
+            "{to}"
+        );
+        let mapped = engine.accounts(t).await.unwrap();
+        assert_eq!(mapped.iter().filter(|a| a.mapping.is_some()).count(), 1);
+        let (_, html) = site.get(&to, &session).await;
+        assert!(html.contains("Not mapped (59)"), "{html}");
+        db.cleanup().await;
+    }
+}
+
+/// A demo company's id, asked of the sandbox as its admin.
+async fn admin_company(c: &connectwise_sandbox::Credentials, sandbox: &Sandbox) -> i64 {
+    let client = connectwise_client::Client::builder(connectwise_client::Credentials {
+        site: c.site.clone(),
+        company_id: c.company_id.clone(),
+        public_key: c.public_key.clone(),
+        private_key: c.private_key.clone(),
+        client_id: c.client_id.clone(),
+    })
+    .extra_ca_pem(sandbox.ca_pem().unwrap().as_bytes().to_vec())
+    .build()
+    .unwrap();
+    client.company().companies().list().send().await.unwrap()[0]
+        .id
+        .unwrap()
 }

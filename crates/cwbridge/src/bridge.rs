@@ -174,7 +174,7 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen on {}", cmd.listen))?;
     let addr = app.local_addr()?;
     println!(
-        "cwbridge listening on http://{addr} (API description: http://{addr}/api/openapi.json)"
+        "cwbridge listening on http://{addr}: the set-up wizard at /, the API described at /api/openapi.json"
     );
     run_bridge(app, state.engine, async {
         let _ = tokio::signal::ctrl_c().await;

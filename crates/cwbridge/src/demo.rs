@@ -278,6 +278,9 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
         cmd.dir.join("sandbox/credentials.json").display(),
         cmd.dir.join("sandbox/cert.pem").display()
     );
+    println!(
+        "  An alert, as the vendor sends it (a ticket once step 4 is done):\n    curl -X POST {bridge}/api/v1/alerts -H 'Authorization: Bearer {token}' -H 'Content-Type: application/json' \\\n      -d '{{\"account\": \"grp-acme\", \"type\": \"dmarc-record-changed\", \"summary\": \"DMARC record changed for acme.example\", \"description\": \"The DMARC record of acme.example changed.\"}}'"
+    );
     println!();
     println!("Ctrl-C stops both.");
     serve_until_ctrl_c(app, engine, sandbox).await

@@ -318,6 +318,12 @@ pub struct PageQuery {
     /// Set when a session ended.
     #[serde(default)]
     pub expired: String,
+    /// A page of a long list, from 1.
+    #[serde(default)]
+    pub page: String,
+    /// Which rows a list shows (`unmapped`, or all).
+    #[serde(default)]
+    pub show: String,
 }
 
 /// The text of a notice named in a query (only known names become text, so nothing typed

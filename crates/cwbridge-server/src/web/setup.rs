@@ -749,6 +749,39 @@ struct Agreement {
     cancelled: bool,
 }
 
+/// Customers per page of the mapping step.
+const PER_PAGE: usize = 50;
+
+/// Where the mapping page is: the company search, the filter and the page.
+#[derive(Debug, Clone)]
+pub struct MapView {
+    /// The company search.
+    pub q: String,
+    /// Only unmapped customers.
+    pub unmapped_only: bool,
+    /// The page, from 1.
+    pub page: usize,
+}
+
+impl MapView {
+    fn from_parts(q: &str, show: &str, page: &str) -> MapView {
+        MapView {
+            q: q.to_owned(),
+            unmapped_only: show == "unmapped",
+            page: page.parse::<usize>().ok().filter(|p| *p >= 1).unwrap_or(1),
+        }
+    }
+
+    /// The page's address with this view, on another page or filter.
+    fn href(&self, unmapped_only: bool, page: usize) -> String {
+        let q = percent_encoding::utf8_percent_encode(&self.q, percent_encoding::NON_ALPHANUMERIC);
+        format!(
+            "/setup/mapping?show={}&page={page}&q={q}",
+            if unmapped_only { "unmapped" } else { "all" }
+        )
+    }
+}
+
 /// An account in the mapping form.
 #[derive(Debug, Clone)]
 pub struct MapRow {
@@ -773,6 +806,15 @@ pub struct MapRow {
 struct MappingPage {
     chrome: Chrome,
     q: String,
+    /// `unmapped` or `all`, for the form to keep.
+    show: &'static str,
+    page: usize,
+    pages: usize,
+    total: usize,
+    all_href: String,
+    unmapped_href: String,
+    previous: Option<String>,
+    next: Option<String>,
     rows: Vec<MapRow>,
     unmapped: usize,
     strong: usize,
@@ -781,17 +823,18 @@ struct MappingPage {
     done: bool,
 }
 
-/// `GET /setup/mapping?q=`.
+/// `GET /setup/mapping?q=&show=&page=`.
 pub async fn mapping_page(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<PageQuery>,
 ) -> Response {
+    let view = MapView::from_parts(&query.q, &query.show, &query.page);
     either(
         mapping_render(
             &state,
             &session,
-            &query.q,
+            &view,
             None,
             Errors::default(),
             notice_from(&query.notice),
@@ -803,7 +846,7 @@ pub async fn mapping_page(
 async fn mapping_render(
     state: &AppState,
     session: &Session,
-    q: &str,
+    view: &MapView,
     typed: Option<&super::Fields>,
     mut errors: Errors,
     notice: Option<String>,
@@ -826,6 +869,29 @@ async fn mapping_render(
             Vec::new()
         }
     };
+    let q = view.q.as_str();
+    let unmapped = overview
+        .iter()
+        .filter(|r| r.account.mapping.is_none())
+        .count();
+    let strong = overview
+        .iter()
+        .filter(|r| {
+            r.account.mapping.is_none() && r.suggestions.first().is_some_and(|s| s.score >= STRONG)
+        })
+        .count();
+    let shown: Vec<_> = overview
+        .iter()
+        .filter(|r| !view.unmapped_only || r.account.mapping.is_none())
+        .collect();
+    let total = shown.len();
+    let pages = total.div_ceil(PER_PAGE).max(1);
+    let page = view.page.min(pages);
+    let overview: Vec<_> = shown
+        .into_iter()
+        .skip((page - 1) * PER_PAGE)
+        .take(PER_PAGE)
+        .collect();
     let companies: Vec<Company> = match e.lookup_companies(t, Some(q)).await {
         Ok(v) => parse(v)?,
         Err(err) => {
@@ -853,17 +919,9 @@ async fn mapping_render(
         )
     };
     let mut rows = Vec::with_capacity(overview.len());
-    let mut unmapped = 0;
-    let mut strong = 0;
-    for row in &overview {
+    for row in overview {
         let a = &row.account;
         let saved = a.mapping.as_ref().map(|m| m.company_id);
-        if saved.is_none() {
-            unmapped += 1;
-            if row.suggestions.first().is_some_and(|s| s.score >= STRONG) {
-                strong += 1;
-            }
-        }
         // What the form shows chosen: what was just posted, else what is saved.
         let chosen = match typed {
             Some(f) => f.get(&format!("company:{}", a.id)).to_owned(),
@@ -970,6 +1028,18 @@ async fn mapping_render(
     let page = MappingPage {
         chrome,
         q: q.to_owned(),
+        show: if view.unmapped_only {
+            "unmapped"
+        } else {
+            "all"
+        },
+        page,
+        pages,
+        total,
+        all_href: view.href(false, 1),
+        unmapped_href: view.href(true, 1),
+        previous: (page > 1).then(|| view.href(view.unmapped_only, page - 1)),
+        next: (page < pages).then(|| view.href(view.unmapped_only, page + 1)),
         rows,
         unmapped,
         strong,
@@ -989,12 +1059,13 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
         return r;
     }
     let f = &form.fields;
+    let view = MapView::from_parts(f.get("q"), f.get("show"), f.get("page"));
     if !f.get("find").is_empty() {
         return either(
             mapping_render(
                 &state,
                 &form.session,
-                f.get("q"),
+                &view,
                 Some(f),
                 Errors::default(),
                 None,
@@ -1078,11 +1149,12 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
                     .unwrap_or_default()
             ));
         }
-        return either(
-            mapping_render(&state, &form.session, f.get("q"), Some(f), errors, None).await,
-        );
+        return either(mapping_render(&state, &form.session, &view, Some(f), errors, None).await);
     }
-    see_other("/setup/mapping?notice=mapping-saved")
+    see_other(&format!(
+        "{}&notice=mapping-saved",
+        view.href(view.unmapped_only, view.page)
+    ))
 }
 
 /// `POST /setup/mapping/accept`: every unmapped account whose best suggestion is strong
@@ -1099,7 +1171,17 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
             if let Err(r) = errors.take(err) {
                 return r;
             }
-            return either(mapping_render(&state, &form.session, "", None, errors, None).await);
+            return either(
+                mapping_render(
+                    &state,
+                    &form.session,
+                    &MapView::from_parts("", "", ""),
+                    None,
+                    errors,
+                    None,
+                )
+                .await,
+            );
         }
     };
     let mut errors = Errors::default();
@@ -1118,7 +1200,17 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
         }
     }
     if errors.any() {
-        return either(mapping_render(&state, &form.session, "", None, errors, None).await);
+        return either(
+            mapping_render(
+                &state,
+                &form.session,
+                &MapView::from_parts("", "", ""),
+                None,
+                errors,
+                None,
+            )
+            .await,
+        );
     }
     see_other("/setup/mapping?notice=accepted")
 }
