@@ -225,26 +225,36 @@ impl Engine {
         })
     }
 
-    /// A ConnectWise client for the tenant's connection.
+    /// A ConnectWise client for the tenant's connection. Its failed answers are kept for the
+    /// connection-health page.
     pub async fn client_for(&self, tenant: TenantId) -> Result<Client> {
+        self.client_with(tenant, true).await
+    }
+
+    /// A client, keeping its failed answers or not: the check's probes expect refusals (a
+    /// 400 proves a permission), and its report says what failed, so they are not kept.
+    async fn client_with(&self, tenant: TenantId, keep_failures: bool) -> Result<Client> {
         let c = self.stored_connection(tenant).await?;
         let private_key = self.keyring.open(&c.private_key_sealed, &context(tenant))?;
-        let failures = self.failures.clone();
         let mut builder = Client::builder(Credentials {
             site: c.site,
             company_id: c.company_id,
             public_key: c.public_key,
             private_key,
             client_id: c.client_id,
-        })
-        .on_failure(move |f| failures.record(tenant, f))
-        .timeout(Duration::from_secs(30))
-        .max_concurrency(16)
-        .retry(RetryPolicy {
-            max_retries: 2,
-            base_delay: Duration::from_millis(200),
-            max_delay: Duration::from_secs(10),
         });
+        if keep_failures {
+            let failures = self.failures.clone();
+            builder = builder.on_failure(move |f| failures.record(tenant, f));
+        }
+        let mut builder = builder
+            .timeout(Duration::from_secs(30))
+            .max_concurrency(16)
+            .retry(RetryPolicy {
+                max_retries: 2,
+                base_delay: Duration::from_millis(200),
+                max_delay: Duration::from_secs(10),
+            });
         if let Some(pem) = &self.config.connectwise_ca {
             builder = builder.extra_ca_pem(pem.clone());
         }
@@ -265,7 +275,7 @@ impl Engine {
     /// Checks a tenant's saved connection and records the report.
     pub async fn check_connection(&self, tenant: TenantId) -> Result<CheckReport> {
         let stored = self.stored_connection(tenant).await?;
-        let report = match self.client_for(tenant).await {
+        let report = match self.client_with(tenant, false).await {
             Ok(client) => self.run_check(&client, &stored).await,
             Err(EngineError::ConnectWise(e)) => CheckReport {
                 ok: false,

@@ -150,6 +150,17 @@ async fn a_person_walks_the_wizard_and_connectwise_gets_tickets_and_lines() {
     assert_eq!(state_of(&alerts, "grp-contoso"), "skipped", "{alerts:#?}");
     assert_eq!(state_of(&alerts, "grp-evergreen"), "failed", "{alerts:#?}");
 
+    // ConnectWise then answers one request with 429: the health page must show it.
+    connectwise_sandbox::admin::AdminClient::from_state_dir(&dir.path().join("sandbox"))
+        .unwrap()
+        .set_faults(&connectwise_sandbox::Faults {
+            throttle_next: 1,
+            retry_after_secs: 1,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+
     tokio::task::spawn_blocking(move || browse("status", &env))
         .await
         .unwrap();

@@ -651,6 +651,8 @@ async fn billing_render(
 
 /// Money as the pages show it.
 pub fn money(v: f64) -> String {
+    // A sum of nothing can be -0.0, which would print as "-0.00".
+    let v = if v == 0.0 { 0.0 } else { v };
     format!("{v:.2}")
 }
 
@@ -1509,5 +1511,17 @@ pub async fn test_alert(State(state): State<AppState>, form: SessionForm) -> Res
             }
             either(tickets_render(&state, &form.session, None, errors, None).await)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_has_two_decimals_and_no_negative_zero() {
+        assert_eq!(money(-0.0), "0.00");
+        assert_eq!(money(12.0), "12.00");
+        assert_eq!(money(84.5), "84.50");
     }
 }

@@ -224,9 +224,13 @@ async function status() {
   await page.getByRole("button", { name: "Send a test alert" }).click();
   await expectNotice(page, "Test alert sent");
 
-  // Connection health: the last check, the version and codebase.
+  // Connection health: the last check, the version and codebase, and the 429 ConnectWise
+  // answered meanwhile (retried) — but none of the check's own probes.
   await page.goto(`${WIZARD}/health`);
   await page.getByText("ConnectWise version").waitFor();
+  const answers = page.getByRole("region", { name: "Recent ConnectWise answers" });
+  await answers.getByText("rate limit").first().waitFor();
+  assert.equal(await answers.locator("tbody tr").count(), 1, "only the 429, not the probes");
   await page.getByRole("button", { name: "Check now" }).click();
   await expectNotice(page, "Connection checked again");
   await page.getByRole("heading", { name: /Last check: passed/ }).waitFor();
