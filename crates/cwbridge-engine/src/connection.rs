@@ -244,8 +244,7 @@ impl Engine {
             client_id: c.client_id,
         });
         if keep_failures {
-            let failures = self.failures.clone();
-            builder = builder.on_failure(move |f| failures.record(tenant, f));
+            builder = builder.on_failure(self.failure_observer(tenant));
         }
         let mut builder = builder
             .timeout(Duration::from_secs(30))

@@ -1,18 +1,16 @@
 //! What ConnectWise has been answering lately, per tenant: the error and rate-limit answers
-//! (and attempts that got no answer) that the connection-health page shows. Kept in memory by
-//! each bridge process, newest first, a bounded number per tenant.
-
-use std::collections::{HashMap, VecDeque};
-use std::sync::{Mutex, PoisonError};
+//! (and attempts that got no answer) that the connection-health page shows. Every instance
+//! records what its clients get into the store, so each instance's page shows them all.
 
 use connectwise_client::Failure;
-use cwbridge_store::{TenantId, now_ms};
+use cwbridge_store::{FailureRecord, TenantId, now_ms};
 use serde::Serialize;
 
 use crate::Engine;
+use crate::error::Result;
 
 /// How many failed attempts are kept per tenant.
-pub const KEPT: usize = 50;
+pub const KEPT: i64 = 50;
 
 /// A failed attempt against a tenant's ConnectWise.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -32,48 +30,49 @@ pub struct RecentFailure {
     pub retrying: bool,
 }
 
-/// The failed attempts of every tenant.
-#[derive(Debug, Default)]
-pub struct RecentFailures {
-    by_tenant: Mutex<HashMap<TenantId, VecDeque<RecentFailure>>>,
-}
-
-impl RecentFailures {
-    /// Records one.
-    pub fn record(&self, tenant: TenantId, f: &Failure) {
-        let mut map = self
-            .by_tenant
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        let list = map.entry(tenant).or_default();
-        if list.len() >= KEPT {
-            list.pop_back();
-        }
-        list.push_front(RecentFailure {
-            at: now_ms(),
-            method: f.method.clone(),
-            path: f.path.clone(),
-            status: f.status,
-            message: f.message.chars().take(300).collect(),
-            retrying: f.retrying,
-        });
-    }
-
-    fn of(&self, tenant: TenantId) -> Vec<RecentFailure> {
-        let map = self
-            .by_tenant
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        map.get(&tenant)
-            .map(|l| l.iter().cloned().collect())
-            .unwrap_or_default()
-    }
-}
-
 impl Engine {
-    /// The tenant's latest failed attempts against ConnectWise seen by this process, newest
-    /// first.
-    pub fn recent_failures(&self, tenant: TenantId) -> Vec<RecentFailure> {
-        self.failures.of(tenant)
+    /// The observer a tenant's clients report failed attempts to. It must not hold up the
+    /// request, so each one is written by a task of its own (a failure to write is logged).
+    pub(crate) fn failure_observer(
+        &self,
+        tenant: TenantId,
+    ) -> impl Fn(&Failure) + Send + Sync + 'static {
+        let store = self.store.clone();
+        move |f: &Failure| {
+            let record = FailureRecord {
+                at: now_ms(),
+                method: f.method.clone(),
+                path: f.path.chars().take(500).collect(),
+                status: f.status.map(i64::from),
+                message: f.message.chars().take(300).collect(),
+                retrying: f.retrying,
+            };
+            let store = store.clone();
+            if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+                runtime.spawn(async move {
+                    if let Err(e) = store.record_failure(tenant, &record, KEPT).await {
+                        tracing::warn!(error = %e, "a ConnectWise failure was not recorded");
+                    }
+                });
+            }
+        }
+    }
+
+    /// The tenant's latest failed attempts against ConnectWise, newest first.
+    pub async fn recent_failures(&self, tenant: TenantId) -> Result<Vec<RecentFailure>> {
+        Ok(self
+            .store
+            .failures(tenant, KEPT)
+            .await?
+            .into_iter()
+            .map(|f| RecentFailure {
+                at: f.at,
+                method: f.method,
+                path: f.path,
+                status: f.status.and_then(|s| u16::try_from(s).ok()),
+                message: f.message,
+                retrying: f.retrying,
+            })
+            .collect())
     }
 }

@@ -82,8 +82,6 @@ pub struct Engine {
     tokens: std::sync::Arc<std::sync::Mutex<tenant::TokenCache>>,
     /// Wizard look-ups, remembered for a minute.
     lookups: std::sync::Arc<lookup::LookupCache>,
-    /// ConnectWise's recent failed answers, per tenant.
-    failures: std::sync::Arc<health::RecentFailures>,
 }
 
 impl Engine {
@@ -96,7 +94,6 @@ impl Engine {
             alert_queued: std::sync::Arc::new(tokio::sync::Notify::new()),
             tokens: std::sync::Arc::default(),
             lookups: std::sync::Arc::default(),
-            failures: std::sync::Arc::default(),
         }
     }
 

@@ -330,6 +330,7 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
             Some(json!({"name": "Acme Corporation", "units": ["acme.example"]})),
         ),
         ("GET", "/api/v1/accounts", None),
+        ("GET", "/api/v1/connection/failures", None),
         ("GET", "/api/v1/lookups/companies", None),
         ("GET", "/api/v1/lookups/companies/{id}/agreements", None),
         ("GET", "/api/v1/lookups/agreement-types", None),

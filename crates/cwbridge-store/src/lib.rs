@@ -8,6 +8,7 @@
 
 mod alerts;
 mod billing;
+mod failures;
 mod migrate;
 pub mod records;
 mod sessions;

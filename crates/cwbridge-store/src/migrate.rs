@@ -54,6 +54,11 @@ const SQLITE: Steps = &[
         "wizard sessions and account alert types",
         include_str!("../migrations/sqlite/0008_web.sql"),
     ),
+    (
+        9,
+        "connectwise failures",
+        include_str!("../migrations/sqlite/0009_connectwise_failures.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -96,6 +101,11 @@ const POSTGRES: Steps = &[
         8,
         "wizard sessions and account alert types",
         include_str!("../migrations/postgres/0008_web.sql"),
+    ),
+    (
+        9,
+        "connectwise failures",
+        include_str!("../migrations/postgres/0009_connectwise_failures.sql"),
     ),
 ];
 

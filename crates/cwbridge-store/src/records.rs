@@ -225,3 +225,20 @@ pub struct AlertTicketRecord {
     /// The alert that made the current ticket.
     pub created_by: Option<i64>,
 }
+
+/// A failed answer from a tenant's ConnectWise (the connection-health page).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailureRecord {
+    /// When (Unix ms).
+    pub at: i64,
+    /// The method.
+    pub method: String,
+    /// The path, with its query.
+    pub path: String,
+    /// The status; `None` when no answer came.
+    pub status: Option<i64>,
+    /// ConnectWise's message, or what went wrong.
+    pub message: String,
+    /// Whether the client retried it.
+    pub retrying: bool,
+}

@@ -242,3 +242,35 @@ async fn an_alert_is_held_by_one_claim_and_a_lapsed_claim_cannot_finish_it() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn connectwise_failures_keep_the_newest_few_per_tenant() {
+    for db in databases().await {
+        let store = &db.store;
+        let a = store.create_tenant("a", "hash-a").await.unwrap().id;
+        let b = store.create_tenant("b", "hash-b").await.unwrap().id;
+        let failure = |i: i64| cwbridge_store::FailureRecord {
+            at: i,
+            method: "GET".into(),
+            path: format!("company/companies/{i}"),
+            status: (i % 2 == 0).then_some(429),
+            message: format!("failure {i}"),
+            retrying: i % 2 == 0,
+        };
+        for i in 0..12 {
+            store.record_failure(a, &failure(i), 5).await.unwrap();
+        }
+        store.record_failure(b, &failure(100), 5).await.unwrap();
+
+        let kept = store.failures(a, 50).await.unwrap();
+        assert_eq!(
+            kept.iter().map(|f| f.at).collect::<Vec<_>>(),
+            [11, 10, 9, 8, 7],
+            "{}: the newest five, newest first",
+            db.label
+        );
+        assert_eq!(kept[1], failure(10), "{}", db.label);
+        assert_eq!(store.failures(b, 50).await.unwrap(), [failure(100)]);
+        db.cleanup().await;
+    }
+}

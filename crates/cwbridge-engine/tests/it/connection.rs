@@ -318,3 +318,55 @@ async fn an_empty_private_key_keeps_the_saved_one_only_for_the_same_site_and_key
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn connectwise_failures_are_shared_by_every_instance_and_checks_add_none() {
+    let site = Site::demo().await;
+    let input = site
+        .api_member(
+            "Shared",
+            &connectwise_sandbox::Preset::BillingTickets.grants(),
+        )
+        .await;
+    for (engine, db) in engines(&site.config()).await {
+        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+        let (_, report) = engine.save_connection(t, &input).await.unwrap();
+        assert!(report.ok);
+        assert_eq!(
+            engine.recent_failures(t).await.unwrap(),
+            [],
+            "{}: the check's probes are not failures",
+            db.label
+        );
+
+        // ConnectWise throttles one request of this instance…
+        site.admin
+            .set_faults(&connectwise_sandbox::Faults {
+                throttle_next: 1,
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        engine.lookup_boards(t).await.unwrap();
+
+        // …and another instance on the same database sees it.
+        let other = cwbridge_engine::Engine::new(
+            db.store.clone(),
+            Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
+            site.config(),
+        );
+        let mut seen = Vec::new();
+        for _ in 0..50 {
+            seen = other.recent_failures(t).await.unwrap();
+            if !seen.is_empty() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        assert_eq!(seen.len(), 1, "{}: {seen:#?}", db.label);
+        assert_eq!(seen[0].status, Some(429));
+        assert!(seen[0].retrying);
+        assert!(seen[0].path.starts_with("service/boards"), "{seen:#?}");
+        db.cleanup().await;
+    }
+}

@@ -51,3 +51,11 @@ pub async fn last_check(
         )),
     }
 }
+
+/// `GET /api/v1/connection/failures`: ConnectWise's recent error and rate-limit answers.
+pub async fn failures(
+    CurrentTenant(tenant): CurrentTenant,
+    State(state): State<AppState>,
+) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!(state.engine.recent_failures(tenant.id).await?)))
+}

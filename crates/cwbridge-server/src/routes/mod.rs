@@ -26,6 +26,7 @@ pub fn api() -> Router<AppState> {
             "/api/v1/connection/check",
             post(connection::check).get(connection::last_check),
         )
+        .route("/api/v1/connection/failures", get(connection::failures))
         .route("/api/v1/accounts", get(accounts::list))
         .route(
             "/api/v1/accounts/{id}",

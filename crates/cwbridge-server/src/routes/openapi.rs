@@ -191,6 +191,10 @@ pub fn spec() -> Value {
                 "get": {"summary": "The last check", "security": tenant_auth,
                     "responses": {"200": {"description": "the report", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/CheckReport"}}}},
                         "401": error_response("no or wrong tenant token"), "404": error_response("not checked yet")}}
+            },
+            "/api/v1/connection/failures": {
+                "get": {"summary": "ConnectWise's recent error and rate-limit answers (and attempts that got none), newest first, as any instance got them", "security": tenant_auth,
+                    "responses": {"200": {"description": "[{at, method, path, status, message, retrying}]"}, "401": error_response("no or wrong tenant token")}}
             }
         }
     })

@@ -492,9 +492,7 @@ pub async fn health_page(
             Err(e) => return Err(failure_page(&e.to_string())),
         };
         let check = or_page(state.engine.last_check(t).await)?.map(|c| check_view(&c));
-        let failures = state
-            .engine
-            .recent_failures(t)
+        let failures = or_page(state.engine.recent_failures(t).await)?
             .into_iter()
             .map(|f| FailureRow {
                 at: when(f.at),

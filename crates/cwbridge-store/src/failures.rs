@@ -1,0 +1,65 @@
+//! ConnectWise's recent failed answers per tenant, kept to the newest few.
+
+use sqlx::Row;
+
+use crate::{FailureRecord, Result, Store, TenantId};
+
+impl Store {
+    /// Records a failed answer, keeping only the tenant's newest `keep`.
+    pub async fn record_failure(
+        &self,
+        tenant: TenantId,
+        f: &FailureRecord,
+        keep: i64,
+    ) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO connectwise_failures (tenant_id, at, method, path, status, message, retrying) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(tenant.0)
+        .bind(f.at)
+        .bind(&f.method)
+        .bind(&f.path)
+        .bind(f.status)
+        .bind(&f.message)
+        .bind(i64::from(f.retrying))
+        .execute(&mut *tx)
+        .await?;
+        sqlx::query(
+            "DELETE FROM connectwise_failures WHERE tenant_id = $1 AND id < ( \
+               SELECT MIN(id) FROM (SELECT id FROM connectwise_failures WHERE tenant_id = $1 \
+               ORDER BY id DESC LIMIT $2) newest)",
+        )
+        .bind(tenant.0)
+        .bind(keep)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The tenant's newest failed answers, newest first.
+    pub async fn failures(&self, tenant: TenantId, limit: i64) -> Result<Vec<FailureRecord>> {
+        let rows = sqlx::query(
+            "SELECT at, method, path, status, message, retrying FROM connectwise_failures \
+             WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+        )
+        .bind(tenant.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(FailureRecord {
+                    at: r.try_get("at")?,
+                    method: r.try_get("method")?,
+                    path: r.try_get("path")?,
+                    status: r.try_get("status")?,
+                    message: r.try_get("message")?,
+                    retrying: r.try_get::<i64, _>("retrying")? != 0,
+                })
+            })
+            .collect()
+    }
+}
