@@ -274,6 +274,21 @@ struct Inner {
     on_failure: Option<FailureObserver>,
 }
 
+impl Inner {
+    /// Tells the failure observer, if any, about a failed codebase-discovery attempt.
+    fn observe(&self, path: &str, status: Option<StatusCode>, message: &str, retrying: bool) {
+        if let Some(observe) = &self.on_failure {
+            observe(&Failure {
+                method: "GET".into(),
+                path: path.to_owned(),
+                status: status.map(|s| s.as_u16()),
+                message: message.to_owned(),
+                retrying,
+            });
+        }
+    }
+}
+
 /// What a client has sent so far (clones share the counts).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Stats {
@@ -433,9 +448,12 @@ impl Client {
                 }
                 Err(e) => {
                     if let Some(config) = certificate_problem(&e, &inner.origin) {
+                        inner.observe(&request.path, None, &config.to_string(), false);
                         return Err(config);
                     }
-                    if attempts <= inner.retry.max_retries {
+                    let retrying = attempts <= inner.retry.max_retries;
+                    inner.observe(&request.path, None, &error_chain(&e), retrying);
+                    if retrying {
                         tokio::time::sleep(inner.retry.delay(attempts, None)).await;
                         continue;
                     }
@@ -448,7 +466,17 @@ impl Client {
                 }
             };
             if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                if attempts <= inner.retry.max_retries {
+                let retrying = attempts <= inner.retry.max_retries;
+                inner.observe(
+                    &request.path,
+                    Some(status),
+                    &String::from_utf8_lossy(&body)
+                        .chars()
+                        .take(300)
+                        .collect::<String>(),
+                    retrying,
+                );
+                if retrying {
                     let wait = inner.retry.delay(attempts, retry_after(&headers));
                     tokio::time::sleep(wait).await;
                     continue;
@@ -469,6 +497,12 @@ impl Client {
                 .and_then(Value::as_str)
                 .filter(|c| !c.trim().is_empty());
             let Some(codebase) = codebase else {
+                inner.observe(
+                    &request.path,
+                    Some(status),
+                    "the answer names no codebase: an unknown company id",
+                    false,
+                );
                 return Err(Error::Config(format!(
                     "{} does not know company id `{}` (companyinfo answered HTTP {status} {info}): check the company id you log in with and the site",
                     inner.origin, inner.company_id

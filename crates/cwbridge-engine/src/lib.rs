@@ -82,6 +82,8 @@ pub struct Engine {
     tokens: std::sync::Arc<std::sync::Mutex<tenant::TokenCache>>,
     /// Wizard look-ups, remembered for a minute.
     lookups: std::sync::Arc<lookup::LookupCache>,
+    /// ConnectWise's failed answers on their way to the store.
+    failure_log: std::sync::Arc<health::FailureLog>,
 }
 
 impl Engine {
@@ -94,6 +96,7 @@ impl Engine {
             alert_queued: std::sync::Arc::new(tokio::sync::Notify::new()),
             tokens: std::sync::Arc::default(),
             lookups: std::sync::Arc::default(),
+            failure_log: std::sync::Arc::default(),
         }
     }
 

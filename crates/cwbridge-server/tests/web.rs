@@ -448,6 +448,27 @@ async fn many_customers_are_mapped_a_page_at_a_time() {
         assert_eq!(mapped.iter().filter(|a| a.mapping.is_some()).count(), 1);
         let (_, html) = site.get(&to, &session).await;
         assert!(html.contains("Not mapped (59)"), "{html}");
+
+        // Bulk accept, from page 2, comes back to page 2 too.
+        let res = site
+            .http
+            .post(format!("{}/setup/mapping/accept", site.base))
+            .header(COOKIE, &session)
+            .form(&[
+                ("csrf", csrf(&html)),
+                ("show", "unmapped".into()),
+                ("page", "2".into()),
+                ("q", String::new()),
+            ])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", db.label);
+        let to = res.headers()[LOCATION].to_str().unwrap();
+        assert!(
+            to.starts_with("/setup/mapping?show=unmapped&page=2"),
+            "{to}"
+        );
         db.cleanup().await;
     }
 }

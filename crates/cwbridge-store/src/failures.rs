@@ -5,27 +5,29 @@ use sqlx::Row;
 use crate::{FailureRecord, Result, Store, TenantId};
 
 impl Store {
-    /// Records a failed answer, keeping only the tenant's newest `keep`.
-    pub async fn record_failure(
+    /// Records failed answers of a tenant, oldest first, keeping only its newest `keep`.
+    pub async fn record_failures(
         &self,
         tenant: TenantId,
-        f: &FailureRecord,
+        failures: &[FailureRecord],
         keep: i64,
     ) -> Result<()> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query(
-            "INSERT INTO connectwise_failures (tenant_id, at, method, path, status, message, retrying) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(tenant.0)
-        .bind(f.at)
-        .bind(&f.method)
-        .bind(&f.path)
-        .bind(f.status)
-        .bind(&f.message)
-        .bind(i64::from(f.retrying))
-        .execute(&mut *tx)
-        .await?;
+        for f in failures {
+            sqlx::query(
+                "INSERT INTO connectwise_failures (tenant_id, at, method, path, status, message, retrying) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(tenant.0)
+            .bind(f.at)
+            .bind(&f.method)
+            .bind(&f.path)
+            .bind(f.status)
+            .bind(&f.message)
+            .bind(i64::from(f.retrying))
+            .execute(&mut *tx)
+            .await?;
+        }
         sqlx::query(
             "DELETE FROM connectwise_failures WHERE tenant_id = $1 AND id < ( \
                SELECT MIN(id) FROM (SELECT id FROM connectwise_failures WHERE tenant_id = $1 \

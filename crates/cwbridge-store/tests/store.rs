@@ -257,10 +257,12 @@ async fn connectwise_failures_keep_the_newest_few_per_tenant() {
             message: format!("failure {i}"),
             retrying: i % 2 == 0,
         };
-        for i in 0..12 {
-            store.record_failure(a, &failure(i), 5).await.unwrap();
+        for i in 0..8 {
+            store.record_failures(a, &[failure(i)], 5).await.unwrap();
         }
-        store.record_failure(b, &failure(100), 5).await.unwrap();
+        let batch: Vec<_> = (8..12).map(failure).collect();
+        store.record_failures(a, &batch, 5).await.unwrap();
+        store.record_failures(b, &[failure(100)], 5).await.unwrap();
 
         let kept = store.failures(a, 50).await.unwrap();
         assert_eq!(

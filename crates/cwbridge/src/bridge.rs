@@ -202,7 +202,7 @@ pub async fn run_bridge(
             .await;
     });
     // Daily connection checks and scheduled billing runs.
-    let scheduler_engine = engine;
+    let scheduler_engine = engine.clone();
     let mut scheduler_stop = stop_rx;
     let scheduler = tokio::spawn(async move {
         scheduler_engine
@@ -215,6 +215,7 @@ pub async fn run_bridge(
     let _ = stop_tx.send(true);
     let _ = worker.await;
     let _ = scheduler.await;
+    engine.flush_failures().await;
     Ok(())
 }
 
@@ -572,7 +573,14 @@ fn spinner(message: &'static str) -> ProgressBar {
 /// Runs `cwbridge billing …`.
 pub async fn billing(cmd: BillingCmd) -> anyhow::Result<()> {
     let engine = cmd.engine.open().await?;
-    match cmd.action {
+    let result = billing_with(&engine, cmd.action).await;
+    // What ConnectWise refused is on the health page, also after this process ends.
+    engine.flush_failures().await;
+    result
+}
+
+async fn billing_with(engine: &Engine, action: BillingAction) -> anyhow::Result<()> {
+    match action {
         BillingAction::Plan { tenant, full, json } => {
             let t = engine.tenant_named(&tenant).await?;
             let spinner = spinner("planning: reading ConnectWise");

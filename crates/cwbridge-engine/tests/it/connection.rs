@@ -332,6 +332,8 @@ async fn connectwise_failures_are_shared_by_every_instance_and_checks_add_none()
         let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
         let (_, report) = engine.save_connection(t, &input).await.unwrap();
         assert!(report.ok);
+        engine.lookup_priorities(t).await.unwrap(); // starts the writer, as any call does
+        engine.flush_failures().await;
         assert_eq!(
             engine.recent_failures(t).await.unwrap(),
             [],
@@ -348,6 +350,7 @@ async fn connectwise_failures_are_shared_by_every_instance_and_checks_add_none()
             .await
             .unwrap();
         engine.lookup_boards(t).await.unwrap();
+        engine.flush_failures().await;
 
         // …and another instance on the same database sees it.
         let other = cwbridge_engine::Engine::new(
@@ -355,14 +358,7 @@ async fn connectwise_failures_are_shared_by_every_instance_and_checks_add_none()
             Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
             site.config(),
         );
-        let mut seen = Vec::new();
-        for _ in 0..50 {
-            seen = other.recent_failures(t).await.unwrap();
-            if !seen.is_empty() {
-                break;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
+        let seen = other.recent_failures(t).await.unwrap();
         assert_eq!(seen.len(), 1, "{}: {seen:#?}", db.label);
         assert_eq!(seen[0].status, Some(429));
         assert!(seen[0].retrying);

@@ -269,6 +269,11 @@ impl Fields {
             .map_or("", |(_, v)| v.trim())
     }
 
+    /// Whether the form has a field `name` at all.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(k, _)| k == name)
+    }
+
     /// Every value of `name`, trimmed.
     pub fn all(&self, name: &str) -> Vec<String> {
         self.0

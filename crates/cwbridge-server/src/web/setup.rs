@@ -651,9 +651,10 @@ async fn billing_render(
 
 /// Money as the pages show it.
 pub fn money(v: f64) -> String {
-    // A sum of nothing can be -0.0, which would print as "-0.00".
-    let v = if v == 0.0 { 0.0 } else { v };
-    format!("{v:.2}")
+    // Rounded to cents first, so a float sum a hair below zero prints "0.00", not "-0.00".
+    let cents = (v * 100.0).round();
+    let cents = if cents == 0.0 { 0.0 } else { cents };
+    format!("{:.2}", cents / 100.0)
 }
 
 /// `POST /setup/billing`.
@@ -924,10 +925,12 @@ async fn mapping_render(
     for row in overview {
         let a = &row.account;
         let saved = a.mapping.as_ref().map(|m| m.company_id);
-        // What the form shows chosen: what was just posted, else what is saved.
+        // What the form shows chosen: what was just posted for this row, else what is saved
+        // (a row the posted page did not have keeps its saved company).
+        let company_field = format!("company:{}", a.id);
         let chosen = match typed {
-            Some(f) => f.get(&format!("company:{}", a.id)).to_owned(),
-            None => saved.map(|c| c.to_string()).unwrap_or_default(),
+            Some(f) if f.has(&company_field) => f.get(&company_field).to_owned(),
+            _ => saved.map(|c| c.to_string()).unwrap_or_default(),
         };
         let mut options = vec![Opt::new("", "— not mapped —", chosen.is_empty())];
         let mut seen = BTreeSet::new();
@@ -962,9 +965,10 @@ async fn mapping_render(
         }
         let mut agreement_opts = Vec::new();
         if let Some(m) = &a.mapping {
+            let agreement_field = format!("agreement:{}", a.id);
             let chosen_agreement = match typed {
-                Some(f) => f.get(&format!("agreement:{}", a.id)).to_owned(),
-                None => m.agreement_id.map(|i| i.to_string()).unwrap_or_default(),
+                Some(f) if f.has(&agreement_field) => f.get(&agreement_field).to_owned(),
+                _ => m.agreement_id.map(|i| i.to_string()).unwrap_or_default(),
             };
             agreement_opts.push(Opt::new(
                 "",
@@ -1166,6 +1170,8 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
         return r;
     }
     let t = form.session.tenant.id;
+    let f = &form.fields;
+    let view = MapView::from_parts(f.get("q"), f.get("show"), f.get("page"));
     let rows = match state.engine.mapping_overview(t).await {
         Ok(r) => r,
         Err(err) => {
@@ -1173,17 +1179,7 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
             if let Err(r) = errors.take(err) {
                 return r;
             }
-            return either(
-                mapping_render(
-                    &state,
-                    &form.session,
-                    &MapView::from_parts("", "", ""),
-                    None,
-                    errors,
-                    None,
-                )
-                .await,
-            );
+            return either(mapping_render(&state, &form.session, &view, None, errors, None).await);
         }
     };
     let mut errors = Errors::default();
@@ -1202,19 +1198,12 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
         }
     }
     if errors.any() {
-        return either(
-            mapping_render(
-                &state,
-                &form.session,
-                &MapView::from_parts("", "", ""),
-                None,
-                errors,
-                None,
-            )
-            .await,
-        );
+        return either(mapping_render(&state, &form.session, &view, None, errors, None).await);
     }
-    see_other("/setup/mapping?notice=accepted")
+    see_other(&format!(
+        "{}&notice=accepted",
+        view.href(view.unmapped_only, view.page)
+    ))
 }
 
 // ---- step 4: tickets & alerts --------------------------------------------------------------
@@ -1521,6 +1510,8 @@ mod tests {
     #[test]
     fn money_has_two_decimals_and_no_negative_zero() {
         assert_eq!(money(-0.0), "0.00");
+        assert_eq!(money(-0.004), "0.00");
+        assert_eq!(money(0.1 + 0.2 - 0.3 - 1e-15), "0.00");
         assert_eq!(money(12.0), "12.00");
         assert_eq!(money(84.5), "84.50");
     }
