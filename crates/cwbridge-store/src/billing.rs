@@ -214,6 +214,15 @@ impl Store {
         .transpose()
     }
 
+    /// Whether any account of a tenant is mapped (mappings go with their accounts).
+    pub async fn has_mapping(&self, tenant: TenantId) -> Result<bool> {
+        let row = sqlx::query("SELECT 1 AS one FROM mappings WHERE tenant_id = $1 LIMIT 1")
+            .bind(tenant.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.is_some())
+    }
+
     /// Every mapping of a tenant.
     pub async fn mappings(&self, tenant: TenantId) -> Result<Vec<MappingRecord>> {
         let rows = sqlx::query(

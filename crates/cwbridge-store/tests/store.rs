@@ -122,8 +122,10 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
             )
             .await
             .unwrap();
+        assert!(store.has_mapping(t).await.unwrap(), "{}", db.label);
         assert!(store.delete_account(t, "g1").await.unwrap());
         assert!(store.mappings(t).await.unwrap().is_empty());
+        assert!(!store.has_mapping(t).await.unwrap(), "{}", db.label);
         assert!(!store.delete_account(t, "g1").await.unwrap());
 
         let line = LineRecord {

@@ -175,6 +175,11 @@ fn or_page<T>(r: Result<T, cwbridge_engine::EngineError>) -> Result<T, Response>
     r.map_err(|e| failure_page(&e.to_string()))
 }
 
+/// Unwraps a handler's `Result<Response, Response>`: the page, or the page for what stopped it.
+fn either(r: Result<Response, Response>) -> Response {
+    r.unwrap_or_else(|e| e)
+}
+
 /// A fresh random token (session ids, anti-forgery tokens).
 pub fn random_token() -> String {
     cwbridge_engine::tenant::new_token()

@@ -43,11 +43,7 @@ impl Progress {
             Err(EngineError::NotFound(_)) => false,
             Err(e) => return Err(e),
         };
-        let mapping = engine
-            .accounts(tenant)
-            .await?
-            .iter()
-            .any(|a| a.mapping.is_some());
+        let mapping = engine.store().has_mapping(tenant).await?;
         let tickets = engine.store().ticket_settings(tenant).await?.is_some();
         Ok(Progress {
             connect,

@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::progress::STEPS;
 use super::status::{PlanView, plan_view};
 use super::{
-    Chrome, PageQuery, Progress, Session, SessionForm, failure_page, notice_from, or_page,
+    Chrome, PageQuery, Progress, Session, SessionForm, either, failure_page, notice_from, or_page,
     progress, render, see_other, when,
 };
 use crate::state::AppState;
@@ -74,6 +74,29 @@ impl Errors {
 
     fn add(&mut self, field: &str, message: impl Into<String>) {
         self.fields.push((field.to_owned(), message.into()));
+    }
+
+    /// The status of a page showing these errors: 422 when something was refused.
+    pub fn status(&self) -> StatusCode {
+        if self.any() {
+            StatusCode::UNPROCESSABLE_ENTITY
+        } else {
+            StatusCode::OK
+        }
+    }
+
+    /// A look-up's list, or an empty one with its failure filed (the page still shows).
+    fn listed<T: serde::de::DeserializeOwned>(
+        &mut self,
+        r: Result<serde_json::Value, EngineError>,
+    ) -> Result<Vec<T>, Response> {
+        match r {
+            Ok(v) => parse(v),
+            Err(e) => {
+                self.take(e)?;
+                Ok(Vec::new())
+            }
+        }
     }
 
     /// Files an engine error under its field (the engine names fields as the forms do), or
@@ -134,11 +157,6 @@ async fn require_open(state: &AppState, session: &Session, n: u8) -> Result<(), 
     } else {
         Err(see_other(STEPS[usize::from(n - 1)].2))
     }
-}
-
-/// Unwraps a handler's `Result<Response, Response>`.
-fn either(r: Result<Response, Response>) -> Response {
-    r.unwrap_or_else(|e| e)
 }
 
 // ---- overview ------------------------------------------------------------------------------
@@ -381,11 +399,7 @@ async fn connect_render(
         done: p.connect,
         errors: errors.clone(),
     };
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     Ok(render(status, &page))
 }
 
@@ -504,16 +518,8 @@ async fn billing_render(
     gate(2, &chrome, &p)?;
     let e = &state.engine;
     let saved = e.billing(t).await.ok();
-    let mut products: Vec<Product> = Vec::new();
-    let mut types: Vec<Named> = Vec::new();
-    match e.lookup_catalog(t, Some(q)).await {
-        Ok(v) => products = parse(v)?,
-        Err(err) => errors.take(err)?,
-    }
-    match e.lookup_agreement_types(t).await {
-        Ok(v) => types = parse(v)?,
-        Err(err) => errors.take(err)?,
-    }
+    let products: Vec<Product> = errors.listed(e.lookup_catalog(t, Some(q)).await)?;
+    let types: Vec<Named> = errors.listed(e.lookup_agreement_types(t).await)?;
     let chosen_product = typed
         .map(|f| f.get("product").to_owned())
         .or_else(|| saved.as_ref().map(|b| b.product_id.to_string()))
@@ -629,11 +635,7 @@ async fn billing_render(
     } else {
         None
     };
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     let page = BillingSetupPage {
         chrome,
         q: q.to_owned(),
@@ -895,25 +897,13 @@ async fn mapping_render(
         .skip((page - 1) * PER_PAGE)
         .take(PER_PAGE)
         .collect();
-    let companies: Vec<Company> = match e.lookup_companies(t, Some(q)).await {
-        Ok(v) => parse(v)?,
-        Err(err) => {
-            errors.take(err)?;
-            Vec::new()
-        }
-    };
+    let companies: Vec<Company> = errors.listed(e.lookup_companies(t, Some(q)).await)?;
     // Every mapped company's agreements, in one request.
     let mapped_ids: Vec<i64> = overview
         .iter()
         .filter_map(|r| r.account.mapping.as_ref().map(|m| m.company_id))
         .collect();
-    let agreements: Vec<Agreement> = match e.lookup_agreements_of(t, &mapped_ids).await {
-        Ok(v) => parse(v)?,
-        Err(err) => {
-            errors.take(err)?;
-            Vec::new()
-        }
-    };
+    let agreements: Vec<Agreement> = errors.listed(e.lookup_agreements_of(t, &mapped_ids).await)?;
     let company_label = |c: &Company| {
         format!(
             "{} ({})",
@@ -1026,11 +1016,7 @@ async fn mapping_render(
             suggestion,
         });
     }
-    let status = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status = errors.status();
     let page = MappingPage {
         chrome,
         q: q.to_owned(),
@@ -1295,20 +1281,8 @@ async fn tickets_render(
             .await
             .map_err(EngineError::from),
     )?;
-    let boards: Vec<Board> = match e.lookup_boards(t).await {
-        Ok(v) => parse(v)?,
-        Err(err) => {
-            errors.take(err)?;
-            Vec::new()
-        }
-    };
-    let priorities: Vec<Named> = match e.lookup_priorities(t).await {
-        Ok(v) => parse(v)?,
-        Err(err) => {
-            errors.take(err)?;
-            Vec::new()
-        }
-    };
+    let boards: Vec<Board> = errors.listed(e.lookup_boards(t).await)?;
+    let priorities: Vec<Named> = errors.listed(e.lookup_priorities(t).await)?;
     let chosen = |field: &str, saved_id: Option<i64>| -> String {
         match typed {
             Some(f) => f.get(field).to_owned(),
@@ -1403,11 +1377,7 @@ async fn tickets_render(
             name: a.name,
         });
     }
-    let status_code = if errors.any() {
-        StatusCode::UNPROCESSABLE_ENTITY
-    } else {
-        StatusCode::OK
-    };
+    let status_code = errors.status();
     let page = TicketsPage {
         chrome,
         boards: board_opts,

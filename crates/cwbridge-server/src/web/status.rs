@@ -13,8 +13,8 @@ use serde_json::Value;
 
 use super::setup::{CheckView, check_view, money};
 use super::{
-    Chrome, PageQuery, Session, SessionForm, failure_page, notice_from, or_page, progress, render,
-    see_other, when,
+    Chrome, PageQuery, Session, SessionForm, either, failure_page, notice_from, or_page, progress,
+    render, see_other, when,
 };
 use crate::state::AppState;
 
@@ -218,51 +218,52 @@ pub async fn billing_page(
     session: Session,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let r: Result<Response, Response> = async {
-        let t = session.tenant.id;
-        let p = progress(&state, &session).await?;
-        let chrome =
-            Chrome::new("Billing", "/billing", &session, &p).notice(notice_from(&query.notice));
-        let (plan, problem) = match state.engine.billing_plan(t, false).await {
-            Ok(plan) => (
-                Some(plan_view(&plan, &or_page(state.engine.accounts(t).await)?)),
-                None,
-            ),
-            Err(
-                e @ (EngineError::NotFound(_)
-                | EngineError::Invalid { .. }
-                | EngineError::ConnectWise(_)),
-            ) => (None, Some(e.to_string())),
-            Err(e) => return Err(failure_page(&e.to_string())),
-        };
-        let runs = or_page(
-            state
-                .engine
-                .store()
-                .runs(t, 20)
-                .await
-                .map_err(EngineError::from),
-        )?
-        .into_iter()
-        .map(|r| RunRow {
-            id: r.id,
-            started: when(r.started_at),
-            status: r.status,
-            summary: summary_words(&r.summary),
-        })
-        .collect();
-        Ok(render(
-            StatusCode::OK,
-            &BillingPage {
-                chrome,
-                plan,
-                problem,
-                runs,
-            },
-        ))
-    }
-    .await;
-    r.unwrap_or_else(|e| e)
+    either(
+        async {
+            let t = session.tenant.id;
+            let p = progress(&state, &session).await?;
+            let chrome =
+                Chrome::new("Billing", "/billing", &session, &p).notice(notice_from(&query.notice));
+            let (plan, problem) = match state.engine.billing_plan(t, false).await {
+                Ok(plan) => (
+                    Some(plan_view(&plan, &or_page(state.engine.accounts(t).await)?)),
+                    None,
+                ),
+                Err(
+                    e @ (EngineError::NotFound(_)
+                    | EngineError::Invalid { .. }
+                    | EngineError::ConnectWise(_)),
+                ) => (None, Some(e.to_string())),
+                Err(e) => return Err(failure_page(&e.to_string())),
+            };
+            let runs = or_page(
+                state
+                    .engine
+                    .store()
+                    .runs(t, 20)
+                    .await
+                    .map_err(EngineError::from),
+            )?
+            .into_iter()
+            .map(|r| RunRow {
+                id: r.id,
+                started: when(r.started_at),
+                status: r.status,
+                summary: summary_words(&r.summary),
+            })
+            .collect();
+            Ok(render(
+                StatusCode::OK,
+                &BillingPage {
+                    chrome,
+                    plan,
+                    problem,
+                    runs,
+                },
+            ))
+        }
+        .await,
+    )
 }
 
 /// `POST /billing/apply`: carries out the plan (`full=1` reads every agreement first).
@@ -323,39 +324,40 @@ pub async fn run_page(
     Path(id): Path<i64>,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let r: Result<Response, Response> = async {
-        let t = session.tenant.id;
-        let p = progress(&state, &session).await?;
-        let store = state.engine.store();
-        let Some(run) = or_page(store.run(t, id).await.map_err(EngineError::from))? else {
-            return Err(super::problem_page(
-                StatusCode::NOT_FOUND,
-                "No such billing run",
-                "It may belong to another tenant, or the link is wrong.",
-            ));
-        };
-        let changes = or_page(store.run_changes(t, id).await.map_err(EngineError::from))?
-            .into_iter()
-            .map(|c| RunChange {
-                at: when(c.at),
-                kind: c.kind,
-                detail: c.detail,
-            })
-            .collect();
-        let chrome = Chrome::new(&format!("Billing run {id}"), "/billing", &session, &p)
-            .notice(notice_from(&query.notice));
-        Ok(render(
-            StatusCode::OK,
-            &RunPage {
-                chrome,
-                status: run.status,
-                summary: summary_words(&run.summary),
-                changes,
-            },
-        ))
-    }
-    .await;
-    r.unwrap_or_else(|e| e)
+    either(
+        async {
+            let t = session.tenant.id;
+            let p = progress(&state, &session).await?;
+            let store = state.engine.store();
+            let Some(run) = or_page(store.run(t, id).await.map_err(EngineError::from))? else {
+                return Err(super::problem_page(
+                    StatusCode::NOT_FOUND,
+                    "No such billing run",
+                    "It may belong to another tenant, or the link is wrong.",
+                ));
+            };
+            let changes = or_page(store.run_changes(t, id).await.map_err(EngineError::from))?
+                .into_iter()
+                .map(|c| RunChange {
+                    at: when(c.at),
+                    kind: c.kind,
+                    detail: c.detail,
+                })
+                .collect();
+            let chrome = Chrome::new(&format!("Billing run {id}"), "/billing", &session, &p)
+                .notice(notice_from(&query.notice));
+            Ok(render(
+                StatusCode::OK,
+                &RunPage {
+                    chrome,
+                    status: run.status,
+                    summary: summary_words(&run.summary),
+                    changes,
+                },
+            ))
+        }
+        .await,
+    )
 }
 
 // ---- alerts --------------------------------------------------------------------------------
@@ -398,34 +400,35 @@ pub async fn alerts_page(
     session: Session,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let r: Result<Response, Response> = async {
-        let t = session.tenant.id;
-        let p = progress(&state, &session).await?;
-        let accounts = or_page(state.engine.accounts(t).await)?;
-        let alerts = or_page(state.engine.alerts(t).await)?
-            .into_iter()
-            .map(|a| AlertRow {
-                id: a.id,
-                received: when(a.created_at),
-                account: accounts
-                    .iter()
-                    .find(|x| x.id == a.account)
-                    .map_or(a.account.clone(), |x| x.name.clone()),
-                alert_type: a.alert_type,
-                summary: a.summary,
-                state: a.state,
-                ticket: a.ticket_id.map(|t| format!("#{t}")).unwrap_or_default(),
-                action: a.action.unwrap_or_default(),
-                attempts: a.attempts,
-                last_error: a.last_error.unwrap_or_default(),
-            })
-            .collect();
-        let chrome = Chrome::new("Alert deliveries", "/alerts", &session, &p)
-            .notice(notice_from(&query.notice));
-        Ok(render(StatusCode::OK, &AlertsPage { chrome, alerts }))
-    }
-    .await;
-    r.unwrap_or_else(|e| e)
+    either(
+        async {
+            let t = session.tenant.id;
+            let p = progress(&state, &session).await?;
+            let accounts = or_page(state.engine.accounts(t).await)?;
+            let alerts = or_page(state.engine.alerts(t).await)?
+                .into_iter()
+                .map(|a| AlertRow {
+                    id: a.id,
+                    received: when(a.created_at),
+                    account: accounts
+                        .iter()
+                        .find(|x| x.id == a.account)
+                        .map_or(a.account.clone(), |x| x.name.clone()),
+                    alert_type: a.alert_type,
+                    summary: a.summary,
+                    state: a.state,
+                    ticket: a.ticket_id.map(|t| format!("#{t}")).unwrap_or_default(),
+                    action: a.action.unwrap_or_default(),
+                    attempts: a.attempts,
+                    last_error: a.last_error.unwrap_or_default(),
+                })
+                .collect();
+            let chrome = Chrome::new("Alert deliveries", "/alerts", &session, &p)
+                .notice(notice_from(&query.notice));
+            Ok(render(StatusCode::OK, &AlertsPage { chrome, alerts }))
+        }
+        .await,
+    )
 }
 
 /// `POST /alerts/{id}/retry`: queues a failed alert again.
@@ -483,50 +486,51 @@ pub async fn health_page(
     session: Session,
     Query(query): Query<PageQuery>,
 ) -> Response {
-    let r: Result<Response, Response> = async {
-        let t = session.tenant.id;
-        let p = progress(&state, &session).await?;
-        let connection = match state.engine.connection(t).await {
-            Ok(c) => Some(c),
-            Err(EngineError::NotFound(_)) => None,
-            Err(e) => return Err(failure_page(&e.to_string())),
-        };
-        let check = or_page(state.engine.last_check(t).await)?.map(|c| check_view(&c));
-        let failures = or_page(state.engine.recent_failures(t).await)?
-            .into_iter()
-            .map(|f| FailureRow {
-                at: when(f.at),
-                request: format!("{} {}", f.method, f.path),
-                status: f
-                    .status
-                    .map_or_else(|| "no answer".to_owned(), |s| s.to_string()),
-                kind: match f.status {
-                    None => "no answer",
-                    Some(429) => "rate limit",
-                    Some(s) if s >= 500 => "server error",
-                    Some(_) => "refused",
+    either(
+        async {
+            let t = session.tenant.id;
+            let p = progress(&state, &session).await?;
+            let connection = match state.engine.connection(t).await {
+                Ok(c) => Some(c),
+                Err(EngineError::NotFound(_)) => None,
+                Err(e) => return Err(failure_page(&e.to_string())),
+            };
+            let check = or_page(state.engine.last_check(t).await)?.map(|c| check_view(&c));
+            let failures = or_page(state.engine.recent_failures(t).await)?
+                .into_iter()
+                .map(|f| FailureRow {
+                    at: when(f.at),
+                    request: format!("{} {}", f.method, f.path),
+                    status: f
+                        .status
+                        .map_or_else(|| "no answer".to_owned(), |s| s.to_string()),
+                    kind: match f.status {
+                        None => "no answer",
+                        Some(429) => "rate limit",
+                        Some(s) if s >= 500 => "server error",
+                        Some(_) => "refused",
+                    },
+                    message: f.message,
+                    retried: f.retrying,
+                })
+                .collect();
+            let updated = connection
+                .as_ref()
+                .map(|c| when(c.updated_at))
+                .unwrap_or_default();
+            let chrome = Chrome::new("Connection health", "/health", &session, &p)
+                .notice(notice_from(&query.notice));
+            Ok(render(
+                StatusCode::OK,
+                &HealthPage {
+                    chrome,
+                    connection,
+                    check,
+                    failures,
+                    updated,
                 },
-                message: f.message,
-                retried: f.retrying,
-            })
-            .collect();
-        let updated = connection
-            .as_ref()
-            .map(|c| when(c.updated_at))
-            .unwrap_or_default();
-        let chrome = Chrome::new("Connection health", "/health", &session, &p)
-            .notice(notice_from(&query.notice));
-        Ok(render(
-            StatusCode::OK,
-            &HealthPage {
-                chrome,
-                connection,
-                check,
-                failures,
-                updated,
-            },
-        ))
-    }
-    .await;
-    r.unwrap_or_else(|e| e)
+            ))
+        }
+        .await,
+    )
 }
