@@ -17,6 +17,14 @@ use tracing::Instrument;
 
 use crate::error::{Error, ErrorBody, RequestInfo, Result};
 use crate::retry::RetryPolicy;
+pub use cwbridge_fence::Fence;
+
+/// The most of one answer a client reads unless told otherwise: a page of 1,000 of the
+/// widest records ConnectWise sends is a few megabytes, so this leaves room to spare.
+pub const DEFAULT_MAX_RESPONSE_BYTES: usize = 32 << 20;
+
+/// How much of a failed answer's message a report keeps.
+const MESSAGE_MAX: usize = 300;
 
 /// The API version pinned in the `Accept` header unless configured otherwise.
 pub const DEFAULT_API_VERSION: &str = "2025.1";
@@ -95,6 +103,9 @@ pub struct ClientBuilder {
     requests_per_second: Option<f64>,
     codebase: Option<String>,
     on_failure: Option<FailureObserver>,
+    fence: Fence,
+    max_response_bytes: usize,
+    max_pages: Option<u32>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -161,6 +172,28 @@ impl ClientBuilder {
         self
     }
 
+    /// Connects only where `fence` allows: the site's scheme and address are checked before
+    /// anything is sent, and every name is resolved through the fence, so only checked
+    /// addresses are connected to. Default: [`Fence::open`] (a person's own calls).
+    pub fn fence(mut self, fence: Fence) -> Self {
+        self.fence = fence;
+        self
+    }
+
+    /// Reads at most this many bytes of one answer (default [`DEFAULT_MAX_RESPONSE_BYTES`]);
+    /// a larger one ends the call with [`Error::TooLarge`], read no further.
+    pub fn max_response_bytes(mut self, bytes: usize) -> Self {
+        self.max_response_bytes = bytes.max(1024);
+        self
+    }
+
+    /// Reads at most this many pages of one list stream (default: no cap); a longer list
+    /// ends the stream with [`Error::TooLarge`].
+    pub fn max_pages(mut self, pages: u32) -> Self {
+        self.max_pages = Some(pages.max(1));
+        self
+    }
+
     /// Skips discovery and uses this codebase (e.g. `v2025_1/`); it is still discovered
     /// again if the path starts answering 404.
     pub fn codebase(mut self, codebase: impl Into<String>) -> Self {
@@ -184,13 +217,25 @@ impl ClientBuilder {
     /// ```
     pub fn build(self) -> Result<Client> {
         let origin = site_origin(&self.credentials.site)?;
+        let origin_url = reqwest::Url::parse(&origin)
+            .map_err(|e| Error::Config(format!("bad site {origin}: {e}")))?;
+        self.fence
+            .check_url(&origin_url)
+            .map_err(|r| Error::Refused(r.to_string()))?;
         let mut http = reqwest::Client::builder()
+            // A redirect is reported, never followed: following one would carry the keys,
+            // and a write's body, to wherever the answer pointed.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(self.timeout)
             .connect_timeout(self.connect_timeout)
             .user_agent(concat!(
                 "cwbridge-connectwise-client/",
                 env!("CARGO_PKG_VERSION")
             ));
+        if !self.fence.is_open() {
+            // A proxy would resolve the name itself, past the fence.
+            http = http.dns_resolver(self.fence.resolver()).no_proxy();
+        }
         if let Some(pem) = &self.extra_ca_pem {
             for cert in reqwest::Certificate::from_pem_bundle(pem)
                 .map_err(|e| Error::Config(format!("the extra CA is not PEM: {e}")))?
@@ -234,6 +279,8 @@ impl ClientBuilder {
                 sent: AtomicU64::new(0),
                 retried: AtomicU64::new(0),
                 on_failure: self.on_failure,
+                max_response_bytes: self.max_response_bytes,
+                max_pages: self.max_pages,
             }),
         })
     }
@@ -272,6 +319,8 @@ struct Inner {
     sent: AtomicU64,
     retried: AtomicU64,
     on_failure: Option<FailureObserver>,
+    max_response_bytes: usize,
+    max_pages: Option<u32>,
 }
 
 impl Inner {
@@ -395,7 +444,15 @@ impl Client {
             requests_per_second: None,
             codebase: None,
             on_failure: None,
+            fence: Fence::open(),
+            max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
+            max_pages: None,
         }
+    }
+
+    /// The most pages one list stream reads, when capped.
+    pub(crate) fn max_pages(&self) -> Option<u32> {
+        self.inner.max_pages
     }
 
     /// Requests sent so far.
@@ -440,13 +497,24 @@ impl Client {
                 request_id: None,
                 attempts,
             };
-            let (status, headers, body) = match inner.http.get(url.clone()).send().await {
-                Ok(response) => {
-                    let status = response.status();
-                    let headers = response.headers().clone();
-                    (status, headers, response.bytes().await.unwrap_or_default())
+            let sent = match inner.http.get(url.clone()).send().await {
+                Ok(response) => read_answer(response, inner.max_response_bytes).await,
+                Err(e) => Err(Unanswered::Http(e)),
+            };
+            let (status, headers, body) = match sent {
+                Ok((status, _, headers, body)) => (status, headers, body),
+                Err(Unanswered::TooLarge(what)) => {
+                    inner.observe(&request.path, None, &what, false);
+                    return Err(Error::TooLarge {
+                        what,
+                        request: Box::new(request),
+                    });
                 }
-                Err(e) => {
+                Err(Unanswered::Http(e)) => {
+                    if let Some(refused) = refusal(&e) {
+                        inner.observe(&request.path, None, &refused.to_string(), false);
+                        return Err(refused);
+                    }
                     if let Some(config) = certificate_problem(&e, &inner.origin) {
                         inner.observe(&request.path, None, &config.to_string(), false);
                         return Err(config);
@@ -465,17 +533,23 @@ impl Client {
                     });
                 }
             };
-            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                let retrying = attempts <= inner.retry.max_retries;
+            if status.is_redirection() {
+                let host = redirect_host(&headers, &url);
                 inner.observe(
                     &request.path,
                     Some(status),
-                    &String::from_utf8_lossy(&body)
-                        .chars()
-                        .take(300)
-                        .collect::<String>(),
-                    retrying,
+                    &format!("a redirect to {host}"),
+                    false,
                 );
+                return Err(Error::Redirect {
+                    host,
+                    request: Box::new(request),
+                });
+            }
+            if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
+                let retrying = attempts <= inner.retry.max_retries;
+                let failed = FailedAnswer::read(&headers, &body);
+                inner.observe(&request.path, Some(status), &failed.message, retrying);
                 if retrying {
                     let wait = inner.retry.delay(attempts, retry_after(&headers));
                     tokio::time::sleep(wait).await;
@@ -483,8 +557,8 @@ impl Client {
                 }
                 return Err(Error::Api {
                     status,
-                    code: None,
-                    message: String::from_utf8_lossy(&body).chars().take(300).collect(),
+                    code: failed.code,
+                    message: failed.message,
                     errors: Vec::new(),
                     retry_after: retry_after(&headers),
                     maybe_applied: false,
@@ -503,8 +577,9 @@ impl Client {
                     "the answer names no codebase: an unknown company id",
                     false,
                 );
+                // The answer itself is not repeated: it may be anything the site sent.
                 return Err(Error::Config(format!(
-                    "{} does not know company id `{}` (companyinfo answered HTTP {status} {info}): check the company id you log in with and the site",
+                    "{} does not know company id `{}` (companyinfo answered HTTP {status} naming no codebase): check the company id you log in with and the site",
                     inner.origin, inner.company_id
                 )));
             };
@@ -632,16 +707,8 @@ impl Client {
                         .body(serde_json::to_vec(body).unwrap_or_default());
                 }
                 match builder.send().await {
-                    Ok(response) => {
-                        let status = response.status();
-                        let final_url = response.url().clone();
-                        let headers = response.headers().clone();
-                        response
-                            .bytes()
-                            .await
-                            .map(|body| (status, final_url, headers, body.to_vec()))
-                    }
-                    Err(e) => Err(e),
+                    Ok(response) => read_answer(response, inner.max_response_bytes).await,
+                    Err(e) => Err(Unanswered::Http(e)),
                 }
             };
 
@@ -657,8 +724,25 @@ impl Client {
                             request,
                         });
                     }
-                    let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
-                    let is_cw_error = parsed.as_ref().is_some_and(|b| b.code.is_some());
+                    if status.is_redirection() {
+                        let url = reqwest::Url::parse(&url).unwrap_or(final_url);
+                        let host = redirect_host(&headers, &url);
+                        if let Some(observe) = &inner.on_failure {
+                            observe(&Failure {
+                                method: call.method.to_string(),
+                                path: call.describe(),
+                                status: Some(status.as_u16()),
+                                message: format!("a redirect to {host}"),
+                                retrying: false,
+                            });
+                        }
+                        return Err(Error::Redirect {
+                            host,
+                            request: Box::new(request),
+                        });
+                    }
+                    let failed = FailedAnswer::read(&headers, &body);
+                    let is_cw_error = failed.code.is_some();
                     if status == StatusCode::NOT_FOUND {
                         // A DELETE whose earlier answer was lost: the record is gone, as asked.
                         if call.method == Method::DELETE && earlier_may_have_applied && is_cw_error
@@ -698,12 +782,7 @@ impl Client {
                             method: call.method.to_string(),
                             path: call.describe(),
                             status: Some(status.as_u16()),
-                            message: parsed
-                                .as_ref()
-                                .and_then(|b| b.message.clone())
-                                .unwrap_or_else(|| {
-                                    String::from_utf8_lossy(&body).chars().take(300).collect()
-                                }),
+                            message: failed.message.clone(),
                             retrying: retriable && attempts <= inner.retry.max_retries,
                         });
                     }
@@ -723,23 +802,11 @@ impl Client {
                         }
                         continue;
                     }
-                    let (code, message, errors) = match parsed {
-                        Some(b) => (
-                            b.code,
-                            b.message.unwrap_or_default(),
-                            b.errors.unwrap_or_default(),
-                        ),
-                        None => (
-                            None,
-                            String::from_utf8_lossy(&body).chars().take(300).collect(),
-                            Vec::new(),
-                        ),
-                    };
                     return Err(Error::Api {
                         status,
-                        code,
-                        message,
-                        errors,
+                        code: failed.code,
+                        message: failed.message,
+                        errors: failed.errors,
                         retry_after,
                         // A write answered by a server error may still have been carried out.
                         maybe_applied: !idempotent
@@ -747,7 +814,25 @@ impl Client {
                         request: Box::new(request),
                     });
                 }
-                Err(e) => {
+                Err(Unanswered::TooLarge(what)) => {
+                    if let Some(observe) = &inner.on_failure {
+                        observe(&Failure {
+                            method: call.method.to_string(),
+                            path: call.describe(),
+                            status: None,
+                            message: what.clone(),
+                            retrying: false,
+                        });
+                    }
+                    return Err(Error::TooLarge {
+                        what,
+                        request: Box::new(request),
+                    });
+                }
+                Err(Unanswered::Http(e)) => {
+                    if let Some(refused) = refusal(&e) {
+                        return Err(refused);
+                    }
                     if let Some(config) = certificate_problem(&e, &inner.origin) {
                         return Err(config);
                     }
@@ -785,6 +870,118 @@ impl Client {
             }
         }
     }
+}
+
+/// Why no whole answer came.
+enum Unanswered {
+    /// The request failed, or the answer broke off.
+    Http(reqwest::Error),
+    /// The answer was larger than the client reads.
+    TooLarge(String),
+}
+
+type Answer = (StatusCode, reqwest::Url, HeaderMap, Vec<u8>);
+
+/// Reads an answer, stopping once it passes `limit` bytes so memory stays flat whatever the
+/// server sends.
+async fn read_answer(
+    mut response: reqwest::Response,
+    limit: usize,
+) -> std::result::Result<Answer, Unanswered> {
+    let too_large = || {
+        Unanswered::TooLarge(format!(
+            "the answer is larger than {limit} bytes, the most this client reads of one answer"
+        ))
+    };
+    if response.content_length().is_some_and(|n| n > limit as u64) {
+        return Err(too_large());
+    }
+    let status = response.status();
+    let url = response.url().clone();
+    let headers = response.headers().clone();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(Unanswered::Http)? {
+        if body.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((status, url, headers, body))
+}
+
+/// What a report keeps of a failed answer: ConnectWise's error JSON's code and message
+/// (capped), or only the size and type of anything else — which may be whatever a server
+/// that is not ConnectWise sent, and must not reach a tenant.
+struct FailedAnswer {
+    code: Option<String>,
+    message: String,
+    errors: Vec<crate::error::FieldError>,
+}
+
+impl FailedAnswer {
+    fn read(headers: &HeaderMap, body: &[u8]) -> FailedAnswer {
+        if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body)
+            && let Some(code) = parsed.code
+        {
+            let mut errors = parsed.errors.unwrap_or_default();
+            errors.truncate(20);
+            for e in &mut errors {
+                e.message = cap(&e.message);
+            }
+            return FailedAnswer {
+                code: Some(cap(&code)),
+                message: cap(&parsed.message.unwrap_or_default()),
+                errors,
+            };
+        }
+        let kind = header_str(headers, "content-type")
+            .and_then(|t| t.split(';').next())
+            .map(str::trim)
+            .filter(|t| {
+                !t.is_empty()
+                    && t.len() <= 60
+                    && t.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"/.+-".contains(&b))
+            })
+            .unwrap_or("an unnamed type");
+        FailedAnswer {
+            code: None,
+            message: format!(
+                "an answer that is not ConnectWise's ({} bytes of {kind})",
+                body.len()
+            ),
+            errors: Vec::new(),
+        }
+    }
+}
+
+/// A message cut to what a report keeps.
+fn cap(text: &str) -> String {
+    let mut out: String = text.chars().take(MESSAGE_MAX).collect();
+    if out.len() < text.len() {
+        out.push('…');
+    }
+    out
+}
+
+/// The host a redirect points at, for telling the admin which address to use.
+fn redirect_host(headers: &HeaderMap, from: &reqwest::Url) -> String {
+    let Some(location) = header_str(headers, "location") else {
+        return "an address it did not name".into();
+    };
+    match from.join(location) {
+        Ok(to) => match (to.host_str(), to.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_owned(),
+            _ => cap(location),
+        },
+        Err(_) => cap(location),
+    }
+}
+
+/// The fence's refusal inside a transport error: nothing was sent.
+fn refusal(e: &reqwest::Error) -> Option<Error> {
+    cwbridge_fence::refusal_in(e).map(|r| Error::Refused(r.to_string()))
 }
 
 /// A TLS failure over the server's certificate: a set-up problem, not worth retrying.

@@ -67,6 +67,12 @@ pub enum ErrorKind {
     Config,
     /// Paging did not advance (the server kept answering the same page).
     Paging,
+    /// The outbound fence refused the address or scheme: nothing was sent.
+    Refused,
+    /// The server answered with a redirect, which is never followed.
+    Redirect,
+    /// An answer, or a list, larger than the client reads.
+    TooLarge,
 }
 
 /// Everything that can go wrong calling ConnectWise.
@@ -129,6 +135,28 @@ pub enum Error {
         /// The request of the page that repeated.
         request: Box<RequestInfo>,
     },
+    /// The outbound fence refused the site's address or scheme; nothing was sent.
+    #[error("{0}")]
+    Refused(String),
+    /// The server answered with a redirect. Redirects are never followed: a site that
+    /// moved is given its new address.
+    #[error(
+        "{request}: ConnectWise answered with a redirect to {host}; use that address as the ConnectWise URL"
+    )]
+    Redirect {
+        /// The host the redirect points at (or the `Location` as sent, when it has none).
+        host: String,
+        /// The request that was redirected.
+        request: Box<RequestInfo>,
+    },
+    /// An answer larger than the client reads, or a list running past the page cap.
+    #[error("{request}: {what}")]
+    TooLarge {
+        /// What was too large, and the limit.
+        what: String,
+        /// The request.
+        request: Box<RequestInfo>,
+    },
 }
 
 fn code_suffix(code: &Option<String>) -> String {
@@ -163,6 +191,9 @@ impl Error {
             Error::Decode { .. } => ErrorKind::Decode,
             Error::Config(_) => ErrorKind::Config,
             Error::Paging { .. } => ErrorKind::Paging,
+            Error::Refused(_) => ErrorKind::Refused,
+            Error::Redirect { .. } => ErrorKind::Redirect,
+            Error::TooLarge { .. } => ErrorKind::TooLarge,
         }
     }
 
@@ -196,8 +227,10 @@ impl Error {
             Error::Api { request, .. }
             | Error::Transport { request, .. }
             | Error::Decode { request, .. }
-            | Error::Paging { request, .. } => Some(request),
-            Error::Config(_) => None,
+            | Error::Paging { request, .. }
+            | Error::Redirect { request, .. }
+            | Error::TooLarge { request, .. } => Some(request),
+            Error::Config(_) | Error::Refused(_) => None,
         }
     }
 

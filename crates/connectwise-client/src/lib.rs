@@ -50,7 +50,8 @@ pub mod retry;
 pub use connectwise_conditions as conditions;
 
 pub use client::{
-    Client, ClientBuilder, Credentials, DEFAULT_API_VERSION, Failure, FailureObserver, Stats,
+    Client, ClientBuilder, Credentials, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BYTES, Failure,
+    FailureObserver, Fence, Stats,
 };
 pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind, FieldError, RequestInfo, Result};

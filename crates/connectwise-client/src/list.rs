@@ -179,6 +179,7 @@ impl<T: Model> List<T> {
             buffer: VecDeque::new(),
             next: Some(first),
             last_page: None,
+            pages: 0,
         };
         futures_util::stream::try_unfold(state, |mut state| async move {
             loop {
@@ -210,6 +211,8 @@ struct Paging<T> {
     /// A fingerprint of the previous page (its hash and first id), to notice a server that
     /// ignores the cursor.
     last_page: Option<(u64, Option<i64>)>,
+    /// Pages read so far, against the client's cap.
+    pages: u32,
 }
 
 /// Just the id of a record, read beside the typed model to find the paging cursor.
@@ -231,6 +234,23 @@ impl<T: Model> Paging<T> {
             }
             Cursor::Page(n) => call.query.push(("page".into(), n.to_string())),
         }
+        if let Some(max) = self.list.client.max_pages()
+            && self.pages >= max
+        {
+            return Err(Error::TooLarge {
+                what: format!(
+                    "the list runs past {max} pages of {}, the most this client reads of one list",
+                    self.list.page_size
+                ),
+                request: Box::new(crate::error::RequestInfo {
+                    method: call.method.to_string(),
+                    path: call.path.clone(),
+                    request_id: None,
+                    attempts: 0,
+                }),
+            });
+        }
+        self.pages += 1;
         let reply = self.list.client.send(&call).await?;
         let items: Vec<T> = reply.decode(T::SCHEMA)?;
         if items.is_empty() {

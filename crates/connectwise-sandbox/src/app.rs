@@ -386,8 +386,34 @@ fn dispatch(
             let key = shared
                 .store
                 .write(|w| {
-                    if w.data().get(res::MEMBERS, 0, member_id).is_none() {
+                    let Some(member) = w.data().get(res::MEMBERS, 0, member_id) else {
                         return Err(CwError::record_not_found("Member", member_id));
+                    };
+                    // A key acts as its member: minting one for a member whose role grants
+                    // more than the caller's own would hand the caller those rights.
+                    let role_id = member
+                        .get("securityRole")
+                        .and_then(|r| r.get("id"))
+                        .and_then(Value::as_i64)
+                        .unwrap_or(0);
+                    if !principal.role_admin {
+                        let role = w.data().get(res::ROLES, 0, role_id);
+                        if role.and_then(|r| r.get("adminFlag")) == Some(&Value::Bool(true)) {
+                            return Err(CwError::forbidden(format!(
+                                "role {} may not make keys for a member of an admin role",
+                                principal.role_name
+                            )));
+                        }
+                        let theirs = crate::roles::Permissions::of_role(w.data(), role_id);
+                        if let Some((module, function, action, wanted, own)) =
+                            principal.permissions.first_excess(&theirs)
+                        {
+                            return Err(CwError::forbidden(format!(
+                                "role {} may not make keys for this member: its role grants {module} > {function} > {} = {wanted}, beyond the caller's {own}",
+                                principal.role_name,
+                                action.label()
+                            )));
+                        }
                     }
                     Ok(auth::create_key(w, member_id, description.as_deref()))
                 })

@@ -32,10 +32,17 @@ pub struct Event {
     pub member: String,
 }
 
+/// Changes waiting to be announced; past this, new changes are dropped (with a warning)
+/// rather than held in memory without end.
+pub const QUEUE_CAPACITY: usize = 10_000;
+
+/// Deliveries in flight at once.
+const IN_FLIGHT: usize = 32;
+
 /// Where callbacks are sent from.
 #[derive(Clone)]
 pub struct Dispatcher {
-    tx: mpsc::UnboundedSender<Event>,
+    tx: mpsc::Sender<Event>,
 }
 
 impl std::fmt::Debug for Dispatcher {
@@ -61,8 +68,12 @@ pub struct Delivery {
 impl Dispatcher {
     /// Starts the delivery task.
     pub fn start(delivery: Delivery) -> Dispatcher {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Event>();
+        let (tx, mut rx) = mpsc::channel::<Event>(QUEUE_CAPACITY);
+        let in_flight = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
         let http = reqwest::Client::builder()
+            // A callback URL that redirects is not followed: the payload goes where it was
+            // registered, nowhere else.
+            .redirect(reqwest::redirect::Policy::none())
             .timeout(std::time::Duration::from_secs(10))
             .build()
             .unwrap_or_default();
@@ -76,7 +87,11 @@ impl Dispatcher {
                         &bytes,
                     );
                     let http = http.clone();
+                    let Ok(permit) = in_flight.clone().acquire_owned().await else {
+                        return;
+                    };
                     tokio::spawn(async move {
+                        let _permit = permit;
                         let sent = http
                             .post(&url)
                             .header("content-type", "application/json")
@@ -94,9 +109,15 @@ impl Dispatcher {
         Dispatcher { tx }
     }
 
-    /// Queues a change for delivery.
+    /// Queues a change for delivery; a full queue drops it.
     pub fn send(&self, event: Event) {
-        let _ = self.tx.send(event);
+        if let Err(mpsc::error::TrySendError::Full(event)) = self.tx.try_send(event) {
+            tracing::warn!(
+                kind = event.kind,
+                id = event.id,
+                "the callback queue is full; this change is not announced"
+            );
+        }
     }
 }
 

@@ -310,6 +310,40 @@ impl Permissions {
         Permissions { by_function }
     }
 
+    /// The first grant of `other` that goes beyond this role's: module, function, action and
+    /// the two levels. `None` when this role grants at least everything `other` does.
+    pub fn first_excess(
+        &self,
+        other: &Permissions,
+    ) -> Option<(String, String, Action, Level, Level)> {
+        let mut functions: Vec<_> = other.by_function.iter().collect();
+        functions.sort_by(|a, b| a.0.cmp(b.0));
+        for ((module, function), levels) in functions {
+            let mine = self
+                .by_function
+                .get(&(module.clone(), function.clone()))
+                .copied()
+                .unwrap_or(Levels {
+                    add: Level::None,
+                    edit: Level::None,
+                    delete: Level::None,
+                    inquire: Level::None,
+                });
+            for action in [Action::Inquire, Action::Add, Action::Edit, Action::Delete] {
+                if levels.get(action) > mine.get(action) {
+                    return Some((
+                        module.clone(),
+                        function.clone(),
+                        action,
+                        levels.get(action),
+                        mine.get(action),
+                    ));
+                }
+            }
+        }
+        None
+    }
+
     /// The level granted for an action on a module function.
     pub fn level(&self, function: Function, action: Action) -> Level {
         self.by_function

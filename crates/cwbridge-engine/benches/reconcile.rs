@@ -67,6 +67,8 @@ async fn run() -> anyhow::Result<()> {
         Keyring::from_base64(&[Keyring::generate_key()])?,
         EngineConfig {
             connectwise_ca: Some(ca.clone()),
+            fence: connectwise_client::Fence::public_only()
+                .allow_network("127.0.0.1/32".parse().unwrap()),
             ..EngineConfig::default()
         },
     );

@@ -190,6 +190,7 @@ impl Engine {
                 && s.public_key == input.public_key.trim()
         });
         validate(input, saved.is_some(), self.config.client_id.is_some())?;
+        self.check_site_allowed(input.site.trim()).await?;
         let private_key_sealed = match saved {
             Some(saved) if input.private_key.trim().is_empty() => saved.private_key_sealed,
             _ => self
@@ -211,6 +212,33 @@ impl Engine {
         tracing::info!(tenant.id = %tenant, "connection saved");
         let report = self.check_connection(tenant).await?;
         Ok((view(&stored), report))
+    }
+
+    /// Refuses a site the outbound fence would not connect to, naming the rule, before
+    /// anything is stored.
+    async fn check_site_allowed(&self, site: &str) -> Result<()> {
+        let fence = &self.config.fence;
+        let with_scheme = if site.contains("://") {
+            site.to_owned()
+        } else {
+            format!("https://{site}")
+        };
+        let url = connectwise_client::Fence::parse_url(&with_scheme).map_err(|e| {
+            EngineError::invalid(
+                "site",
+                format!("`{site}` is not a host name ({e}); write it like na.myconnectwise.net"),
+            )
+        })?;
+        fence
+            .check_url(&url)
+            .map_err(|r| EngineError::invalid("site", r.to_string()))?;
+        if let Some(host) = url.host_str() {
+            fence
+                .check_host(host)
+                .await
+                .map_err(|r| EngineError::invalid("site", r.to_string()))?;
+        }
+        Ok(())
     }
 
     /// A tenant's saved connection.
@@ -247,6 +275,9 @@ impl Engine {
             builder = builder.on_failure(self.failure_observer(tenant));
         }
         let mut builder = builder
+            .fence(self.config.fence.clone())
+            .max_response_bytes(self.config.max_response_bytes)
+            .max_pages(self.config.max_list_pages)
             .timeout(Duration::from_secs(30))
             .max_concurrency(16)
             .retry(RetryPolicy {
@@ -283,7 +314,7 @@ impl Engine {
                     name: "reach".into(),
                     ok: false,
                     message: e.to_string(),
-                    hints: vec!["write the site as a host name, e.g. na.myconnectwise.net".into()],
+                    hints: self.reach_hints(&e, &stored),
                 }],
                 codebase: None,
                 version: None,
@@ -405,6 +436,18 @@ impl Engine {
                 ));
                 hints.push("check that the site is your ConnectWise's (cloud: e.g. na.myconnectwise.net, eu.myconnectwise.net, au.myconnectwise.net)".into());
             }
+            ErrorKind::Refused => hints.push(
+                "a ConnectWise reached over a private link needs the bridge's operator to allow its network (--allow-network)".into(),
+            ),
+            ErrorKind::Redirect => hints.push(
+                "save the address the redirect names as the site; cwbridge never follows redirects".into(),
+            ),
+            ErrorKind::TooLarge => hints.push(
+                "the site answered with more than a ConnectWise answer holds: check that the site is your ConnectWise".into(),
+            ),
+            ErrorKind::Config if !e.to_string().contains("certificate") => hints.push(
+                "write the site as a host name, e.g. na.myconnectwise.net".into(),
+            ),
             ErrorKind::Config => hints.push(
                 "the server's certificate is not trusted: an on-premise ConnectWise with its own certificate needs its CA configured in cwbridge".into(),
             ),

@@ -54,6 +54,13 @@ pub struct EngineConfig {
     /// How long a billing run's heartbeat may be silent before the run counts as dead (its
     /// process killed) and another may start.
     pub run_stale_after: std::time::Duration,
+    /// Where tenants' ConnectWise sites may be: public addresses over https unless the
+    /// operator allows networks or plain http.
+    pub fence: connectwise_client::Fence,
+    /// The most bytes of one ConnectWise answer read.
+    pub max_response_bytes: usize,
+    /// The most pages of one ConnectWise list read.
+    pub max_list_pages: u32,
 }
 
 impl Default for EngineConfig {
@@ -65,6 +72,9 @@ impl Default for EngineConfig {
             features: vec![Feature::Billing, Feature::Tickets],
             alert_lease: std::time::Duration::from_secs(60),
             run_stale_after: std::time::Duration::from_secs(30),
+            fence: connectwise_client::Fence::public_only(),
+            max_response_bytes: connectwise_client::DEFAULT_MAX_RESPONSE_BYTES,
+            max_list_pages: 500,
         }
     }
 }
@@ -94,6 +104,20 @@ impl Engine {
             keyring: std::sync::Arc::new(keyring),
             config: std::sync::Arc::new(config),
             alert_queued: std::sync::Arc::new(tokio::sync::Notify::new()),
+            tokens: std::sync::Arc::default(),
+            lookups: std::sync::Arc::default(),
+            failure_log: std::sync::Arc::default(),
+        }
+    }
+
+    /// The same store and keyring under other settings (a changed fence, other limits);
+    /// caches and queues are its own.
+    pub fn with_config(&self, config: EngineConfig) -> Engine {
+        Engine {
+            store: self.store.clone(),
+            keyring: self.keyring.clone(),
+            config: std::sync::Arc::new(config),
+            alert_queued: std::sync::Arc::default(),
             tokens: std::sync::Arc::default(),
             lookups: std::sync::Arc::default(),
             failure_log: std::sync::Arc::default(),

@@ -60,7 +60,11 @@ async fn bench_store(label: &str, store: Store, dir: &Path) -> anyhow::Result<(f
     let engine = Engine::new(
         store,
         Keyring::from_base64(&[Keyring::generate_key()])?,
-        EngineConfig::default(),
+        EngineConfig {
+            fence: connectwise_client::Fence::public_only()
+                .allow_network("127.0.0.1/32".parse().unwrap()),
+            ..EngineConfig::default()
+        },
     );
     let tenant = engine.create_tenant("Bench MSP").await?;
     let state = AppState {

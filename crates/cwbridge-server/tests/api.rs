@@ -119,6 +119,8 @@ async fn bridges(w: &World) -> Vec<(Bridge, TestDb)> {
     for db in databases().await {
         let config = EngineConfig {
             connectwise_ca: w.sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
+            fence: connectwise_client::Fence::public_only()
+                .allow_network("127.0.0.1/32".parse().unwrap()),
             ..EngineConfig::default()
         };
         let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();

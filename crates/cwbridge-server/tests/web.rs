@@ -109,7 +109,11 @@ async fn sign_in_sessions_and_forgery_protection() {
         let engine = Engine::new(
             db.store.clone(),
             Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
-            EngineConfig::default(),
+            EngineConfig {
+                fence: connectwise_client::Fence::public_only()
+                    .allow_network("127.0.0.1/32".parse().unwrap()),
+                ..EngineConfig::default()
+            },
         );
         let msp = engine.create_tenant("MSP").await.unwrap();
         let site = serve(engine.clone()).await;
@@ -260,7 +264,11 @@ async fn pages_escape_what_vendors_send_and_show_one_tenant() {
         let engine = Engine::new(
             db.store.clone(),
             Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
-            EngineConfig::default(),
+            EngineConfig {
+                fence: connectwise_client::Fence::public_only()
+                    .allow_network("127.0.0.1/32".parse().unwrap()),
+                ..EngineConfig::default()
+            },
         );
         let a = engine.create_tenant("A").await.unwrap();
         let b = engine.create_tenant("B").await.unwrap();
@@ -362,6 +370,8 @@ async fn many_customers_are_mapped_a_page_at_a_time() {
             Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
             EngineConfig {
                 connectwise_ca: sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
+                fence: connectwise_client::Fence::public_only()
+                    .allow_network("127.0.0.1/32".parse().unwrap()),
                 ..EngineConfig::default()
             },
         );

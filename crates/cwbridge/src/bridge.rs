@@ -51,6 +51,31 @@ pub struct EngineArgs {
     /// another may start.
     #[arg(long, env = "CWBRIDGE_RUN_STALE_SECS", default_value_t = 30)]
     pub run_stale_secs: u64,
+    /// A network tenants' ConnectWise sites may be in beyond public addresses (an
+    /// on-premise ConnectWise over a private link): CIDR or one address; repeatable, or
+    /// comma-separated in the variable. Everything else private, loopback, link-local or
+    /// reserved is refused.
+    #[arg(
+        long = "allow-network",
+        env = "CWBRIDGE_ALLOW_NETWORKS",
+        value_name = "CIDR",
+        value_delimiter = ',',
+        value_parser = parse_network
+    )]
+    pub allow_networks: Vec<cwbridge_fence::IpNet>,
+    /// Lets tenants' sites be plain http (otherwise https only).
+    #[arg(long, env = "CWBRIDGE_ALLOW_HTTP")]
+    pub allow_http: bool,
+    /// The most bytes of one ConnectWise answer read; a larger answer is refused.
+    #[arg(long, env = "CWBRIDGE_MAX_RESPONSE_BYTES", default_value_t = connectwise_client::DEFAULT_MAX_RESPONSE_BYTES)]
+    pub max_response_bytes: usize,
+    /// The most pages of one ConnectWise list read (of up to 1,000 records each).
+    #[arg(long, env = "CWBRIDGE_MAX_LIST_PAGES", default_value_t = 500)]
+    pub max_list_pages: u32,
+}
+
+fn parse_network(text: &str) -> Result<cwbridge_fence::IpNet, String> {
+    cwbridge_fence::Fence::parse_network(text)
 }
 
 impl std::fmt::Debug for EngineArgs {
@@ -98,6 +123,15 @@ impl EngineArgs {
                 client_id: self.client_id.clone(),
                 alert_lease: std::time::Duration::from_secs(self.alert_lease_secs.max(1)),
                 run_stale_after: std::time::Duration::from_secs(self.run_stale_secs.max(1)),
+                fence: self
+                    .allow_networks
+                    .iter()
+                    .fold(cwbridge_fence::Fence::public_only(), |f, net| {
+                        f.allow_network(*net)
+                    })
+                    .allow_http(self.allow_http),
+                max_response_bytes: self.max_response_bytes,
+                max_list_pages: self.max_list_pages,
                 ..EngineConfig::default()
             },
         ))

@@ -160,6 +160,10 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
             // The vendor's clientId, as a real deployment configures it: the MSP admin types
             // only the site, company id and keys.
             client_id: Some(sandbox.credentials().client_id.clone()),
+            // Exactly the sandbox's address, as an operator allows an on-premise
+            // ConnectWise; every other private address stays refused.
+            fence: cwbridge_fence::Fence::public_only()
+                .allow_network(cwbridge_fence::IpNet::from(sandbox.addr().ip())),
             ..EngineConfig::default()
         },
     );

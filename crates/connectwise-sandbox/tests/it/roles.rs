@@ -597,3 +597,43 @@ async fn a_member_below_corporate_level_sees_only_its_territorys_companies_and_t
     // …while a Corporate-level member still sees every company.
     assert!(admin.list("company/companies?pageSize=1000").await.len() > 25);
 }
+
+#[tokio::test]
+async fn a_member_mints_keys_only_for_members_whose_role_grants_no_more_than_its_own() {
+    let sb = TestSandbox::demo().await;
+    // A role that manages members (System > Members: inquire and add) and nothing else…
+    let members: Grant = "System/Member Maintenance: inquire=All, add=All"
+        .parse()
+        .unwrap();
+    let (_, manager) = member_with_role(&sb, std::slice::from_ref(&members)).await;
+    let manager = sb.api_as(&manager);
+    // …may make keys for a member of the same role, or of a narrower one…
+    let (peer, _) = member_with_role(&sb, std::slice::from_ref(&members)).await;
+    let narrower: Grant = "System/Member Maintenance: inquire=All".parse().unwrap();
+    let (narrow, _) = member_with_role(&sb, &[narrower]).await;
+    for member in [peer, narrow] {
+        manager
+            .post(&format!("system/members/{member}/tokens"), json!({}))
+            .await
+            .expect_status(201);
+    }
+    // …but not for a member whose role grants more (seed 004's), nor for an admin.
+    let (wider, _) = member_with_role(&sb, &Preset::BillingTickets.grants()).await;
+    let refused = manager
+        .post(&format!("system/members/{wider}/tokens"), json!({}))
+        .await
+        .expect_status(403);
+    assert!(
+        refused.text.contains("may not make keys for this member"),
+        "{}",
+        refused.text
+    );
+    let admin_member = sb
+        .api()
+        .find_id("system/members", "identifier = \"SandboxAdmin\"")
+        .await;
+    manager
+        .post(&format!("system/members/{admin_member}/tokens"), json!({}))
+        .await
+        .expect_status(403);
+}

@@ -95,6 +95,8 @@ impl Site {
         EngineConfig {
             connectwise_ca: self.sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
             egress_address: Some("203.0.113.7".into()),
+            fence: connectwise_client::Fence::public_only()
+                .allow_network("127.0.0.1/32".parse().unwrap()),
             ..EngineConfig::default()
         }
     }

@@ -3,5 +3,6 @@
 mod alerts;
 mod billing;
 mod connection;
+mod fence;
 mod helpers;
 mod tenants;
