@@ -64,6 +64,27 @@ impl Engine {
                 "give the account a name of 1 to 200 characters",
             ));
         }
+        let limits = &self.config.limits;
+        if input.units.len() > limits.units_per_account {
+            return Err(EngineError::invalid(
+                "units",
+                format!(
+                    "an account has at most {} units; this one has {}",
+                    limits.units_per_account,
+                    input.units.len()
+                ),
+            ));
+        }
+        if input.alert_types.len() > limits.alert_types_per_account {
+            return Err(EngineError::invalid(
+                "alertTypes",
+                format!(
+                    "an account lists at most {} alert types; this one lists {}",
+                    limits.alert_types_per_account,
+                    input.alert_types.len()
+                ),
+            ));
+        }
         let mut units: Vec<String> = Vec::with_capacity(input.units.len());
         for (i, unit) in input.units.iter().enumerate() {
             let unit = unit.trim();

@@ -356,6 +356,19 @@ impl Engine {
 
     /// Stores an alert durably and queues it; answers once it is committed.
     pub async fn receive_alert(&self, tenant: TenantId, input: &AlertInput) -> Result<AlertView> {
+        Ok(self.receive_alert_once(tenant, input, None).await?.0)
+    }
+
+    /// [`Engine::receive_alert`], once per `idempotency_key`: a resend with a key the tenant
+    /// used before stores nothing and answers the alert stored then (and `true`), across
+    /// instances and restarts, for as long as the alert is kept. A key reused for a
+    /// different alert is a conflict.
+    pub async fn receive_alert_once(
+        &self,
+        tenant: TenantId,
+        input: &AlertInput,
+        idempotency_key: Option<&str>,
+    ) -> Result<(AlertView, bool)> {
         for (field_name, value) in [
             ("account", &input.account),
             ("type", &input.alert_type),
@@ -367,6 +380,47 @@ impl Engine {
                     format!("give the alert's {field_name}"),
                 ));
             }
+        }
+        let limits = &self.config.limits;
+        for (field_name, value, max) in [
+            (
+                "account",
+                input.account.as_str(),
+                limits.alert_account_chars,
+            ),
+            ("type", input.alert_type.as_str(), limits.alert_type_chars),
+            (
+                "key",
+                input.key.as_deref().unwrap_or(""),
+                limits.alert_key_chars,
+            ),
+            (
+                "summary",
+                input.summary.as_str(),
+                limits.alert_summary_chars,
+            ),
+            (
+                "description",
+                input.description.as_str(),
+                limits.alert_description_chars,
+            ),
+        ] {
+            if value.chars().count() > max {
+                return Err(EngineError::invalid(
+                    field_name,
+                    format!(
+                        "the alert's {field_name} is longer than {max} characters, the most cwbridge takes"
+                    ),
+                ));
+            }
+        }
+        if let Some(k) = idempotency_key
+            && (k.is_empty() || k.len() > 255 || !k.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(EngineError::invalid(
+                "Idempotency-Key",
+                "an idempotency key is 1 to 255 visible ASCII characters, e.g. a UUID",
+            ));
         }
         let key = input
             .key
@@ -389,9 +443,57 @@ impl Engine {
             last_error: None,
             created_at: now_ms(),
         };
-        let id = self.store.insert_alert(&record).await?;
-        self.alert_queued.notify_one();
-        Ok(AlertView::from(AlertRecord { id, ..record }))
+        self.check_queue_room(tenant).await?;
+        match self
+            .store
+            .insert_alert_once(&record, idempotency_key)
+            .await?
+        {
+            cwbridge_store::Accepted::New(id) => {
+                self.queue_counts.accepted(tenant);
+                self.alert_queued.notify_one();
+                Ok((AlertView::from(AlertRecord { id, ..record }), false))
+            }
+            cwbridge_store::Accepted::Repeat(existing) => {
+                let same = existing.account == record.account
+                    && existing.alert_type == record.alert_type
+                    && existing.alert_key == record.alert_key
+                    && existing.summary == record.summary
+                    && existing.description == record.description
+                    && existing.resolved == record.resolved;
+                if !same {
+                    return Err(EngineError::Conflict(format!(
+                        "Idempotency-Key was used for alert {} with other content: use a new key for a new alert",
+                        existing.id
+                    )));
+                }
+                Ok((AlertView::from(existing), true))
+            }
+        }
+    }
+
+    /// Refuses an alert when the tenant's queue is full (429 with `Retry-After`). The count
+    /// is read at most once a second per tenant and kept up to date with this instance's
+    /// own accepts in between, so a busy tenant costs one bounded count a second.
+    async fn check_queue_room(&self, tenant: TenantId) -> Result<()> {
+        let max = self.config.limits.queued_alerts_per_tenant;
+        let queued = match self.queue_counts.fresh(tenant) {
+            Some(n) => n,
+            None => {
+                let n = self.store.queued_alerts_upto(tenant, max).await?;
+                self.queue_counts.set(tenant, n);
+                n
+            }
+        };
+        if queued >= max {
+            return Err(EngineError::TooMany {
+                message: format!(
+                    "{queued} alerts are already queued for this tenant, the most cwbridge holds; they are delivered as ConnectWise takes them"
+                ),
+                retry_after: 30,
+            });
+        }
+        Ok(())
     }
 
     /// A tenant's latest alerts.
@@ -425,18 +527,31 @@ impl Engine {
         self.alert(tenant, id).await
     }
 
-    /// Delivers the next due alert, if any; answers whether there was one.
+    /// Delivers one due alert, if any, taking tenants in turn; answers whether there was
+    /// one. For commands and tests: `cwbridge serve` runs [`Engine::run_alert_worker`],
+    /// which delivers many at once.
     pub async fn deliver_next(&self) -> Result<bool> {
         let lease = self.config.alert_lease.as_millis() as i64;
-        let claim = crate::tenant::new_token();
-        let Some(alert) = self.store.claim_alert(lease, &claim).await? else {
-            return Ok(false);
-        };
+        for tenant in self.store.tenants_with_queued_alerts(0, i64::MAX).await? {
+            let claim = crate::tenant::new_token();
+            if let Some(alert) = self.store.claim_alert(tenant, lease, &claim).await? {
+                self.deliver_claimed(alert, claim).await?;
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// Delivers an alert this worker has claimed, within the delivery deadline, and records
+    /// the outcome: delivered, skipped, back in the queue (a transient failure under the
+    /// retry cap) or failed.
+    pub(crate) async fn deliver_claimed(&self, alert: AlertRecord, claim: String) -> Result<()> {
+        let lease = self.config.alert_lease.as_millis() as i64;
         // Keep the claim while delivering, however slow ConnectWise is; a worker that dies
         // stops renewing it, and another takes the alert over when it lapses.
         let renew = {
             let (store, claim, id) = (self.store.clone(), claim.clone(), alert.id);
-            tokio::spawn(async move {
+            AbortOnDrop(tokio::spawn(async move {
                 let mut every = tokio::time::interval(std::time::Duration::from_millis(
                     (lease / 3).max(1) as u64,
                 ));
@@ -447,11 +562,18 @@ impl Engine {
                         return;
                     }
                 }
-            })
+            }))
         };
         let tenant = alert.tenant;
-        let outcome = self.deliver(&alert).await;
-        renew.abort();
+        let deadline = self.config.delivery_deadline;
+        // One deadline for the whole attempt, whatever the client's own retries: a site that
+        // accepts connections and never answers holds a delivery slot no longer than this.
+        let outcome = match tokio::time::timeout(deadline, self.deliver(&alert)).await {
+            Ok(outcome) => outcome.map_err(Failed::Engine),
+            Err(_) => Err(Failed::Deadline(deadline)),
+        };
+        drop(renew);
+        self.breaker_record(tenant, &outcome);
         let held = match outcome {
             Ok(Outcome::Delivered { ticket, action }) => {
                 self.store
@@ -470,7 +592,7 @@ impl Engine {
                     .finish_alert(alert.id, &claim, "skipped", None, Some(&why), None)
                     .await?
             }
-            Err(e) if is_transient(&e) => {
+            Err(e) if e.is_transient() && !self.retries_exhausted(&alert) => {
                 let wait = backoff(alert.attempts);
                 tracing::info!(alert.id = alert.id, error = %e, wait_ms = wait.as_millis() as u64, "alert delivery will be retried");
                 self.store
@@ -484,12 +606,22 @@ impl Engine {
             }
             Err(e) => {
                 tracing::warn!(alert.id = alert.id, error = %e, "alert delivery failed");
-                if matches!(&e, EngineError::ConnectWise(c) if c.kind() == ErrorKind::Permission) {
+                if matches!(&e, Failed::Engine(EngineError::ConnectWise(c)) if c.kind() == ErrorKind::Permission)
+                {
                     // A role changed since the last check: say so where the admin looks.
                     let _ = self.check_connection(tenant).await;
                 }
+                let reason = if e.is_transient() {
+                    format!(
+                        "gave up after {} attempts over {}: {e}",
+                        alert.attempts,
+                        human_duration(now_ms() - alert.created_at)
+                    )
+                } else {
+                    e.to_string()
+                };
                 self.store
-                    .finish_alert(alert.id, &claim, "failed", None, None, Some(&e.to_string()))
+                    .finish_alert(alert.id, &claim, "failed", None, None, Some(&reason))
                     .await?
             }
         };
@@ -499,7 +631,14 @@ impl Engine {
                 "the alert's claim lapsed during delivery; its new holder decides"
             );
         }
-        Ok(true)
+        Ok(())
+    }
+
+    /// Whether a transient failure should end the alert instead of retrying it: the
+    /// attempts or the age cap is reached.
+    fn retries_exhausted(&self, alert: &AlertRecord) -> bool {
+        alert.attempts >= self.config.max_delivery_attempts
+            || now_ms() - alert.created_at >= self.config.max_delivery_age.as_millis() as i64
     }
 
     async fn deliver(&self, a: &AlertRecord) -> Result<Outcome> {
@@ -780,15 +919,106 @@ impl Engine {
     }
 }
 
-/// Whether trying again later may work: ConnectWise unreachable, throttled, failing, or a
-/// write whose answer was lost (the markers make the retry safe).
-fn is_transient(e: &EngineError) -> bool {
-    match e {
-        EngineError::ConnectWise(c) => {
-            c.maybe_applied() || matches!(c.kind(), ErrorKind::Transient | ErrorKind::RateLimited)
+/// Each tenant's queued alerts as last counted, with when; accepts on this instance are
+/// added as they happen.
+#[derive(Debug, Default)]
+pub(crate) struct QueueCounts(
+    std::sync::Mutex<std::collections::HashMap<TenantId, (std::time::Instant, i64)>>,
+);
+
+impl QueueCounts {
+    /// How long a count is trusted.
+    const FRESH: Duration = Duration::from_secs(1);
+
+    fn fresh(&self, tenant: TenantId) -> Option<i64> {
+        let map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        map.get(&tenant)
+            .filter(|(at, _)| at.elapsed() < Self::FRESH)
+            .map(|&(_, n)| n)
+    }
+
+    fn set(&self, tenant: TenantId, n: i64) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Tenants not heard from lately are forgotten, so the map stays small.
+        if map.len() > 10_000 {
+            map.retain(|_, (at, _)| at.elapsed() < Self::FRESH);
         }
-        EngineError::Store(_) => true,
-        _ => false,
+        map.insert(tenant, (std::time::Instant::now(), n));
+    }
+
+    fn accepted(&self, tenant: TenantId) {
+        let mut map = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((_, n)) = map.get_mut(&tenant) {
+            *n += 1;
+        }
+    }
+}
+
+/// Stops a task when dropped: the claim's renewal ends with its delivery, even one that is
+/// itself cancelled (an instance shutting down).
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Why a delivery attempt did not succeed.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Failed {
+    /// The engine's error, from ConnectWise or the store.
+    #[error(transparent)]
+    Engine(EngineError),
+    /// The attempt ran past its overall deadline (it may have written: the markers make
+    /// the retry safe).
+    #[error("ConnectWise did not finish the delivery within {} s", .0.as_secs())]
+    Deadline(Duration),
+}
+
+impl Failed {
+    /// Whether trying again later may work: ConnectWise unreachable, throttled, failing,
+    /// too slow, or a write whose answer was lost (the markers make the retry safe).
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            Failed::Engine(EngineError::ConnectWise(c)) => {
+                c.maybe_applied()
+                    || matches!(c.kind(), ErrorKind::Transient | ErrorKind::RateLimited)
+            }
+            Failed::Engine(EngineError::Store(_)) | Failed::Deadline(_) => true,
+            Failed::Engine(_) => false,
+        }
+    }
+
+    /// Whether it says ConnectWise itself is unwell (what the circuit breaker counts),
+    /// rather than something about this one alert.
+    pub(crate) fn is_site_failure(&self) -> bool {
+        match self {
+            Failed::Engine(EngineError::ConnectWise(c)) => {
+                matches!(c.kind(), ErrorKind::Transient | ErrorKind::RateLimited)
+            }
+            Failed::Deadline(_) => true,
+            Failed::Engine(_) => false,
+        }
+    }
+}
+
+/// A span of milliseconds in words: `45 s`, `12 min`, `3 h 20 min`.
+fn human_duration(ms: i64) -> String {
+    let secs = (ms / 1000).max(0);
+    match secs {
+        s if s < 120 => format!("{s} s"),
+        s if s < 7200 => format!("{} min", s / 60),
+        s => format!("{} h {} min", s / 3600, s % 3600 / 60),
     }
 }
 

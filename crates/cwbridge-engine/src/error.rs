@@ -30,6 +30,18 @@ pub enum EngineError {
     /// The database failed.
     #[error("storage: {0}")]
     Store(StoreError),
+    /// A tenant is over one of its limits (its queue is full): try again later.
+    #[error("{message}")]
+    TooMany {
+        /// What is full, and the limit.
+        message: String,
+        /// Seconds to wait before trying again.
+        retry_after: u64,
+    },
+    /// The database is too busy to answer now (a lock or a free connection was not had in
+    /// time): nothing was stored; try again.
+    #[error("cwbridge is busy; nothing was stored: try again shortly")]
+    Unavailable,
 }
 
 impl From<StoreError> for EngineError {
@@ -38,6 +50,7 @@ impl From<StoreError> for EngineError {
             StoreError::Conflict { what } => {
                 EngineError::Conflict(format!("{what} already exists"))
             }
+            e if e.is_busy() => EngineError::Unavailable,
             other => EngineError::Store(other),
         }
     }

@@ -26,6 +26,8 @@ pub mod schedule;
 pub mod secret;
 // Tenants and tokens.
 pub mod tenant;
+// The delivery pool and the circuit breaker.
+pub mod worker;
 
 use cwbridge_store::Store;
 
@@ -61,6 +63,55 @@ pub struct EngineConfig {
     pub max_response_bytes: usize,
     /// The most pages of one ConnectWise list read.
     pub max_list_pages: u32,
+    /// Alert deliveries in flight at once on this instance.
+    pub delivery_concurrency: usize,
+    /// Of those, at most this many for one tenant (ConnectWise limits each API member).
+    pub deliveries_per_tenant: usize,
+    /// One delivery attempt's overall deadline, ConnectWise's retries included.
+    pub delivery_deadline: std::time::Duration,
+    /// Attempts after which a transiently failing alert is kept `failed`.
+    pub max_delivery_attempts: i64,
+    /// Age after which a transiently failing alert is kept `failed`.
+    pub max_delivery_age: std::time::Duration,
+    /// Bounds on what a tenant sends.
+    pub limits: Limits,
+}
+
+/// Bounds on what a tenant (or the vendor for it) sends: over one, a request is refused
+/// naming the field and the limit, and nothing is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Units (e.g. sending domains) of one account.
+    pub units_per_account: usize,
+    /// Alert types one account lists.
+    pub alert_types_per_account: usize,
+    /// Alerts queued for one tenant; past it, new alerts are answered 429.
+    pub queued_alerts_per_tenant: i64,
+    /// Characters of an alert's account id.
+    pub alert_account_chars: usize,
+    /// Characters of an alert's type.
+    pub alert_type_chars: usize,
+    /// Characters of an alert's key.
+    pub alert_key_chars: usize,
+    /// Characters of an alert's summary (the ticket's is cut to ConnectWise's 100).
+    pub alert_summary_chars: usize,
+    /// Characters of an alert's description.
+    pub alert_description_chars: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            units_per_account: 10_000,
+            alert_types_per_account: 200,
+            queued_alerts_per_tenant: 100_000,
+            alert_account_chars: 200,
+            alert_type_chars: 100,
+            alert_key_chars: 500,
+            alert_summary_chars: 1_000,
+            alert_description_chars: 65_536,
+        }
+    }
 }
 
 impl Default for EngineConfig {
@@ -75,6 +126,12 @@ impl Default for EngineConfig {
             fence: connectwise_client::Fence::public_only(),
             max_response_bytes: connectwise_client::DEFAULT_MAX_RESPONSE_BYTES,
             max_list_pages: 500,
+            delivery_concurrency: 256,
+            deliveries_per_tenant: 4,
+            delivery_deadline: std::time::Duration::from_secs(60),
+            max_delivery_attempts: 12,
+            max_delivery_age: std::time::Duration::from_secs(24 * 3600),
+            limits: Limits::default(),
         }
     }
 }
@@ -94,6 +151,10 @@ pub struct Engine {
     lookups: std::sync::Arc<lookup::LookupCache>,
     /// ConnectWise's failed answers on their way to the store.
     failure_log: std::sync::Arc<health::FailureLog>,
+    /// Tenants whose ConnectWise keeps failing, paused (this instance's view).
+    breakers: std::sync::Arc<worker::Breakers>,
+    /// Each tenant's queued alerts, as last counted.
+    queue_counts: std::sync::Arc<alert::QueueCounts>,
 }
 
 impl Engine {
@@ -107,6 +168,8 @@ impl Engine {
             tokens: std::sync::Arc::default(),
             lookups: std::sync::Arc::default(),
             failure_log: std::sync::Arc::default(),
+            breakers: std::sync::Arc::default(),
+            queue_counts: std::sync::Arc::default(),
         }
     }
 
@@ -121,29 +184,8 @@ impl Engine {
             tokens: std::sync::Arc::default(),
             lookups: std::sync::Arc::default(),
             failure_log: std::sync::Arc::default(),
-        }
-    }
-
-    /// Delivers queued alerts until `stop` resolves: whenever one is queued, and every
-    /// second for retries that come due (and alerts queued by other instances).
-    pub async fn run_alert_worker(&self, stop: impl std::future::Future<Output = ()>) {
-        let mut stop = std::pin::pin!(stop);
-        loop {
-            loop {
-                match self.deliver_next().await {
-                    Ok(true) => continue,
-                    Ok(false) => break,
-                    Err(e) => {
-                        tracing::error!(error = %e, "the alert worker failed; retrying");
-                        break;
-                    }
-                }
-            }
-            tokio::select! {
-                _ = &mut stop => return,
-                _ = self.alert_queued.notified() => {}
-                _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-            }
+            breakers: std::sync::Arc::default(),
+            queue_counts: std::sync::Arc::default(),
         }
     }
 

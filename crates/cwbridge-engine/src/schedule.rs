@@ -10,6 +10,9 @@ use crate::error::{EngineError, Result};
 /// How old a connection check may get before it is made again.
 pub const CHECK_EVERY_MS: i64 = 24 * 60 * 60 * 1000;
 
+/// Tenants whose scheduled work runs at once.
+pub const SCHEDULED_CONCURRENCY: usize = 16;
+
 /// What one pass did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ScheduledWork {
@@ -20,16 +23,29 @@ pub struct ScheduledWork {
 }
 
 impl Engine {
-    /// Does whatever is due at `now` (Unix ms).
+    /// Does whatever is due at `now` (Unix ms), for `SCHEDULED_CONCURRENCY` tenants at a
+    /// time: a tenant whose ConnectWise hangs holds up only its own slot.
     pub async fn run_scheduled(&self, now: i64) -> Result<ScheduledWork> {
-        let mut work = ScheduledWork::default();
-        for tenant in self.store.tenants().await? {
-            // One tenant's trouble (its store rows, its ConnectWise) never stops the others'.
-            if let Err(e) = self.run_scheduled_for(tenant.id, now, &mut work).await {
-                tracing::warn!(tenant.id = %tenant.id, error = %e, "scheduled work failed");
-            }
-        }
-        Ok(work)
+        use futures_util::StreamExt;
+        let tenants = self.store.tenants().await?;
+        let done: Vec<ScheduledWork> = futures_util::stream::iter(tenants)
+            .map(|tenant| async move {
+                let mut work = ScheduledWork::default();
+                // One tenant's trouble (its store rows, its ConnectWise) never stops the others'.
+                if let Err(e) = self.run_scheduled_for(tenant.id, now, &mut work).await {
+                    tracing::warn!(tenant.id = %tenant.id, error = %e, "scheduled work failed");
+                }
+                work
+            })
+            .buffer_unordered(SCHEDULED_CONCURRENCY)
+            .collect()
+            .await;
+        Ok(done
+            .into_iter()
+            .fold(ScheduledWork::default(), |a, b| ScheduledWork {
+                checks: a.checks + b.checks,
+                billing_runs: a.billing_runs + b.billing_runs,
+            }))
     }
 
     async fn run_scheduled_for(

@@ -13,6 +13,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     field: Option<String>,
+    /// Seconds for a `Retry-After` header.
+    retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -23,6 +25,7 @@ impl ApiError {
             code: "invalid_field",
             message: message.into(),
             field: Some(field.into()),
+            retry_after: None,
         }
     }
 
@@ -33,6 +36,7 @@ impl ApiError {
             code: "bad_request",
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 
@@ -43,6 +47,18 @@ impl ApiError {
             code: "unauthenticated",
             message: message.into(),
             field: None,
+            retry_after: None,
+        }
+    }
+
+    /// 413: the body is larger than the API reads.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        ApiError {
+            status: StatusCode::PAYLOAD_TOO_LARGE,
+            code: "too_large",
+            message: message.into(),
+            field: None,
+            retry_after: None,
         }
     }
 
@@ -53,6 +69,7 @@ impl ApiError {
             code: "not_found",
             message: message.into(),
             field: None,
+            retry_after: None,
         }
     }
 }
@@ -60,19 +77,42 @@ impl ApiError {
 impl From<EngineError> for ApiError {
     fn from(e: EngineError) -> Self {
         match e {
-            EngineError::Invalid { field, message } => ApiError::invalid(field, message),
+            // The body parsed, but a value breaks a rule: 422, naming the field.
+            EngineError::Invalid { field, message } => ApiError {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                ..ApiError::invalid(field, message)
+            },
+            EngineError::TooMany {
+                message,
+                retry_after,
+            } => ApiError {
+                status: StatusCode::TOO_MANY_REQUESTS,
+                code: "too_many",
+                message,
+                field: None,
+                retry_after: Some(retry_after),
+            },
+            EngineError::Unavailable => ApiError {
+                status: StatusCode::SERVICE_UNAVAILABLE,
+                code: "busy",
+                message: EngineError::Unavailable.to_string(),
+                field: None,
+                retry_after: Some(1),
+            },
             EngineError::NotFound(m) => ApiError::not_found(m),
             EngineError::Conflict(m) => ApiError {
                 status: StatusCode::CONFLICT,
                 code: "conflict",
                 message: m,
                 field: None,
+                retry_after: None,
             },
             EngineError::ConnectWise(e) => ApiError {
                 status: StatusCode::BAD_GATEWAY,
                 code: "connectwise",
                 message: e.to_string(),
                 field: None,
+                retry_after: None,
             },
             other => {
                 tracing::error!(error = %other, "request failed");
@@ -81,6 +121,7 @@ impl From<EngineError> for ApiError {
                     code: "internal",
                     message: "cwbridge failed to carry out the request; see its log".into(),
                     field: None,
+                    retry_after: None,
                 }
             }
         }
@@ -98,6 +139,11 @@ impl IntoResponse for ApiError {
             && let Ok(v) = "Bearer".parse()
         {
             response.headers_mut().insert("www-authenticate", v);
+        }
+        if let Some(secs) = self.retry_after {
+            response
+                .headers_mut()
+                .insert("retry-after", axum::http::HeaderValue::from(secs));
         }
         response
     }

@@ -23,6 +23,9 @@ pub use state::AppState;
 
 use crate::error::ApiError;
 
+/// The largest request body the API reads; a larger one is answered 413.
+pub const MAX_BODY_BYTES: usize = 2 << 20;
+
 /// The router with every route and JSON 404s.
 pub fn router(state: AppState) -> Router {
     routes::api()
@@ -36,6 +39,7 @@ pub fn router(state: AppState) -> Router {
                 axum::Json(serde_json::json!({"error": {"code": "method_not_allowed", "message": "this route does not take that method: see /api/openapi.json"}})),
             )
         })
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(state)
 }
 

@@ -254,11 +254,11 @@ async fn a_bad_body_is_refused_naming_its_field_and_nothing_is_stored() {
     wrong_type["site"] = json!(42);
     let mut with_path = w.input.clone();
     with_path["site"] = json!("https://na.myconnectwise.net/v4_6_release/apis/3.0");
-    for (body, field) in [
-        (missing, "clientId"),
-        (unknown, "password"),
-        (wrong_type, "site"),
-        (with_path, "site"),
+    for (body, field, expected) in [
+        (missing, "clientId", StatusCode::UNPROCESSABLE_ENTITY),
+        (unknown, "password", StatusCode::BAD_REQUEST),
+        (wrong_type, "site", StatusCode::BAD_REQUEST),
+        (with_path, "site", StatusCode::UNPROCESSABLE_ENTITY),
     ] {
         let (status, answer, _) = b
             .call(
@@ -268,7 +268,7 @@ async fn a_bad_body_is_refused_naming_its_field_and_nothing_is_stored() {
                 Some(body),
             )
             .await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{answer}");
+        assert_eq!(status, expected, "{answer}");
         assert_eq!(answer["error"]["field"], field, "{answer}");
         assert!(!answer["error"]["message"].as_str().unwrap().is_empty());
     }
@@ -633,6 +633,171 @@ async fn no_tenant_reaches_anothers_accounts_alerts_or_runs() {
         assert_eq!(
             still[0]["mapping"]["companyId"], 1,
             "Acme's mapping is untouched"
+        );
+        db.cleanup().await;
+    }
+}
+
+async fn post_alert(b: &Bridge, token: &str, key: Option<&str>, body: &Value) -> reqwest::Response {
+    let mut req = b
+        .http
+        .post(format!("{}/api/v1/alerts", b.base))
+        .bearer_auth(token)
+        .json(body);
+    if let Some(k) = key {
+        req = req.header("Idempotency-Key", k);
+    }
+    req.send().await.unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_alert_sent_again_with_its_idempotency_key_is_stored_once() {
+    let w = world().await;
+    for (b, db) in bridges(&w).await {
+        let token = tenant(&b, "Acme MSP").await;
+        let alert = json!({"account": "g-acme", "type": "dmarc", "key": "k", "summary": "Changed", "description": "d"});
+
+        let first = post_alert(&b, &token, Some("send-1"), &alert).await;
+        assert_eq!(first.status(), StatusCode::ACCEPTED);
+        assert!(first.headers().get("idempotent-replayed").is_none());
+        let first: Value = first.json().await.unwrap();
+
+        // The answer was lost; the vendor sends again, eight times at once.
+        let resends = futures_util::future::join_all(
+            (0..8).map(|_| post_alert(&b, &token, Some("send-1"), &alert)),
+        )
+        .await;
+        for r in resends {
+            assert_eq!(r.status(), StatusCode::ACCEPTED, "{}", db.label);
+            assert_eq!(r.headers()["idempotent-replayed"], "true");
+            let again: Value = r.json().await.unwrap();
+            assert_eq!(again["id"], first["id"]);
+        }
+        // Concurrent first sends of a new key also store one alert.
+        let racing = futures_util::future::join_all(
+            (0..8).map(|_| post_alert(&b, &token, Some("send-2"), &alert)),
+        )
+        .await;
+        let mut ids = Vec::new();
+        for r in racing {
+            assert_eq!(r.status(), StatusCode::ACCEPTED, "{}", db.label);
+            ids.push(r.json::<Value>().await.unwrap()["id"].clone());
+        }
+        ids.dedup();
+        assert_eq!(ids.len(), 1, "{}: {ids:?}", db.label);
+
+        // A key reused for another alert is refused, and stores nothing.
+        let other = json!({"account": "g-acme", "type": "dmarc", "key": "k", "summary": "Other", "description": "d"});
+        let r = post_alert(&b, &token, Some("send-1"), &other).await;
+        assert_eq!(r.status(), StatusCode::CONFLICT);
+        let (_, list, _) = b
+            .call(reqwest::Method::GET, "/api/v1/alerts", Some(&token), None)
+            .await;
+        assert_eq!(list.as_array().unwrap().len(), 2, "{list:#}");
+
+        // After a restart (a new server and engine on the same database) the key still holds.
+        let config = EngineConfig {
+            connectwise_ca: w.sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
+            ..EngineConfig::default()
+        };
+        let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();
+        let restarted = Bridge::start(Engine::new(db.store.clone(), keyring, config)).await;
+        let r = post_alert(&restarted, &token, Some("send-1"), &alert).await;
+        assert_eq!(r.status(), StatusCode::ACCEPTED);
+        assert_eq!(r.json::<Value>().await.unwrap()["id"], first["id"]);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inputs_over_a_limit_are_refused_naming_the_field_and_store_nothing() {
+    let w = world().await;
+    for (b, db) in bridges(&w).await {
+        let token = tenant(&b, "Acme MSP").await;
+        let long = "x".repeat(1_001);
+        let r = post_alert(
+            &b,
+            &token,
+            None,
+            &json!({"account": "g", "type": "t", "summary": long, "description": "d"}),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["field"], "summary", "{body}");
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains("1000"),
+            "{body}"
+        );
+
+        let r = post_alert(
+            &b,
+            &token,
+            Some("bad key"),
+            &json!({"account": "g", "type": "t", "summary": "s", "description": "d"}),
+        )
+        .await;
+        assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+        let units: Vec<String> = (0..10_001).map(|i| format!("d{i}.example")).collect();
+        let (status, body, _) = b
+            .call(
+                reqwest::Method::PUT,
+                "/api/v1/accounts/big",
+                Some(&token),
+                Some(json!({"name": "Big", "units": units})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["error"]["field"], "units");
+
+        // A body past the API's limit is 413, not 400.
+        let huge = json!({"account": "g", "type": "t", "summary": "s", "description": "x".repeat(3 << 20)});
+        let r = post_alert(&b, &token, None, &huge).await;
+        assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+        let (_, list, _) = b
+            .call(reqwest::Method::GET, "/api/v1/alerts", Some(&token), None)
+            .await;
+        assert_eq!(list, json!([]), "{}", db.label);
+        let (_, accounts, _) = b
+            .call(reqwest::Method::GET, "/api/v1/accounts", Some(&token), None)
+            .await;
+        assert!(!accounts.to_string().contains("\"big\""), "{accounts}");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_queue_answers_429_with_retry_after() {
+    let w = world().await;
+    for db in databases().await {
+        let config = EngineConfig {
+            limits: cwbridge_engine::Limits {
+                queued_alerts_per_tenant: 3,
+                ..cwbridge_engine::Limits::default()
+            },
+            ..EngineConfig::default()
+        };
+        let _ = &w;
+        let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();
+        let b = Bridge::start(Engine::new(db.store.clone(), keyring, config)).await;
+        let token = tenant(&b, "Acme MSP").await;
+        let other = tenant(&b, "Other MSP").await;
+        let alert = json!({"account": "g", "type": "t", "summary": "s", "description": "d"});
+        for _ in 0..3 {
+            assert_eq!(
+                post_alert(&b, &token, None, &alert).await.status(),
+                StatusCode::ACCEPTED
+            );
+        }
+        let r = post_alert(&b, &token, None, &alert).await;
+        assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{}", db.label);
+        assert!(r.headers().get("retry-after").is_some());
+        // Another tenant's queue is its own.
+        assert_eq!(
+            post_alert(&b, &other, None, &alert).await.status(),
+            StatusCode::ACCEPTED
         );
         db.cleanup().await;
     }

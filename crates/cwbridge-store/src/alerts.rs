@@ -8,6 +8,18 @@ use crate::{
     TicketSettingsRecord, now_ms,
 };
 
+/// What storing an alert did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Accepted {
+    /// Stored and queued, with this id.
+    New(i64),
+    /// Its idempotency key was seen before: this is the alert stored then.
+    Repeat(AlertRecord),
+}
+
+/// `next_attempt_at` of an alert waiting behind an earlier one of its key.
+const WAITING: i64 = i64::MAX;
+
 const ALERT_COLUMNS: &str = "id, tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, ticket_id, action, attempts, last_error, created_at";
 
 impl Store {
@@ -134,12 +146,70 @@ impl Store {
         .transpose()
     }
 
-    /// Stores a received alert, queued for delivery; committed before this returns.
+    /// Stores a received alert, queued for delivery; committed before this returns. It joins
+    /// its key's lane: due at once when the lane was empty, waiting behind the lane's earlier
+    /// alerts otherwise.
     pub async fn insert_alert(&self, a: &AlertRecord) -> Result<i64> {
+        match self.insert_alert_once(a, None).await? {
+            Accepted::New(id) => Ok(id),
+            Accepted::Repeat(existing) => Ok(existing.id),
+        }
+    }
+
+    /// [`Store::insert_alert`], once per `idempotency_key`: when the tenant already sent an
+    /// alert with that key, nothing is stored and that alert is answered.
+    pub async fn insert_alert_once(
+        &self,
+        a: &AlertRecord,
+        idempotency_key: Option<&str>,
+    ) -> Result<Accepted> {
+        match self.try_insert_alert(a, idempotency_key).await {
+            // Two sends of one key at once: the one that lost the race answers the winner.
+            Err(crate::StoreError::Database(sqlx::Error::Database(e)))
+                if e.is_unique_violation() && idempotency_key.is_some() =>
+            {
+                let existing = self
+                    .alert_by_idempotency_key(a.tenant, idempotency_key.unwrap_or_default())
+                    .await?
+                    .ok_or_else(|| {
+                        crate::StoreError::Corrupt("an idempotency key without its alert".into())
+                    })?;
+                Ok(Accepted::Repeat(existing))
+            }
+            other => other,
+        }
+    }
+
+    async fn try_insert_alert(
+        &self,
+        a: &AlertRecord,
+        idempotency_key: Option<&str>,
+    ) -> Result<Accepted> {
         let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        // Writing first takes the write lock at once (SQLite: a transaction that read first
+        // could not upgrade after another commit). The lane's row lock (PostgreSQL) or the
+        // write lock (SQLite) orders this against a finishing alert of the same key, so a
+        // lane never has two due alerts, nor none.
+        let queued: i64 = join_lane(&mut tx, a.tenant, &a.alert_key).await?;
+        if let Some(key) = idempotency_key {
+            let row = sqlx::query(&format!(
+                "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND idempotency_key = $2"
+            ))
+            .bind(a.tenant.0)
+            .bind(key)
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(row) = row {
+                let existing = alert_from(&row)?;
+                tx.rollback().await?;
+                return Ok(Accepted::Repeat(existing));
+            }
+        }
+        let due = if queued == 1 { now } else { WAITING };
         let row = sqlx::query(
-            "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $8, $8) RETURNING id",
+            "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at, idempotency_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $9, $10) RETURNING id",
         )
         .bind(a.tenant.0)
         .bind(&a.account)
@@ -148,34 +218,93 @@ impl Store {
         .bind(&a.summary)
         .bind(&a.description)
         .bind(i64::from(a.resolved))
+        .bind(due)
         .bind(now)
-        .fetch_one(&self.pool)
+        .bind(idempotency_key)
+        .fetch_one(&mut *tx)
         .await?;
-        Ok(row.try_get("id")?)
+        let id = row.try_get("id")?;
+        tx.commit().await?;
+        Ok(Accepted::New(id))
     }
 
-    /// Claims the oldest due alert for `lease_ms` (no other worker, here or on another
-    /// instance, takes it meanwhile). Alerts of one key are delivered in order: an alert
-    /// whose key has an older undelivered alert waits.
-    pub async fn claim_alert(&self, lease_ms: i64, claim: &str) -> Result<Option<AlertRecord>> {
+    /// The tenant's alert sent with this idempotency key.
+    pub async fn alert_by_idempotency_key(
+        &self,
+        tenant: TenantId,
+        key: &str,
+    ) -> Result<Option<AlertRecord>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND idempotency_key = $2"
+        ))
+        .bind(tenant.0)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(alert_from).transpose()
+    }
+
+    /// How many alerts a tenant has queued, counting no further than `upto`: the cost is
+    /// bounded by the limit it is checked against, not by the queue.
+    pub async fn queued_alerts_upto(&self, tenant: TenantId, upto: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM alerts WHERE tenant_id = $1 AND state = 'queued' LIMIT $2) q",
+        )
+        .bind(tenant.0)
+        .bind(upto)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// Tenants with queued alerts, in id order after `after`, at most `limit`: one indexed
+    /// step per tenant, however many alerts each has queued.
+    pub async fn tenants_with_queued_alerts(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<TenantId>> {
+        let rows = sqlx::query(
+            "WITH RECURSIVE t(id) AS ( \
+               SELECT (SELECT MIN(tenant_id) FROM alert_lanes WHERE tenant_id > $1) \
+               UNION ALL \
+               SELECT (SELECT MIN(l.tenant_id) FROM alert_lanes l WHERE l.tenant_id > t.id) FROM t WHERE t.id IS NOT NULL \
+             ) SELECT id FROM t WHERE id IS NOT NULL LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok(TenantId(r.try_get("id")?)))
+            .collect()
+    }
+
+    /// Claims a tenant's next due alert for `lease_ms` (no other worker, here or on another
+    /// instance, takes it meanwhile). Only the head of a key's lane is ever due, so alerts
+    /// of one key are delivered one at a time, in order.
+    pub async fn claim_alert(
+        &self,
+        tenant: TenantId,
+        lease_ms: i64,
+        claim: &str,
+    ) -> Result<Option<AlertRecord>> {
         let now = now_ms();
         let lock = match self.dialect {
             Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
             Dialect::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE alerts SET claimed_until = $1, claimed_by = $3, attempts = attempts + 1, updated_at = $2 WHERE id = ( \
-               SELECT a.id FROM alerts a WHERE a.state = 'queued' AND a.next_attempt_at <= $2 \
-               AND (a.claimed_until IS NULL OR a.claimed_until < $2) \
-               AND NOT EXISTS (SELECT 1 FROM alerts b WHERE b.tenant_id = a.tenant_id AND b.alert_key = a.alert_key AND b.state = 'queued' AND b.id < a.id) \
-               AND NOT EXISTS (SELECT 1 FROM alerts c WHERE c.tenant_id = a.tenant_id AND c.alert_key = a.alert_key AND c.state = 'queued' AND c.id <> a.id AND c.claimed_until >= $2) \
-               ORDER BY a.id LIMIT 1 {lock}) \
-             AND state = 'queued' RETURNING {ALERT_COLUMNS}"
+            "UPDATE alerts SET next_attempt_at = $1, claimed_until = $1, claimed_by = $3, attempts = attempts + 1, updated_at = $2 WHERE id = ( \
+               SELECT a.id FROM alerts a WHERE a.tenant_id = $4 AND a.state = 'queued' AND a.next_attempt_at <= $2 \
+               ORDER BY a.next_attempt_at, a.id LIMIT 1 {lock}) \
+             AND state = 'queued' AND next_attempt_at <= $2 RETURNING {ALERT_COLUMNS}"
         );
         let row = sqlx::query(&sql)
             .bind(now + lease_ms)
             .bind(now)
             .bind(claim)
+            .bind(tenant.0)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(alert_from).transpose()
@@ -183,10 +312,11 @@ impl Store {
 
     /// Extends a claim while its delivery is going; answers whether the claim still holds.
     pub async fn extend_claim(&self, id: i64, claim: &str, lease_ms: i64) -> Result<bool> {
+        let until = now_ms() + lease_ms;
         let done = sqlx::query(
-            "UPDATE alerts SET claimed_until = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'queued'",
+            "UPDATE alerts SET next_attempt_at = $1, claimed_until = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'queued'",
         )
-        .bind(now_ms() + lease_ms)
+        .bind(until)
         .bind(id)
         .bind(claim)
         .execute(&self.pool)
@@ -195,7 +325,7 @@ impl Store {
     }
 
     /// Ends an alert's delivery: `delivered`, `skipped` or `failed` — if `claim` still holds
-    /// it (answers whether it did).
+    /// it (answers whether it did). The next alert of its key, if any, comes due.
     pub async fn finish_alert(
         &self,
         id: i64,
@@ -205,25 +335,36 @@ impl Store {
         action: Option<&str>,
         error: Option<&str>,
     ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE alerts SET state = $1, ticket_id = $2, action = $3, last_error = $4, claimed_until = NULL, updated_at = $5 WHERE id = $6 AND claimed_by = $7",
+        let now = now_ms();
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE alerts SET state = $1, ticket_id = $2, action = $3, last_error = $4, claimed_until = NULL, updated_at = $5 \
+             WHERE id = $6 AND claimed_by = $7 AND state = 'queued' RETURNING tenant_id, alert_key",
         )
         .bind(state)
         .bind(ticket_id)
         .bind(action)
         .bind(error)
-        .bind(now_ms())
+        .bind(now)
         .bind(id)
         .bind(claim)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let tenant = TenantId(row.try_get("tenant_id")?);
+        let key: String = row.try_get("alert_key")?;
+        leave_lane(&mut tx, tenant, &key, now).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
-    /// Puts an alert back in the queue to try again at `at` (Unix ms).
+    /// Puts an alert back in the queue to try again at `at` (Unix ms); it stays its lane's
+    /// head, so later alerts of its key keep waiting behind it.
     pub async fn retry_alert(&self, id: i64, claim: &str, at: i64, error: &str) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE alerts SET next_attempt_at = $1, last_error = $2, claimed_until = NULL, updated_at = $3 WHERE id = $4 AND claimed_by = $5",
+            "UPDATE alerts SET next_attempt_at = $1, last_error = $2, claimed_until = NULL, claimed_by = NULL, updated_at = $3 WHERE id = $4 AND claimed_by = $5 AND state = 'queued'",
         )
         .bind(at)
         .bind(error)
@@ -235,18 +376,33 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Queues a failed alert again (the retry button).
+    /// Queues a failed alert again (the retry button): it rejoins its key's lane at the back.
     pub async fn requeue_alert(&self, tenant: TenantId, id: i64) -> Result<bool> {
         let now = now_ms();
-        let done = sqlx::query(
-            "UPDATE alerts SET state = 'queued', next_attempt_at = $1, claimed_until = NULL, updated_at = $1 WHERE id = $2 AND tenant_id = $3 AND state = 'failed'",
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE alerts SET state = 'queued', next_attempt_at = $1, attempts = 0, claimed_until = NULL, claimed_by = NULL, updated_at = $2 \
+             WHERE id = $3 AND tenant_id = $4 AND state = 'failed' RETURNING alert_key",
         )
+        .bind(WAITING)
         .bind(now)
         .bind(id)
         .bind(tenant.0)
-        .execute(&self.pool)
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let Some(row) = row else {
+            return Ok(false);
+        };
+        let key: String = row.try_get("alert_key")?;
+        if join_lane(&mut tx, tenant, &key).await? == 1 {
+            sqlx::query("UPDATE alerts SET next_attempt_at = $1 WHERE id = $2")
+                .bind(now)
+                .bind(id)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// A tenant's alert.
@@ -342,4 +498,59 @@ fn alert_from(r: &AnyRow) -> Result<AlertRecord> {
         last_error: r.try_get("last_error")?,
         created_at: r.try_get("created_at")?,
     })
+}
+
+/// Adds one alert to its key's lane; answers how many the lane now holds.
+async fn join_lane(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: TenantId,
+    key: &str,
+) -> Result<i64> {
+    let row = sqlx::query(
+        "INSERT INTO alert_lanes (tenant_id, alert_key, queued) VALUES ($1, $2, 1) \
+         ON CONFLICT (tenant_id, alert_key) DO UPDATE SET queued = alert_lanes.queued + 1 RETURNING queued",
+    )
+    .bind(tenant.0)
+    .bind(key)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(row.try_get("queued")?)
+}
+
+/// Takes one alert out of its key's lane and makes the next one due, or drops the lane.
+async fn leave_lane(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    tenant: TenantId,
+    key: &str,
+    now: i64,
+) -> Result<()> {
+    let left: Option<i64> = sqlx::query(
+        "UPDATE alert_lanes SET queued = queued - 1 WHERE tenant_id = $1 AND alert_key = $2 RETURNING queued",
+    )
+    .bind(tenant.0)
+    .bind(key)
+    .fetch_optional(&mut **tx)
+    .await?
+    .map(|r| r.try_get("queued"))
+    .transpose()?;
+    if left.is_none_or(|n| n <= 0) {
+        sqlx::query("DELETE FROM alert_lanes WHERE tenant_id = $1 AND alert_key = $2")
+            .bind(tenant.0)
+            .bind(key)
+            .execute(&mut **tx)
+            .await?;
+        return Ok(());
+    }
+    sqlx::query(
+        "UPDATE alerts SET next_attempt_at = $1 WHERE id = ( \
+           SELECT id FROM alerts WHERE tenant_id = $2 AND alert_key = $3 AND state = 'queued' ORDER BY id LIMIT 1) \
+         AND next_attempt_at = $4",
+    )
+    .bind(now)
+    .bind(tenant.0)
+    .bind(key)
+    .bind(WAITING)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }

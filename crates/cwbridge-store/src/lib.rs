@@ -7,6 +7,7 @@
 //! the [`Dialect`] says which to use. Timestamps are Unix milliseconds.
 
 mod alerts;
+pub use alerts::Accepted;
 mod billing;
 mod failures;
 mod migrate;
@@ -54,6 +55,25 @@ pub enum StoreError {
     /// A stored value could not be read back.
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether the database was only too busy: a lock or a pooled connection not had in
+    /// time (SQLite's `SQLITE_BUSY`/`SQLITE_LOCKED`, PostgreSQL's lock timeouts and
+    /// serialization failures). Nothing was written; the same call may succeed later.
+    pub fn is_busy(&self) -> bool {
+        match self {
+            StoreError::Database(sqlx::Error::PoolTimedOut) => true,
+            StoreError::Database(sqlx::Error::Database(e)) => {
+                let code = e.code().unwrap_or_default();
+                matches!(
+                    code.as_ref(),
+                    "5" | "6" | "261" | "262" | "517" | "40001" | "40P01" | "55P03"
+                ) || e.message().contains("database is locked")
+            }
+            _ => false,
+        }
+    }
 }
 
 /// A specialised `Result` for store calls.

@@ -59,6 +59,11 @@ const SQLITE: Steps = &[
         "connectwise failures",
         include_str!("../migrations/sqlite/0009_connectwise_failures.sql"),
     ),
+    (
+        10,
+        "alert lanes",
+        include_str!("../migrations/sqlite/0010_alert_lanes.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -106,6 +111,11 @@ const POSTGRES: Steps = &[
         9,
         "connectwise failures",
         include_str!("../migrations/postgres/0009_connectwise_failures.sql"),
+    ),
+    (
+        10,
+        "alert lanes",
+        include_str!("../migrations/postgres/0010_alert_lanes.sql"),
     ),
 ];
 

@@ -213,10 +213,10 @@ async fn an_alert_is_held_by_one_claim_and_a_lapsed_claim_cannot_finish_it() {
         let first = store.insert_alert(&alert("k")).await.unwrap();
         store.insert_alert(&alert("k")).await.unwrap();
 
-        let a = store.claim_alert(30, "A").await.unwrap().unwrap();
+        let a = store.claim_alert(t, 30, "A").await.unwrap().unwrap();
         assert_eq!(a.id, first);
         assert!(
-            store.claim_alert(30, "B").await.unwrap().is_none(),
+            store.claim_alert(t, 30, "B").await.unwrap().is_none(),
             "{}: one key at a time",
             db.label
         );
@@ -224,7 +224,7 @@ async fn an_alert_is_held_by_one_claim_and_a_lapsed_claim_cannot_finish_it() {
         tokio::time::sleep(std::time::Duration::from_millis(60)).await;
 
         // A's claim lapsed (its worker died, say): B takes the alert over; A cannot finish it.
-        let b = store.claim_alert(60_000, "B").await.unwrap().unwrap();
+        let b = store.claim_alert(t, 60_000, "B").await.unwrap().unwrap();
         assert_eq!(b.id, first);
         assert!(
             !store
@@ -239,7 +239,7 @@ async fn an_alert_is_held_by_one_claim_and_a_lapsed_claim_cannot_finish_it() {
                 .await
                 .unwrap()
         );
-        let second = store.claim_alert(60_000, "C").await.unwrap().unwrap();
+        let second = store.claim_alert(t, 60_000, "C").await.unwrap().unwrap();
         assert_ne!(second.id, first);
         db.cleanup().await;
     }
@@ -275,6 +275,110 @@ async fn connectwise_failures_keep_the_newest_few_per_tenant() {
         );
         assert_eq!(kept[1], failure(10), "{}", db.label);
         assert_eq!(store.failures(b, 50).await.unwrap(), [failure(100)]);
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_once() {
+    use cwbridge_store::AlertRecord;
+    for db in databases().await {
+        let store = &db.store;
+        let t = store.create_tenant("acme", "h").await.unwrap().id;
+        let u = store.create_tenant("umbrella", "h2").await.unwrap().id;
+        let alert = |tenant, key: &str| AlertRecord {
+            id: 0,
+            tenant,
+            account: "g1".into(),
+            alert_type: "spf".into(),
+            alert_key: key.into(),
+            summary: "s".into(),
+            description: "d".into(),
+            resolved: false,
+            state: "queued".into(),
+            ticket_id: None,
+            action: None,
+            attempts: 0,
+            last_error: None,
+            created_at: 0,
+        };
+        let k1 = store.insert_alert(&alert(t, "k")).await.unwrap();
+        let k2 = store.insert_alert(&alert(t, "k")).await.unwrap();
+        let other = store.insert_alert(&alert(t, "other")).await.unwrap();
+        let k3 = store.insert_alert(&alert(t, "k")).await.unwrap();
+        store.insert_alert(&alert(u, "k")).await.unwrap();
+        assert_eq!(
+            store.tenants_with_queued_alerts(0, 10).await.unwrap(),
+            vec![t, u],
+            "{}",
+            db.label
+        );
+        assert_eq!(
+            store.tenants_with_queued_alerts(t.0, 10).await.unwrap(),
+            vec![u]
+        );
+
+        // Two heads are due (k's first and other); k's later alerts wait.
+        let a = store.claim_alert(t, 60_000, "A").await.unwrap().unwrap();
+        let b = store.claim_alert(t, 60_000, "B").await.unwrap().unwrap();
+        assert_eq!((a.id, b.id), (k1, other));
+        assert!(store.claim_alert(t, 60_000, "C").await.unwrap().is_none());
+
+        // A transient failure keeps k's head in front; finishing it makes the next due.
+        assert!(store.retry_alert(k1, "A", 0, "busy").await.unwrap());
+        let again = store.claim_alert(t, 60_000, "A2").await.unwrap().unwrap();
+        assert_eq!(again.id, k1);
+        assert!(
+            store
+                .finish_alert(k1, "A2", "failed", None, None, Some("x"))
+                .await
+                .unwrap()
+        );
+        let next = store.claim_alert(t, 60_000, "D").await.unwrap().unwrap();
+        assert_eq!(next.id, k2);
+        assert!(
+            store
+                .finish_alert(k2, "D", "delivered", Some(1), Some("note"), None)
+                .await
+                .unwrap()
+        );
+
+        // The failed one, queued again, joins the back of its lane.
+        assert!(store.requeue_alert(t, k1).await.unwrap());
+        let next = store.claim_alert(t, 60_000, "E").await.unwrap().unwrap();
+        assert_eq!(next.id, k3);
+        assert!(store.claim_alert(t, 60_000, "F").await.unwrap().is_none());
+        assert!(
+            store
+                .finish_alert(k3, "E", "delivered", Some(1), Some("note"), None)
+                .await
+                .unwrap()
+        );
+        let last = store.claim_alert(t, 60_000, "G").await.unwrap().unwrap();
+        assert_eq!(last.id, k1);
+        assert!(
+            store
+                .finish_alert(k1, "G", "delivered", Some(1), Some("note"), None)
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .finish_alert(other, "B", "delivered", Some(2), Some("ticket"), None)
+                .await
+                .unwrap()
+        );
+        // A finished alert is not finished twice.
+        assert!(
+            !store
+                .finish_alert(other, "B", "delivered", Some(2), Some("ticket"), None)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            store.tenants_with_queued_alerts(0, 10).await.unwrap(),
+            vec![u]
+        );
         db.cleanup().await;
     }
 }

@@ -72,6 +72,22 @@ pub struct EngineArgs {
     /// The most pages of one ConnectWise list read (of up to 1,000 records each).
     #[arg(long, env = "CWBRIDGE_MAX_LIST_PAGES", default_value_t = 500)]
     pub max_list_pages: u32,
+    /// Alert deliveries in flight at once on this instance.
+    #[arg(long, env = "CWBRIDGE_DELIVERY_CONCURRENCY", default_value_t = 256)]
+    pub delivery_concurrency: usize,
+    /// Of those, at most this many for one tenant (ConnectWise limits each API member).
+    #[arg(long, env = "CWBRIDGE_DELIVERIES_PER_TENANT", default_value_t = 4)]
+    pub deliveries_per_tenant: usize,
+    /// Seconds one delivery attempt may take in all, ConnectWise's retries included.
+    #[arg(long, env = "CWBRIDGE_DELIVERY_DEADLINE_SECS", default_value_t = 60)]
+    pub delivery_deadline_secs: u64,
+    /// Attempts after which an alert that keeps failing transiently is kept `failed`
+    /// (Retry queues it again).
+    #[arg(long, env = "CWBRIDGE_MAX_DELIVERY_ATTEMPTS", default_value_t = 12)]
+    pub max_delivery_attempts: i64,
+    /// Hours after which an alert that keeps failing transiently is kept `failed`.
+    #[arg(long, env = "CWBRIDGE_MAX_DELIVERY_AGE_HOURS", default_value_t = 24)]
+    pub max_delivery_age_hours: u64,
 }
 
 fn parse_network(text: &str) -> Result<cwbridge_fence::IpNet, String> {
@@ -132,6 +148,15 @@ impl EngineArgs {
                     .allow_http(self.allow_http),
                 max_response_bytes: self.max_response_bytes,
                 max_list_pages: self.max_list_pages,
+                delivery_concurrency: self.delivery_concurrency.max(1),
+                deliveries_per_tenant: self.deliveries_per_tenant.max(1),
+                delivery_deadline: std::time::Duration::from_secs(
+                    self.delivery_deadline_secs.max(1),
+                ),
+                max_delivery_attempts: self.max_delivery_attempts.max(1),
+                max_delivery_age: std::time::Duration::from_secs(
+                    self.max_delivery_age_hours.max(1) * 3600,
+                ),
                 ..EngineConfig::default()
             },
         ))

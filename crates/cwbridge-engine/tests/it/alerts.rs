@@ -425,3 +425,207 @@ async fn alerts_not_forwarded_are_skipped_and_permanent_failures_kept_with_their
     );
     db.cleanup().await;
 }
+
+/// A site that accepts connections and, once `hang` is set, never answers: a dead
+/// ConnectWise behind a live load balancer. Until then it refuses the keys at once.
+async fn hanging_site() -> (
+    std::net::SocketAddr,
+    std::sync::Arc<std::sync::atomic::AtomicBool>,
+) {
+    use std::sync::atomic::Ordering;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hang = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let flag = hang.clone();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut socket, _)) = listener.accept().await else {
+                return;
+            };
+            let hang = flag.load(Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                if hang {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    return;
+                }
+                let body = br#"{"code":"Unauthorized","message":"no"}"#;
+                let head = format!(
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(body).await;
+            });
+        }
+    });
+    (addr, hang)
+}
+
+/// Runs the delivery pool until every alert of `tenant` has left the queue; answers how
+/// long that took.
+async fn deliver_all(engine: &Engine, tenant: TenantId) -> Duration {
+    let started = std::time::Instant::now();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            engine
+                .run_alert_worker(async move {
+                    let _ = stop_rx.await;
+                })
+                .await
+        })
+    };
+    for _ in 0..600 {
+        let alerts = engine.alerts(tenant).await.unwrap();
+        if alerts.iter().all(|a| a.state != "queued") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let took = started.elapsed();
+    let _ = stop_tx.send(());
+    worker.abort();
+    took
+}
+
+#[tokio::test]
+async fn a_tenant_whose_connectwise_hangs_does_not_hold_up_another_tenants_alerts() {
+    let site = Site::demo().await;
+    let (hanging, hang) = hanging_site().await;
+    let config = cwbridge_engine::EngineConfig {
+        fence: connectwise_client::Fence::public_only()
+            .allow_network("127.0.0.1/32".parse().unwrap())
+            .allow_http(true),
+        delivery_deadline: Duration::from_secs(2),
+        deliveries_per_tenant: 2,
+        delivery_concurrency: 8,
+        ..site.config()
+    };
+    for (engine, db) in engines(&config).await {
+        hang.store(false, std::sync::atomic::Ordering::SeqCst);
+        let healthy = alert_tenant(&site, &engine, &format!("Healthy{}", db.label)).await;
+        let stuck = alert_tenant(&site, &engine, &format!("Stuck{}", db.label)).await;
+
+        // The healthy tenant alone, for comparison.
+        for i in 0..6 {
+            engine
+                .receive_alert(healthy, &alert(&format!("alone-{i}"), "alone", false))
+                .await
+                .unwrap();
+        }
+        let alone = deliver_all(&engine, healthy).await;
+
+        // The other tenant's ConnectWise now accepts connections and never answers; its
+        // alerts are queued first, so an "oldest first" worker would serve them first.
+        let input = site
+            .api_member(&format!("S2{}", db.label), &Preset::BillingTickets.grants())
+            .await;
+        let (_, report) = engine
+            .save_connection(
+                stuck,
+                &cwbridge_engine::ConnectionInput {
+                    site: format!("http://{hanging}"),
+                    ..input
+                },
+            )
+            .await
+            .unwrap();
+        assert!(!report.ok);
+        hang.store(true, std::sync::atomic::Ordering::SeqCst);
+        for i in 0..10 {
+            engine
+                .receive_alert(stuck, &alert(&format!("stuck-{i}"), "stuck", false))
+                .await
+                .unwrap();
+        }
+        for i in 0..6 {
+            engine
+                .receive_alert(
+                    healthy,
+                    &alert(&format!("busy-{i}"), "beside a hanging tenant", false),
+                )
+                .await
+                .unwrap();
+        }
+        let beside = deliver_all(&engine, healthy).await;
+
+        let delivered = engine.alerts(healthy).await.unwrap();
+        assert!(
+            delivered.iter().all(|a| a.state == "delivered"),
+            "{delivered:#?}"
+        );
+        // Sequentially, the stuck tenant's ten alerts would cost 10 × 2 s first.
+        assert!(
+            beside < alone * 2 + Duration::from_secs(2),
+            "{}: alone {alone:?}, beside a hanging tenant {beside:?}",
+            db.label
+        );
+        let stuck_alerts = engine.alerts(stuck).await.unwrap();
+        assert!(
+            stuck_alerts.iter().all(|a| a.state == "queued"),
+            "{stuck_alerts:#?}"
+        );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn transient_failures_stop_at_the_retry_cap_and_free_the_keys_later_alerts() {
+    let site = Site::demo().await;
+    let config = cwbridge_engine::EngineConfig {
+        max_delivery_attempts: 2,
+        ..site.config()
+    };
+    for (engine, db) in engines(&config).await {
+        let t = alert_tenant(&site, &engine, &format!("Capped{}", db.label)).await;
+        site.sandbox
+            .set_faults(Faults {
+                error_rate: 1.0,
+                ..Faults::default()
+            })
+            .unwrap();
+        let first = engine
+            .receive_alert(t, &alert("capped", "first", false))
+            .await
+            .unwrap();
+        let second = engine
+            .receive_alert(t, &alert("capped", "second", false))
+            .await
+            .unwrap();
+        // Attempt 1 fails and is retried; attempt 2 fails and is the last.
+        for _ in 0..100 {
+            while engine.deliver_next().await.unwrap() {}
+            if engine.alert(t, first.id).await.unwrap().state != "queued" {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let failed = engine.alert(t, first.id).await.unwrap();
+        assert_eq!(failed.state, "failed", "{failed:#?}");
+        assert_eq!(failed.attempts, 2);
+        let reason = failed.last_error.unwrap_or_default();
+        assert!(
+            reason.starts_with("gave up after 2 attempts over "),
+            "{reason}"
+        );
+
+        // ConnectWise recovers: the key's next alert is not held behind the dead one.
+        site.sandbox.set_faults(Faults::default()).unwrap();
+        let done = drain(&engine, t).await;
+        let second = done.iter().find(|a| a.id == second.id).unwrap();
+        assert_eq!(second.state, "delivered", "{second:#?}");
+        assert_eq!(second.action.as_deref(), Some("ticket"));
+
+        // Retry queues the failed one again, behind nothing: it becomes a note.
+        engine.retry_alert(t, first.id).await.unwrap();
+        let done = drain(&engine, t).await;
+        let first = done.iter().find(|a| a.id == first.id).unwrap();
+        assert_eq!(first.state, "delivered", "{first:#?}");
+        assert_eq!(first.action.as_deref(), Some("note"));
+        db.cleanup().await;
+    }
+}

@@ -3,7 +3,7 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use cwbridge_engine::alert::{AlertInput, AlertPolicyInput, TicketSettingsInput};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -13,13 +13,32 @@ use crate::extract::{ApiPath, CurrentTenant, JsonBody};
 use crate::state::AppState;
 
 /// `POST /api/v1/alerts`: stored durably, then `202` with its id; delivered by the worker.
+/// With an `Idempotency-Key` header, a resend answers what the first send answered (the
+/// alert, with `Idempotent-Replayed: true`) and stores nothing new.
 pub async fn receive(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
+    headers: HeaderMap,
     JsonBody(input): JsonBody<AlertInput>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let alert = state.engine.receive_alert(tenant.id, &input).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!(alert))))
+) -> Result<(StatusCode, HeaderMap, Json<Value>), ApiError> {
+    let key = match headers.get("idempotency-key") {
+        None => None,
+        Some(v) => Some(v.to_str().map_err(|_| {
+            ApiError::invalid(
+                "Idempotency-Key",
+                "an idempotency key is 1 to 255 visible ASCII characters, e.g. a UUID",
+            )
+        })?),
+    };
+    let (alert, replayed) = state
+        .engine
+        .receive_alert_once(tenant.id, &input, key)
+        .await?;
+    let mut answer = HeaderMap::new();
+    if replayed {
+        answer.insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    Ok((StatusCode::ACCEPTED, answer, Json(json!(alert))))
 }
 
 /// `GET /api/v1/alerts`: the latest alerts with their delivery state.

@@ -1,0 +1,280 @@
+//! The delivery pool: many alerts in flight at once, a few per tenant, tenants served in
+//! turn, and a circuit breaker that pauses a tenant whose ConnectWise keeps failing — so one
+//! MSP's dead or slow ConnectWise costs the others nothing.
+//!
+//! Each pass asks the store which tenants have queued alerts (one indexed step per tenant)
+//! and, starting after the tenant served last, claims at most one alert per tenant that is
+//! under its in-flight limit and not paused, while the pool has room. Claims are indexed
+//! per tenant, so a pass costs the same with ten alerts queued or a million.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use cwbridge_store::{TenantId, now_ms};
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::Engine;
+use crate::alert::Failed;
+
+/// Tenants looked at in one pass; more wait for the next.
+const TENANTS_PER_PASS: i64 = 10_000;
+
+/// Consecutive failures of a tenant's ConnectWise that pause its deliveries.
+const BREAKER_THRESHOLD: u32 = 5;
+
+/// The first pause; each time the probe after a pause fails, the next is twice as long.
+const FIRST_PAUSE: Duration = Duration::from_secs(5);
+
+/// The longest pause.
+const LONGEST_PAUSE: Duration = Duration::from_secs(300);
+
+/// A tenant's deliveries paused by the circuit breaker, as the API and health page show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DeliveryPause {
+    /// Until when (Unix ms); after it, one delivery probes ConnectWise.
+    pub until: i64,
+    /// Failed attempts in a row.
+    pub failures: u32,
+    /// The last failure.
+    pub reason: String,
+}
+
+/// One tenant's breaker.
+#[derive(Debug, Default)]
+pub(crate) struct Breaker {
+    failures: u32,
+    pauses: u32,
+    paused_until: Option<(Instant, i64)>,
+    reason: String,
+}
+
+/// Every tenant's breaker, on this instance.
+#[derive(Debug, Default)]
+pub(crate) struct Breakers(Mutex<HashMap<TenantId, Breaker>>);
+
+impl Breakers {
+    /// How many deliveries the tenant may have in flight now: none while paused, one (the
+    /// probe) once a pause is over and until a delivery succeeds, else `limit`.
+    fn allowance(&self, tenant: TenantId, limit: usize) -> usize {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match map.get(&tenant).and_then(|b| b.paused_until) {
+            Some((until, _)) if until > Instant::now() => 0,
+            Some(_) => 1,
+            None => limit,
+        }
+    }
+
+    fn record(&self, tenant: TenantId, outcome: Result<(), &Failed>) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        match outcome {
+            Ok(()) => {
+                map.remove(&tenant);
+            }
+            Err(failed) if failed.is_site_failure() => {
+                let b = map.entry(tenant).or_default();
+                b.failures += 1;
+                b.reason = failed.to_string();
+                let probing = b.paused_until.is_some();
+                if probing || b.failures >= BREAKER_THRESHOLD {
+                    let pause = FIRST_PAUSE
+                        .saturating_mul(1 << b.pauses.min(10))
+                        .min(LONGEST_PAUSE);
+                    b.pauses += 1;
+                    b.paused_until =
+                        Some((Instant::now() + pause, now_ms() + pause.as_millis() as i64));
+                    tracing::warn!(tenant.id = %tenant, failures = b.failures, pause_s = pause.as_secs(), reason = %b.reason, "deliveries paused: ConnectWise keeps failing");
+                }
+            }
+            // A failure about one alert (not mapped, refused by validation) says nothing
+            // about the site.
+            Err(_) => {}
+        }
+    }
+
+    fn pause(&self, tenant: TenantId) -> Option<DeliveryPause> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let b = map.get(&tenant)?;
+        let (_, until) = b.paused_until?;
+        Some(DeliveryPause {
+            until,
+            failures: b.failures,
+            reason: b.reason.clone(),
+        })
+    }
+}
+
+impl Engine {
+    /// Delivers queued alerts until `stop` resolves, many at once (`delivery_concurrency`,
+    /// at most `deliveries_per_tenant` per tenant), tenants in turn. Woken when an alert is
+    /// queued or a delivery ends, and every second for retries that come due (and alerts
+    /// queued by other instances). On stop, deliveries in flight are finished (each within
+    /// its deadline) before this returns.
+    pub async fn run_alert_worker(&self, stop: impl std::future::Future<Output = ()>) {
+        let mut stop = std::pin::pin!(stop);
+        let pool = Arc::new(Semaphore::new(self.config.delivery_concurrency.max(1)));
+        let busy: Arc<Mutex<HashMap<TenantId, usize>>> = Arc::default();
+        let mut tasks = JoinSet::new();
+        let mut after = 0;
+        loop {
+            while tasks.try_join_next().is_some() {}
+            let claimed = match self.dispatch(&pool, &busy, &mut tasks, &mut after).await {
+                Ok(n) => n,
+                Err(e) => {
+                    tracing::error!(error = %e, "the alert dispatcher failed; retrying");
+                    0
+                }
+            };
+            if claimed > 0 {
+                tokio::select! {
+                    biased;
+                    _ = &mut stop => break,
+                    _ = std::future::ready(()) => continue,
+                }
+            }
+            tokio::select! {
+                _ = &mut stop => break,
+                _ = self.alert_queued.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+            }
+        }
+        while tasks.join_next().await.is_some() {}
+    }
+
+    /// One pass over the tenants with queued alerts; answers how many alerts it claimed.
+    async fn dispatch(
+        &self,
+        pool: &Arc<Semaphore>,
+        busy: &Arc<Mutex<HashMap<TenantId, usize>>>,
+        tasks: &mut JoinSet<()>,
+        after: &mut i64,
+    ) -> crate::Result<usize> {
+        let tenants = self
+            .store
+            .tenants_with_queued_alerts(0, TENANTS_PER_PASS)
+            .await?;
+        let start = tenants.partition_point(|t| t.0 <= *after);
+        let lease = self.config.alert_lease.as_millis() as i64;
+        let per_tenant = self.config.deliveries_per_tenant.max(1);
+        let mut claimed = 0;
+        for &tenant in tenants[start..].iter().chain(&tenants[..start]) {
+            let in_flight = *busy
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&tenant)
+                .unwrap_or(&0);
+            if in_flight >= self.breakers.allowance(tenant, per_tenant) {
+                continue;
+            }
+            let permit = pool
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("the pool is never closed");
+            let claim = crate::tenant::new_token();
+            let Some(alert) = self.store.claim_alert(tenant, lease, &claim).await? else {
+                continue;
+            };
+            *busy
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .entry(tenant)
+                .or_default() += 1;
+            *after = tenant.0;
+            claimed += 1;
+            let (engine, busy) = (self.clone(), busy.clone());
+            tasks.spawn(async move {
+                let _permit = permit;
+                let id = alert.id;
+                if let Err(e) = engine.deliver_claimed(alert, claim).await {
+                    tracing::error!(alert.id = id, error = %e, "recording a delivery failed");
+                }
+                let mut busy = busy.lock().unwrap_or_else(PoisonError::into_inner);
+                if let Some(n) = busy.get_mut(&tenant) {
+                    *n -= 1;
+                    if *n == 0 {
+                        busy.remove(&tenant);
+                    }
+                }
+                drop(busy);
+                engine.alert_queued.notify_one();
+            });
+        }
+        Ok(claimed)
+    }
+
+    /// Counts a delivery's outcome toward the tenant's circuit breaker.
+    pub(crate) fn breaker_record<T>(&self, tenant: TenantId, outcome: &Result<T, Failed>) {
+        self.breakers.record(tenant, outcome.as_ref().map(|_| ()));
+    }
+
+    /// Whether this instance has paused the tenant's deliveries, and until when.
+    pub fn delivery_pause(&self, tenant: TenantId) -> Option<DeliveryPause> {
+        self.breakers.pause(tenant)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site_down() -> Failed {
+        Failed::Deadline(Duration::from_secs(1))
+    }
+
+    #[test]
+    fn a_tenant_is_paused_after_failures_in_a_row_then_probed_once() {
+        let b = Breakers::default();
+        let t = TenantId(7);
+        for _ in 0..BREAKER_THRESHOLD - 1 {
+            b.record(t, Err(&site_down()));
+            assert_eq!(b.allowance(t, 4), 4);
+        }
+        b.record(t, Err(&site_down()));
+        assert_eq!(b.allowance(t, 4), 0, "paused");
+        let pause = b.pause(t).unwrap();
+        assert_eq!(pause.failures, BREAKER_THRESHOLD);
+        assert!(pause.reason.contains("did not finish"));
+        // Another tenant is untouched.
+        assert_eq!(b.allowance(TenantId(8), 4), 4);
+        // The pause over, one probe; its success closes the breaker.
+        b.0.lock().unwrap().get_mut(&t).unwrap().paused_until = Some((Instant::now(), now_ms()));
+        assert_eq!(b.allowance(t, 4), 1);
+        b.record(t, Ok(()));
+        assert_eq!(b.allowance(t, 4), 4);
+        assert!(b.pause(t).is_none());
+    }
+
+    #[test]
+    fn a_failed_probe_pauses_twice_as_long() {
+        let b = Breakers::default();
+        let t = TenantId(1);
+        for _ in 0..BREAKER_THRESHOLD {
+            b.record(t, Err(&site_down()));
+        }
+        let first = b.pause(t).unwrap().until - now_ms();
+        b.0.lock().unwrap().get_mut(&t).unwrap().paused_until = Some((Instant::now(), now_ms()));
+        b.record(t, Err(&site_down()));
+        let second = b.pause(t).unwrap().until - now_ms();
+        assert!(second > first + 3_000, "{first} then {second}");
+    }
+
+    #[test]
+    fn a_failure_about_one_alert_does_not_count() {
+        let b = Breakers::default();
+        let t = TenantId(1);
+        for _ in 0..20 {
+            b.record(
+                t,
+                Err(&Failed::Engine(crate::EngineError::invalid(
+                    "account",
+                    "not mapped",
+                ))),
+            );
+        }
+        assert_eq!(b.allowance(t, 4), 4);
+    }
+}
