@@ -507,6 +507,35 @@ impl Engine {
             .collect())
     }
 
+    /// A page of a tenant's alerts, newest first, with the filters of `q`; `q.limit` is
+    /// kept between 1 and 1,000. The next page is asked for with `before` set to the last
+    /// id of this one.
+    pub async fn alerts_page(
+        &self,
+        tenant: TenantId,
+        q: &cwbridge_store::AlertQuery,
+    ) -> Result<Vec<AlertView>> {
+        if let Some(state) = &q.state
+            && !["queued", "delivered", "skipped", "failed"].contains(&state.as_str())
+        {
+            return Err(EngineError::invalid(
+                "state",
+                "a state is queued, delivered, skipped or failed",
+            ));
+        }
+        let q = cwbridge_store::AlertQuery {
+            limit: q.limit.clamp(1, 1000),
+            ..q.clone()
+        };
+        Ok(self
+            .store
+            .alerts_matching(tenant, &q)
+            .await?
+            .into_iter()
+            .map(AlertView::from)
+            .collect())
+    }
+
     /// One alert of a tenant.
     pub async fn alert(&self, tenant: TenantId, id: i64) -> Result<AlertView> {
         self.store

@@ -8,6 +8,25 @@ use crate::{
     TicketSettingsRecord, now_ms,
 };
 
+/// Which of a tenant's alerts to list.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AlertQuery {
+    /// Only alerts with ids below this (the cursor: the last id of the previous page).
+    pub before: Option<i64>,
+    /// Only this state.
+    pub state: Option<String>,
+    /// Only this alert type.
+    pub alert_type: Option<String>,
+    /// Only this account.
+    pub account: Option<String>,
+    /// Only alerts received at or after this (Unix ms).
+    pub since: Option<i64>,
+    /// Only alerts received before this (Unix ms).
+    pub until: Option<i64>,
+    /// At most this many.
+    pub limit: i64,
+}
+
 /// What storing an alert did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Accepted {
@@ -415,6 +434,59 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(alert_from).transpose()
+    }
+
+    /// A tenant's alerts, newest first, filtered: ids below `q.before` (the cursor), and
+    /// the state, type, account and receipt time asked for; at most `q.limit`.
+    pub async fn alerts_matching(
+        &self,
+        tenant: TenantId,
+        q: &AlertQuery,
+    ) -> Result<Vec<AlertRecord>> {
+        let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1");
+        let mut n = 1;
+        let mut next = |column: &str, op: &str| {
+            n += 1;
+            format!(" AND {column} {op} ${n}")
+        };
+        let mut ints: Vec<i64> = Vec::new();
+        let mut texts: Vec<&str> = Vec::new();
+        // Integers are bound first, then texts: the placeholders are numbered to match.
+        let mut int_clauses = String::new();
+        for (column, op, value) in [
+            ("id", "<", q.before),
+            ("created_at", ">=", q.since),
+            ("created_at", "<", q.until),
+        ] {
+            if let Some(v) = value {
+                int_clauses.push_str(&next(column, op));
+                ints.push(v);
+            }
+        }
+        let mut text_clauses = String::new();
+        for (column, value) in [
+            ("state", q.state.as_deref()),
+            ("alert_type", q.alert_type.as_deref()),
+            ("external_id", q.account.as_deref()),
+        ] {
+            if let Some(v) = value {
+                text_clauses.push_str(&next(column, "="));
+                texts.push(v);
+            }
+        }
+        sql.push_str(&int_clauses);
+        sql.push_str(&text_clauses);
+        n += 1;
+        sql.push_str(&format!(" ORDER BY id DESC LIMIT ${n}"));
+        let mut query = sqlx::query(&sql).bind(tenant.0);
+        for v in ints {
+            query = query.bind(v);
+        }
+        for v in texts {
+            query = query.bind(v);
+        }
+        let rows = query.bind(q.limit).fetch_all(&self.pool).await?;
+        rows.iter().map(alert_from).collect()
     }
 
     /// A tenant's latest alerts, newest first.

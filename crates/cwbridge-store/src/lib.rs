@@ -7,7 +7,7 @@
 //! the [`Dialect`] says which to use. Timestamps are Unix milliseconds.
 
 mod alerts;
-pub use alerts::Accepted;
+pub use alerts::{Accepted, AlertQuery};
 mod billing;
 mod failures;
 mod migrate;

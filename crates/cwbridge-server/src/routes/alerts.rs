@@ -9,7 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::extract::{ApiPath, CurrentTenant, JsonBody};
+use crate::extract::{ApiPath, ApiQuery, CurrentTenant, JsonBody};
 use crate::state::AppState;
 
 /// `POST /api/v1/alerts`: stored durably, then `202` with its id; delivered by the worker.
@@ -41,12 +41,66 @@ pub async fn receive(
     Ok((StatusCode::ACCEPTED, answer, Json(json!(alert))))
 }
 
-/// `GET /api/v1/alerts`: the latest alerts with their delivery state.
+/// The filters and cursor of `GET /api/v1/alerts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    before: Option<i64>,
+    state: Option<String>,
+    #[serde(rename = "type")]
+    alert_type: Option<String>,
+    account: Option<String>,
+    since: Option<i64>,
+    until: Option<i64>,
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/alerts`: alerts with their delivery state, newest first, filtered by state,
+/// type, account and receipt time; a full page carries `Link: <…>; rel="next"`.
 pub async fn list(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.engine.alerts(tenant.id).await?)))
+    ApiQuery(q): ApiQuery<ListQuery>,
+) -> Result<(HeaderMap, Json<Value>), ApiError> {
+    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+    let query = cwbridge_store::AlertQuery {
+        before: q.before,
+        state: q.state.clone(),
+        alert_type: q.alert_type.clone(),
+        account: q.account.clone(),
+        since: q.since,
+        until: q.until,
+        limit,
+    };
+    let page = state.engine.alerts_page(tenant.id, &query).await?;
+    let mut headers = HeaderMap::new();
+    if page.len() as i64 == limit
+        && let Some(last) = page.last()
+    {
+        let mut next = url::form_urlencoded::Serializer::new(String::new());
+        next.append_pair("before", &last.id.to_string());
+        next.append_pair("limit", &limit.to_string());
+        for (k, v) in [
+            ("state", &q.state),
+            ("type", &q.alert_type),
+            ("account", &q.account),
+        ] {
+            if let Some(v) = v {
+                next.append_pair(k, v);
+            }
+        }
+        for (k, v) in [("since", q.since), ("until", q.until)] {
+            if let Some(v) = v {
+                next.append_pair(k, &v.to_string());
+            }
+        }
+        if let Ok(link) =
+            HeaderValue::from_str(&format!("</api/v1/alerts?{}>; rel=\"next\"", next.finish()))
+        {
+            headers.insert(axum::http::header::LINK, link);
+        }
+    }
+    Ok((headers, Json(json!(page))))
 }
 
 /// `GET /api/v1/alerts/{id}`.

@@ -58,7 +58,10 @@ pub fn cwbridge(dir: &Path) -> Command {
             "CWBRIDGE_DATABASE_URL",
             format!("sqlite://{}", dir.join("bridge.db").display()),
         )
-        .env("CWBRIDGE_CONNECTWISE_CA", dir.join("sandbox/cert.pem"));
+        .env("CWBRIDGE_CONNECTWISE_CA", dir.join("sandbox/cert.pem"))
+        // The sandbox listens on 127.0.0.1, which the operator allows as it would an
+        // on-premise ConnectWise; every other private address stays refused.
+        .env("CWBRIDGE_ALLOW_NETWORKS", "127.0.0.1/32");
     cmd
 }
 
