@@ -629,3 +629,56 @@ async fn transient_failures_stop_at_the_retry_cap_and_free_the_keys_later_alerts
         db.cleanup().await;
     }
 }
+
+#[tokio::test]
+async fn a_tenant_whose_connectwise_keeps_failing_is_paused_as_a_whole() {
+    let site = Site::demo().await;
+    for (engine, db) in engines(&site.config()).await {
+        let t = alert_tenant(&site, &engine, &format!("Failing{}", db.label)).await;
+        site.sandbox
+            .set_faults(Faults {
+                error_rate: 1.0,
+                ..Faults::default()
+            })
+            .unwrap();
+        let mut ids = Vec::new();
+        for i in 0..6 {
+            let a = engine
+                .receive_alert(t, &alert(&format!("down-{i}"), "down", false))
+                .await
+                .unwrap();
+            ids.push(a.id);
+        }
+        // Five deliveries fail in a row: the tenant is paused, and says why.
+        for _ in 0..5 {
+            assert!(engine.deliver_next().await.unwrap());
+        }
+        let pause = engine.delivery_pause(t).expect("paused");
+        assert_eq!(pause.failures, 5);
+        assert!(
+            pause.reason.contains("500") || pause.reason.contains("503"),
+            "{pause:?}"
+        );
+        assert!(pause.until > cwbridge_store::now_ms());
+
+        // The pool leaves a paused tenant alone: the sixth alert is not tried.
+        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let worker = {
+            let engine = engine.clone();
+            tokio::spawn(async move {
+                engine
+                    .run_alert_worker(async move {
+                        let _ = stop_rx.await;
+                    })
+                    .await
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        let _ = stop_tx.send(());
+        worker.await.unwrap();
+        let sixth = engine.alert(t, ids[5]).await.unwrap();
+        assert_eq!(sixth.attempts, 0, "{sixth:#?}");
+        site.sandbox.set_faults(Faults::default()).unwrap();
+        db.cleanup().await;
+    }
+}

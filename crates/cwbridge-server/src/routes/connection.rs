@@ -20,14 +20,18 @@ pub async fn save(
     Ok(Json(json!({"connection": connection, "check": check})))
 }
 
-/// `GET /api/v1/connection`: the saved connection (no private key) and its last check.
+/// `GET /api/v1/connection`: the saved connection (no private key), its last check, and
+/// whether alert deliveries are paused because ConnectWise keeps failing.
 pub async fn show(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
     let connection = state.engine.connection(tenant.id).await?;
     let check = state.engine.last_check(tenant.id).await?;
-    Ok(Json(json!({"connection": connection, "check": check})))
+    let pause = state.engine.delivery_pause(tenant.id);
+    Ok(Json(
+        json!({"connection": connection, "check": check, "deliveryPause": pause}),
+    ))
 }
 
 /// `POST /api/v1/connection/check`: checks again (after fixing the role in ConnectWise).

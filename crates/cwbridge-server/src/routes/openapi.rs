@@ -58,7 +58,7 @@ pub fn spec() -> Value {
                 "post": {"summary": "Make a tenant; its token is in the answer and nowhere else", "security": operator_auth,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string"}}}}}},
                     "responses": {"201": {"description": "made", "content": {"application/json": {"schema": {"allOf": [{"$ref": "#/components/schemas/Tenant"}, {"type": "object", "properties": {"token": {"type": "string"}}}]}}}},
-                        "400": error_response("a field is wrong"), "401": error_response("no or wrong operator token"), "409": error_response("the name is taken")}},
+                        "400": error_response("the body is not JSON of this shape; the field is named"), "422": error_response("a field is wrong"), "401": error_response("no or wrong operator token"), "409": error_response("the name is taken")}},
                 "get": {"summary": "List tenants", "security": operator_auth,
                     "responses": {"200": {"description": "the tenants", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Tenant"}}}}}, "401": error_response("no or wrong operator token")}}
             },
@@ -66,7 +66,7 @@ pub fn spec() -> Value {
                 "put": {"summary": "Save the ConnectWise connection and check it", "security": tenant_auth,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConnectionInput"}}}},
                     "responses": {"200": {"description": "saved (even when the check fails)", "content": {"application/json": {"schema": {"type": "object", "properties": {"connection": {"$ref": "#/components/schemas/Connection"}, "check": {"$ref": "#/components/schemas/CheckReport"}}}}}},
-                        "400": error_response("a field is wrong"), "401": error_response("no or wrong tenant token")}},
+                        "400": error_response("the body is not JSON of this shape; the field is named"), "422": error_response("a field is wrong"), "401": error_response("no or wrong tenant token")}},
                 "get": {"summary": "The saved connection (never the private key) and its last check", "security": tenant_auth,
                     "responses": {"200": {"description": "the connection", "content": {"application/json": {"schema": {"type": "object", "properties": {"connection": {"$ref": "#/components/schemas/Connection"}, "check": {"oneOf": [{"$ref": "#/components/schemas/CheckReport"}, {"type": "null"}]}}}}}},
                         "401": error_response("no or wrong tenant token"), "404": error_response("no connection saved yet")}}
@@ -79,7 +79,7 @@ pub fn spec() -> Value {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}, "description": "the vendor's id for the account (no `/`)"}],
                 "put": {"summary": "Set an account and its whole unit list (idempotent; units not listed are gone)", "security": tenant_auth,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["name", "units"], "properties": {"name": {"type": "string"}, "units": {"type": "array", "items": {"type": "string"}}, "alertTypes": {"type": "array", "items": {"type": "string"}, "description": "the alert types configured for it on the vendor's side; step 4 of the wizard offers them"}}}}}},
-                    "responses": {"200": {"description": "the account", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}}, "400": error_response("a field is wrong"), "401": error_response("no or wrong tenant token")}},
+                    "responses": {"200": {"description": "the account", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Account"}}}}, "400": error_response("the body is not JSON of this shape; the field is named"), "422": error_response("a field is wrong"), "401": error_response("no or wrong tenant token")}},
                 "delete": {"summary": "Remove an account (its lines are cancelled by the next billing run)", "security": tenant_auth,
                     "responses": {"204": {"description": "removed"}, "401": error_response("no or wrong tenant token"), "404": error_response("no such account")}}
             },
@@ -87,7 +87,7 @@ pub fn spec() -> Value {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "put": {"summary": "Map the account to a ConnectWise company, optionally with an agreement of it", "security": tenant_auth,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["companyId"], "properties": {"companyId": {"type": "integer"}, "agreementId": {"type": ["integer", "null"]}}}}}},
-                    "responses": {"200": {"description": "the mapping", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Mapping"}}}}, "400": error_response("no such company, or an agreement of another company"), "404": error_response("no such account")}},
+                    "responses": {"200": {"description": "the mapping", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Mapping"}}}}, "400": error_response("the body is not JSON of this shape; the field is named"), "422": error_response("no such company, or an agreement of another company"), "404": error_response("no such account")}},
                 "delete": {"summary": "Unmap the account", "security": tenant_auth,
                     "responses": {"204": {"description": "unmapped"}, "404": error_response("not mapped")}}
             },
@@ -103,7 +103,7 @@ pub fn spec() -> Value {
                         "product": {"type": "string", "description": "catalog identifier or id"}, "agreementType": {"type": "string", "description": "name or id"},
                         "mode": {"enum": ["per_unit", "bundled", "not_billable"]}, "driftPolicy": {"enum": ["report", "correct", "adopt"]},
                         "scheduleHours": {"type": "integer", "minimum": 0, "description": "apply on its own every this many hours (full plans); 0: on demand only"}}}}}},
-                    "responses": {"200": {"description": "the settings"}, "400": error_response("not in the catalog, or no such agreement type")}},
+                    "responses": {"200": {"description": "the settings"}, "400": error_response("the body is not JSON of this shape; the field is named"), "422": error_response("not in the catalog, or no such agreement type")}},
                 "get": {"summary": "The billing settings", "security": tenant_auth,
                     "responses": {"200": {"description": "the settings"}, "404": error_response("not set up")}}
             },
@@ -127,12 +127,26 @@ pub fn spec() -> Value {
             },
             "/api/v1/alerts": {
                 "post": {"summary": "Receive an alert: stored durably before the answer, then delivered as a ticket (or a note on the open ticket of its key)", "security": tenant_auth,
+                    "description": "Send an `Idempotency-Key` (1 to 255 visible ASCII characters, e.g. a UUID) and retry freely: a resend with a key this tenant used before stores nothing and answers 202 with the alert stored then, marked `Idempotent-Replayed: true`, across instances and restarts, for as long as the alert is kept. Limits: account 200 characters, type 100, key 500, summary 1,000, description 65,536; 100,000 alerts queued per tenant; bodies up to 2 MiB (all configurable by the operator).",
+                    "parameters": [{"name": "Idempotency-Key", "in": "header", "required": false, "schema": {"type": "string", "minLength": 1, "maxLength": 255}}],
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["account", "type", "summary", "description"], "properties": {
-                        "account": {"type": "string"}, "type": {"type": "string"}, "key": {"type": "string", "description": "repeats with the same key are the same alert (default: account and type)"},
-                        "summary": {"type": "string"}, "description": {"type": "string"}, "resolved": {"type": "boolean"}}}}}},
-                    "responses": {"202": {"description": "stored and queued", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Alert"}}}}, "400": error_response("a field is wrong")}},
-                "get": {"summary": "The latest alerts with their delivery state", "security": tenant_auth,
-                    "responses": {"200": {"description": "the alerts", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}}}}}}
+                        "account": {"type": "string", "maxLength": 200}, "type": {"type": "string", "maxLength": 100}, "key": {"type": "string", "maxLength": 500, "description": "repeats with the same key are the same alert (default: account and type)"},
+                        "summary": {"type": "string", "maxLength": 1000}, "description": {"type": "string", "maxLength": 65536}, "resolved": {"type": "boolean"}}}}}},
+                    "responses": {"202": {"description": "stored and queued (or, for a repeated Idempotency-Key, the alert stored the first time)", "headers": {"Idempotent-Replayed": {"schema": {"type": "string", "enum": ["true"]}}}, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Alert"}}}},
+                        "400": error_response("the body is not JSON of this shape; the field is named"), "422": error_response("a value is over its limit or empty; the field is named"),
+                        "409": error_response("the Idempotency-Key was used for another alert"), "413": error_response("the body is larger than 2 MiB"),
+                        "429": error_response("the tenant's queue is full; Retry-After says when to try again"), "503": error_response("busy; nothing was stored; Retry-After says when to try again")}},
+                "get": {"summary": "Alerts with their delivery state, newest first; a full page carries `Link: <…>; rel=\"next\"`", "security": tenant_auth,
+                    "parameters": [
+                        {"name": "before", "in": "query", "required": false, "schema": {"type": "integer"}, "description": "the cursor: only alerts with smaller ids (the last id of the previous page)"},
+                        {"name": "state", "in": "query", "required": false, "schema": {"enum": ["queued", "delivered", "skipped", "failed"]}},
+                        {"name": "type", "in": "query", "required": false, "schema": {"type": "string"}},
+                        {"name": "account", "in": "query", "required": false, "schema": {"type": "string"}},
+                        {"name": "since", "in": "query", "required": false, "schema": {"type": "integer"}, "description": "received at or after (Unix ms)"},
+                        {"name": "until", "in": "query", "required": false, "schema": {"type": "integer"}, "description": "received before (Unix ms)"},
+                        {"name": "limit", "in": "query", "required": false, "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 200}}],
+                    "responses": {"200": {"description": "the alerts", "headers": {"Link": {"schema": {"type": "string"}, "description": "the next page, when this one is full"}}, "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Alert"}}}}},
+                        "400": error_response("a query value is not of its type"), "422": error_response("an unknown state")}}
             },
             "/api/v1/alerts/{id}": {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
@@ -146,7 +160,7 @@ pub fn spec() -> Value {
                 "put": {"summary": "Tickets & alerts: default board, status (of the board), priority, type (of the board), note signature", "security": tenant_auth,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["board", "status", "priority"], "properties": {
                         "board": {"type": "string"}, "status": {"type": "string"}, "priority": {"type": "string"}, "type": {"type": "string"}, "signature": {"type": "string"}}}}}},
-                    "responses": {"200": {"description": "the settings"}, "400": error_response("no such board, or a status/type of another board")}},
+                    "responses": {"200": {"description": "the settings"}, "400": error_response("the body is not JSON of this shape; the field is named"), "422": error_response("no such board, or a status/type of another board")}},
                 "get": {"summary": "The ticket defaults", "security": tenant_auth, "responses": {"200": {"description": "the settings"}, "404": error_response("not set up")}}
             },
             "/api/v1/accounts/{id}/alerts": {
@@ -159,7 +173,7 @@ pub fn spec() -> Value {
                 "parameters": [{"name": "type", "in": "path", "required": true, "schema": {"type": "string"}}],
                 "put": {"summary": "An alert type's policy: a note when it resolves; a new ticket or a reopen when it recurs after its ticket was closed", "security": tenant_auth,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "properties": {"noteOnResolve": {"type": "boolean"}, "recurAfterClose": {"enum": ["new", "reopen"]}}}}}},
-                    "responses": {"200": {"description": "saved"}, "400": error_response("a field is wrong")}}
+                    "responses": {"200": {"description": "saved"}, "400": error_response("the body is not JSON of this shape; the field is named"), "422": error_response("a field is wrong")}}
             },
             "/api/v1/lookups/companies": {
                 "get": {"summary": "Companies whose name or identifier contains `search` (up to 50)", "security": tenant_auth,

@@ -477,6 +477,8 @@ struct HealthPage {
     check: Option<CheckView>,
     failures: Vec<FailureRow>,
     updated: String,
+    /// Alert deliveries paused by the circuit breaker: until when, failures, why.
+    paused: Option<(String, u32, String)>,
 }
 
 /// `GET /health`: the last preflight, ConnectWise's recent error and rate-limit answers, its
@@ -528,6 +530,10 @@ pub async fn health_page(
                     check,
                     failures,
                     updated,
+                    paused: state
+                        .engine
+                        .delivery_pause(t)
+                        .map(|p| (when(p.until), p.failures, p.reason)),
                 },
             ))
         }
