@@ -242,13 +242,19 @@ impl Store {
         };
         let tmp = dir.join(format!("{SNAPSHOT}.tmp"));
         {
-            let mut w = BufWriter::new(File::create(&tmp)?);
+            let mut w = BufWriter::new(
+                private_options()
+                    .write(true)
+                    .create(true)
+                    .truncate(true)
+                    .open(&tmp)?,
+            );
             serde_json::to_writer(&mut w, &snap)?;
             w.flush()?;
             w.get_ref().sync_all()?;
         }
         fs::rename(&tmp, dir.join(SNAPSHOT))?;
-        let file = OpenOptions::new()
+        let file = private_options()
             .create(true)
             .write(true)
             .truncate(true)
@@ -341,6 +347,15 @@ impl Drop for Store {
             let _ = j.flush();
         }
     }
+}
+
+/// Options for a file of the state directory: it holds the built-in admin's key hash and
+/// the callback signing key, so only its owner reads it.
+fn private_options() -> OpenOptions {
+    let mut options = OpenOptions::new();
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
 }
 
 #[cfg(test)]

@@ -75,6 +75,12 @@ pub fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
     let mut f = opts
         .open(path)
         .with_context(|| format!("Failed to write {}", path.display()))?;
+    // The mode above applies only to a new file; an existing one is narrowed too.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        f.set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    }
     f.write_all(text.as_bytes())?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use cwbridge_store::{SessionRecord, Tenant};
+use cwbridge_store::{SessionRecord, Tenant, TenantId};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -40,6 +40,11 @@ impl TokenCache {
             self.entries.retain(|_, (_, at)| at.elapsed() < TOKEN_TTL);
         }
         self.entries.insert(hash, (tenant, Instant::now()));
+    }
+
+    /// Forgets a tenant's tokens (they were rotated or revoked).
+    fn forget(&mut self, tenant: TenantId) {
+        self.entries.retain(|_, (t, _)| t.id != tenant);
     }
 }
 
@@ -131,6 +136,37 @@ impl Engine {
     /// Ends a session.
     pub async fn sign_out(&self, id: &str) -> Result<()> {
         Ok(self.store.delete_session(&token_hash(id)).await?)
+    }
+
+    /// Gives a tenant a new token, revoking its others and ending its wizard sessions; the
+    /// new token is answered once. Other instances stop taking an old token within
+    /// [`TOKEN_TTL`].
+    pub async fn rotate_token(&self, tenant: TenantId) -> Result<String> {
+        let token = new_token();
+        self.replace_tokens(tenant, Some(&token_hash(&token)))
+            .await?;
+        tracing::info!(tenant.id = %tenant, "tenant token rotated");
+        Ok(token)
+    }
+
+    /// Revokes every token of a tenant and ends its sessions: nobody can use the API or the
+    /// wizard as the tenant until [`Engine::rotate_token`] gives it a new token. Its data
+    /// and queued alerts are kept.
+    pub async fn disable_tenant(&self, tenant: TenantId) -> Result<()> {
+        self.replace_tokens(tenant, None).await?;
+        tracing::info!(tenant.id = %tenant, "tenant disabled");
+        Ok(())
+    }
+
+    async fn replace_tokens(&self, tenant: TenantId, new_hash: Option<&str>) -> Result<()> {
+        if !self.store.replace_tenant_tokens(tenant, new_hash).await? {
+            return Err(EngineError::NotFound(format!("no tenant {tenant}")));
+        }
+        self.tokens
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .forget(tenant);
+        Ok(())
     }
 
     /// A tenant by name (for the CLI's `--tenant`).

@@ -2,6 +2,9 @@
 //! `/api/openapi.json`, and the web wizard with its status pages at `/`. Handlers call the
 //! engine; no SQL here.
 
+// The OpenAPI document is one `json!` literal, deeper than the default limit allows.
+#![recursion_limit = "256"]
+
 // JSON error answers.
 pub mod error;
 // Who is calling, and bodies that name their bad field.

@@ -9,4 +9,7 @@ pub struct AppState {
     pub engine: Engine,
     /// SHA-256 (hex) of the operator token; `None` turns the operator routes off.
     pub operator_token_hash: Option<String>,
+    /// Whether browsers reach the bridge over https (its public URL is `https://…`): the
+    /// wizard's cookies are then `Secure` whatever the proxy in front says.
+    pub public_https: bool,
 }

@@ -24,6 +24,7 @@ impl Bridge {
         let state = AppState {
             engine,
             operator_token_hash: Some(hex::encode(Sha256::digest(OPERATOR.as_bytes()))),
+            public_https: false,
         };
         let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state)
             .await
@@ -869,6 +870,73 @@ async fn alerts_are_listed_in_pages_by_cursor_and_filtered() {
         let (status, body, _) = get("/api/v1/alerts?state=lost").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["error"]["field"], "state");
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_operator_rotates_and_revokes_a_tenants_token() {
+    let w = world().await;
+    for (b, db) in bridges(&w).await {
+        let old = tenant(&b, "Acme MSP").await;
+        let (_, list, _) = b
+            .call(
+                reqwest::Method::GET,
+                "/api/v1/tenants",
+                Some(OPERATOR),
+                None,
+            )
+            .await;
+        let id = list[0]["id"].as_i64().unwrap();
+        let path = format!("/api/v1/tenants/{id}/token");
+
+        // Only the operator may.
+        let (status, _, _) = b.call(reqwest::Method::POST, &path, Some(&old), None).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+        let (status, body, _) = b
+            .call(reqwest::Method::POST, &path, Some(OPERATOR), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        let new = body["token"].as_str().unwrap().to_owned();
+        assert_ne!(new, old);
+        let (status, _, _) = b
+            .call(reqwest::Method::GET, "/api/v1/accounts", Some(&old), None)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{}: the old token still works",
+            db.label
+        );
+        let (status, _, _) = b
+            .call(reqwest::Method::GET, "/api/v1/accounts", Some(&new), None)
+            .await;
+        assert_eq!(status, StatusCode::OK);
+
+        let (status, _, _) = b
+            .call(reqwest::Method::DELETE, &path, Some(OPERATOR), None)
+            .await;
+        assert_eq!(status, StatusCode::NO_CONTENT);
+        let (status, _, _) = b
+            .call(reqwest::Method::GET, "/api/v1/accounts", Some(&new), None)
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNAUTHORIZED,
+            "{}: a disabled tenant's token works",
+            db.label
+        );
+
+        let (status, _, _) = b
+            .call(
+                reqwest::Method::POST,
+                "/api/v1/tenants/999999/token",
+                Some(OPERATOR),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
         db.cleanup().await;
     }
 }

@@ -23,9 +23,15 @@ struct Site {
 }
 
 async fn serve(engine: Engine) -> Site {
+    serve_at(engine, false).await
+}
+
+/// Serves, saying (or not) that browsers reach it over https (`--public-url https://…`).
+async fn serve_at(engine: Engine, public_https: bool) -> Site {
     let state = AppState {
         engine,
         operator_token_hash: None,
+        public_https,
     };
     let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state)
         .await
@@ -498,4 +504,42 @@ async fn admin_company(c: &connectwise_sandbox::Credentials, sandbox: &Sandbox) 
     client.company().companies().list().send().await.unwrap()[0]
         .id
         .unwrap()
+}
+
+#[tokio::test]
+async fn cookies_are_secure_when_the_operator_says_browsers_use_https() {
+    let db = databases().await.remove(0);
+    let engine = Engine::new(
+        db.store.clone(),
+        Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
+        EngineConfig::default(),
+    );
+    let msp = engine.create_tenant("MSP").await.unwrap();
+    for (public_https, secure) in [(false, false), (true, true)] {
+        let site = serve_at(engine.clone(), public_https).await;
+        let page = site
+            .http
+            .get(format!("{}/sign-in", site.base))
+            .send()
+            .await
+            .unwrap();
+        let (_, line) = cookie(&page, "cwb_sign_in").expect("a sign-in cookie");
+        assert_eq!(line.contains("Secure"), secure, "{line}");
+        if public_https {
+            // reqwest keeps no cookie jar here: the session cookie is read off the answer.
+            let (login_cookie, _) = cookie(&page, "cwb_sign_in").unwrap();
+            let form_token = csrf(&page.text().await.unwrap());
+            let res = site
+                .http
+                .post(format!("{}/sign-in", site.base))
+                .header(COOKIE, login_cookie)
+                .form(&[("csrf", form_token.as_str()), ("token", msp.token.as_str())])
+                .send()
+                .await
+                .unwrap();
+            let (_, line) = cookie(&res, "cwb_session").expect("a session cookie");
+            assert!(line.contains("Secure"), "{line}");
+        }
+    }
+    db.cleanup().await;
 }

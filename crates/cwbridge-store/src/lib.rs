@@ -266,6 +266,42 @@ impl Store {
         rows.iter().map(tenant_from).collect()
     }
 
+    /// Replaces every token of a tenant with `new_hash` (or none: the tenant is disabled)
+    /// and ends its wizard sessions, in one transaction; answers whether the tenant exists.
+    pub async fn replace_tenant_tokens(
+        &self,
+        tenant: TenantId,
+        new_hash: Option<&str>,
+    ) -> Result<bool> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM tenant_tokens WHERE tenant_id = $1")
+            .bind(tenant.0)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM web_sessions WHERE tenant_id = $1")
+            .bind(tenant.0)
+            .execute(&mut *tx)
+            .await?;
+        let exists = sqlx::query("SELECT id FROM tenants WHERE id = $1")
+            .bind(tenant.0)
+            .fetch_optional(&mut *tx)
+            .await?
+            .is_some();
+        if exists && let Some(hash) = new_hash {
+            sqlx::query(
+                "INSERT INTO tenant_tokens (tenant_id, token_hash, label, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(tenant.0)
+            .bind(hash)
+            .bind("rotated")
+            .bind(now_ms())
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(exists)
+    }
+
     /// The tenant holding the token with this hash.
     pub async fn tenant_by_token_hash(&self, token_hash: &str) -> Result<Option<Tenant>> {
         let row = sqlx::query(

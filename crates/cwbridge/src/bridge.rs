@@ -163,20 +163,18 @@ impl EngineArgs {
     }
 }
 
-/// Reads the key file, or makes one (readable by its owner only) on first start.
+/// Reads the key file (refused when others can read it), or makes one readable by its owner
+/// only on first start.
 fn key_from_file(path: &Path) -> anyhow::Result<String> {
     match std::fs::read_to_string(path) {
-        Ok(key) => Ok(key.trim().to_owned()),
+        Ok(key) => {
+            crate::secret_file::check_private(path)?;
+            Ok(key.trim().to_owned())
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let key = Keyring::generate_key();
-            let mut options = std::fs::OpenOptions::new();
-            options.write(true).create_new(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-            let mut file = options
-                .open(path)
+            crate::secret_file::write(path, &format!("{key}\n"))
                 .with_context(|| format!("cannot create the key file {}", path.display()))?;
-            std::io::Write::write_all(&mut file, format!("{key}\n").as_bytes())?;
             eprintln!(
                 "made a secret key in {} (keep it: without it, saved ConnectWise keys cannot be opened)",
                 path.display()
@@ -198,6 +196,10 @@ pub struct ServeCmd {
     /// The operator token, which makes and lists tenants (without it those routes are off).
     #[arg(long, env = "CWBRIDGE_OPERATOR_TOKEN", hide_env_values = true)]
     operator_token: Option<String>,
+    /// The address browsers reach the bridge at, e.g. https://bridge.vendor.example. With
+    /// https, the wizard's cookies are `Secure` even when a proxy does not say so.
+    #[arg(long, env = "CWBRIDGE_PUBLIC_URL", value_name = "URL")]
+    public_url: Option<String>,
 }
 
 impl std::fmt::Debug for ServeCmd {
@@ -227,6 +229,10 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
             .operator_token
             .as_deref()
             .map(|t| hex::encode(Sha256::digest(t.trim().as_bytes()))),
+        public_https: cmd
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://")),
     };
     let app = Application::bind(cmd.listen, state.clone())
         .await
@@ -474,6 +480,21 @@ enum TenantAction {
         #[arg(long)]
         json: bool,
     },
+    /// Give a tenant a new token (shown once); its old tokens stop working and its wizard
+    /// sessions end.
+    RotateToken {
+        /// The tenant's name.
+        name: String,
+        /// Print as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke every token of a tenant and end its sessions (its data is kept);
+    /// `rotate-token` enables it again.
+    Disable {
+        /// The tenant's name.
+        name: String,
+    },
 }
 
 /// Runs `cwbridge tenant …`.
@@ -491,6 +512,26 @@ pub async fn tenant(cmd: TenantCmd) -> anyhow::Result<()> {
                 println!("tenant {} (id {})", made.tenant.name, made.tenant.id);
                 println!("token (shown once): {}", made.token);
             }
+        }
+        TenantAction::RotateToken { name, json } => {
+            let tenant = engine.tenant_named(&name).await?;
+            let token = engine.rotate_token(tenant.id).await?;
+            if json {
+                println!(
+                    "{}",
+                    serde_json::json!({"id": tenant.id.0, "name": tenant.name, "token": token})
+                );
+            } else {
+                println!("new token of {} (shown once): {token}", tenant.name);
+            }
+        }
+        TenantAction::Disable { name } => {
+            let tenant = engine.tenant_named(&name).await?;
+            engine.disable_tenant(tenant.id).await?;
+            println!(
+                "{}: every token revoked and every session ended; `cwbridge tenant rotate-token` enables it again",
+                tenant.name
+            );
         }
         TenantAction::List { json } => {
             let tenants = engine.tenants().await?;

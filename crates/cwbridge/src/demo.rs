@@ -145,10 +145,13 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
     .await?;
     let key_path = cmd.dir.join("cwbridge.key");
     let key = match std::fs::read_to_string(&key_path) {
-        Ok(k) => k.trim().to_owned(),
+        Ok(k) => {
+            crate::secret_file::check_private(&key_path)?;
+            k.trim().to_owned()
+        }
         Err(_) => {
             let k = Keyring::generate_key();
-            std::fs::write(&key_path, format!("{k}\n"))?;
+            crate::secret_file::write(&key_path, &format!("{k}\n"))?;
             k
         }
     };
@@ -188,7 +191,8 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(cwbridge_engine::tenant::new_token);
     state.operator_token = Some(operator.clone());
-    std::fs::write(&state_path, serde_json::to_string_pretty(&state)?)?;
+    // It holds the API member's private key and the tenant's token.
+    crate::secret_file::write(&state_path, &serde_json::to_string_pretty(&state)?)?;
     let c = sandbox.credentials();
     for (id, name, units) in ACCOUNTS {
         let units = units.iter().map(|u| u.to_string()).collect();
@@ -224,6 +228,7 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
         AppState {
             engine: engine.clone(),
             operator_token_hash: Some(hex::encode(Sha256::digest(operator.as_bytes()))),
+            public_https: false,
         },
     )
     .await

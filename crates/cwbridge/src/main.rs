@@ -5,6 +5,7 @@ mod api;
 mod bridge;
 mod demo;
 mod sandbox;
+mod secret_file;
 
 use clap::{Parser, Subcommand};
 

@@ -19,6 +19,10 @@ pub fn api() -> Router<AppState> {
         .route("/api/openapi.json", get(openapi::document))
         .route("/api/v1/tenants", post(tenants::create).get(tenants::list))
         .route(
+            "/api/v1/tenants/{id}/token",
+            post(tenants::rotate_token).delete(tenants::revoke_tokens),
+        )
+        .route(
             "/api/v1/connection",
             get(connection::show).put(connection::save),
         )

@@ -62,6 +62,14 @@ pub fn spec() -> Value {
                 "get": {"summary": "List tenants", "security": operator_auth,
                     "responses": {"200": {"description": "the tenants", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Tenant"}}}}}, "401": error_response("no or wrong operator token")}}
             },
+            "/api/v1/tenants/{id}/token": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "post": {"summary": "Rotate the tenant's token: a new one, shown once; the old ones stop working (other instances within 30 s) and the tenant's wizard sessions end", "security": operator_auth,
+                    "responses": {"200": {"description": "the new token", "content": {"application/json": {"schema": {"type": "object", "properties": {"id": {"type": "integer"}, "token": {"type": "string"}}}}}},
+                        "400": error_response("the id is not a number"), "401": error_response("no or wrong operator token"), "404": error_response("no such tenant")}},
+                "delete": {"summary": "Disable the tenant: every token revoked and every session ended, its data kept; POST gives it a token again", "security": operator_auth,
+                    "responses": {"204": {"description": "disabled"}, "400": error_response("the id is not a number"), "401": error_response("no or wrong operator token"), "404": error_response("no such tenant")}}
+            },
             "/api/v1/connection": {
                 "put": {"summary": "Save the ConnectWise connection and check it", "security": tenant_auth,
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ConnectionInput"}}}},

@@ -7,8 +7,9 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::error::ApiError;
-use crate::extract::{JsonBody, Operator};
+use crate::extract::{ApiPath, JsonBody, Operator};
 use crate::state::AppState;
+use cwbridge_store::TenantId;
 
 /// The body of `POST /api/v1/tenants`.
 #[derive(Debug, Deserialize)]
@@ -44,4 +45,26 @@ pub async fn list(_: Operator, State(state): State<AppState>) -> Result<Json<Val
             .map(|t| json!({"id": t.id.0, "name": t.name, "createdAt": t.created_at}))
             .collect(),
     )))
+}
+
+/// `POST /api/v1/tenants/{id}/token`: a new token for the tenant (shown this once); its
+/// other tokens stop working and its wizard sessions end.
+pub async fn rotate_token(
+    _: Operator,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<Json<Value>, ApiError> {
+    let token = state.engine.rotate_token(TenantId(id)).await?;
+    Ok(Json(json!({"id": id, "token": token})))
+}
+
+/// `DELETE /api/v1/tenants/{id}/token`: revokes every token of the tenant and ends its
+/// sessions (a new token, from `POST`, enables it again).
+pub async fn revoke_tokens(
+    _: Operator,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+) -> Result<StatusCode, ApiError> {
+    state.engine.disable_tenant(TenantId(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

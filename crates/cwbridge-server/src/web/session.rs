@@ -118,24 +118,22 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-fn behind_https(headers: &HeaderMap) -> bool {
-    headers
-        .get("x-forwarded-proto")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|p| p.eq_ignore_ascii_case("https"))
+/// Whether the browser reached the bridge over https: the operator said so
+/// (`--public-url https://…`), or a reverse proxy did (`X-Forwarded-Proto: https`).
+fn https(state: &AppState, headers: &HeaderMap) -> bool {
+    state.public_https
+        || headers
+            .get("x-forwarded-proto")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|p| p.eq_ignore_ascii_case("https"))
 }
 
-fn cookie(
-    name: &'static str,
-    value: String,
-    path: &'static str,
-    headers: &HeaderMap,
-) -> Cookie<'static> {
+fn cookie(name: &'static str, value: String, path: &'static str, secure: bool) -> Cookie<'static> {
     Cookie::build((name, value))
         .path(path)
         .http_only(true)
         .same_site(SameSite::Lax)
-        .secure(behind_https(headers))
+        .secure(secure)
         .build()
 }
 
@@ -151,11 +149,11 @@ struct SignInPage {
 fn sign_in_page(
     status: StatusCode,
     jar: CookieJar,
-    headers: &HeaderMap,
+    https: bool,
     error: Option<String>,
 ) -> Response {
     let token = crate::web::random_token();
-    let jar = jar.add(cookie(SIGN_IN_COOKIE, token.clone(), "/sign-in", headers));
+    let jar = jar.add(cookie(SIGN_IN_COOKIE, token.clone(), "/sign-in", https));
     let page = SignInPage {
         chrome: Chrome::signed_out("Sign in"),
         error,
@@ -180,7 +178,7 @@ pub async fn sign_in_form(
     sign_in_page(
         StatusCode::OK,
         jar,
-        &headers,
+        https(&state, &headers),
         expired.then(|| "Your session ended: sign in again.".to_owned()),
     )
 }
@@ -201,7 +199,7 @@ pub async fn sign_in(State(state): State<AppState>, jar: CookieJar, request: Req
         return sign_in_page(
             StatusCode::FORBIDDEN,
             jar,
-            &headers,
+            https(&state, &headers),
             Some("The sign-in form expired: enter the token again.".into()),
         );
     }
@@ -210,7 +208,7 @@ pub async fn sign_in(State(state): State<AppState>, jar: CookieJar, request: Req
         return sign_in_page(
             StatusCode::UNPROCESSABLE_ENTITY,
             jar,
-            &headers,
+            https(&state, &headers),
             Some("Enter your tenant token.".into()),
         );
     }
@@ -222,7 +220,7 @@ pub async fn sign_in(State(state): State<AppState>, jar: CookieJar, request: Req
             {
                 return super::failure_page(&e.to_string());
             }
-            let mut session = cookie(SESSION_COOKIE, id, "/", &headers);
+            let mut session = cookie(SESSION_COOKIE, id, "/", https(&state, &headers));
             session.set_max_age(time_of(cwbridge_engine::tenant::SESSION_TTL));
             let jar = jar
                 .remove(Cookie::build(SIGN_IN_COOKIE).path("/sign-in"))
@@ -232,7 +230,7 @@ pub async fn sign_in(State(state): State<AppState>, jar: CookieJar, request: Req
         Ok(None) => sign_in_page(
             StatusCode::UNAUTHORIZED,
             jar,
-            &headers,
+            https(&state, &headers),
             Some(
                 "That token is not valid. Use the tenant token cwbridge gave you (`cwbridge tenant create`, or the demo's output)."
                     .into(),
