@@ -445,8 +445,12 @@ impl Engine {
         };
         self.check_queue_room(tenant).await?;
         match self
-            .store
-            .insert_alert_once(&record, idempotency_key)
+            .intake
+            .store(
+                &self.store,
+                record.clone(),
+                idempotency_key.map(str::to_owned),
+            )
             .await?
         {
             cwbridge_store::Accepted::New(id) => {

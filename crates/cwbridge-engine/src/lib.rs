@@ -14,6 +14,8 @@ pub mod connection;
 pub mod error;
 // ConnectWise's recent error and rate-limit answers.
 pub mod health;
+// Group commit of accepted alerts.
+mod intake;
 // The permission preflight and its manifest.
 pub mod preflight;
 // Look-ups for the wizard, remembered briefly.
@@ -155,6 +157,8 @@ pub struct Engine {
     breakers: std::sync::Arc<worker::Breakers>,
     /// Each tenant's queued alerts, as last counted.
     queue_counts: std::sync::Arc<alert::QueueCounts>,
+    /// The writer that stores accepted alerts in batches.
+    intake: std::sync::Arc<intake::Intake>,
 }
 
 impl Engine {
@@ -170,6 +174,7 @@ impl Engine {
             failure_log: std::sync::Arc::default(),
             breakers: std::sync::Arc::default(),
             queue_counts: std::sync::Arc::default(),
+            intake: std::sync::Arc::default(),
         }
     }
 
@@ -186,6 +191,7 @@ impl Engine {
             failure_log: std::sync::Arc::default(),
             breakers: std::sync::Arc::default(),
             queue_counts: std::sync::Arc::default(),
+            intake: std::sync::Arc::default(),
         }
     }
 

@@ -388,6 +388,9 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
         ("POST", "/api/v1/alerts/{id}/retry", None),
         ("DELETE", "/api/v1/accounts/{id}/mapping", None),
         ("DELETE", "/api/v1/accounts/{id}", None),
+        // The other tenant's token (the operator's routes), last.
+        ("POST", "/api/v1/tenants/{id}/token", None),
+        ("DELETE", "/api/v1/tenants/{id}/token", None),
         ("GET", "/api/openapi.json", None),
     ];
     let called: std::collections::BTreeSet<(String, String)> = steps
@@ -399,7 +402,7 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
     let mut run_id = String::new();
     let mut alert_id = String::new();
     for (method, path, body) in steps {
-        let auth = if path == "/api/v1/tenants" {
+        let auth = if path.starts_with("/api/v1/tenants") {
             OPERATOR
         } else {
             token.as_str()
@@ -410,6 +413,9 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
             path.replace("{id}", "1")
         } else if path.starts_with("/api/v1/alerts/") {
             path.replace("{id}", &alert_id)
+        } else if path.starts_with("/api/v1/tenants/") {
+            // "Other MSP", made by the second step.
+            path.replace("{id}", "2")
         } else {
             path.replace("{id}", "g-acme").replace("{type}", "spf")
         };

@@ -204,47 +204,50 @@ impl Store {
         a: &AlertRecord,
         idempotency_key: Option<&str>,
     ) -> Result<Accepted> {
-        let now = now_ms();
-        let mut tx = self.pool.begin().await?;
-        // Writing first takes the write lock at once (SQLite: a transaction that read first
-        // could not upgrade after another commit). The lane's row lock (PostgreSQL) or the
-        // write lock (SQLite) orders this against a finishing alert of the same key, so a
-        // lane never has two due alerts, nor none.
-        let queued: i64 = join_lane(&mut tx, a.tenant, &a.alert_key).await?;
-        if let Some(key) = idempotency_key {
-            let row = sqlx::query(&format!(
-                "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND idempotency_key = $2"
-            ))
-            .bind(a.tenant.0)
-            .bind(key)
-            .fetch_optional(&mut *tx)
-            .await?;
-            if let Some(row) = row {
-                let existing = alert_from(&row)?;
-                tx.rollback().await?;
-                return Ok(Accepted::Repeat(existing));
-            }
+        let mut tx = self.intake.begin().await?;
+        let accepted = insert_in(&mut tx, a, idempotency_key, now_ms()).await?;
+        if matches!(accepted, Accepted::Repeat(_)) {
+            tx.rollback().await?;
+        } else {
+            tx.commit().await?;
         }
-        let due = if queued == 1 { now } else { WAITING };
-        let row = sqlx::query(
-            "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at, idempotency_key) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $9, $10) RETURNING id",
-        )
-        .bind(a.tenant.0)
-        .bind(&a.account)
-        .bind(&a.alert_type)
-        .bind(&a.alert_key)
-        .bind(&a.summary)
-        .bind(&a.description)
-        .bind(i64::from(a.resolved))
-        .bind(due)
-        .bind(now)
-        .bind(idempotency_key)
-        .fetch_one(&mut *tx)
-        .await?;
-        let id = row.try_get("id")?;
+        Ok(accepted)
+    }
+
+    /// Stores several alerts in one transaction: one commit (one sync to disk) for all the
+    /// alerts that arrived together. Each is answered as [`Store::insert_alert_once`] would.
+    /// When the batch cannot be committed because of one alert (a key another instance
+    /// stored meanwhile), each is stored on its own instead.
+    pub async fn insert_alerts(
+        &self,
+        alerts: &[(AlertRecord, Option<String>)],
+    ) -> Result<Vec<Accepted>> {
+        match self.try_insert_alerts(alerts).await {
+            Err(crate::StoreError::Database(sqlx::Error::Database(e)))
+                if e.is_unique_violation() =>
+            {
+                let mut out = Vec::with_capacity(alerts.len());
+                for (a, key) in alerts {
+                    out.push(self.insert_alert_once(a, key.as_deref()).await?);
+                }
+                Ok(out)
+            }
+            other => other,
+        }
+    }
+
+    async fn try_insert_alerts(
+        &self,
+        alerts: &[(AlertRecord, Option<String>)],
+    ) -> Result<Vec<Accepted>> {
+        let now = now_ms();
+        let mut tx = self.intake.begin().await?;
+        let mut out = Vec::with_capacity(alerts.len());
+        for (a, key) in alerts {
+            out.push(insert_in(&mut tx, a, key.as_deref(), now).await?);
+        }
         tx.commit().await?;
-        Ok(Accepted::New(id))
+        Ok(out)
     }
 
     /// The tenant's alert sent with this idempotency key.
@@ -625,4 +628,63 @@ async fn leave_lane(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Stores one alert inside `tx`, or finds the alert stored with its idempotency key. A repeat
+/// leaves the lane as it was.
+async fn insert_in(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    a: &AlertRecord,
+    idempotency_key: Option<&str>,
+    now: i64,
+) -> Result<Accepted> {
+    // Writing first takes SQLite's write lock at once (a transaction that read first could
+    // not upgrade after another connection's commit). The lane's row lock (PostgreSQL) or
+    // the write lock (SQLite) orders this against a finishing alert of the same key, so a
+    // lane never has two due alerts, nor none.
+    let queued: i64 = join_lane(tx, a.tenant, &a.alert_key).await?;
+    if let Some(key) = idempotency_key {
+        let row = sqlx::query(&format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND idempotency_key = $2"
+        ))
+        .bind(a.tenant.0)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await?;
+        if let Some(row) = row {
+            sqlx::query(
+                "UPDATE alert_lanes SET queued = queued - 1 WHERE tenant_id = $1 AND alert_key = $2",
+            )
+            .bind(a.tenant.0)
+            .bind(&a.alert_key)
+            .execute(&mut **tx)
+            .await?;
+            sqlx::query(
+                "DELETE FROM alert_lanes WHERE tenant_id = $1 AND alert_key = $2 AND queued <= 0",
+            )
+            .bind(a.tenant.0)
+            .bind(&a.alert_key)
+            .execute(&mut **tx)
+            .await?;
+            return Ok(Accepted::Repeat(alert_from(&row)?));
+        }
+    }
+    let due = if queued == 1 { now } else { WAITING };
+    let row = sqlx::query(
+        "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at, idempotency_key) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $9, $10) RETURNING id",
+    )
+    .bind(a.tenant.0)
+    .bind(&a.account)
+    .bind(&a.alert_type)
+    .bind(&a.alert_key)
+    .bind(&a.summary)
+    .bind(&a.description)
+    .bind(i64::from(a.resolved))
+    .bind(due)
+    .bind(now)
+    .bind(idempotency_key)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Accepted::New(row.try_get("id")?))
 }

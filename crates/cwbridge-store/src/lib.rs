@@ -83,6 +83,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// Where accepted alerts are written: on SQLite one connection that syncs every commit
+    /// to disk (`synchronous = FULL`), so an alert acknowledged survives power loss while
+    /// the rest (delivery state, which the markers make safe to redo) syncs less often; on
+    /// PostgreSQL, whose commits are durable already, the main pool.
+    intake: AnyPool,
     dialect: Dialect,
 }
 
@@ -133,6 +138,7 @@ impl Store {
             _ => url.to_owned(),
         };
         let options = AnyConnectOptions::from_str(&url)?;
+        let intake_options = options.clone();
         let schema = pg_schema.map(str::to_owned);
         let pool = AnyPoolOptions::new()
             .max_connections(match dialect {
@@ -146,7 +152,8 @@ impl Store {
                     match dialect {
                         Dialect::Sqlite => {
                             // WAL: readers never wait for the writer; NORMAL sync is durable
-                            // across a process crash (the journal is in the OS).
+                            // across a process crash (the journal is in the OS); the intake
+                            // connection below syncs every commit.
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
@@ -164,9 +171,31 @@ impl Store {
             })
             .connect_with(options)
             .await?;
-        let store = Store { pool, dialect };
-        migrate::run(&store.pool, dialect).await?;
-        Ok(store)
+        migrate::run(&pool, dialect).await?;
+        let intake = match dialect {
+            Dialect::Sqlite => {
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .acquire_timeout(Duration::from_secs(30))
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute("PRAGMA journal_mode = WAL").await?;
+                            conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute("PRAGMA foreign_keys = ON").await?;
+                            conn.execute("PRAGMA busy_timeout = 10000").await?;
+                            Ok(())
+                        })
+                    })
+                    .connect_with(intake_options)
+                    .await?
+            }
+            Dialect::Postgres => pool.clone(),
+        };
+        Ok(Store {
+            pool,
+            intake,
+            dialect,
+        })
     }
 
     /// A bare connection to a PostgreSQL server, without migrations (for making and
@@ -179,6 +208,7 @@ impl Store {
             .connect(url)
             .await?;
         Ok(Store {
+            intake: pool.clone(),
             pool,
             dialect: Dialect::Postgres,
         })
@@ -208,6 +238,7 @@ impl Store {
 
     /// Closes every connection.
     pub async fn close(&self) {
+        self.intake.close().await;
         self.pool.close().await;
     }
 
