@@ -85,6 +85,9 @@ pub struct AlertView {
     pub last_error: Option<String>,
     /// When it was received (Unix ms).
     pub created_at: i64,
+    /// When its state last changed (Unix ms): for a delivered alert, when its ticket or note
+    /// was made.
+    pub updated_at: i64,
 }
 
 impl From<AlertRecord> for AlertView {
@@ -102,6 +105,7 @@ impl From<AlertRecord> for AlertView {
             attempts: a.attempts,
             last_error: a.last_error,
             created_at: a.created_at,
+            updated_at: a.updated_at,
         }
     }
 }
@@ -442,6 +446,7 @@ impl Engine {
             attempts: 0,
             last_error: None,
             created_at: now_ms(),
+            updated_at: now_ms(),
         };
         self.check_queue_room(tenant).await?;
         match self

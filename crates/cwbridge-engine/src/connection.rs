@@ -100,6 +100,20 @@ impl CheckReport {
     }
 }
 
+/// Retries for calls someone is waiting on (the wizard, the API, a delivery).
+const QUICK_RETRIES: RetryPolicy = RetryPolicy {
+    max_retries: 2,
+    base_delay: Duration::from_millis(200),
+    max_delay: Duration::from_secs(10),
+};
+
+/// Retries for a billing run's calls: about two minutes of patience for one read.
+const RUN_RETRIES: RetryPolicy = RetryPolicy {
+    max_retries: 6,
+    base_delay: Duration::from_millis(500),
+    max_delay: Duration::from_secs(30),
+};
+
 fn context(tenant: TenantId) -> String {
     format!("tenant:{tenant}")
 }
@@ -256,12 +270,23 @@ impl Engine {
     /// A ConnectWise client for the tenant's connection. Its failed answers are kept for the
     /// connection-health page.
     pub async fn client_for(&self, tenant: TenantId) -> Result<Client> {
-        self.client_with(tenant, true).await
+        self.client_with(tenant, true, QUICK_RETRIES).await
+    }
+
+    /// A client for a billing run: its reads ride out a passing ConnectWise failure with
+    /// more, longer retries (a run is not waited on by a person), instead of failing whole.
+    pub(crate) async fn client_for_run(&self, tenant: TenantId) -> Result<Client> {
+        self.client_with(tenant, true, RUN_RETRIES).await
     }
 
     /// A client, keeping its failed answers or not: the check's probes expect refusals (a
     /// 400 proves a permission), and its report says what failed, so they are not kept.
-    async fn client_with(&self, tenant: TenantId, keep_failures: bool) -> Result<Client> {
+    async fn client_with(
+        &self,
+        tenant: TenantId,
+        keep_failures: bool,
+        retry: RetryPolicy,
+    ) -> Result<Client> {
         let c = self.stored_connection(tenant).await?;
         let private_key = self.keyring.open(&c.private_key_sealed, &context(tenant))?;
         let mut builder = Client::builder(Credentials {
@@ -280,11 +305,7 @@ impl Engine {
             .max_pages(self.config.max_list_pages)
             .timeout(Duration::from_secs(30))
             .max_concurrency(16)
-            .retry(RetryPolicy {
-                max_retries: 2,
-                base_delay: Duration::from_millis(200),
-                max_delay: Duration::from_secs(10),
-            });
+            .retry(retry);
         if let Some(pem) = &self.config.connectwise_ca {
             builder = builder.extra_ca_pem(pem.clone());
         }
@@ -305,7 +326,7 @@ impl Engine {
     /// Checks a tenant's saved connection and records the report.
     pub async fn check_connection(&self, tenant: TenantId) -> Result<CheckReport> {
         let stored = self.stored_connection(tenant).await?;
-        let report = match self.client_with(tenant, false).await {
+        let report = match self.client_with(tenant, false, QUICK_RETRIES).await {
             Ok(client) => self.run_check(&client, &stored).await,
             Err(EngineError::ConnectWise(e)) => CheckReport {
                 ok: false,

@@ -38,6 +38,15 @@ pub enum EngineError {
         /// Seconds to wait before trying again.
         retry_after: u64,
     },
+    /// A billing run of the tenant is going (on this or another instance); if its instance
+    /// died, its lock lapses within `retry_after` seconds.
+    #[error(
+        "a billing run of this tenant is already going; if its instance stopped, its lock lapses within {retry_after} s"
+    )]
+    RunInProgress {
+        /// Seconds until the lock of a run whose instance died lapses.
+        retry_after: u64,
+    },
     /// The database is too busy to answer now (a lock or a free connection was not had in
     /// time): nothing was stored; try again.
     #[error("cwbridge is busy; nothing was stored: try again shortly")]

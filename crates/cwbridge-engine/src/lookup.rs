@@ -20,24 +20,101 @@ pub const LOOKUP_TTL: Duration = Duration::from_secs(60);
 /// Remembered look-ups by tenant and question.
 #[derive(Debug, Default)]
 pub struct LookupCache {
-    entries: Mutex<HashMap<(TenantId, String), (Instant, Value)>>,
+    entries: Mutex<HashMap<(TenantId, String), (Instant, Value, usize)>>,
 }
+
+/// Look-ups one tenant may have remembered at once.
+const ENTRIES_PER_TENANT: usize = 64;
+
+/// Bytes (as JSON) of one tenant's remembered look-ups.
+const BYTES_PER_TENANT: usize = 4 << 20;
+
+/// Look-ups remembered for all tenants together.
+const ENTRIES: usize = 10_000;
 
 impl LookupCache {
     fn get(&self, tenant: TenantId, key: &str) -> Option<Value> {
         let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
         entries
             .get(&(tenant, key.to_owned()))
-            .filter(|(at, _)| at.elapsed() < LOOKUP_TTL)
-            .map(|(_, v)| v.clone())
+            .filter(|(at, _, _)| at.elapsed() < LOOKUP_TTL)
+            .map(|(_, v, _)| v.clone())
     }
 
+    /// Remembers a look-up within the tenant's bounds (entries and bytes), forgetting that
+    /// tenant's oldest first; one larger than a tenant's whole share is not remembered.
     fn put(&self, tenant: TenantId, key: String, value: Value) {
-        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
-        if entries.len() > 1_000 {
-            entries.retain(|_, (at, _)| at.elapsed() < LOOKUP_TTL);
+        let size = serde_json::to_vec(&value).map_or(usize::MAX, |v| v.len());
+        if size > BYTES_PER_TENANT {
+            return;
         }
-        entries.insert((tenant, key), (Instant::now(), value));
+        let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+        entries.retain(|_, (at, _, _)| at.elapsed() < LOOKUP_TTL);
+        entries.remove(&(tenant, key.clone()));
+        loop {
+            let mine = entries.iter().filter(|((t, _), _)| *t == tenant);
+            let (count, bytes) = mine
+                .clone()
+                .fold((0, 0), |(n, b), (_, (_, _, s))| (n + 1, b + s));
+            if count < ENTRIES_PER_TENANT && bytes + size <= BYTES_PER_TENANT {
+                break;
+            }
+            let oldest = mine
+                .min_by_key(|(_, (at, _, _))| *at)
+                .map(|(k, _)| k.clone());
+            match oldest {
+                Some(k) => entries.remove(&k),
+                None => break,
+            };
+        }
+        if entries.len() >= ENTRIES
+            && let Some(k) = entries
+                .iter()
+                .min_by_key(|(_, (at, _, _))| *at)
+                .map(|(k, _)| k.clone())
+        {
+            entries.remove(&k);
+        }
+        entries.insert((tenant, key), (Instant::now(), value, size));
+    }
+}
+
+#[cfg(test)]
+mod cache_tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_keeps_at_most_its_share_and_others_keep_theirs() {
+        let cache = LookupCache::default();
+        let (a, b) = (TenantId(1), TenantId(2));
+        cache.put(b, "b".into(), Value::from("kept"));
+        for i in 0..200 {
+            cache.put(a, format!("k{i}"), Value::from(i));
+        }
+        let entries = cache.entries.lock().unwrap();
+        assert_eq!(
+            entries.keys().filter(|(t, _)| *t == a).count(),
+            ENTRIES_PER_TENANT
+        );
+        assert!(
+            entries.contains_key(&(a, "k199".into())),
+            "the newest is kept"
+        );
+        assert!(
+            !entries.contains_key(&(a, "k0".into())),
+            "the oldest went first"
+        );
+        drop(entries);
+        assert_eq!(cache.get(b, "b"), Some(Value::from("kept")));
+        // Bytes too: two 3 MiB answers do not both fit a tenant's 4 MiB.
+        let big = Value::from("x".repeat(3 << 20));
+        cache.put(b, "big1".into(), big.clone());
+        cache.put(b, "big2".into(), big.clone());
+        assert!(cache.get(b, "big1").is_none());
+        assert!(cache.get(b, "big2").is_some());
+        // One larger than the whole share is not remembered.
+        cache.put(b, "huge".into(), Value::from("x".repeat(5 << 20)));
+        assert!(cache.get(b, "huge").is_none());
     }
 }
 

@@ -83,7 +83,7 @@ impl Engine {
         if due {
             match self.billing_apply(tenant, true).await {
                 Ok(_) => work.billing_runs += 1,
-                Err(EngineError::Conflict(_)) => {} // another instance is on it
+                Err(EngineError::RunInProgress { .. }) => {} // another instance is on it
                 Err(e) => {
                     tracing::warn!(tenant.id = %tenant, error = %e, "scheduled billing failed")
                 }

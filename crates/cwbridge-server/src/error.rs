@@ -92,6 +92,13 @@ impl From<EngineError> for ApiError {
                 field: None,
                 retry_after: Some(retry_after),
             },
+            EngineError::RunInProgress { retry_after } => ApiError {
+                status: StatusCode::CONFLICT,
+                code: "conflict",
+                message: EngineError::RunInProgress { retry_after }.to_string(),
+                field: None,
+                retry_after: Some(retry_after),
+            },
             EngineError::Unavailable => ApiError {
                 status: StatusCode::SERVICE_UNAVAILABLE,
                 code: "busy",

@@ -1,5 +1,7 @@
 //! Ticket defaults, alert routes and policies, the alert outbox and the key → ticket links.
 
+use std::collections::HashMap;
+
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -36,10 +38,16 @@ pub enum Accepted {
     Repeat(AlertRecord),
 }
 
+/// Lanes upserted by one statement (3 parameters each).
+const LANES_PER_STATEMENT: usize = 500;
+
+/// Alerts inserted by one statement (10 parameters each).
+const ALERTS_PER_STATEMENT: usize = 500;
+
 /// `next_attempt_at` of an alert waiting behind an earlier one of its key.
 const WAITING: i64 = i64::MAX;
 
-const ALERT_COLUMNS: &str = "id, tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, ticket_id, action, attempts, last_error, created_at";
+const ALERT_COLUMNS: &str = "id, tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, ticket_id, action, attempts, last_error, created_at, updated_at";
 
 impl Store {
     /// Saves a tenant's ticket defaults.
@@ -236,18 +244,187 @@ impl Store {
         }
     }
 
+    /// The batch in three statements whatever its size: one look-up of the idempotency
+    /// keys, one upsert of the lanes, one insert of the alerts.
     async fn try_insert_alerts(
         &self,
         alerts: &[(AlertRecord, Option<String>)],
     ) -> Result<Vec<Accepted>> {
         let now = now_ms();
         let mut tx = self.intake.begin().await?;
-        let mut out = Vec::with_capacity(alerts.len());
-        for (a, key) in alerts {
-            out.push(insert_in(&mut tx, a, key.as_deref(), now).await?);
+        let mut out: Vec<Option<Accepted>> = vec![None; alerts.len()];
+
+        // 1. Keys sent before, and keys repeated within the batch (answered as the first).
+        let keyed: Vec<(usize, TenantId, &str)> = alerts
+            .iter()
+            .enumerate()
+            .filter_map(|(i, (a, k))| k.as_deref().map(|k| (i, a.tenant, k)))
+            .collect();
+        let mut first_of: HashMap<(TenantId, &str), usize> = HashMap::new();
+        let mut repeat_of: HashMap<usize, usize> = HashMap::new();
+        for &(i, t, k) in &keyed {
+            if let Some(&first) = first_of.get(&(t, k)) {
+                repeat_of.insert(i, first);
+            } else {
+                first_of.insert((t, k), i);
+            }
+        }
+        if !first_of.is_empty() {
+            let mut sql = format!(
+                "SELECT {ALERT_COLUMNS}, idempotency_key FROM alerts WHERE (tenant_id, idempotency_key) IN (VALUES "
+            );
+            for n in 0..first_of.len() {
+                if n > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${})", 2 * n + 1, 2 * n + 2));
+            }
+            sql.push(')');
+            let mut query = sqlx::query(&sql);
+            for (t, k) in first_of.keys() {
+                query = query.bind(t.0).bind(*k);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                let key: String = row.try_get("idempotency_key")?;
+                let existing = alert_from(&row)?;
+                if let Some(&i) = first_of.get(&(existing.tenant, key.as_str())) {
+                    out[i] = Some(Accepted::Repeat(existing));
+                }
+            }
+        }
+        let new: Vec<usize> = (0..alerts.len())
+            .filter(|i| out[*i].is_none() && !repeat_of.contains_key(i))
+            .collect();
+
+        // 2. Each lane once, by how many of the batch join it; the lane's first newcomer is
+        //    due at once when the lane was empty.
+        let mut joining: Vec<((TenantId, &str), i64)> = Vec::new();
+        for &i in &new {
+            let lane = (alerts[i].0.tenant, alerts[i].0.alert_key.as_str());
+            match joining.iter_mut().find(|(l, _)| *l == lane) {
+                Some((_, n)) => *n += 1,
+                None => joining.push((lane, 1)),
+            }
+        }
+        let mut empty_before: HashMap<(TenantId, String), bool> = HashMap::new();
+        for chunk in joining.chunks(LANES_PER_STATEMENT) {
+            let mut sql =
+                String::from("INSERT INTO alert_lanes (tenant_id, alert_key, queued) VALUES ");
+            for n in 0..chunk.len() {
+                if n > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("(${}, ${}, ${})", 3 * n + 1, 3 * n + 2, 3 * n + 3));
+            }
+            sql.push_str(
+                " ON CONFLICT (tenant_id, alert_key) DO UPDATE SET queued = alert_lanes.queued + excluded.queued \
+                 RETURNING tenant_id, alert_key, queued",
+            );
+            let mut query = sqlx::query(&sql);
+            for ((t, k), n) in chunk {
+                query = query.bind(t.0).bind(*k).bind(*n);
+            }
+            for row in query.fetch_all(&mut *tx).await? {
+                let lane = (
+                    TenantId(row.try_get("tenant_id")?),
+                    row.try_get::<String, _>("alert_key")?,
+                );
+                let queued: i64 = row.try_get("queued")?;
+                let added = chunk
+                    .iter()
+                    .find(|((t, k), _)| *t == lane.0 && *k == lane.1)
+                    .map_or(0, |(_, n)| *n);
+                empty_before.insert(lane, queued == added);
+            }
+        }
+
+        // 3. The alerts, many rows a statement; ids come in the order of the rows.
+        let mut head_taken: HashMap<(TenantId, &str), ()> = HashMap::new();
+        for chunk in new.chunks(ALERTS_PER_STATEMENT) {
+            let mut sql = String::from(
+                "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at, idempotency_key) VALUES ",
+            );
+            for n in 0..chunk.len() {
+                if n > 0 {
+                    sql.push_str(", ");
+                }
+                let b = 10 * n;
+                sql.push_str(&format!(
+                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'queued', 0, ${}, ${}, ${}, ${})",
+                    b + 1,
+                    b + 2,
+                    b + 3,
+                    b + 4,
+                    b + 5,
+                    b + 6,
+                    b + 7,
+                    b + 8,
+                    b + 9,
+                    b + 9,
+                    b + 10
+                ));
+            }
+            sql.push_str(" RETURNING id");
+            let mut query = sqlx::query(&sql);
+            for &i in chunk {
+                let (a, key) = &alerts[i];
+                let lane = (a.tenant, a.alert_key.as_str());
+                let head = empty_before
+                    .get(&(a.tenant, a.alert_key.clone()))
+                    .copied()
+                    .unwrap_or(false)
+                    && head_taken.insert(lane, ()).is_none();
+                query = query
+                    .bind(a.tenant.0)
+                    .bind(&a.account)
+                    .bind(&a.alert_type)
+                    .bind(&a.alert_key)
+                    .bind(&a.summary)
+                    .bind(&a.description)
+                    .bind(i64::from(a.resolved))
+                    .bind(if head { now } else { WAITING })
+                    .bind(now)
+                    .bind(key.as_deref());
+            }
+            let mut ids: Vec<i64> = query
+                .fetch_all(&mut *tx)
+                .await?
+                .iter()
+                .map(|r| r.try_get("id"))
+                .collect::<std::result::Result<_, _>>()?;
+            ids.sort_unstable();
+            if ids.len() != chunk.len() {
+                return Err(crate::StoreError::Corrupt(format!(
+                    "{} alerts inserted, {} ids returned",
+                    chunk.len(),
+                    ids.len()
+                )));
+            }
+            for (&i, id) in chunk.iter().zip(ids) {
+                out[i] = Some(Accepted::New(id));
+            }
         }
         tx.commit().await?;
-        Ok(out)
+
+        // Keys repeated within the batch answer what their first answered.
+        for (&i, &first) in &repeat_of {
+            out[i] = match &out[first] {
+                Some(Accepted::New(id)) => Some(Accepted::Repeat(AlertRecord {
+                    id: *id,
+                    created_at: now,
+                    updated_at: now,
+                    ..alerts[first].0.clone()
+                })),
+                other => other.clone(),
+            };
+        }
+        out.into_iter()
+            .map(|a| {
+                a.ok_or_else(|| {
+                    crate::StoreError::Corrupt("an alert of the batch went unanswered".into())
+                })
+            })
+            .collect()
     }
 
     /// The tenant's alert sent with this idempotency key.
@@ -572,6 +749,7 @@ fn alert_from(r: &AnyRow) -> Result<AlertRecord> {
         attempts: r.try_get("attempts")?,
         last_error: r.try_get("last_error")?,
         created_at: r.try_get("created_at")?,
+        updated_at: r.try_get("updated_at")?,
     })
 }
 

@@ -8,6 +8,9 @@ use crate::{
     RunRecord, Store, TenantId, now_ms,
 };
 
+/// Units inserted by one statement.
+const UNITS_PER_STATEMENT: usize = 500;
+
 impl Store {
     /// Sets an account's name, its whole unit list and the alert types the vendor has
     /// configured for it, in one transaction.
@@ -38,13 +41,21 @@ impl Store {
             .bind(external_id)
             .execute(&mut *tx)
             .await?;
-        for unit in units {
-            sqlx::query("INSERT INTO units (tenant_id, external_id, name) VALUES ($1, $2, $3)")
-                .bind(tenant.0)
-                .bind(external_id)
-                .bind(unit)
-                .execute(&mut *tx)
-                .await?;
+        // Many rows a statement: an account's 10,000 units are 20 statements, so the write
+        // lock is held for milliseconds, not seconds.
+        for chunk in units.chunks(UNITS_PER_STATEMENT) {
+            let mut sql = String::from("INSERT INTO units (tenant_id, external_id, name) VALUES ");
+            for i in 0..chunk.len() {
+                if i > 0 {
+                    sql.push_str(", ");
+                }
+                sql.push_str(&format!("($1, $2, ${})", i + 3));
+            }
+            let mut query = sqlx::query(&sql).bind(tenant.0).bind(external_id);
+            for unit in chunk {
+                query = query.bind(unit);
+            }
+            query.execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -315,6 +326,17 @@ impl Store {
         .await
         .map_err(|e| crate::conflict(e, || "a running billing run of this tenant".to_owned()))?;
         Ok(row.try_get("id")?)
+    }
+
+    /// When the tenant's running billing run last beat (Unix ms), if one is running.
+    pub async fn running_run_heartbeat(&self, tenant: TenantId) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT COALESCE(heartbeat_at, started_at) AS beat FROM billing_runs WHERE tenant_id = $1 AND status = 'running'",
+        )
+        .bind(tenant.0)
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|r| r.try_get("beat")).transpose()?)
     }
 
     /// Says a run is still alive.

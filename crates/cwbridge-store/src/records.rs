@@ -213,6 +213,8 @@ pub struct AlertRecord {
     pub last_error: Option<String>,
     /// When it was received (Unix ms).
     pub created_at: i64,
+    /// When its state last changed (Unix ms): for a delivered alert, when it was delivered.
+    pub updated_at: i64,
 }
 
 /// The ticket an alert key has now.

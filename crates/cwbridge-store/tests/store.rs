@@ -209,6 +209,7 @@ async fn an_alert_is_held_by_one_claim_and_a_lapsed_claim_cannot_finish_it() {
             attempts: 0,
             last_error: None,
             created_at: 0,
+            updated_at: 0,
         };
         let first = store.insert_alert(&alert("k")).await.unwrap();
         store.insert_alert(&alert("k")).await.unwrap();
@@ -301,6 +302,7 @@ async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_on
             attempts: 0,
             last_error: None,
             created_at: 0,
+            updated_at: 0,
         };
         let k1 = store.insert_alert(&alert(t, "k")).await.unwrap();
         let k2 = store.insert_alert(&alert(t, "k")).await.unwrap();
@@ -379,6 +381,88 @@ async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_on
             store.tenants_with_queued_alerts(0, 10).await.unwrap(),
             vec![u]
         );
+        db.cleanup().await;
+    }
+}
+
+#[tokio::test]
+async fn a_batch_keeps_each_keys_order_and_answers_repeated_idempotency_keys_once() {
+    use cwbridge_store::{Accepted, AlertRecord};
+    for db in databases().await {
+        let store = &db.store;
+        let t = store.create_tenant("acme", "h").await.unwrap().id;
+        let alert = |key: &str, summary: &str| AlertRecord {
+            id: 0,
+            tenant: t,
+            account: "g1".into(),
+            alert_type: "spf".into(),
+            alert_key: key.into(),
+            summary: summary.into(),
+            description: "d".into(),
+            resolved: false,
+            state: "queued".into(),
+            ticket_id: None,
+            action: None,
+            attempts: 0,
+            last_error: None,
+            created_at: 0,
+            updated_at: 0,
+        };
+        let earlier = store
+            .insert_alert_once(&alert("old", "sent before"), Some("idem-0"))
+            .await
+            .unwrap();
+        let Accepted::New(earlier) = earlier else {
+            panic!()
+        };
+        let batch = vec![
+            (alert("k", "1"), None),
+            (alert("k", "2"), Some("idem-1".to_owned())),
+            (alert("other", "3"), None),
+            (alert("k", "4"), Some("idem-1".to_owned())),
+            (alert("old", "5"), Some("idem-0".to_owned())),
+            (alert("k", "6"), None),
+        ];
+        let answers = store.insert_alerts(&batch).await.unwrap();
+        let ids: Vec<i64> = answers
+            .iter()
+            .map(|a| match a {
+                Accepted::New(id) => *id,
+                Accepted::Repeat(r) => r.id,
+            })
+            .collect();
+        assert!(matches!(answers[0], Accepted::New(_)), "{}", db.label);
+        assert!(matches!(answers[1], Accepted::New(_)));
+        assert!(
+            matches!(answers[3], Accepted::Repeat(_)),
+            "within the batch"
+        );
+        assert_eq!(ids[3], ids[1]);
+        assert!(
+            matches!(&answers[4], Accepted::Repeat(r) if r.id == earlier && r.summary == "sent before")
+        );
+        assert!(ids[0] < ids[1] && ids[1] < ids[5], "{ids:?}");
+
+        // k's alerts come due one at a time, in the order sent; `other` and `old` beside them.
+        let mut order = Vec::new();
+        for _ in 0..10 {
+            let Some(a) = store.claim_alert(t, 60_000, "w").await.unwrap() else {
+                break;
+            };
+            order.push(a.summary.clone());
+            assert!(
+                store
+                    .finish_alert(a.id, "w", "delivered", Some(1), Some("ticket"), None)
+                    .await
+                    .unwrap()
+            );
+        }
+        let k: Vec<&String> = order
+            .iter()
+            .filter(|s| ["1", "2", "6"].contains(&s.as_str()))
+            .collect();
+        assert_eq!(k, ["1", "2", "6"], "{}: {order:?}", db.label);
+        assert_eq!(order.len(), 5, "{order:?}");
         db.cleanup().await;
     }
 }

@@ -88,6 +88,22 @@ pub struct EngineArgs {
     /// Hours after which an alert that keeps failing transiently is kept `failed`.
     #[arg(long, env = "CWBRIDGE_MAX_DELIVERY_AGE_HOURS", default_value_t = 24)]
     pub max_delivery_age_hours: u64,
+    /// Alerts queued for one tenant before new ones are answered 429.
+    #[arg(long, env = "CWBRIDGE_MAX_QUEUED_ALERTS", default_value_t = 100_000)]
+    pub max_queued_alerts: i64,
+    /// Units (e.g. sending domains) one account may have.
+    #[arg(long, env = "CWBRIDGE_MAX_UNITS_PER_ACCOUNT", default_value_t = 10_000)]
+    pub max_units_per_account: usize,
+    /// Alert types one account may list.
+    #[arg(
+        long,
+        env = "CWBRIDGE_MAX_ALERT_TYPES_PER_ACCOUNT",
+        default_value_t = 200
+    )]
+    pub max_alert_types_per_account: usize,
+    /// Characters of an alert's description.
+    #[arg(long, env = "CWBRIDGE_MAX_DESCRIPTION_CHARS", default_value_t = 65_536)]
+    pub max_description_chars: usize,
 }
 
 fn parse_network(text: &str) -> Result<cwbridge_fence::IpNet, String> {
@@ -157,6 +173,13 @@ impl EngineArgs {
                 max_delivery_age: std::time::Duration::from_secs(
                     self.max_delivery_age_hours.max(1) * 3600,
                 ),
+                limits: cwbridge_engine::Limits {
+                    queued_alerts_per_tenant: self.max_queued_alerts.max(1),
+                    units_per_account: self.max_units_per_account,
+                    alert_types_per_account: self.max_alert_types_per_account,
+                    alert_description_chars: self.max_description_chars,
+                    ..cwbridge_engine::Limits::default()
+                },
                 ..EngineConfig::default()
             },
         ))

@@ -394,19 +394,28 @@ impl Engine {
         full: bool,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<ApplyReport> {
-        let client = self.client_for(tenant).await?;
+        let client = self.client_for_run(tenant).await?;
         let settings = self.billing(tenant).await?;
         let stale = self.config.run_stale_after;
-        let run = self
-            .store
-            .start_run(tenant, stale.as_millis() as i64)
-            .await
-            .map_err(|e| match e {
-                cwbridge_store::StoreError::Conflict { .. } => {
-                    EngineError::Conflict("a billing run of this tenant is already going".into())
-                }
-                other => other.into(),
-            })?;
+        let run = match self.store.start_run(tenant, stale.as_millis() as i64).await {
+            Ok(run) => run,
+            Err(cwbridge_store::StoreError::Conflict { .. }) => {
+                // A live run beats on; a dead one's lock lapses once its last beat is older
+                // than `run_stale_after`: say when, so the caller knows when to try again.
+                let beat = self
+                    .store
+                    .running_run_heartbeat(tenant)
+                    .await?
+                    .unwrap_or_else(cwbridge_store::now_ms);
+                let lapses_in =
+                    ((beat + stale.as_millis() as i64 - cwbridge_store::now_ms()).max(1) as u64)
+                        .div_ceil(1_000);
+                return Err(EngineError::RunInProgress {
+                    retry_after: lapses_in,
+                });
+            }
+            Err(e) => return Err(e.into()),
+        };
         // Beat while this run lives, so a run whose process dies is taken over quickly.
         let beat = {
             let store = self.store.clone();

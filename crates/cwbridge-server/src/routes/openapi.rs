@@ -49,7 +49,7 @@ pub fn spec() -> Value {
                 "Alert": {"type": "object", "properties": {"id": {"type": "integer"}, "account": {"type": "string"}, "type": {"type": "string"}, "key": {"type": "string"},
                     "summary": {"type": "string"}, "resolved": {"type": "boolean"}, "state": {"enum": ["queued", "delivered", "skipped", "failed"]},
                     "ticketId": {"type": ["integer", "null"]}, "action": {"type": ["string", "null"]}, "attempts": {"type": "integer"},
-                    "lastError": {"type": ["string", "null"]}, "createdAt": {"type": "integer"}}},
+                    "lastError": {"type": ["string", "null"]}, "createdAt": {"type": "integer"}, "updatedAt": {"type": "integer"}}},
                 "Tenant": {"type": "object", "properties": {"id": {"type": "integer"}, "name": {"type": "string"}, "createdAt": {"type": "integer"}}}
             }
         },

@@ -285,6 +285,7 @@ pub async fn billing_apply(State(state): State<AppState>, form: SessionForm) -> 
             e @ (EngineError::NotFound(_)
             | EngineError::Invalid { .. }
             | EngineError::Conflict(_)
+            | EngineError::RunInProgress { .. }
             | EngineError::ConnectWise(_)),
         ) => super::problem_page(
             StatusCode::CONFLICT,

@@ -1,0 +1,233 @@
+//! A backlog: what a claim costs, and how fast alerts are accepted, with 10 alerts queued and
+//! with 100,000 — against the claim cwbridge used before key lanes, in the same run.
+//!
+//! Workload (SQLite, one file per case):
+//! - Lanes (today): 100,000 alerts queued across 100 tenants (10 alerts per key, so most
+//!   wait behind their key's first), delivery paused. Then 2,000 claims, each finished at
+//!   once, while 20,000 alerts are posted through the engine's intake by 64 senders at the
+//!   same time. Repeated with 10 alerts queued.
+//! - Before: the previous schema (an index on state and due time, none by key) and its
+//!   claim — the oldest due alert of the whole service with two `NOT EXISTS` look-ups by key
+//!   — over the same 100,000 (and 10) alerts, each claimed alert replaced by a new one, for
+//!   up to 20 s or 2,000 claims.
+//!
+//! Prints claims a second and accepts a second with each queue. Run with
+//! `cargo bench -p cwbridge-engine --bench backlog`.
+
+use std::time::{Duration, Instant};
+
+use cwbridge_engine::alert::AlertInput;
+use cwbridge_engine::{Engine, EngineConfig, Keyring};
+use cwbridge_store::{AlertRecord, Store, TenantId, now_ms};
+use futures_util::StreamExt;
+use sqlx::Row;
+
+const BACKLOG: usize = 100_000;
+const TENANTS: usize = 100;
+const CLAIMS: usize = 2_000;
+const POSTS: usize = 20_000;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    println!(
+        "workload: {BACKLOG} (or 10) alerts queued over {TENANTS} tenants, delivery paused; {CLAIMS} claims while {POSTS} alerts are posted by 64 senders; SQLite"
+    );
+    let mut lanes = Vec::new();
+    for depth in [10, BACKLOG] {
+        let (claims, accepts) = lanes_case(depth).await?;
+        println!(
+            "lanes,  {depth:>6} queued: {claims:>8.0} claims/s, {accepts:>8.0} alerts accepted/s meanwhile"
+        );
+        lanes.push(claims);
+    }
+    let mut before = Vec::new();
+    for depth in [10, BACKLOG] {
+        let claims = before_case(depth).await?;
+        println!("before, {depth:>6} queued: {claims:>8.1} claims/s");
+        before.push(claims);
+    }
+    println!(
+        "claims/s with {BACKLOG} queued / with 10: lanes {:.2}x, before {:.4}x; lanes / before at {BACKLOG}: {:.0}x",
+        lanes[1] / lanes[0],
+        before[1] / before[0],
+        lanes[1] / before[1]
+    );
+    Ok(())
+}
+
+fn record(tenant: TenantId, key: String) -> AlertRecord {
+    AlertRecord {
+        id: 0,
+        tenant,
+        account: "g-acme".into(),
+        alert_type: "dmarc".into(),
+        alert_key: key,
+        summary: "DMARC record changed".into(),
+        description: "The DMARC record of acme.example changed.".into(),
+        resolved: false,
+        state: "queued".into(),
+        ticket_id: None,
+        action: None,
+        attempts: 0,
+        last_error: None,
+        created_at: 0,
+        updated_at: 0,
+    }
+}
+
+/// Claims a second and accepts a second with `depth` alerts queued, on today's schema.
+async fn lanes_case(depth: usize) -> anyhow::Result<(f64, f64)> {
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await?;
+    let engine = Engine::new(
+        store.clone(),
+        Keyring::from_base64(&[Keyring::generate_key()])?,
+        EngineConfig::default(),
+    );
+    let mut tenants = Vec::new();
+    for i in 0..TENANTS {
+        tenants.push(engine.create_tenant(&format!("MSP {i}")).await?.tenant.id);
+    }
+    let backlog: Vec<(AlertRecord, Option<String>)> = (0..depth)
+        .map(|i| (record(tenants[i % TENANTS], format!("k{}", i / 10)), None))
+        .collect();
+    for chunk in backlog.chunks(512) {
+        store.insert_alerts(chunk).await?;
+    }
+    // Posting goes on while claims are timed.
+    let posting = {
+        let engine = engine.clone();
+        let tenants = tenants.clone();
+        tokio::spawn(async move {
+            let started = Instant::now();
+            let failed = futures_util::stream::iter(0..POSTS)
+                .map(|i| {
+                    let engine = engine.clone();
+                    let t = tenants[i % TENANTS];
+                    async move {
+                        engine
+                            .receive_alert(
+                                t,
+                                &AlertInput {
+                                    account: "g-acme".into(),
+                                    alert_type: "dmarc".into(),
+                                    key: Some(format!("posted-{i}")),
+                                    summary: "DMARC record changed".into(),
+                                    description: "posted during the backlog".into(),
+                                    resolved: false,
+                                },
+                            )
+                            .await
+                            .is_err()
+                    }
+                })
+                .buffer_unordered(64)
+                .filter(|failed| std::future::ready(*failed))
+                .count()
+                .await;
+            (POSTS as f64 / started.elapsed().as_secs_f64(), failed)
+        })
+    };
+    let started = Instant::now();
+    let mut claimed = 0;
+    let mut turn = 0;
+    while claimed < CLAIMS {
+        let t = tenants[turn % TENANTS];
+        turn += 1;
+        let claim = format!("c{turn}");
+        if let Some(a) = store.claim_alert(t, 60_000, &claim).await? {
+            store
+                .finish_alert(a.id, &claim, "delivered", Some(1), Some("ticket"), None)
+                .await?;
+            claimed += 1;
+        }
+        if turn > CLAIMS * 50 {
+            anyhow::bail!("only {claimed} alerts could be claimed");
+        }
+    }
+    let claims = claimed as f64 / started.elapsed().as_secs_f64();
+    let (accepts, failed) = posting.await?;
+    anyhow::ensure!(failed == 0, "{failed} alerts were refused while claiming");
+    Ok((claims, accepts))
+}
+
+/// Claims a second with `depth` alerts queued, on the schema and claim cwbridge had before.
+async fn before_case(depth: usize) -> anyhow::Result<f64> {
+    let dir = tempfile::tempdir()?;
+    let url = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("before.db").display()
+    );
+    let pool = sqlx::SqlitePool::connect(&url).await?;
+    sqlx::query("PRAGMA journal_mode = WAL")
+        .execute(&pool)
+        .await?;
+    sqlx::query("PRAGMA synchronous = NORMAL")
+        .execute(&pool)
+        .await?;
+    // The alerts table and indexes of migrations 0004 and 0007.
+    sqlx::query(
+        "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id BIGINT NOT NULL, external_id TEXT NOT NULL, \
+         alert_type TEXT NOT NULL, alert_key TEXT NOT NULL, summary TEXT NOT NULL, description TEXT NOT NULL, resolved BIGINT NOT NULL, \
+         state TEXT NOT NULL, ticket_id BIGINT, action TEXT, attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, \
+         claimed_until BIGINT, last_error TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, claimed_by TEXT)",
+    )
+    .execute(&pool)
+    .await?;
+    sqlx::query("CREATE INDEX alerts_due ON alerts (state, next_attempt_at)")
+        .execute(&pool)
+        .await?;
+    sqlx::query("CREATE INDEX alerts_by_tenant ON alerts (tenant_id, id)")
+        .execute(&pool)
+        .await?;
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1) \
+         INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at) \
+         SELECT 1 + i % $2, 'g-acme', 'dmarc', 'k' || (i / 10), 'DMARC record changed', 'The DMARC record of acme.example changed.', 0, 'queued', 0, 0, 0, 0 FROM n",
+    )
+    .bind(depth as i64)
+    .bind(TENANTS as i64)
+    .execute(&pool)
+    .await?;
+    let started = Instant::now();
+    let mut claimed = 0;
+    while claimed < CLAIMS && started.elapsed() < Duration::from_secs(20) {
+        let now = now_ms();
+        let row = sqlx::query(
+            "UPDATE alerts SET claimed_until = $1, claimed_by = $3, attempts = attempts + 1, updated_at = $2 WHERE id = ( \
+               SELECT a.id FROM alerts a WHERE a.state = 'queued' AND a.next_attempt_at <= $2 \
+               AND (a.claimed_until IS NULL OR a.claimed_until < $2) \
+               AND NOT EXISTS (SELECT 1 FROM alerts b WHERE b.tenant_id = a.tenant_id AND b.alert_key = a.alert_key AND b.state = 'queued' AND b.id < a.id) \
+               AND NOT EXISTS (SELECT 1 FROM alerts c WHERE c.tenant_id = a.tenant_id AND c.alert_key = a.alert_key AND c.state = 'queued' AND c.id <> a.id AND c.claimed_until >= $2) \
+               ORDER BY a.id LIMIT 1) \
+             AND state = 'queued' RETURNING id",
+        )
+        .bind(now + 60_000)
+        .bind(now)
+        .bind("c")
+        .fetch_optional(&pool)
+        .await?;
+        let Some(row) = row else { break };
+        let id: i64 = row.try_get("id")?;
+        sqlx::query("UPDATE alerts SET state = 'delivered', claimed_until = NULL WHERE id = $1")
+            .bind(id)
+            .execute(&pool)
+            .await?;
+        // A new alert takes its place, so the queue stays as deep.
+        sqlx::query(
+            "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at) \
+             VALUES (1, 'g-acme', 'dmarc', $1, 'DMARC record changed', 'posted', 0, 'queued', 0, 0, 0, 0)",
+        )
+        .bind(format!("refill-{claimed}"))
+        .execute(&pool)
+        .await?;
+        claimed += 1;
+    }
+    Ok(claimed as f64 / started.elapsed().as_secs_f64())
+}

@@ -1,0 +1,346 @@
+//! Alert delivery at ConnectWise's latency: the delivery pool against one delivery at a time
+//! (cwbridge's worker before the pool), and the pool again with some tenants' ConnectWise
+//! hanging, in the same run.
+//!
+//! Workload: the demo sandbox adding 200 ms to every request (HTTPS); 50 tenants on one
+//! SQLite store, each connected, with its customer mapped and tickets set up. Each tenant is
+//! sent 200 alerts — 100 keys, each twice — so every tenant gets 100 tickets and 100 notes:
+//! 10,000 deliveries, all queued before delivery starts.
+//! 1. One at a time (`delivery_concurrency` 1), for 30 s: deliveries a second.
+//! 2. The pool with its defaults (256 in flight, 4 per tenant): deliveries a second until
+//!    all are done, and the p50/p99 time from 202 to ticket or note.
+//! 3. The same, with 5 of the 50 tenants' ConnectWise accepting connections and never
+//!    answering: the 45 healthy tenants' p99 from 202 to delivery, against run 2's.
+//!
+//! Run with `cargo bench -p cwbridge-engine --bench deliver`.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use connectwise_client::Fence;
+use connectwise_sandbox::{Faults, Sandbox, SandboxConfig, Seed};
+use cwbridge_engine::account::AccountInput;
+use cwbridge_engine::alert::{AlertInput, TicketSettingsInput};
+use cwbridge_engine::mapping::MappingInput;
+use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring};
+use cwbridge_store::{AlertQuery, Store, TenantId};
+use futures_util::StreamExt;
+
+const TENANTS: usize = 50;
+const KEYS: usize = 100;
+const HANGING: usize = 5;
+const LATENCY_MS: u64 = 200;
+
+fn main() -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(run())
+}
+
+async fn run() -> anyhow::Result<()> {
+    println!(
+        "workload: {TENANTS} tenants x {KEYS} keys x 2 alerts (a ticket and a note each), sandbox +{LATENCY_MS} ms a request, SQLite"
+    );
+    let sandbox = Sandbox::start(SandboxConfig {
+        seed: Some(Seed::Demo),
+        ..SandboxConfig::ephemeral()
+    })
+    .await?;
+    let (hanging_addr, hang) = hanging_site().await?;
+    let dir = tempfile::tempdir()?;
+    let store = Store::open(&format!(
+        "sqlite://{}",
+        dir.path().join("bench.db").display()
+    ))
+    .await?;
+    let config = EngineConfig {
+        connectwise_ca: sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
+        fence: Fence::public_only()
+            .allow_network("127.0.0.1/32".parse().unwrap())
+            .allow_http(true),
+        ..EngineConfig::default()
+    };
+    let engine = Engine::new(
+        store.clone(),
+        Keyring::from_base64(&[Keyring::generate_key()])?,
+        config.clone(),
+    );
+    let c = sandbox.credentials().clone();
+    let input = ConnectionInput {
+        site: c.site.clone(),
+        company_id: c.company_id.clone(),
+        public_key: c.public_key.clone(),
+        private_key: c.private_key.clone(),
+        client_id: c.client_id.clone(),
+    };
+    let mut tenants = Vec::new();
+    for i in 0..TENANTS {
+        tenants.push(set_up(&engine, &format!("MSP {i}"), &input).await?);
+    }
+
+    sandbox.set_faults(Faults {
+        latency_ms: LATENCY_MS,
+        ..Faults::default()
+    })?;
+
+    // 1. One at a time.
+    queue(&engine, &tenants, "one").await?;
+    let single = engine.with_config(EngineConfig {
+        delivery_concurrency: 1,
+        ..config.clone()
+    });
+    let started = Instant::now();
+    let worker = run_worker(&single);
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    worker.stop().await;
+    let one_done = delivered(&engine, &tenants, "one").await?.len();
+    let one_rate = one_done as f64 / started.elapsed().as_secs_f64();
+    println!("1. one at a time: {one_done} delivered in 30 s = {one_rate:.1} deliveries/s");
+    // What it left is delivered (not measured) before the next run.
+    let worker = run_worker(&engine);
+    wait_until_delivered(&engine, &tenants).await?;
+    worker.stop().await;
+
+    // 2. The pool.
+    queue(&engine, &tenants, "pool").await?;
+    let started = Instant::now();
+    let worker = run_worker(&engine);
+    wait_until_delivered(&engine, &tenants).await?;
+    let took = started.elapsed().as_secs_f64();
+    worker.stop().await;
+    let pool = delivered(&engine, &tenants, "pool").await?;
+    let pool_rate = pool.len() as f64 / took;
+    let (p50, p99) = percentiles(&pool);
+    println!(
+        "2. pool: {} delivered in {took:.1} s = {pool_rate:.1} deliveries/s; 202 to ticket or note p50 {p50:.2} s, p99 {p99:.2} s",
+        pool.len()
+    );
+
+    // 3. The pool, with some tenants' ConnectWise hanging.
+    let (stuck, healthy) = tenants.split_at(HANGING);
+    for &t in stuck {
+        engine
+            .save_connection(
+                t,
+                &ConnectionInput {
+                    site: format!("http://{hanging_addr}"),
+                    ..input.clone()
+                },
+            )
+            .await?;
+    }
+    hang.store(true, Ordering::SeqCst);
+    queue(&engine, &tenants, "hang").await?;
+    let started = Instant::now();
+    let worker = run_worker(&engine);
+    wait_until_delivered(&engine, healthy).await?;
+    let took = started.elapsed().as_secs_f64();
+    worker.stop().await;
+    let beside = delivered(&engine, healthy, "hang").await?;
+    let pool_healthy: Vec<i64> = delivered(&engine, healthy, "pool").await?;
+    let (_, p99_before) = percentiles(&pool_healthy);
+    let (h50, h99) = percentiles(&beside);
+    println!(
+        "3. pool, {HANGING} of {TENANTS} tenants hanging: the other {} delivered {} in {took:.1} s; 202 to delivery p50 {h50:.2} s, p99 {h99:.2} s (the same tenants in run 2: p99 {p99_before:.2} s)",
+        healthy.len(),
+        beside.len()
+    );
+    println!(
+        "ratio pool / one at a time: {:.1}x; healthy p99 with hanging tenants / without: {:.2}x (goal <= 1.2x)",
+        pool_rate / one_rate,
+        h99 / p99_before
+    );
+    Ok(())
+}
+
+/// A tenant connected to the sandbox, with Acme mapped and tickets set up.
+async fn set_up(engine: &Engine, name: &str, input: &ConnectionInput) -> anyhow::Result<TenantId> {
+    let t = engine.create_tenant(name).await?.tenant.id;
+    engine.save_connection(t, input).await?;
+    engine
+        .put_account(
+            t,
+            "g-acme",
+            &AccountInput {
+                alert_types: Vec::new(),
+                name: "Acme Corporation".into(),
+                units: vec!["acme.example".into()],
+            },
+        )
+        .await?;
+    engine
+        .map_account(
+            t,
+            "g-acme",
+            &MappingInput {
+                company_id: 1,
+                agreement_id: None,
+            },
+        )
+        .await?;
+    engine
+        .set_ticket_settings(
+            t,
+            &TicketSettingsInput {
+                board: "Help Desk".into(),
+                status: "New".into(),
+                priority: "Priority 3 - Normal Response".into(),
+                ticket_type: Some("Alert".into()),
+                signature: Some("bench".into()),
+            },
+        )
+        .await?;
+    Ok(t)
+}
+
+/// Queues every tenant's alerts of a run: each key twice, the repeats after all the firsts.
+async fn queue(engine: &Engine, tenants: &[TenantId], run: &str) -> anyhow::Result<()> {
+    let mut sends = Vec::new();
+    for round in 0..2 {
+        for &t in tenants {
+            for k in 0..KEYS {
+                sends.push((t, format!("{run}-{k}"), round));
+            }
+        }
+    }
+    let results: Vec<_> = futures_util::stream::iter(sends)
+        .map(|(t, key, round)| async move {
+            engine
+                .receive_alert(
+                    t,
+                    &AlertInput {
+                        account: "g-acme".into(),
+                        alert_type: format!("bench-{run}"),
+                        key: Some(key.clone()),
+                        summary: format!("Bench alert {key} ({round})"),
+                        description: "A bench alert.".into(),
+                        resolved: false,
+                    },
+                )
+                .await
+        })
+        .buffer_unordered(64)
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+    Ok(())
+}
+
+/// The delivery pool of an engine, running until stopped.
+struct Worker {
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+fn run_worker(engine: &Engine) -> Worker {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let engine = engine.clone();
+    let task = tokio::spawn(async move {
+        engine
+            .run_alert_worker(async move {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Worker { stop, task }
+}
+
+impl Worker {
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        // Deliveries in flight finish within their deadline; hanging ones are cut off.
+        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
+    }
+}
+
+async fn wait_until_delivered(engine: &Engine, tenants: &[TenantId]) -> anyhow::Result<()> {
+    loop {
+        let mut queued = 0;
+        for &t in tenants {
+            let q = AlertQuery {
+                state: Some("queued".into()),
+                limit: 1,
+                ..AlertQuery::default()
+            };
+            queued += engine.alerts_page(t, &q).await?.len();
+        }
+        if queued == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+}
+
+/// Milliseconds from 202 to delivery of every delivered alert of a run.
+async fn delivered(engine: &Engine, tenants: &[TenantId], run: &str) -> anyhow::Result<Vec<i64>> {
+    let mut out = Vec::new();
+    for &t in tenants {
+        let mut before = None;
+        loop {
+            let page = engine
+                .alerts_page(
+                    t,
+                    &AlertQuery {
+                        before,
+                        state: Some("delivered".into()),
+                        alert_type: Some(format!("bench-{run}")),
+                        limit: 1000,
+                        ..AlertQuery::default()
+                    },
+                )
+                .await?;
+            out.extend(page.iter().map(|a| a.updated_at - a.created_at));
+            match page.last() {
+                Some(last) if page.len() == 1000 => before = Some(last.id),
+                _ => break,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// p50 and p99, in seconds.
+fn percentiles(ms: &[i64]) -> (f64, f64) {
+    let mut v = ms.to_vec();
+    v.sort_unstable();
+    let at = |q: f64| {
+        v.get(((v.len() as f64 * q) as usize).min(v.len().saturating_sub(1)))
+            .map_or(f64::NAN, |&x| x as f64 / 1000.0)
+    };
+    (at(0.50), at(0.99))
+}
+
+/// A site that refuses the keys at once until `hang` is set, then accepts connections and
+/// never answers: a dead ConnectWise behind a live load balancer.
+async fn hanging_site() -> anyhow::Result<(std::net::SocketAddr, Arc<AtomicBool>)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let hang = Arc::new(AtomicBool::new(false));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    let addr = listener.local_addr()?;
+    let flag = hang.clone();
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let hang = flag.load(Ordering::SeqCst);
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 8192];
+                let _ = socket.read(&mut buf).await;
+                if hang {
+                    tokio::time::sleep(Duration::from_secs(3600)).await;
+                    return;
+                }
+                let body = br#"{"code":"Unauthorized","message":"no"}"#;
+                let head = format!(
+                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = socket.write_all(head.as_bytes()).await;
+                let _ = socket.write_all(body).await;
+            });
+        }
+    });
+    Ok((addr, hang))
+}
