@@ -476,7 +476,7 @@ impl Engine {
                         existing.id
                     )));
                 }
-                Ok((AlertView::from(existing), true))
+                Ok((AlertView::from(*existing), true))
             }
         }
     }
@@ -968,14 +968,20 @@ impl QueueCounts {
     /// How long a count is trusted.
     const FRESH: Duration = Duration::from_secs(1);
 
+    /// The count when it is fresh. When it is stale, the first caller is told to count
+    /// again (`None`) and, meanwhile, the others keep the old count: one count a second per
+    /// tenant however many alerts arrive at once.
     fn fresh(&self, tenant: TenantId) -> Option<i64> {
-        let map = self
+        let mut map = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        map.get(&tenant)
-            .filter(|(at, _)| at.elapsed() < Self::FRESH)
-            .map(|&(_, n)| n)
+        let (at, n) = map.get_mut(&tenant)?;
+        if at.elapsed() < Self::FRESH {
+            return Some(*n);
+        }
+        *at = std::time::Instant::now();
+        None
     }
 
     fn set(&self, tenant: TenantId, n: i64) {

@@ -20,8 +20,11 @@ pub const LOOKUP_TTL: Duration = Duration::from_secs(60);
 /// Remembered look-ups by tenant and question.
 #[derive(Debug, Default)]
 pub struct LookupCache {
-    entries: Mutex<HashMap<(TenantId, String), (Instant, Value, usize)>>,
+    entries: Mutex<HashMap<(TenantId, String), Remembered>>,
 }
+
+/// A remembered look-up: when, what, and its size as JSON.
+type Remembered = (Instant, Value, usize);
 
 /// Look-ups one tenant may have remembered at once.
 const ENTRIES_PER_TENANT: usize = 64;

@@ -2,10 +2,11 @@
 //! turn, and a circuit breaker that pauses a tenant whose ConnectWise keeps failing — so one
 //! MSP's dead or slow ConnectWise costs the others nothing.
 //!
-//! Each pass asks the store which tenants have queued alerts (one indexed step per tenant)
-//! and, starting after the tenant served last, claims at most one alert per tenant that is
-//! under its in-flight limit and not paused, while the pool has room. Claims are indexed
-//! per tenant, so a pass costs the same with ten alerts queued or a million.
+//! The tenants with queued alerts are listed (one indexed step per tenant) at most every
+//! 250 ms; each pass, starting after the tenant served last, claims at most one alert per
+//! tenant that is under its in-flight limit, not paused and not found idle a moment ago,
+//! while the pool has room. Claims are indexed per tenant, so a pass costs the same with ten
+//! alerts queued or a million.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -21,6 +22,25 @@ use crate::alert::Failed;
 
 /// Tenants looked at in one pass; more wait for the next.
 const TENANTS_PER_PASS: i64 = 10_000;
+
+/// How long the list of tenants with queued alerts is used before it is read again.
+const RELIST_EVERY: Duration = Duration::from_millis(250);
+
+/// How long a tenant whose claim found nothing due is skipped.
+const QUIET_FOR: Duration = Duration::from_millis(250);
+
+/// What the dispatcher keeps between passes.
+#[derive(Debug, Default)]
+struct Rota {
+    /// The tenant served last: the next pass starts after it.
+    after: i64,
+    /// Tenants with queued alerts, as last listed.
+    tenants: Vec<TenantId>,
+    /// When they were listed.
+    listed: Option<Instant>,
+    /// Tenants whose last claim found nothing due, skipped until then.
+    quiet: HashMap<TenantId, Instant>,
+}
 
 /// Consecutive failures of a tenant's ConnectWise that pause its deliveries.
 const BREAKER_THRESHOLD: u32 = 5;
@@ -118,10 +138,10 @@ impl Engine {
         let pool = Arc::new(Semaphore::new(self.config.delivery_concurrency.max(1)));
         let busy: Arc<Mutex<HashMap<TenantId, usize>>> = Arc::default();
         let mut tasks = JoinSet::new();
-        let mut after = 0;
+        let mut rota = Rota::default();
         loop {
             while tasks.try_join_next().is_some() {}
-            let claimed = match self.dispatch(&pool, &busy, &mut tasks, &mut after).await {
+            let claimed = match self.dispatch(&pool, &busy, &mut tasks, &mut rota).await {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!(error = %e, "the alert dispatcher failed; retrying");
@@ -150,13 +170,22 @@ impl Engine {
         pool: &Arc<Semaphore>,
         busy: &Arc<Mutex<HashMap<TenantId, usize>>>,
         tasks: &mut JoinSet<()>,
-        after: &mut i64,
+        rota: &mut Rota,
     ) -> crate::Result<usize> {
-        let tenants = self
-            .store
-            .tenants_with_queued_alerts(0, TENANTS_PER_PASS)
-            .await?;
-        let start = tenants.partition_point(|t| t.0 <= *after);
+        let now = Instant::now();
+        if rota
+            .listed
+            .is_none_or(|at| now.duration_since(at) >= RELIST_EVERY)
+        {
+            rota.tenants = self
+                .store
+                .tenants_with_queued_alerts(0, TENANTS_PER_PASS)
+                .await?;
+            rota.listed = Some(now);
+            rota.quiet.retain(|_, until| *until > now);
+        }
+        let tenants = rota.tenants.clone();
+        let start = tenants.partition_point(|t| t.0 <= rota.after);
         let lease = self.config.alert_lease.as_millis() as i64;
         let per_tenant = self.config.deliveries_per_tenant.max(1);
         let mut claimed = 0;
@@ -166,7 +195,9 @@ impl Engine {
                 .unwrap_or_else(PoisonError::into_inner)
                 .get(&tenant)
                 .unwrap_or(&0);
-            if in_flight >= self.breakers.allowance(tenant, per_tenant) {
+            if in_flight >= self.breakers.allowance(tenant, per_tenant)
+                || rota.quiet.get(&tenant).is_some_and(|until| *until > now)
+            {
                 continue;
             }
             let permit = pool
@@ -176,6 +207,9 @@ impl Engine {
                 .expect("the pool is never closed");
             let claim = crate::tenant::new_token();
             let Some(alert) = self.store.claim_alert(tenant, lease, &claim).await? else {
+                // Nothing due (its alerts wait for a retry, or are all in flight elsewhere):
+                // not asked again for a moment.
+                rota.quiet.insert(tenant, now + QUIET_FOR);
                 continue;
             };
             *busy
@@ -183,7 +217,7 @@ impl Engine {
                 .unwrap_or_else(PoisonError::into_inner)
                 .entry(tenant)
                 .or_default() += 1;
-            *after = tenant.0;
+            rota.after = tenant.0;
             claimed += 1;
             let (engine, busy) = (self.clone(), busy.clone());
             tasks.spawn(async move {

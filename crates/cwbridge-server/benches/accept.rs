@@ -63,6 +63,11 @@ async fn bench_store(label: &str, store: Store, dir: &Path) -> anyhow::Result<(f
         EngineConfig {
             fence: connectwise_client::Fence::public_only()
                 .allow_network("127.0.0.1/32".parse().unwrap()),
+            // One tenant takes the whole flood: its queue is not capped here.
+            limits: cwbridge_engine::Limits {
+                queued_alerts_per_tenant: i64::MAX,
+                ..cwbridge_engine::Limits::default()
+            },
             ..EngineConfig::default()
         },
     );

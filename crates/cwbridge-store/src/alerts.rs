@@ -35,7 +35,7 @@ pub enum Accepted {
     /// Stored and queued, with this id.
     New(i64),
     /// Its idempotency key was seen before: this is the alert stored then.
-    Repeat(AlertRecord),
+    Repeat(Box<AlertRecord>),
 }
 
 /// Lanes upserted by one statement (3 parameters each).
@@ -201,7 +201,7 @@ impl Store {
                     .ok_or_else(|| {
                         crate::StoreError::Corrupt("an idempotency key without its alert".into())
                     })?;
-                Ok(Accepted::Repeat(existing))
+                Ok(Accepted::Repeat(Box::new(existing)))
             }
             other => other,
         }
@@ -288,7 +288,7 @@ impl Store {
                 let key: String = row.try_get("idempotency_key")?;
                 let existing = alert_from(&row)?;
                 if let Some(&i) = first_of.get(&(existing.tenant, key.as_str())) {
-                    out[i] = Some(Accepted::Repeat(existing));
+                    out[i] = Some(Accepted::Repeat(Box::new(existing)));
                 }
             }
         }
@@ -409,12 +409,12 @@ impl Store {
         // Keys repeated within the batch answer what their first answered.
         for (&i, &first) in &repeat_of {
             out[i] = match &out[first] {
-                Some(Accepted::New(id)) => Some(Accepted::Repeat(AlertRecord {
+                Some(Accepted::New(id)) => Some(Accepted::Repeat(Box::new(AlertRecord {
                     id: *id,
                     created_at: now,
                     updated_at: now,
                     ..alerts[first].0.clone()
-                })),
+                }))),
                 other => other.clone(),
             };
         }
@@ -844,7 +844,7 @@ async fn insert_in(
             .bind(&a.alert_key)
             .execute(&mut **tx)
             .await?;
-            return Ok(Accepted::Repeat(alert_from(&row)?));
+            return Ok(Accepted::Repeat(Box::new(alert_from(&row)?)));
         }
     }
     let due = if queued == 1 { now } else { WAITING };

@@ -156,6 +156,9 @@ impl Store {
                             // connection below syncs every commit.
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute("PRAGMA synchronous = NORMAL").await?;
+                            // 32 MiB of pages a connection: a long queue's indexes stay in
+                            // memory.
+                            conn.execute("PRAGMA cache_size = -32768").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                         }
@@ -181,6 +184,7 @@ impl Store {
                         Box::pin(async move {
                             conn.execute("PRAGMA journal_mode = WAL").await?;
                             conn.execute("PRAGMA synchronous = FULL").await?;
+                            conn.execute("PRAGMA cache_size = -32768").await?;
                             conn.execute("PRAGMA foreign_keys = ON").await?;
                             conn.execute("PRAGMA busy_timeout = 10000").await?;
                             Ok(())

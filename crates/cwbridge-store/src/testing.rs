@@ -12,9 +12,17 @@ pub struct TestDb {
     pub label: &'static str,
     _dir: Option<tempfile::TempDir>,
     pg: Option<(String, String)>,
+    url: String,
 }
 
 impl TestDb {
+    /// A URL reaching this database, for a process of its own (`cwbridge serve
+    /// --database-url`): the SQLite file, or the server with the test's schema as its
+    /// search path.
+    pub fn url(&self) -> &str {
+        &self.url
+    }
+
     /// Drops the PostgreSQL schema (SQLite files go with the value).
     pub async fn cleanup(self) {
         self.store.close().await;
@@ -37,6 +45,7 @@ pub async fn databases() -> Vec<TestDb> {
         label: "sqlite",
         _dir: Some(dir),
         pg: None,
+        url,
     });
     match std::env::var("CWBRIDGE_TEST_DATABASE_URL") {
         Ok(url) if !url.is_empty() => {
@@ -48,11 +57,14 @@ pub async fn databases() -> Vec<TestDb> {
             let store = Store::open_with(&url, Some(&schema))
                 .await
                 .expect("PostgreSQL opens");
+            let sep = if url.contains('?') { '&' } else { '?' };
+            let process_url = format!("{url}{sep}options=-c%20search_path%3D{schema}");
             out.push(TestDb {
                 store,
                 label: "postgres",
                 _dir: None,
                 pg: Some((url, schema)),
+                url: process_url,
             });
         }
         _ => eprintln!("postgres: skipped (CWBRIDGE_TEST_DATABASE_URL is not set)"),
