@@ -85,6 +85,17 @@ impl Engine {
                 ),
             ));
         }
+        let max_accounts = limits.accounts_per_tenant as i64;
+        if !self.store.has_account(tenant, id).await?
+            && self.store.accounts_upto(tenant, max_accounts).await? >= max_accounts
+        {
+            return Err(EngineError::invalid(
+                "id",
+                format!(
+                    "a tenant has at most {max_accounts} accounts; remove one before adding another"
+                ),
+            ));
+        }
         let mut units: Vec<String> = Vec::with_capacity(input.units.len());
         for (i, unit) in input.units.iter().enumerate() {
             let unit = unit.trim();

@@ -482,11 +482,12 @@ impl Engine {
     }
 
     /// Refuses an alert when the tenant's queue is full (429 with `Retry-After`). The count
-    /// is read at most once a second per tenant and kept up to date with this instance's
-    /// own accepts in between, so a busy tenant costs one bounded count a second.
+    /// is read at most once a second per tenant (every ten seconds while it is below half
+    /// the limit) and kept up to date with this instance's own accepts in between, so a busy
+    /// tenant costs one count, bounded by the limit, a second at most.
     async fn check_queue_room(&self, tenant: TenantId) -> Result<()> {
         let max = self.config.limits.queued_alerts_per_tenant;
-        let queued = match self.queue_counts.fresh(tenant) {
+        let queued = match self.queue_counts.fresh(tenant, max) {
             Some(n) => n,
             None => {
                 let n = self.store.queued_alerts_upto(tenant, max).await?;
@@ -965,19 +966,28 @@ pub(crate) struct QueueCounts(
 );
 
 impl QueueCounts {
-    /// How long a count is trusted.
+    /// How long a count near the limit (half of it or more) is trusted.
     const FRESH: Duration = Duration::from_secs(1);
 
+    /// How long a count well below the limit is trusted: counting is bounded by the limit,
+    /// and a long queue far from it need not be counted every second.
+    const FRESH_WHEN_LOW: Duration = Duration::from_secs(10);
+
     /// The count when it is fresh. When it is stale, the first caller is told to count
-    /// again (`None`) and, meanwhile, the others keep the old count: one count a second per
-    /// tenant however many alerts arrive at once.
-    fn fresh(&self, tenant: TenantId) -> Option<i64> {
+    /// again (`None`) and, meanwhile, the others keep the old count: at most one count a
+    /// second per tenant however many alerts arrive at once.
+    fn fresh(&self, tenant: TenantId, limit: i64) -> Option<i64> {
         let mut map = self
             .0
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (at, n) = map.get_mut(&tenant)?;
-        if at.elapsed() < Self::FRESH {
+        let trusted = if *n < limit / 2 {
+            Self::FRESH_WHEN_LOW
+        } else {
+            Self::FRESH
+        };
+        if at.elapsed() < trusted {
             return Some(*n);
         }
         *at = std::time::Instant::now();
@@ -991,7 +1001,7 @@ impl QueueCounts {
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         // Tenants not heard from lately are forgotten, so the map stays small.
         if map.len() > 10_000 {
-            map.retain(|_, (at, _)| at.elapsed() < Self::FRESH);
+            map.retain(|_, (at, _)| at.elapsed() < Self::FRESH_WHEN_LOW);
         }
         map.insert(tenant, (std::time::Instant::now(), n));
     }

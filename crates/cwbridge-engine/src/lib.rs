@@ -83,6 +83,8 @@ pub struct EngineConfig {
 /// naming the field and the limit, and nothing is stored.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
+    /// Accounts of one tenant.
+    pub accounts_per_tenant: usize,
     /// Units (e.g. sending domains) of one account.
     pub units_per_account: usize,
     /// Alert types one account lists.
@@ -104,6 +106,7 @@ pub struct Limits {
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            accounts_per_tenant: 100_000,
             units_per_account: 10_000,
             alert_types_per_account: 200,
             queued_alerts_per_tenant: 100_000,

@@ -3,12 +3,13 @@
 //!
 //! Workload: `cwbridge serve`'s router in this process on 127.0.0.1, one tenant, the alert
 //! worker off (acceptance only: each `POST /api/v1/alerts` authenticates the token and
-//! commits the alert before its 202). Driven by `wrk` (1 thread, 32 connections, 10 s) for
-//! throughput, then by a fixed-rate generator at 1,000 alerts/s for 10 s for the latency a
-//! vendor sees at that rate. SQLite always; PostgreSQL when `CWBRIDGE_TEST_DATABASE_URL` is
-//! set. The comparison: the same 32 connections creating the ticket in the sandbox
-//! (HTTPS, `POST service/tickets`, 100 ms of injected latency as a kind stand-in for
-//! ConnectWise's response time) per alert, as an integration without a queue does.
+//! commits the alert before its 202). Driven by `wrk` (1 thread, 32 connections, 10 s, then
+//! 128 connections) for throughput, then by a fixed-rate generator at 1,000 alerts/s for
+//! 10 s for the latency a vendor sees at that rate. SQLite always; PostgreSQL when
+//! `CWBRIDGE_TEST_DATABASE_URL` is set. The comparison: the same 32 connections creating
+//! the ticket in the sandbox
+//! (HTTPS, `POST service/tickets`, 100 ms of injected latency as a kind stand-in
+//! for ConnectWise's response time) per alert, as an integration without a queue does.
 //!
 //! Run with `cargo bench -p cwbridge-server --bench accept` (needs `wrk`).
 
@@ -31,7 +32,7 @@ fn main() -> anyhow::Result<()> {
         .build()?;
     let dir = tempfile::tempdir()?;
     println!(
-        "workload: POST /api/v1/alerts, durable before 202; wrk -t1 -c32 -d10s; then 1,000 alerts/s for 10 s"
+        "workload: POST /api/v1/alerts, durable before 202; wrk -t1 -c32 -d10s, then -c128; then 1,000 alerts/s for 10 s"
     );
     let mut sqlite_rps = 0.0;
     for db in runtime.block_on(cwbridge_store::testing::databases()) {
@@ -92,12 +93,40 @@ async fn bench_store(label: &str, store: Store, dir: &Path) -> anyhow::Result<(f
         ),
     )?;
     let url = format!("http://{addr}/api/v1/alerts");
+    let (rps, p50, p99) = wrk(label, &script, &url, 32).await?;
+    // Group commit gathers what arrives together: more senders, bigger batches.
+    let (rps128, p50_128, p99_128) = wrk(label, &script, &url, 128).await?;
+    println!(
+        "{label:<10} accept with 128 connections: {rps128:>8.0} alerts/s (wrk p50 {p50_128:.2} ms, p99 {p99_128:.2} ms)"
+    );
+    let (f50, f99) = fixed_rate(&url, &tenant.token, 1000, Duration::from_secs(10)).await;
+    println!("{label:<10} at 1,000 alerts/s: p50 {f50:.2} ms, p99 {f99:.2} ms");
+    let stored = engine.store().queued_alerts().await?;
+    println!("{label:<10} alerts stored and queued: {stored}");
+    let _ = tx.send(());
+    Ok((rps, p50, p99))
+}
+
+/// `wrk` posting alerts for 10 s on `connections` connections; answers requests a second,
+/// p50 and p99 in ms, and prints any answer that was not a 2xx.
+async fn wrk(
+    label: &str,
+    script: &Path,
+    url: &str,
+    connections: u32,
+) -> anyhow::Result<(f64, f64, f64)> {
     let out = tokio::task::spawn_blocking({
-        let script = script.clone();
-        let url = url.clone();
+        let script = script.to_owned();
+        let url = url.to_owned();
         move || {
             Command::new("wrk")
-                .args(["-t1", "-c32", "-d10s", "--latency", "-s"])
+                .args([
+                    "-t1",
+                    &format!("-c{connections}"),
+                    "-d10s",
+                    "--latency",
+                    "-s",
+                ])
                 .arg(&script)
                 .arg(&url)
                 .output()
@@ -109,20 +138,9 @@ async fn bench_store(label: &str, store: Store, dir: &Path) -> anyhow::Result<(f
     let rps: f64 = field(&text, "Requests/sec:").unwrap_or(0.0);
     let p50 = latency(&text, "50%").unwrap_or(f64::NAN);
     let p99 = latency(&text, "99%").unwrap_or(f64::NAN);
-    let non2xx = text
-        .lines()
-        .find(|l| l.contains("Non-2xx"))
-        .unwrap_or("")
-        .trim()
-        .to_owned();
-    if !non2xx.is_empty() {
-        println!("{label}: {non2xx}");
+    if let Some(non2xx) = text.lines().find(|l| l.contains("Non-2xx")) {
+        println!("{label}: {}", non2xx.trim());
     }
-    let (f50, f99) = fixed_rate(&url, &tenant.token, 1000, Duration::from_secs(10)).await;
-    println!("{label:<10} at 1,000 alerts/s: p50 {f50:.2} ms, p99 {f99:.2} ms");
-    let stored = engine.store().queued_alerts().await?;
-    println!("{label:<10} alerts stored and queued: {stored}");
-    let _ = tx.send(());
     Ok((rps, p50, p99))
 }
 

@@ -946,3 +946,49 @@ async fn the_operator_rotates_and_revokes_a_tenants_token() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tenant_past_its_accounts_limit_can_update_but_not_add() {
+    let w = world().await;
+    for db in databases().await {
+        let config = EngineConfig {
+            limits: cwbridge_engine::Limits {
+                accounts_per_tenant: 2,
+                ..cwbridge_engine::Limits::default()
+            },
+            ..EngineConfig::default()
+        };
+        let _ = &w;
+        let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();
+        let b = Bridge::start(Engine::new(db.store.clone(), keyring, config)).await;
+        let token = tenant(&b, "Acme MSP").await;
+        let put = |id: &'static str| {
+            let (b, token) = (&b, &token);
+            async move {
+                b.call(
+                    reqwest::Method::PUT,
+                    &format!("/api/v1/accounts/{id}"),
+                    Some(token),
+                    Some(json!({"name": id, "units": ["u.example"]})),
+                )
+                .await
+            }
+        };
+        assert_eq!(put("a").await.0, StatusCode::OK);
+        assert_eq!(put("b").await.0, StatusCode::OK);
+        let (status, body, _) = put("c").await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{}: {body}",
+            db.label
+        );
+        assert_eq!(body["error"]["field"], "id");
+        assert_eq!(
+            put("b").await.0,
+            StatusCode::OK,
+            "an existing account is updated"
+        );
+        db.cleanup().await;
+    }
+}

@@ -227,6 +227,22 @@ async fn sign_in_sessions_and_forgery_protection() {
         );
         assert!(engine.connection(msp.tenant.id).await.is_err());
 
+        // A site the outbound fence refuses gets the rule's sentence on the field.
+        let mut fields = typed(&form_csrf);
+        fields[1].1 = "0x7f.0.0.2:8443".into();
+        let res = post(fields, None).await.unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY, "{label}");
+        let html = res.text().await.unwrap();
+        assert!(
+            html.contains("127.0.0.2 is a loopback address; cwbridge connects only to public addresses unless the operator allows this network"),
+            "{html}"
+        );
+        assert!(
+            html.contains(r#"value="0x7f.0.0.2:8443""#),
+            "what was typed is kept"
+        );
+        assert!(engine.connection(msp.tenant.id).await.is_err());
+
         // Pages carry headers against framing and caching.
         let res = site
             .http

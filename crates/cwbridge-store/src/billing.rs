@@ -61,6 +61,30 @@ impl Store {
         Ok(())
     }
 
+    /// Whether the tenant has this account.
+    pub async fn has_account(&self, tenant: TenantId, external_id: &str) -> Result<bool> {
+        Ok(
+            sqlx::query("SELECT 1 AS one FROM accounts WHERE tenant_id = $1 AND external_id = $2")
+                .bind(tenant.0)
+                .bind(external_id)
+                .fetch_optional(&self.pool)
+                .await?
+                .is_some(),
+        )
+    }
+
+    /// How many accounts the tenant has, counting no further than `upto`.
+    pub async fn accounts_upto(&self, tenant: TenantId, upto: i64) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM accounts WHERE tenant_id = $1 LIMIT $2) q",
+        )
+        .bind(tenant.0)
+        .bind(upto)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
     /// Removes an account (its units and mapping go with it); answers whether it existed.
     pub async fn delete_account(&self, tenant: TenantId, external_id: &str) -> Result<bool> {
         let mut tx = self.pool.begin().await?;

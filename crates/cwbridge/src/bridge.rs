@@ -91,6 +91,13 @@ pub struct EngineArgs {
     /// Alerts queued for one tenant before new ones are answered 429.
     #[arg(long, env = "CWBRIDGE_MAX_QUEUED_ALERTS", default_value_t = 100_000)]
     pub max_queued_alerts: i64,
+    /// Accounts one tenant may have.
+    #[arg(
+        long,
+        env = "CWBRIDGE_MAX_ACCOUNTS_PER_TENANT",
+        default_value_t = 100_000
+    )]
+    pub max_accounts_per_tenant: usize,
     /// Units (e.g. sending domains) one account may have.
     #[arg(long, env = "CWBRIDGE_MAX_UNITS_PER_ACCOUNT", default_value_t = 10_000)]
     pub max_units_per_account: usize,
@@ -175,6 +182,7 @@ impl EngineArgs {
                 ),
                 limits: cwbridge_engine::Limits {
                     queued_alerts_per_tenant: self.max_queued_alerts.max(1),
+                    accounts_per_tenant: self.max_accounts_per_tenant.max(1),
                     units_per_account: self.max_units_per_account,
                     alert_types_per_account: self.max_alert_types_per_account,
                     alert_description_chars: self.max_description_chars,
