@@ -16,8 +16,7 @@
 //!
 //! Run with `cargo bench -p cwbridge-engine --bench deliver`.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use connectwise_client::Fence;
@@ -28,6 +27,9 @@ use cwbridge_engine::mapping::MappingInput;
 use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring};
 use cwbridge_store::{AlertQuery, Store, TenantId};
 use futures_util::StreamExt;
+
+#[path = "../tests/it/hanging.rs"]
+mod hanging;
 
 const TENANTS: usize = 50;
 const KEYS: usize = 100;
@@ -153,7 +155,7 @@ impl Scenario {
             tenants.push(set_up(&engine, &format!("MSP {i}"), &input).await?);
         }
         if hanging > 0 {
-            let (addr, hang) = hanging_site().await?;
+            let (addr, hang) = hanging::hanging_site().await?;
             for &t in &tenants[..hanging] {
                 engine
                     .save_connection(
@@ -338,35 +340,4 @@ fn percentiles(ms: &[i64]) -> (f64, f64) {
             .map_or(f64::NAN, |&x| x as f64 / 1000.0)
     };
     (at(0.50), at(0.99))
-}
-
-/// A site that refuses the keys at once until `hang` is set, then accepts connections and
-/// never answers: a dead ConnectWise behind a live load balancer.
-async fn hanging_site() -> anyhow::Result<(std::net::SocketAddr, Arc<AtomicBool>)> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let hang = Arc::new(AtomicBool::new(false));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let addr = listener.local_addr()?;
-    let flag = hang.clone();
-    tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let hang = flag.load(Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let _ = socket.read(&mut buf).await;
-                if hang {
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
-                    return;
-                }
-                let body = br#"{"code":"Unauthorized","message":"no"}"#;
-                let head = format!(
-                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.write_all(body).await;
-            });
-        }
-    });
-    Ok((addr, hang))
 }

@@ -131,6 +131,16 @@ async fn bridges(w: &World) -> Vec<(Bridge, TestDb)> {
     out
 }
 
+/// A bridge over a test database with these limits (no ConnectWise needed).
+async fn bridge_with_limits(db: &TestDb, limits: cwbridge_engine::Limits) -> Bridge {
+    let config = EngineConfig {
+        limits,
+        ..EngineConfig::default()
+    };
+    let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();
+    Bridge::start(Engine::new(db.store.clone(), keyring, config)).await
+}
+
 async fn tenant(b: &Bridge, name: &str) -> String {
     let (status, body, _) = b
         .call(
@@ -703,12 +713,7 @@ async fn an_alert_sent_again_with_its_idempotency_key_is_stored_once() {
         assert_eq!(list.as_array().unwrap().len(), 2, "{list:#}");
 
         // After a restart (a new server and engine on the same database) the key still holds.
-        let config = EngineConfig {
-            connectwise_ca: w.sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
-            ..EngineConfig::default()
-        };
-        let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();
-        let restarted = Bridge::start(Engine::new(db.store.clone(), keyring, config)).await;
+        let restarted = bridge_with_limits(&db, cwbridge_engine::Limits::default()).await;
         let r = post_alert(&restarted, &token, Some("send-1"), &alert).await;
         assert_eq!(r.status(), StatusCode::ACCEPTED);
         assert_eq!(r.json::<Value>().await.unwrap()["id"], first["id"]);
@@ -778,18 +783,12 @@ async fn inputs_over_a_limit_are_refused_naming_the_field_and_store_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_429_with_retry_after() {
-    let w = world().await;
     for db in databases().await {
-        let config = EngineConfig {
-            limits: cwbridge_engine::Limits {
-                queued_alerts_per_tenant: 3,
-                ..cwbridge_engine::Limits::default()
-            },
-            ..EngineConfig::default()
+        let limits = cwbridge_engine::Limits {
+            queued_alerts_per_tenant: 3,
+            ..cwbridge_engine::Limits::default()
         };
-        let _ = &w;
-        let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();
-        let b = Bridge::start(Engine::new(db.store.clone(), keyring, config)).await;
+        let b = bridge_with_limits(&db, limits).await;
         let token = tenant(&b, "Acme MSP").await;
         let other = tenant(&b, "Other MSP").await;
         let alert = json!({"account": "g", "type": "t", "summary": "s", "description": "d"});
@@ -949,18 +948,12 @@ async fn the_operator_rotates_and_revokes_a_tenants_token() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_past_its_accounts_limit_can_update_but_not_add() {
-    let w = world().await;
     for db in databases().await {
-        let config = EngineConfig {
-            limits: cwbridge_engine::Limits {
-                accounts_per_tenant: 2,
-                ..cwbridge_engine::Limits::default()
-            },
-            ..EngineConfig::default()
+        let limits = cwbridge_engine::Limits {
+            accounts_per_tenant: 2,
+            ..cwbridge_engine::Limits::default()
         };
-        let _ = &w;
-        let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();
-        let b = Bridge::start(Engine::new(db.store.clone(), keyring, config)).await;
+        let b = bridge_with_limits(&db, limits).await;
         let token = tenant(&b, "Acme MSP").await;
         let put = |id: &'static str| {
             let (b, token) = (&b, &token);

@@ -212,14 +212,12 @@ impl Store {
         a: &AlertRecord,
         idempotency_key: Option<&str>,
     ) -> Result<Accepted> {
-        let mut tx = self.intake.begin().await?;
-        let accepted = insert_in(&mut tx, a, idempotency_key, now_ms()).await?;
-        if matches!(accepted, Accepted::Repeat(_)) {
-            tx.rollback().await?;
-        } else {
-            tx.commit().await?;
-        }
-        Ok(accepted)
+        let mut answers = self
+            .try_insert_alerts(&[(a.clone(), idempotency_key.map(str::to_owned))])
+            .await?;
+        answers
+            .pop()
+            .ok_or_else(|| crate::StoreError::Corrupt("an alert went unanswered".into()))
     }
 
     /// Stores several alerts in one transaction: one commit (one sync to disk) for all the
@@ -251,7 +249,13 @@ impl Store {
         alerts: &[(AlertRecord, Option<String>)],
     ) -> Result<Vec<Accepted>> {
         let now = now_ms();
-        let mut tx = self.intake.begin().await?;
+        // The write lock first: this transaction reads (idempotency keys) before it writes,
+        // and a SQLite transaction that read first cannot write after another connection's
+        // commit.
+        let mut tx = match self.dialect {
+            Dialect::Sqlite => self.intake.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => self.intake.begin().await?,
+        };
         let mut out: Vec<Option<Accepted>> = vec![None; alerts.len()];
 
         // 1. Keys sent before, and keys repeated within the batch (answered as the first).
@@ -806,63 +810,4 @@ async fn leave_lane(
     .execute(&mut **tx)
     .await?;
     Ok(())
-}
-
-/// Stores one alert inside `tx`, or finds the alert stored with its idempotency key. A repeat
-/// leaves the lane as it was.
-async fn insert_in(
-    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
-    a: &AlertRecord,
-    idempotency_key: Option<&str>,
-    now: i64,
-) -> Result<Accepted> {
-    // Writing first takes SQLite's write lock at once (a transaction that read first could
-    // not upgrade after another connection's commit). The lane's row lock (PostgreSQL) or
-    // the write lock (SQLite) orders this against a finishing alert of the same key, so a
-    // lane never has two due alerts, nor none.
-    let queued: i64 = join_lane(tx, a.tenant, &a.alert_key).await?;
-    if let Some(key) = idempotency_key {
-        let row = sqlx::query(&format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND idempotency_key = $2"
-        ))
-        .bind(a.tenant.0)
-        .bind(key)
-        .fetch_optional(&mut **tx)
-        .await?;
-        if let Some(row) = row {
-            sqlx::query(
-                "UPDATE alert_lanes SET queued = queued - 1 WHERE tenant_id = $1 AND alert_key = $2",
-            )
-            .bind(a.tenant.0)
-            .bind(&a.alert_key)
-            .execute(&mut **tx)
-            .await?;
-            sqlx::query(
-                "DELETE FROM alert_lanes WHERE tenant_id = $1 AND alert_key = $2 AND queued <= 0",
-            )
-            .bind(a.tenant.0)
-            .bind(&a.alert_key)
-            .execute(&mut **tx)
-            .await?;
-            return Ok(Accepted::Repeat(Box::new(alert_from(&row)?)));
-        }
-    }
-    let due = if queued == 1 { now } else { WAITING };
-    let row = sqlx::query(
-        "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at, idempotency_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, 'queued', 0, $8, $9, $9, $10) RETURNING id",
-    )
-    .bind(a.tenant.0)
-    .bind(&a.account)
-    .bind(&a.alert_type)
-    .bind(&a.alert_key)
-    .bind(&a.summary)
-    .bind(&a.description)
-    .bind(i64::from(a.resolved))
-    .bind(due)
-    .bind(now)
-    .bind(idempotency_key)
-    .fetch_one(&mut **tx)
-    .await?;
-    Ok(Accepted::New(row.try_get("id")?))
 }

@@ -190,27 +190,10 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
 
 #[tokio::test]
 async fn an_alert_is_held_by_one_claim_and_a_lapsed_claim_cannot_finish_it() {
-    use cwbridge_store::AlertRecord;
     for db in databases().await {
         let store = &db.store;
         let t = store.create_tenant("acme", "h").await.unwrap().id;
-        let alert = |key: &str| AlertRecord {
-            id: 0,
-            tenant: t,
-            account: "g1".into(),
-            alert_type: "spf".into(),
-            alert_key: key.into(),
-            summary: "s".into(),
-            description: "d".into(),
-            resolved: false,
-            state: "queued".into(),
-            ticket_id: None,
-            action: None,
-            attempts: 0,
-            last_error: None,
-            created_at: 0,
-            updated_at: 0,
-        };
+        let alert = |key: &str| queued(t, key, "s");
         let first = store.insert_alert(&alert("k")).await.unwrap();
         store.insert_alert(&alert("k")).await.unwrap();
 
@@ -282,28 +265,11 @@ async fn connectwise_failures_keep_the_newest_few_per_tenant() {
 
 #[tokio::test]
 async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_once() {
-    use cwbridge_store::AlertRecord;
     for db in databases().await {
         let store = &db.store;
         let t = store.create_tenant("acme", "h").await.unwrap().id;
         let u = store.create_tenant("umbrella", "h2").await.unwrap().id;
-        let alert = |tenant, key: &str| AlertRecord {
-            id: 0,
-            tenant,
-            account: "g1".into(),
-            alert_type: "spf".into(),
-            alert_key: key.into(),
-            summary: "s".into(),
-            description: "d".into(),
-            resolved: false,
-            state: "queued".into(),
-            ticket_id: None,
-            action: None,
-            attempts: 0,
-            last_error: None,
-            created_at: 0,
-            updated_at: 0,
-        };
+        let alert = |tenant, key: &str| queued(tenant, key, "s");
         let k1 = store.insert_alert(&alert(t, "k")).await.unwrap();
         let k2 = store.insert_alert(&alert(t, "k")).await.unwrap();
         let other = store.insert_alert(&alert(t, "other")).await.unwrap();
@@ -387,27 +353,11 @@ async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_on
 
 #[tokio::test]
 async fn a_batch_keeps_each_keys_order_and_answers_repeated_idempotency_keys_once() {
-    use cwbridge_store::{Accepted, AlertRecord};
+    use cwbridge_store::Accepted;
     for db in databases().await {
         let store = &db.store;
         let t = store.create_tenant("acme", "h").await.unwrap().id;
-        let alert = |key: &str, summary: &str| AlertRecord {
-            id: 0,
-            tenant: t,
-            account: "g1".into(),
-            alert_type: "spf".into(),
-            alert_key: key.into(),
-            summary: summary.into(),
-            description: "d".into(),
-            resolved: false,
-            state: "queued".into(),
-            ticket_id: None,
-            action: None,
-            attempts: 0,
-            last_error: None,
-            created_at: 0,
-            updated_at: 0,
-        };
+        let alert = |key: &str, summary: &str| queued(t, key, summary);
         let earlier = store
             .insert_alert_once(&alert("old", "sent before"), Some("idem-0"))
             .await
@@ -464,5 +414,30 @@ async fn a_batch_keeps_each_keys_order_and_answers_repeated_idempotency_keys_onc
         assert_eq!(k, ["1", "2", "6"], "{}: {order:?}", db.label);
         assert_eq!(order.len(), 5, "{order:?}");
         db.cleanup().await;
+    }
+}
+
+/// A queued alert of a tenant, as the engine stores one.
+fn queued(
+    tenant: cwbridge_store::TenantId,
+    key: &str,
+    summary: &str,
+) -> cwbridge_store::AlertRecord {
+    cwbridge_store::AlertRecord {
+        id: 0,
+        tenant,
+        account: "g1".into(),
+        alert_type: "spf".into(),
+        alert_key: key.into(),
+        summary: summary.into(),
+        description: "d".into(),
+        resolved: false,
+        state: "queued".into(),
+        ticket_id: None,
+        action: None,
+        attempts: 0,
+        last_error: None,
+        created_at: 0,
+        updated_at: 0,
     }
 }

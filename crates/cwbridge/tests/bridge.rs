@@ -3,12 +3,11 @@
 mod common;
 
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
 
 use connectwise_sandbox::Sandbox;
 use serde_json::{Value, json};
 
-use common::{World, cwbridge, free_port, world};
+use common::{World, cwbridge, free_port, kill_9, serve, world};
 
 async fn output(mut cmd: Command) -> std::process::Output {
     tokio::task::spawn_blocking(move || cmd.output().expect("cwbridge runs"))
@@ -16,12 +15,14 @@ async fn output(mut cmd: Command) -> std::process::Output {
         .unwrap()
 }
 
-struct Serving(Child);
+/// A `cwbridge serve` killed when the test ends, however it ends.
+struct Serving(Option<Child>);
 
 impl Drop for Serving {
     fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
+        if let Some(child) = self.0.take() {
+            kill_9(child);
+        }
     }
 }
 
@@ -53,29 +54,14 @@ async fn an_operator_makes_a_tenant_the_tenant_connects_and_check_agrees() {
 
     // Act 2: the bridge serves; the tenant saves its connection over HTTP.
     let port = free_port();
-    let mut serve = cwbridge(dir.path());
-    serve
-        .args(["serve", "--listen", &format!("127.0.0.1:{port}")])
+    let http = reqwest::Client::new();
+    let mut serve_cmd = cwbridge(dir.path());
+    serve_cmd
         .env("CWBRIDGE_OPERATOR_TOKEN", "op")
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    let _serving = Serving(serve.spawn().unwrap());
-    let http = reqwest::Client::new();
+    let _serving = Serving(Some(serve(&mut serve_cmd, port, &http).await));
     let base = format!("http://127.0.0.1:{port}");
-    let mut up = false;
-    for _ in 0..100 {
-        if http
-            .get(format!("{base}/api/openapi.json"))
-            .send()
-            .await
-            .is_ok()
-        {
-            up = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(up, "cwbridge serve came up");
     let c = sandbox.credentials();
     let saved: Value = http
         .put(format!("{base}/api/v1/connection"))

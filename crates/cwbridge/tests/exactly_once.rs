@@ -8,7 +8,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{World, free_port, world};
+use common::{World, free_port, kill_9, world};
 use connectwise_sandbox::{Faults, LostMode};
 use rand::Rng;
 use serde_json::{Value, json};
@@ -25,29 +25,7 @@ fn cwbridge(dir: &Path) -> Command {
 
 /// `cwbridge serve` on `port`, up and answering.
 async fn serve(dir: &Path, port: u16, http: &reqwest::Client) -> Child {
-    let mut cmd = cwbridge(dir);
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
-    let mut child = cmd.spawn().expect("cwbridge serve starts");
-    for _ in 0..200 {
-        let up = http
-            .get(format!("http://127.0.0.1:{port}/api/openapi.json"))
-            .send()
-            .await
-            .is_ok();
-        if up {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("cwbridge serve did not come up");
-}
-
-fn kill_9(mut child: Child) {
-    // SIGKILL: no shutdown code runs.
-    child.kill().expect("kill -9");
-    child.wait().unwrap();
+    common::serve(&mut cwbridge(dir), port, http).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -7,14 +7,14 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use connectwise_sandbox::{Faults, LostMode};
 use rand::Rng;
 use serde_json::{Value, json};
 
-use common::{World, free_port, world};
+use common::{World, free_port, kill_9, serve, world};
 
 /// `cwbridge` on one PostgreSQL schema, sharing one sealing key, with short leases.
 fn cwbridge(dir: &Path, database: &str, key: &str) -> Command {
@@ -27,30 +27,6 @@ fn cwbridge(dir: &Path, database: &str, key: &str) -> Command {
         .stdout(Stdio::null())
         .stderr(Stdio::null());
     cmd
-}
-
-async fn serve(cmd: &mut Command, port: u16, http: &reqwest::Client) -> Child {
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
-    let mut child = cmd.spawn().expect("cwbridge serve starts");
-    for _ in 0..200 {
-        if http
-            .get(format!("http://127.0.0.1:{port}/api/openapi.json"))
-            .send()
-            .await
-            .is_ok()
-        {
-            return child;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("cwbridge serve did not come up");
-}
-
-fn kill_9(mut child: Child) {
-    child.kill().expect("kill -9");
-    child.wait().unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -426,44 +426,6 @@ async fn alerts_not_forwarded_are_skipped_and_permanent_failures_kept_with_their
     db.cleanup().await;
 }
 
-/// A site that accepts connections and, once `hang` is set, never answers: a dead
-/// ConnectWise behind a live load balancer. Until then it refuses the keys at once.
-async fn hanging_site() -> (
-    std::net::SocketAddr,
-    std::sync::Arc<std::sync::atomic::AtomicBool>,
-) {
-    use std::sync::atomic::Ordering;
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let hang = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let flag = hang.clone();
-    tokio::spawn(async move {
-        loop {
-            let Ok((mut socket, _)) = listener.accept().await else {
-                return;
-            };
-            let hang = flag.load(Ordering::SeqCst);
-            tokio::spawn(async move {
-                let mut buf = vec![0u8; 8192];
-                let _ = socket.read(&mut buf).await;
-                if hang {
-                    tokio::time::sleep(Duration::from_secs(3600)).await;
-                    return;
-                }
-                let body = br#"{"code":"Unauthorized","message":"no"}"#;
-                let head = format!(
-                    "HTTP/1.1 401 Unauthorized\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = socket.write_all(head.as_bytes()).await;
-                let _ = socket.write_all(body).await;
-            });
-        }
-    });
-    (addr, hang)
-}
-
 /// Runs the delivery pool until every alert of `tenant` has left the queue; answers how
 /// long that took.
 async fn deliver_all(engine: &Engine, tenant: TenantId) -> Duration {
@@ -495,7 +457,7 @@ async fn deliver_all(engine: &Engine, tenant: TenantId) -> Duration {
 #[tokio::test]
 async fn a_tenant_whose_connectwise_hangs_does_not_hold_up_another_tenants_alerts() {
     let site = Site::demo().await;
-    let (hanging, hang) = hanging_site().await;
+    let (hanging, hang) = crate::hanging::hanging_site().await.unwrap();
     let config = cwbridge_engine::EngineConfig {
         fence: connectwise_client::Fence::public_only()
             .allow_network("127.0.0.1/32".parse().unwrap())

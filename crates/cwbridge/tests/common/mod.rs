@@ -2,7 +2,8 @@
 //! (as the MSP admin makes them), and `cwbridge` commands working on its directory.
 
 use std::path::Path;
-use std::process::Command;
+use std::process::{Child, Command};
+use std::time::Duration;
 
 use connectwise_sandbox::admin::AdminClient;
 use connectwise_sandbox::{Preset, Sandbox, SandboxConfig, Seed};
@@ -72,4 +73,30 @@ pub fn free_port() -> u16 {
         .local_addr()
         .unwrap()
         .port()
+}
+
+/// Runs `cmd` as `cwbridge serve --listen 127.0.0.1:PORT` and waits until it answers.
+pub async fn serve(cmd: &mut Command, port: u16, http: &reqwest::Client) -> Child {
+    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+    let mut child = cmd.spawn().expect("cwbridge serve starts");
+    for _ in 0..200 {
+        if http
+            .get(format!("http://127.0.0.1:{port}/api/openapi.json"))
+            .send()
+            .await
+            .is_ok()
+        {
+            return child;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("cwbridge serve did not come up");
+}
+
+/// SIGKILL: no shutdown code runs.
+pub fn kill_9(mut child: Child) {
+    child.kill().expect("kill -9");
+    child.wait().unwrap();
 }
