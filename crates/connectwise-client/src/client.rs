@@ -422,8 +422,8 @@ impl Reply {
         let mut de = serde_json::Deserializer::from_slice(&self.body);
         serde_path_to_error::deserialize(&mut de).map_err(|e| Error::Decode {
             expected,
-            path: e.path().to_string(),
-            message: e.inner().to_string(),
+            path: cap(&e.path().to_string()),
+            message: without_quotes(&e.inner().to_string()),
             request: Box::new(self.request.clone()),
         })
     }
@@ -584,6 +584,25 @@ impl Client {
                 )));
             };
             let codebase = normalize_codebase(codebase);
+            // It becomes part of every URL: only what a codebase is made of.
+            let plausible = codebase.len() <= 65
+                && codebase
+                    .trim_end_matches('/')
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.')
+                && codebase.len() > 1;
+            if !plausible {
+                inner.observe(
+                    &request.path,
+                    Some(status),
+                    "the answer names something that is not a codebase",
+                    false,
+                );
+                return Err(Error::Config(format!(
+                    "{} answered companyinfo with something that is not a ConnectWise codebase: check the site",
+                    inner.origin
+                )));
+            }
             *inner
                 .codebase
                 .write()
@@ -955,6 +974,23 @@ impl FailedAnswer {
     }
 }
 
+/// A decoding message without the values it quotes (`invalid type: string "…", expected
+/// i64` keeps `invalid type: string, expected i64`): what the answer held is not repeated
+/// into reports, whoever sent it.
+fn without_quotes(message: &str) -> String {
+    let mut out = String::with_capacity(message.len());
+    let mut quote: Option<char> = None;
+    for c in message.chars() {
+        match (quote, c) {
+            (None, '"' | '`') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c) => out.push(c),
+        }
+    }
+    cap(&out.replace("  ", " ").replace(" ,", ","))
+}
+
 /// A message cut to what a report keeps.
 fn cap(text: &str) -> String {
     let mut out: String = text.chars().take(MESSAGE_MAX).collect();
@@ -969,13 +1005,15 @@ fn redirect_host(headers: &HeaderMap, from: &reqwest::Url) -> String {
     let Some(location) = header_str(headers, "location") else {
         return "an address it did not name".into();
     };
-    match from.join(location) {
-        Ok(to) => match (to.host_str(), to.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_owned(),
-            _ => cap(location),
-        },
-        Err(_) => cap(location),
+    match from.join(location).ok().and_then(|to| {
+        let host = to.host_str()?.to_owned();
+        Some(match to.port() {
+            Some(port) => format!("{host}:{port}"),
+            None => host,
+        })
+    }) {
+        Some(host) => host,
+        None => "an address without a host".into(),
     }
 }
 
@@ -984,15 +1022,21 @@ fn refusal(e: &reqwest::Error) -> Option<Error> {
     cwbridge_fence::refusal_in(e).map(|r| Error::Refused(r.to_string()))
 }
 
-/// A TLS failure over the server's certificate: a set-up problem, not worth retrying.
+/// A TLS failure over the server's certificate: a set-up problem, not worth retrying. The
+/// causes are read below the top error (which quotes the URL, whatever its host is called),
+/// and not repeated: a certificate's names may be internal ones.
 fn certificate_problem(e: &reqwest::Error, origin: &str) -> Option<Error> {
-    let chain = error_chain(e);
-    let lower = chain.to_ascii_lowercase();
-    (lower.contains("certificate") || lower.contains("unknownissuer")).then(|| {
-        Error::Config(format!(
-            "{origin} presented a certificate this client does not trust ({chain}); for an on-premise server or the sandbox, give its CA (extra_ca_pem / --ca)"
-        ))
-    })
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        let text = cause.to_string().to_ascii_lowercase();
+        if text.contains("invalid peer certificate") || text.contains("unknownissuer") {
+            return Some(Error::Config(format!(
+                "{origin} presented a certificate this client does not trust (expired, for another name, or from an unknown authority); for an on-premise server or the sandbox, give its CA (extra_ca_pem / --ca)"
+            )));
+        }
+        source = cause.source();
+    }
+    None
 }
 
 fn header_str<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
@@ -1089,6 +1133,22 @@ mod tests {
         };
         assert_eq!(path, "[1].company.id");
         assert!(err.to_string().contains("GET service/tickets"), "{err}");
+    }
+
+    #[test]
+    fn decoding_messages_do_not_repeat_what_the_answer_held() {
+        assert_eq!(
+            without_quotes(
+                r#"invalid type: string "AKIA-SECRET", expected i64 at line 1 column 9"#
+            ),
+            "invalid type: string, expected i64 at line 1 column 9"
+        );
+        let variant = without_quotes("unknown variant `secret`, expected one of `a`, `b`");
+        assert!(
+            variant.starts_with("unknown variant, expected one of"),
+            "{variant}"
+        );
+        assert!(!variant.contains("secret"));
     }
 
     #[test]

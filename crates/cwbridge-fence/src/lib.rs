@@ -26,7 +26,13 @@ pub struct Fence {
     open: bool,
     allow: Vec<IpNet>,
     allow_http: bool,
+    ports: Vec<u16>,
 }
+
+/// The ports a tenant's site may use unless the operator allows more: https's (and http's,
+/// where plain http is allowed). Hosts written as addresses inside an allowed network may use
+/// any port.
+pub const DEFAULT_PORTS: [u16; 2] = [443, 80];
 
 impl Default for Fence {
     fn default() -> Self {
@@ -48,18 +54,29 @@ pub enum Refused {
         /// Its range.
         reserved: Reserved,
     },
-    /// The host name resolves only to refused addresses.
+    /// The host name resolves only to refused addresses. The address itself is not said:
+    /// what an internal name resolves to is the operator's to know, not a tenant's.
     #[error(
-        "{host} resolves to {ip}, which is {}; cwbridge connects only to public addresses unless the operator allows this network",
+        "{host} resolves only to addresses that are not public ({}); cwbridge connects only to public addresses unless the operator allows this network",
         .reserved.describe()
     )]
     Resolved {
         /// The name.
         host: String,
-        /// The first refused address it resolved to.
+        /// The first refused address it resolved to (kept for logs, never in the message).
         ip: IpAddr,
         /// Its range.
         reserved: Reserved,
+    },
+    /// A port the operator has not allowed, on a host outside the allowed networks: without
+    /// this rule any tenant could probe every port of every public host from the vendor's
+    /// address.
+    #[error(
+        "port {port} is not one cwbridge connects to (ConnectWise answers on 443); the operator can allow it (--allow-port)"
+    )]
+    Port {
+        /// The port given.
+        port: u16,
     },
     /// Plain `http` where the operator has not allowed it.
     #[error(
@@ -78,6 +95,7 @@ impl Fence {
             open: false,
             allow: Vec::new(),
             allow_http: false,
+            ports: Vec::new(),
         }
     }
 
@@ -87,12 +105,19 @@ impl Fence {
             open: true,
             allow: Vec::new(),
             allow_http: true,
+            ports: Vec::new(),
         }
     }
 
     /// Also allows addresses in `network` (an on-premise ConnectWise over a private link).
     pub fn allow_network(mut self, network: IpNet) -> Fence {
         self.allow.push(network.trunc());
+        self
+    }
+
+    /// Also allows this port on any host (an on-premise ConnectWise published on 8443, say).
+    pub fn allow_port(mut self, port: u16) -> Fence {
+        self.ports.push(port);
         self
     }
 
@@ -123,6 +148,19 @@ impl Fence {
             return Ok(());
         }
         let canonical = ip.to_canonical();
+        // An IPv6 form carrying an IPv4 address (NAT64, 6to4, IPv4-compatible) is also
+        // judged by that address, even inside an allowed IPv6 network: allowing
+        // 64:ff9b::/96 does not allow 64:ff9b::127.0.0.1.
+        if let IpAddr::V6(v6) = canonical
+            && let Some(v4) = rules::embedded_ipv4(v6)
+            && !self.allow.iter().any(|net| net.contains(&IpAddr::V4(v4)))
+            && let Some(reserved) = rules::classify_v4(v4)
+        {
+            return Err(Refused::Address {
+                ip: canonical,
+                reserved,
+            });
+        }
         if self
             .allow
             .iter()
@@ -154,10 +192,29 @@ impl Fence {
                 });
             }
         }
-        match url.host() {
-            Some(url::Host::Ipv4(ip)) => self.check_ip(IpAddr::V4(ip)),
-            Some(url::Host::Ipv6(ip)) => self.check_ip(IpAddr::V6(ip)),
-            _ => Ok(()),
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        if let Some(ip) = literal {
+            self.check_ip(ip)?;
+        }
+        let port = url.port_or_known_default().unwrap_or(0);
+        let default = match url.scheme() {
+            "https" => port == DEFAULT_PORTS[0],
+            _ => port == DEFAULT_PORTS[1],
+        };
+        let in_allowed_network = literal.is_some_and(|ip| {
+            let canonical = ip.to_canonical();
+            self.allow
+                .iter()
+                .any(|net| net.contains(&ip) || net.contains(&canonical))
+        });
+        if default || in_allowed_network || self.ports.contains(&port) {
+            Ok(())
+        } else {
+            Err(Refused::Port { port })
         }
     }
 
@@ -313,6 +370,41 @@ mod tests {
     }
 
     #[test]
+    fn only_https_port_unless_allowed_or_inside_an_allowed_network() {
+        let fence = Fence::public_only();
+        assert!(fence.check_url(&url("https://8.8.8.8/")).is_ok());
+        assert!(fence.check_url(&url("https://cw.example.com:443/")).is_ok());
+        assert_eq!(
+            fence.check_url(&url("https://cw.example.com:22/")),
+            Err(Refused::Port { port: 22 })
+        );
+        assert!(matches!(
+            fence.check_url(&url("https://8.8.8.8:6379/")),
+            Err(Refused::Port { port: 6379 })
+        ));
+        let allowed = fence
+            .clone()
+            .allow_port(8443)
+            .allow_network("10.0.0.0/8".parse().unwrap());
+        assert!(
+            allowed
+                .check_url(&url("https://cw.example.com:8443/"))
+                .is_ok()
+        );
+        assert!(allowed.check_url(&url("https://10.1.2.3:9000/")).is_ok());
+        assert!(
+            allowed
+                .check_url(&url("https://cw.example.com:9000/"))
+                .is_err()
+        );
+        // A refused address is named before its port.
+        assert!(matches!(
+            fence.check_url(&url("https://127.0.0.2:8443/")),
+            Err(Refused::Address { .. })
+        ));
+    }
+
+    #[test]
     fn http_needs_the_operator_and_other_schemes_never_pass() {
         let fence = Fence::public_only();
         assert!(fence.check_url(&url("https://8.8.8.8/")).is_ok());
@@ -354,14 +446,12 @@ mod tests {
         let fence = Fence::public_only();
         let refused = fence.check_host("localhost").await.unwrap_err();
         assert!(
-            refused
-                .to_string()
-                .starts_with("localhost resolves to 127.0.0.1, which is a loopback address")
-                || refused
-                    .to_string()
-                    .starts_with("localhost resolves to ::1, which is a loopback address"),
+            refused.to_string().starts_with(
+                "localhost resolves only to addresses that are not public (a loopback address)"
+            ),
             "{refused}"
         );
+        assert!(!refused.to_string().contains("127.0.0.1"), "{refused}");
         assert!(fence.check_host("[::1]").await.is_err());
         // A name that does not resolve is left to fail when it is reached.
         assert!(fence.check_host("no-such-host.invalid").await.is_ok());

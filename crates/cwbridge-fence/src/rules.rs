@@ -95,6 +95,23 @@ pub fn classify(ip: IpAddr) -> Option<Reserved> {
     }
 }
 
+/// The IPv4 address an IPv6 form carries: mapped (`::ffff:a.b.c.d`), IPv4-compatible
+/// (`::a.b.c.d`), NAT64's well-known prefix (`64:ff9b::/96`) or 6to4 (`2002::/16`).
+pub fn embedded_ipv4(ip: Ipv6Addr) -> Option<Ipv4Addr> {
+    let n = u128::from(ip);
+    let in_net = |net: u128, len: u32| n >> (128 - len) == net >> (128 - len);
+    if in_net(0xffff_0000_0000, 96)
+        || in_net(0x0064_ff9b_0000_0000_0000_0000_0000_0000, 96)
+        || (in_net(0, 96) && n > 1)
+    {
+        return Some(Ipv4Addr::from(n as u32));
+    }
+    if in_net(0x2002 << 112, 16) {
+        return Some(Ipv4Addr::from((n >> 80) as u32));
+    }
+    None
+}
+
 fn classify_v6(ip: Ipv6Addr) -> Option<Reserved> {
     let n = u128::from(ip);
     let in_net = |net: u128, len: u32| n >> (128 - len) == net >> (128 - len);

@@ -66,6 +66,16 @@ pub struct EngineArgs {
     /// Lets tenants' sites be plain http (otherwise https only).
     #[arg(long, env = "CWBRIDGE_ALLOW_HTTP")]
     pub allow_http: bool,
+    /// A port tenants' sites may use besides 443 (80 with --allow-http), on any host;
+    /// repeatable, or comma-separated in the variable. Addresses inside an allowed network
+    /// may use any port.
+    #[arg(
+        long = "allow-port",
+        env = "CWBRIDGE_ALLOW_PORTS",
+        value_name = "PORT",
+        value_delimiter = ','
+    )]
+    pub allow_ports: Vec<u16>,
     /// The most bytes of one ConnectWise answer read; a larger answer is refused.
     #[arg(long, env = "CWBRIDGE_MAX_RESPONSE_BYTES", default_value_t = connectwise_client::DEFAULT_MAX_RESPONSE_BYTES)]
     pub max_response_bytes: usize,
@@ -153,6 +163,17 @@ impl EngineArgs {
             ),
             None => None,
         };
+        let fence = self
+            .allow_networks
+            .iter()
+            .fold(cwbridge_fence::Fence::public_only(), |f, net| {
+                f.allow_network(*net)
+            })
+            .allow_http(self.allow_http);
+        let fence = self
+            .allow_ports
+            .iter()
+            .fold(fence, |f, port| f.allow_port(*port));
         Ok(Engine::new(
             store,
             keyring,
@@ -162,13 +183,7 @@ impl EngineArgs {
                 client_id: self.client_id.clone(),
                 alert_lease: std::time::Duration::from_secs(self.alert_lease_secs.max(1)),
                 run_stale_after: std::time::Duration::from_secs(self.run_stale_secs.max(1)),
-                fence: self
-                    .allow_networks
-                    .iter()
-                    .fold(cwbridge_fence::Fence::public_only(), |f, net| {
-                        f.allow_network(*net)
-                    })
-                    .allow_http(self.allow_http),
+                fence,
                 max_response_bytes: self.max_response_bytes,
                 max_list_pages: self.max_list_pages,
                 delivery_concurrency: self.delivery_concurrency.max(1),

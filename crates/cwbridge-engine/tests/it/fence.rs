@@ -124,11 +124,28 @@ async fn a_name_is_judged_by_the_addresses_it_resolves_to_when_saved_and_when_co
         site: format!("localhost:{port}"),
         ..good.clone()
     };
-    let strict = EngineConfig {
-        fence: Fence::public_only().allow_network("127.0.0.2/32".parse().unwrap()),
+    // A name on a port other than 443 needs the operator's --allow-port.
+    let allowed = EngineConfig {
+        fence: site.config().fence.allow_port(port),
         ..site.config()
     };
-    for (engine, db) in engines(&site.config()).await {
+    let strict = EngineConfig {
+        fence: Fence::public_only()
+            .allow_network("127.0.0.2/32".parse().unwrap())
+            .allow_port(port),
+        ..site.config()
+    };
+    let (plain, plain_db) = engines(&site.config()).await.remove(0);
+    let t = plain.create_tenant("Portless").await.unwrap().tenant.id;
+    let refused = plain.save_connection(t, &by_name).await.unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains(&format!("port {port} is not one cwbridge connects to")),
+        "{refused}"
+    );
+    plain_db.cleanup().await;
+    for (engine, db) in engines(&allowed).await {
         let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
         // Saved while the operator allowed 127.0.0.1 (localhost is on the sandbox's
         // certificate)…
@@ -142,8 +159,16 @@ async fn a_name_is_judged_by_the_addresses_it_resolves_to_when_saved_and_when_co
         assert!(!report.ok);
         assert_eq!(report.steps[0].name, "reach");
         let message = &report.steps[0].message;
-        assert!(message.starts_with("localhost resolves to "), "{message}");
-        assert!(message.contains("which is a loopback address"), "{message}");
+        assert!(
+            message.starts_with(
+                "localhost resolves only to addresses that are not public (a loopback address)"
+            ),
+            "{message}"
+        );
+        assert!(
+            !message.contains("127.0.0.1"),
+            "the address is not told: {message}"
+        );
         assert!(
             report.steps[0]
                 .hints
@@ -155,7 +180,7 @@ async fn a_name_is_judged_by_the_addresses_it_resolves_to_when_saved_and_when_co
         // And saving it again under that fence is refused at once, naming the field.
         let err = fenced.save_connection(t, &by_name).await.unwrap_err();
         assert!(
-            matches!(&err, EngineError::Invalid { field, message } if field == "site" && message.contains("localhost resolves to")),
+            matches!(&err, EngineError::Invalid { field, message } if field == "site" && message.contains("localhost resolves only to")),
             "{err:?}"
         );
         db.cleanup().await;
