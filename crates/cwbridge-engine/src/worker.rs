@@ -206,7 +206,12 @@ impl Engine {
                 .await
                 .expect("the pool is never closed");
             let claim = crate::tenant::new_token();
-            let Some(alert) = self.store.claim_alert(tenant, lease, &claim).await? else {
+            let allowance = self.breakers.allowance(tenant, per_tenant) as i64;
+            let Some(alert) = self
+                .store
+                .claim_alert_within(tenant, lease, &claim, allowance)
+                .await?
+            else {
                 // Nothing due (its alerts wait for a retry, or are all in flight elsewhere):
                 // not asked again for a moment.
                 rota.quiet.insert(tenant, now + QUIET_FOR);

@@ -492,6 +492,21 @@ impl Store {
         lease_ms: i64,
         claim: &str,
     ) -> Result<Option<AlertRecord>> {
+        self.claim_alert_within(tenant, lease_ms, claim, i64::MAX)
+            .await
+    }
+
+    /// [`Store::claim_alert`], unless the tenant already has `in_flight` alerts claimed and
+    /// not yet finished by any instance: ConnectWise limits each API member, so the limit
+    /// holds across instances (two instances claiming at the same moment may pass it by
+    /// one each).
+    pub async fn claim_alert_within(
+        &self,
+        tenant: TenantId,
+        lease_ms: i64,
+        claim: &str,
+        in_flight: i64,
+    ) -> Result<Option<AlertRecord>> {
         let now = now_ms();
         let lock = match self.dialect {
             Dialect::Postgres => "FOR UPDATE SKIP LOCKED",
@@ -500,6 +515,7 @@ impl Store {
         let sql = format!(
             "UPDATE alerts SET next_attempt_at = $1, claimed_until = $1, claimed_by = $3, attempts = attempts + 1, updated_at = $2 WHERE id = ( \
                SELECT a.id FROM alerts a WHERE a.tenant_id = $4 AND a.state = 'queued' AND a.next_attempt_at <= $2 \
+               AND (SELECT COUNT(*) FROM alerts f WHERE f.tenant_id = $4 AND f.state = 'queued' AND f.claimed_by IS NOT NULL AND f.next_attempt_at > $2) < $5 \
                ORDER BY a.next_attempt_at, a.id LIMIT 1 {lock}) \
              AND state = 'queued' AND next_attempt_at <= $2 RETURNING {ALERT_COLUMNS}"
         );
@@ -508,6 +524,7 @@ impl Store {
             .bind(now)
             .bind(claim)
             .bind(tenant.0)
+            .bind(in_flight)
             .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(alert_from).transpose()

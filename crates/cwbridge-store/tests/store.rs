@@ -441,3 +441,84 @@ fn queued(
         updated_at: 0,
     }
 }
+
+#[tokio::test]
+async fn a_tenants_claims_stop_at_its_in_flight_limit_whoever_holds_them() {
+    for db in databases().await {
+        let store = &db.store;
+        let t = store.create_tenant("acme", "h").await.unwrap().id;
+        let u = store.create_tenant("umbrella", "h2").await.unwrap().id;
+        for k in 0..5 {
+            store
+                .insert_alert(&queued(t, &format!("k{k}"), "s"))
+                .await
+                .unwrap();
+        }
+        store.insert_alert(&queued(u, "k", "s")).await.unwrap();
+        // Two claims (by two instances, say) fill a limit of two.
+        let a = store
+            .claim_alert_within(t, 60_000, "A", 2)
+            .await
+            .unwrap()
+            .unwrap();
+        let b = store
+            .claim_alert_within(t, 60_000, "B", 2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .claim_alert_within(t, 60_000, "C", 2)
+                .await
+                .unwrap()
+                .is_none(),
+            "{}",
+            db.label
+        );
+        // Another tenant's limit is its own.
+        assert!(
+            store
+                .claim_alert_within(u, 60_000, "D", 2)
+                .await
+                .unwrap()
+                .is_some()
+        );
+        // A finished delivery and a retried one free their places; a lapsed claim too.
+        assert!(
+            store
+                .finish_alert(a.id, "A", "delivered", Some(1), Some("ticket"), None)
+                .await
+                .unwrap()
+        );
+        let c = store
+            .claim_alert_within(t, 60_000, "C", 2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .retry_alert(b.id, "B", i64::MAX - 1, "busy")
+                .await
+                .unwrap()
+        );
+        let d = store
+            .claim_alert_within(t, 30, "D", 2)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            store
+                .claim_alert_within(t, 60_000, "E", 2)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        // D's lease lapsed (its instance died, say): it no longer counts, and its alert is
+        // due again.
+        let e = store.claim_alert_within(t, 60_000, "E", 2).await.unwrap();
+        assert!(e.is_some(), "{}: a lapsed claim still counted", db.label);
+        assert_ne!(c.id, d.id);
+        db.cleanup().await;
+    }
+}

@@ -22,6 +22,8 @@ UPDATE alerts SET next_attempt_at = claimed_until
 DROP INDEX alerts_due;
 CREATE INDEX alerts_due ON alerts (tenant_id, next_attempt_at, id) WHERE state = 'queued';
 CREATE INDEX alerts_lane ON alerts (tenant_id, alert_key, id) WHERE state = 'queued';
+-- Alerts claimed and not yet finished, counted per tenant against its in-flight limit.
+CREATE INDEX alerts_in_flight ON alerts (tenant_id, next_attempt_at) WHERE state = 'queued' AND claimed_by IS NOT NULL;
 
 -- The vendor's Idempotency-Key of an alert: a resend with the same key finds this alert
 -- instead of storing another, for as long as the alert is kept.
