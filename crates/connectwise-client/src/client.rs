@@ -17,7 +17,7 @@ use tracing::Instrument;
 
 use crate::error::{Error, ErrorBody, RequestInfo, Result};
 use crate::retry::RetryPolicy;
-pub use cwbridge_fence::Fence;
+pub use cwbridge_fence::{Fence, IpNet};
 
 /// The most of one answer a client reads unless told otherwise: a page of 1,000 of the
 /// widest records ConnectWise sends is a few megabytes, so this leaves room to spare.

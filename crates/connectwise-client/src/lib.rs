@@ -51,7 +51,7 @@ pub use connectwise_conditions as conditions;
 
 pub use client::{
     Client, ClientBuilder, Credentials, DEFAULT_API_VERSION, DEFAULT_MAX_RESPONSE_BYTES, Failure,
-    FailureObserver, Fence, Stats,
+    FailureObserver, Fence, IpNet, Stats,
 };
 pub use endpoint::Endpoint;
 pub use error::{Error, ErrorKind, FieldError, RequestInfo, Result};

@@ -204,7 +204,7 @@ impl Engine {
                 && s.public_key == input.public_key.trim()
         });
         validate(input, saved.is_some(), self.config.client_id.is_some())?;
-        self.check_site_allowed(input.site.trim()).await?;
+        self.check_site_allowed(tenant, input.site.trim()).await?;
         let private_key_sealed = match saved {
             Some(saved) if input.private_key.trim().is_empty() => saved.private_key_sealed,
             _ => self
@@ -230,8 +230,8 @@ impl Engine {
 
     /// Refuses a site the outbound fence would not connect to, naming the rule, before
     /// anything is stored.
-    async fn check_site_allowed(&self, site: &str) -> Result<()> {
-        let fence = &self.config.fence;
+    async fn check_site_allowed(&self, tenant: TenantId, site: &str) -> Result<()> {
+        let fence = &self.fence_for(tenant).await?;
         let with_scheme = if site.contains("://") {
             site.to_owned()
         } else {
@@ -253,6 +253,67 @@ impl Engine {
                 .map_err(|r| EngineError::invalid("site", r.to_string()))?;
         }
         Ok(())
+    }
+
+    /// The fence a tenant's requests go through: the operator's, plus the networks the
+    /// operator allowed for this tenant alone.
+    async fn fence_for(&self, tenant: TenantId) -> Result<connectwise_client::Fence> {
+        Ok(self
+            .allowed_networks(tenant)
+            .await?
+            .into_iter()
+            .fold(self.config.fence.clone(), |f, net| f.allow_network(net)))
+    }
+
+    /// The networks the operator allowed for this tenant alone (an on-premise ConnectWise
+    /// over a private link), beyond public addresses and the networks allowed for all.
+    pub async fn allowed_networks(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Vec<connectwise_client::IpNet>> {
+        let Some(text) = self.store.tenant_networks(tenant).await? else {
+            return Ok(Vec::new());
+        };
+        let list: Vec<String> = serde_json::from_str(&text)
+            .map_err(|e| EngineError::Store(cwbridge_store::StoreError::Corrupt(e.to_string())))?;
+        list.iter()
+            .map(|n| {
+                connectwise_client::Fence::parse_network(n)
+                    .map_err(|e| EngineError::Store(cwbridge_store::StoreError::Corrupt(e)))
+            })
+            .collect()
+    }
+
+    /// Sets the networks allowed for this tenant alone (replacing the earlier ones; empty
+    /// clears them). Each is a CIDR or one address; at most 16.
+    pub async fn set_allowed_networks(
+        &self,
+        tenant: TenantId,
+        networks: &[String],
+    ) -> Result<Vec<String>> {
+        if networks.len() > 16 {
+            return Err(EngineError::invalid(
+                "networks",
+                "at most 16 networks a tenant",
+            ));
+        }
+        let mut parsed = Vec::with_capacity(networks.len());
+        for (i, n) in networks.iter().enumerate() {
+            let net = connectwise_client::Fence::parse_network(n)
+                .map_err(|e| EngineError::invalid(&format!("networks[{i}]"), e))?;
+            parsed.push(net.to_string());
+        }
+        let stored =
+            (!parsed.is_empty()).then(|| serde_json::to_string(&parsed).unwrap_or_default());
+        if !self
+            .store
+            .set_tenant_networks(tenant, stored.as_deref())
+            .await?
+        {
+            return Err(EngineError::NotFound(format!("no tenant {tenant}")));
+        }
+        tracing::info!(tenant.id = %tenant, networks = ?parsed, "tenant networks set");
+        Ok(parsed)
     }
 
     /// A tenant's saved connection.
@@ -300,7 +361,7 @@ impl Engine {
             builder = builder.on_failure(self.failure_observer(tenant));
         }
         let mut builder = builder
-            .fence(self.config.fence.clone())
+            .fence(self.fence_for(tenant).await?)
             .max_response_bytes(self.config.max_response_bytes)
             .max_pages(self.config.max_list_pages)
             .timeout(Duration::from_secs(30))

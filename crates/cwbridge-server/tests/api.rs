@@ -398,7 +398,12 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
         ("POST", "/api/v1/alerts/{id}/retry", None),
         ("DELETE", "/api/v1/accounts/{id}/mapping", None),
         ("DELETE", "/api/v1/accounts/{id}", None),
-        // The other tenant's token (the operator's routes), last.
+        // The other tenant's networks and token (the operator's routes), last.
+        (
+            "PUT",
+            "/api/v1/tenants/{id}/networks",
+            Some(json!({"networks": ["10.20.0.0/16"]})),
+        ),
         ("POST", "/api/v1/tenants/{id}/token", None),
         ("DELETE", "/api/v1/tenants/{id}/token", None),
         ("GET", "/api/openapi.json", None),

@@ -301,6 +301,33 @@ impl Store {
         rows.iter().map(tenant_from).collect()
     }
 
+    /// Sets the networks the operator allows for one tenant (a JSON array of CIDRs, or
+    /// `None`); answers whether the tenant exists.
+    pub async fn set_tenant_networks(
+        &self,
+        tenant: TenantId,
+        networks: Option<&str>,
+    ) -> Result<bool> {
+        let done = sqlx::query("UPDATE tenants SET allowed_networks = $1 WHERE id = $2")
+            .bind(networks)
+            .bind(tenant.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The networks the operator allows for one tenant, as stored.
+    pub async fn tenant_networks(&self, tenant: TenantId) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT allowed_networks FROM tenants WHERE id = $1")
+            .bind(tenant.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row
+            .map(|r| r.try_get::<Option<String>, _>("allowed_networks"))
+            .transpose()?
+            .flatten())
+    }
+
     /// Replaces every token of a tenant with `new_hash` (or none: the tenant is disabled)
     /// and ends its wizard sessions, in one transaction; answers whether the tenant exists.
     pub async fn replace_tenant_tokens(

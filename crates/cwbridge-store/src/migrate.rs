@@ -64,6 +64,11 @@ const SQLITE: Steps = &[
         "alert lanes",
         include_str!("../migrations/sqlite/0010_alert_lanes.sql"),
     ),
+    (
+        11,
+        "tenant networks",
+        include_str!("../migrations/sqlite/0011_tenant_networks.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -116,6 +121,11 @@ const POSTGRES: Steps = &[
         10,
         "alert lanes",
         include_str!("../migrations/postgres/0010_alert_lanes.sql"),
+    ),
+    (
+        11,
+        "tenant networks",
+        include_str!("../migrations/postgres/0011_tenant_networks.sql"),
     ),
 ];
 

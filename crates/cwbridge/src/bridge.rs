@@ -541,6 +541,14 @@ enum TenantAction {
         /// The tenant's name.
         name: String,
     },
+    /// Set the networks this tenant's ConnectWise may be in beyond public addresses (its
+    /// on-premise server over a private link), for this tenant alone; none clears them.
+    AllowNetworks {
+        /// The tenant's name.
+        name: String,
+        /// CIDRs or single addresses, e.g. 10.20.0.0/16.
+        networks: Vec<String>,
+    },
 }
 
 /// Runs `cwbridge tenant …`.
@@ -578,6 +586,15 @@ pub async fn tenant(cmd: TenantCmd) -> anyhow::Result<()> {
                 "{}: every token revoked and every session ended; `cwbridge tenant rotate-token` enables it again",
                 tenant.name
             );
+        }
+        TenantAction::AllowNetworks { name, networks } => {
+            let tenant = engine.tenant_named(&name).await?;
+            let set = engine.set_allowed_networks(tenant.id, &networks).await?;
+            if set.is_empty() {
+                println!("{}: no networks beyond public addresses", tenant.name);
+            } else {
+                println!("{}: may also reach {}", tenant.name, set.join(", "));
+            }
         }
         TenantAction::List { json } => {
             let tenants = engine.tenants().await?;

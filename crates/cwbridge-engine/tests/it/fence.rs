@@ -382,3 +382,65 @@ async fn an_oversized_answer_is_refused_and_read_no_further() {
     let produced = server.produced.load(Ordering::SeqCst);
     assert!(produced < 24 << 20, "{produced} bytes were produced");
 }
+
+#[tokio::test]
+async fn a_network_allowed_for_one_tenant_is_not_allowed_for_another() {
+    let site = Site::demo().await;
+    // An on-premise "ConnectWise" on 127.0.0.2 that names a codebase and refuses the keys.
+    let onprem = hostile("127.0.0.2", |path, _| {
+        if path.starts_with("/login/companyinfo/") {
+            return axum::Json(serde_json::json!({"Codebase": "v1/"})).into_response();
+        }
+        (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(serde_json::json!({"code": "Unauthorized", "message": "no"})),
+        )
+            .into_response()
+    })
+    .await;
+    let config = EngineConfig {
+        fence: Fence::public_only()
+            .allow_network("127.0.0.1/32".parse().unwrap())
+            .allow_http(true),
+        ..site.config()
+    };
+    for (engine, db) in engines(&config).await {
+        let acme = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+        let other = engine.create_tenant("Other MSP").await.unwrap().tenant.id;
+        engine
+            .set_allowed_networks(acme, &["127.0.0.2".to_owned()])
+            .await
+            .unwrap();
+        assert_eq!(
+            engine.allowed_networks(acme).await.unwrap(),
+            vec!["127.0.0.2/32".parse::<connectwise_client::IpNet>().unwrap()]
+        );
+
+        // Acme reaches its server (and is told its keys are wrong)…
+        let (_, report) = engine
+            .save_connection(acme, &input(onprem.addr))
+            .await
+            .unwrap();
+        assert_eq!(report.steps[0].name, "reach");
+        assert!(report.steps[0].ok, "{}: {report:#?}", db.label);
+        assert!(!report.ok);
+        // …the other tenant is refused the same address.
+        let err = engine
+            .save_connection(other, &input(onprem.addr))
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, EngineError::Invalid { field, message } if field == "site" && message.starts_with("127.0.0.2 is a loopback address")),
+            "{err:?}"
+        );
+        assert!(
+            engine
+                .set_allowed_networks(acme, &["10.0.0.0/33".to_owned()])
+                .await
+                .is_err()
+        );
+        engine.set_allowed_networks(acme, &[]).await.unwrap();
+        assert!(engine.allowed_networks(acme).await.unwrap().is_empty());
+        db.cleanup().await;
+    }
+}

@@ -22,6 +22,7 @@ pub fn api() -> Router<AppState> {
             "/api/v1/tenants/{id}/token",
             post(tenants::rotate_token).delete(tenants::revoke_tokens),
         )
+        .route("/api/v1/tenants/{id}/networks", put(tenants::put_networks))
         .route(
             "/api/v1/connection",
             get(connection::show).put(connection::save),

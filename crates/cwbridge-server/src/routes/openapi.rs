@@ -62,6 +62,13 @@ pub fn spec() -> Value {
                 "get": {"summary": "List tenants", "security": operator_auth,
                     "responses": {"200": {"description": "the tenants", "content": {"application/json": {"schema": {"type": "array", "items": {"$ref": "#/components/schemas/Tenant"}}}}}, "401": error_response("no or wrong operator token")}}
             },
+            "/api/v1/tenants/{id}/networks": {
+                "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
+                "put": {"summary": "Set the networks this tenant's ConnectWise may be in beyond public addresses (an on-premise server over a private link), for this tenant alone; an empty list clears them", "security": operator_auth,
+                    "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["networks"], "properties": {"networks": {"type": "array", "maxItems": 16, "items": {"type": "string", "description": "a CIDR (10.20.0.0/16) or one address"}}}}}}},
+                    "responses": {"200": {"description": "the networks, as stored", "content": {"application/json": {"schema": {"type": "object", "properties": {"id": {"type": "integer"}, "networks": {"type": "array", "items": {"type": "string"}}}}}}},
+                        "400": error_response("the body is not JSON of this shape; the field is named"), "401": error_response("no or wrong operator token"), "404": error_response("no such tenant"), "422": error_response("not a network, or more than 16; the field is named")}}
+            },
             "/api/v1/tenants/{id}/token": {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
                 "post": {"summary": "Rotate the tenant's token: a new one, shown once; the old ones stop working (other instances within 30 s) and the tenant's wizard sessions end", "security": operator_auth,

@@ -68,3 +68,25 @@ pub async fn revoke_tokens(
     state.engine.disable_tenant(TenantId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+/// The body of `PUT /api/v1/tenants/{id}/networks`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NetworksBody {
+    networks: Vec<String>,
+}
+
+/// `PUT /api/v1/tenants/{id}/networks`: the networks this tenant's ConnectWise may be in
+/// beyond public addresses (its on-premise server over a private link), for it alone.
+pub async fn put_networks(
+    _: Operator,
+    State(state): State<AppState>,
+    ApiPath(id): ApiPath<i64>,
+    JsonBody(body): JsonBody<NetworksBody>,
+) -> Result<Json<Value>, ApiError> {
+    let networks = state
+        .engine
+        .set_allowed_networks(TenantId(id), &body.networks)
+        .await?;
+    Ok(Json(json!({"id": id, "networks": networks})))
+}
