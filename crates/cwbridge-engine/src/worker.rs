@@ -40,6 +40,9 @@ struct Rota {
     listed: Option<Instant>,
     /// Tenants whose last claim found nothing due, skipped until then.
     quiet: HashMap<TenantId, Instant>,
+    /// Tenants a delivery of which just ended (which may have made their next alert due):
+    /// no longer skipped.
+    woken: Arc<Mutex<Vec<TenantId>>>,
 }
 
 /// Consecutive failures of a tenant's ConnectWise that pause its deliveries.
@@ -173,6 +176,11 @@ impl Engine {
         rota: &mut Rota,
     ) -> crate::Result<usize> {
         let now = Instant::now();
+        for tenant in
+            std::mem::take(&mut *rota.woken.lock().unwrap_or_else(PoisonError::into_inner))
+        {
+            rota.quiet.remove(&tenant);
+        }
         if rota
             .listed
             .is_none_or(|at| now.duration_since(at) >= RELIST_EVERY)
@@ -224,7 +232,7 @@ impl Engine {
                 .or_default() += 1;
             rota.after = tenant.0;
             claimed += 1;
-            let (engine, busy) = (self.clone(), busy.clone());
+            let (engine, busy, woken) = (self.clone(), busy.clone(), rota.woken.clone());
             tasks.spawn(async move {
                 let _permit = permit;
                 let id = alert.id;
@@ -239,6 +247,10 @@ impl Engine {
                     }
                 }
                 drop(busy);
+                woken
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .push(tenant);
                 engine.alert_queued.notify_one();
             });
         }
