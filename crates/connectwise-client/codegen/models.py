@@ -2,7 +2,7 @@
 """Writes src/models/generated.rs from ConnectWise's OpenAPI subset.
 
 Run from the workspace root:
-    python3 crates/connectwise-client/codegen/models.py ../shared/reference/cw-manage-schema.json
+    python3 crates/connectwise-client/codegen/models.py crates/connectwise-sandbox/schema/cw-manage-schema.json
 
 A checked-in generator rather than a build-time crate (typify, progenitor): the schema changes
 rarely, the output is plain serde structs anyone can read, and the client's build stays free of

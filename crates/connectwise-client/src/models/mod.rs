@@ -1,4 +1,4 @@
-//! Typed ConnectWise records, one struct per schema in `shared/reference/cw-manage-schema.json`.
+//! Typed ConnectWise records, one struct per schema in the reference schema the repository keeps (`crates/connectwise-sandbox/schema/cw-manage-schema.json`).
 //!
 //! Every field is optional (ConnectWise omits or nulls what it likes, and `fields=` trims
 //! responses), named in snake case and renamed to ConnectWise's camel case on the wire. Fields a

@@ -10,15 +10,11 @@ use serde_json::{Value, json};
 
 use crate::helpers::Site;
 
+/// The reference schema, as the repository keeps it (beside the sandbox that serves it).
 fn schema() -> Value {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/reference/cw-manage-schema.json");
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
-        panic!(
-            "{}: {e} (shared/ must sit beside the clone)",
-            path.display()
-        )
-    });
+        .join("../connectwise-sandbox/schema/cw-manage-schema.json");
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
