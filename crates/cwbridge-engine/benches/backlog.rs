@@ -69,23 +69,15 @@ async fn run() -> anyhow::Result<()> {
 }
 
 fn record(tenant: TenantId, key: String) -> AlertRecord {
-    AlertRecord {
-        id: 0,
+    AlertRecord::received(
         tenant,
-        account: "g-acme".into(),
-        alert_type: "dmarc".into(),
-        alert_key: key,
-        summary: "DMARC record changed".into(),
-        description: "The DMARC record of acme.example changed.".into(),
-        resolved: false,
-        state: "queued".into(),
-        ticket_id: None,
-        action: None,
-        attempts: 0,
-        last_error: None,
-        created_at: 0,
-        updated_at: 0,
-    }
+        "g-acme",
+        "dmarc",
+        key,
+        "DMARC record changed",
+        "The DMARC record of acme.example changed.",
+        false,
+    )
 }
 
 /// Claims a second alone, then claims and accepts a second together, with `depth` alerts

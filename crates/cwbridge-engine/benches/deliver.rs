@@ -28,8 +28,10 @@ use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring};
 use cwbridge_store::{AlertQuery, Store, TenantId};
 use futures_util::StreamExt;
 
-#[path = "../tests/it/hanging.rs"]
-mod hanging;
+#[path = "../tests/it/pool.rs"]
+mod pool;
+
+use pool::Worker;
 
 const TENANTS: usize = 50;
 const KEYS: usize = 100;
@@ -55,7 +57,7 @@ async fn run() -> anyhow::Result<()> {
         ..one.config.clone()
     });
     let started = Instant::now();
-    let worker = run_worker(&single);
+    let worker = Worker::start(&single);
     tokio::time::sleep(Duration::from_secs(30)).await;
     worker.stop().await;
     let one_done = delivered(&one.engine, &one.tenants, "one").await?.len();
@@ -67,7 +69,7 @@ async fn run() -> anyhow::Result<()> {
     let pool = Scenario::new(0).await?;
     queue(&pool.engine, &pool.tenants, "pool").await?;
     let started = Instant::now();
-    let worker = run_worker(&pool.engine);
+    let worker = Worker::start(&pool.engine);
     wait_until_delivered(&pool.engine, &pool.tenants).await?;
     let took = started.elapsed().as_secs_f64();
     worker.stop().await;
@@ -87,7 +89,7 @@ async fn run() -> anyhow::Result<()> {
     let healthy = &hung.tenants[HANGING..];
     queue(&hung.engine, &hung.tenants, "hang").await?;
     let started = Instant::now();
-    let worker = run_worker(&hung.engine);
+    let worker = Worker::start(&hung.engine);
     wait_until_delivered(&hung.engine, healthy).await?;
     let took = started.elapsed().as_secs_f64();
     worker.stop().await;
@@ -155,7 +157,7 @@ impl Scenario {
             tenants.push(set_up(&engine, &format!("MSP {i}"), &input).await?);
         }
         if hanging > 0 {
-            let (addr, hang) = hanging::hanging_site().await?;
+            let (addr, hang) = pool::hanging_site().await?;
             for &t in &tenants[..hanging] {
                 engine
                     .save_connection(
@@ -256,33 +258,6 @@ async fn queue(engine: &Engine, tenants: &[TenantId], run: &str) -> anyhow::Resu
         r?;
     }
     Ok(())
-}
-
-/// The delivery pool of an engine, running until stopped.
-struct Worker {
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-fn run_worker(engine: &Engine) -> Worker {
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let engine = engine.clone();
-    let task = tokio::spawn(async move {
-        engine
-            .run_alert_worker(async move {
-                let _ = stopped.await;
-            })
-            .await
-    });
-    Worker { stop, task }
-}
-
-impl Worker {
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        // Deliveries in flight finish within their deadline; hanging ones are cut off.
-        let _ = tokio::time::timeout(Duration::from_secs(5), self.task).await;
-    }
 }
 
 async fn wait_until_delivered(engine: &Engine, tenants: &[TenantId]) -> anyhow::Result<()> {

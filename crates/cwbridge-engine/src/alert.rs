@@ -431,23 +431,15 @@ impl Engine {
             .clone()
             .filter(|k| !k.trim().is_empty())
             .unwrap_or_else(|| format!("{}:{}", input.account.trim(), input.alert_type.trim()));
-        let record = AlertRecord {
-            id: 0,
+        let record = AlertRecord::received(
             tenant,
-            account: input.account.trim().to_owned(),
-            alert_type: input.alert_type.trim().to_owned(),
-            alert_key: key,
-            summary: input.summary.trim().to_owned(),
-            description: input.description.clone(),
-            resolved: input.resolved,
-            state: "queued".into(),
-            ticket_id: None,
-            action: None,
-            attempts: 0,
-            last_error: None,
-            created_at: now_ms(),
-            updated_at: now_ms(),
-        };
+            input.account.trim(),
+            input.alert_type.trim(),
+            key,
+            input.summary.trim(),
+            input.description.clone(),
+            input.resolved,
+        );
         self.check_queue_room(tenant).await?;
         match self
             .intake

@@ -513,7 +513,7 @@ impl Store {
             Dialect::Sqlite => "",
         };
         let sql = format!(
-            "UPDATE alerts SET next_attempt_at = $1, claimed_until = $1, claimed_by = $3, attempts = attempts + 1, updated_at = $2 WHERE id = ( \
+            "UPDATE alerts SET next_attempt_at = $1, claimed_by = $3, attempts = attempts + 1, updated_at = $2 WHERE id = ( \
                SELECT a.id FROM alerts a WHERE a.tenant_id = $4 AND a.state = 'queued' AND a.next_attempt_at <= $2 \
                AND (SELECT COUNT(*) FROM alerts f WHERE f.tenant_id = $4 AND f.state = 'queued' AND f.claimed_by IS NOT NULL AND f.next_attempt_at > $2) < $5 \
                ORDER BY a.next_attempt_at, a.id LIMIT 1 {lock}) \
@@ -534,7 +534,7 @@ impl Store {
     pub async fn extend_claim(&self, id: i64, claim: &str, lease_ms: i64) -> Result<bool> {
         let until = now_ms() + lease_ms;
         let done = sqlx::query(
-            "UPDATE alerts SET next_attempt_at = $1, claimed_until = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'queued'",
+            "UPDATE alerts SET next_attempt_at = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'queued'",
         )
         .bind(until)
         .bind(id)
@@ -558,7 +558,7 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "UPDATE alerts SET state = $1, ticket_id = $2, action = $3, last_error = $4, claimed_until = NULL, updated_at = $5 \
+            "UPDATE alerts SET state = $1, ticket_id = $2, action = $3, last_error = $4, updated_at = $5 \
              WHERE id = $6 AND claimed_by = $7 AND state = 'queued' RETURNING tenant_id, alert_key",
         )
         .bind(state)
@@ -584,7 +584,7 @@ impl Store {
     /// head, so later alerts of its key keep waiting behind it.
     pub async fn retry_alert(&self, id: i64, claim: &str, at: i64, error: &str) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE alerts SET next_attempt_at = $1, last_error = $2, claimed_until = NULL, claimed_by = NULL, updated_at = $3 WHERE id = $4 AND claimed_by = $5 AND state = 'queued'",
+            "UPDATE alerts SET next_attempt_at = $1, last_error = $2, claimed_by = NULL, updated_at = $3 WHERE id = $4 AND claimed_by = $5 AND state = 'queued'",
         )
         .bind(at)
         .bind(error)
@@ -601,7 +601,7 @@ impl Store {
         let now = now_ms();
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
-            "UPDATE alerts SET state = 'queued', next_attempt_at = $1, attempts = 0, claimed_until = NULL, claimed_by = NULL, updated_at = $2 \
+            "UPDATE alerts SET state = 'queued', next_attempt_at = $1, attempts = 0, claimed_by = NULL, updated_at = $2 \
              WHERE id = $3 AND tenant_id = $4 AND state = 'failed' RETURNING alert_key",
         )
         .bind(WAITING)

@@ -217,6 +217,39 @@ pub struct AlertRecord {
     pub updated_at: i64,
 }
 
+impl AlertRecord {
+    /// An alert as received, before it is stored: queued, not yet attempted, no id yet
+    /// (the store gives it one).
+    pub fn received(
+        tenant: TenantId,
+        account: impl Into<String>,
+        alert_type: impl Into<String>,
+        alert_key: impl Into<String>,
+        summary: impl Into<String>,
+        description: impl Into<String>,
+        resolved: bool,
+    ) -> AlertRecord {
+        let now = crate::now_ms();
+        AlertRecord {
+            id: 0,
+            tenant,
+            account: account.into(),
+            alert_type: alert_type.into(),
+            alert_key: alert_key.into(),
+            summary: summary.into(),
+            description: description.into(),
+            resolved,
+            state: "queued".into(),
+            ticket_id: None,
+            action: None,
+            attempts: 0,
+            last_error: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
 /// The ticket an alert key has now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlertTicketRecord {

@@ -423,23 +423,7 @@ fn queued(
     key: &str,
     summary: &str,
 ) -> cwbridge_store::AlertRecord {
-    cwbridge_store::AlertRecord {
-        id: 0,
-        tenant,
-        account: "g1".into(),
-        alert_type: "spf".into(),
-        alert_key: key.into(),
-        summary: summary.into(),
-        description: "d".into(),
-        resolved: false,
-        state: "queued".into(),
-        ticket_id: None,
-        action: None,
-        attempts: 0,
-        last_error: None,
-        created_at: 0,
-        updated_at: 0,
-    }
+    cwbridge_store::AlertRecord::received(tenant, "g1", "spf", key, summary, "d", false)
 }
 
 #[tokio::test]

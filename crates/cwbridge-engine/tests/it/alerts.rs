@@ -14,6 +14,7 @@ use cwbridge_engine::mapping::MappingInput;
 use cwbridge_store::TenantId;
 
 use crate::helpers::{Site, engines};
+use crate::pool::Worker;
 
 /// A tenant with tickets set up (Help Desk, New, Priority 3, Alert type) and Acme mapped.
 async fn alert_tenant(site: &Site, engine: &Engine, name: &str) -> TenantId {
@@ -430,17 +431,7 @@ async fn alerts_not_forwarded_are_skipped_and_permanent_failures_kept_with_their
 /// long that took.
 async fn deliver_all(engine: &Engine, tenant: TenantId) -> Duration {
     let started = std::time::Instant::now();
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = {
-        let engine = engine.clone();
-        tokio::spawn(async move {
-            engine
-                .run_alert_worker(async move {
-                    let _ = stop_rx.await;
-                })
-                .await
-        })
-    };
+    let worker = Worker::start(engine);
     for _ in 0..600 {
         let alerts = engine.alerts(tenant).await.unwrap();
         if alerts.iter().all(|a| a.state != "queued") {
@@ -449,15 +440,14 @@ async fn deliver_all(engine: &Engine, tenant: TenantId) -> Duration {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     let took = started.elapsed();
-    let _ = stop_tx.send(());
-    worker.abort();
+    worker.stop().await;
     took
 }
 
 #[tokio::test]
 async fn a_tenant_whose_connectwise_hangs_does_not_hold_up_another_tenants_alerts() {
     let site = Site::demo().await;
-    let (hanging, hang) = crate::hanging::hanging_site().await.unwrap();
+    let (hanging, hang) = crate::pool::hanging_site().await.unwrap();
     let config = cwbridge_engine::EngineConfig {
         fence: connectwise_client::Fence::public_only()
             .allow_network("127.0.0.1/32".parse().unwrap())
@@ -624,20 +614,9 @@ async fn a_tenant_whose_connectwise_keeps_failing_is_paused_as_a_whole() {
         assert!(pause.until > cwbridge_store::now_ms());
 
         // The pool leaves a paused tenant alone: the sixth alert is not tried.
-        let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-        let worker = {
-            let engine = engine.clone();
-            tokio::spawn(async move {
-                engine
-                    .run_alert_worker(async move {
-                        let _ = stop_rx.await;
-                    })
-                    .await
-            })
-        };
+        let worker = Worker::start(&engine);
         tokio::time::sleep(Duration::from_millis(1500)).await;
-        let _ = stop_tx.send(());
-        worker.await.unwrap();
+        worker.stop().await;
         let sixth = engine.alert(t, ids[5]).await.unwrap();
         assert_eq!(sixth.attempts, 0, "{sixth:#?}");
         site.sandbox.set_faults(Faults::default()).unwrap();

@@ -4,6 +4,6 @@ mod alerts;
 mod billing;
 mod connection;
 mod fence;
-mod hanging;
 mod helpers;
+mod pool;
 mod tenants;

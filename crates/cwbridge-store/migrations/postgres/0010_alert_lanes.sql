@@ -19,6 +19,8 @@ UPDATE alerts SET next_attempt_at = 9223372036854775807
 UPDATE alerts SET next_attempt_at = claimed_until
     WHERE state = 'queued' AND claimed_until IS NOT NULL AND claimed_until > next_attempt_at
       AND next_attempt_at < 9223372036854775807;
+-- The lease is next_attempt_at now; the separate lease column goes.
+ALTER TABLE alerts DROP COLUMN claimed_until;
 DROP INDEX alerts_due;
 CREATE INDEX alerts_due ON alerts (tenant_id, next_attempt_at, id) WHERE state = 'queued';
 CREATE INDEX alerts_lane ON alerts (tenant_id, alert_key, id) WHERE state = 'queued';
