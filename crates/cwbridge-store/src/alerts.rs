@@ -41,7 +41,7 @@ pub enum Accepted {
 /// Lanes upserted by one statement (3 parameters each).
 const LANES_PER_STATEMENT: usize = 500;
 
-/// Alerts inserted by one statement (10 parameters each).
+/// Alerts inserted by one statement (11 parameters each).
 const ALERTS_PER_STATEMENT: usize = 500;
 
 /// `next_attempt_at` of an alert waiting behind an earlier one of its key.
@@ -274,16 +274,10 @@ impl Store {
             }
         }
         if !first_of.is_empty() {
-            let mut sql = format!(
-                "SELECT {ALERT_COLUMNS}, idempotency_key FROM alerts WHERE (tenant_id, idempotency_key) IN (VALUES "
+            let sql = format!(
+                "SELECT {ALERT_COLUMNS}, idempotency_key FROM alerts WHERE (tenant_id, idempotency_key) IN (VALUES {})",
+                self.dialect.rows("(?, ?)", first_of.len(), 0)
             );
-            for n in 0..first_of.len() {
-                if n > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("(${}, ${})", 2 * n + 1, 2 * n + 2));
-            }
-            sql.push(')');
             let mut query = sqlx::query(&sql);
             for (t, k) in first_of.keys() {
                 query = query.bind(t.0).bind(*k);
@@ -312,14 +306,10 @@ impl Store {
         }
         let mut empty_before: HashMap<(TenantId, String), bool> = HashMap::new();
         for chunk in joining.chunks(LANES_PER_STATEMENT) {
-            let mut sql =
-                String::from("INSERT INTO alert_lanes (tenant_id, alert_key, queued) VALUES ");
-            for n in 0..chunk.len() {
-                if n > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("(${}, ${}, ${})", 3 * n + 1, 3 * n + 2, 3 * n + 3));
-            }
+            let mut sql = format!(
+                "INSERT INTO alert_lanes (tenant_id, alert_key, queued) VALUES {}",
+                self.dialect.rows("(?, ?, ?)", chunk.len(), 0)
+            );
             sql.push_str(
                 " ON CONFLICT (tenant_id, alert_key) DO UPDATE SET queued = alert_lanes.queued + excluded.queued \
                  RETURNING tenant_id, alert_key, queued",
@@ -345,29 +335,14 @@ impl Store {
         // 3. The alerts, many rows a statement; ids come in the order of the rows.
         let mut head_taken: HashMap<(TenantId, &str), ()> = HashMap::new();
         for chunk in new.chunks(ALERTS_PER_STATEMENT) {
-            let mut sql = String::from(
-                "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at, idempotency_key) VALUES ",
+            let mut sql = format!(
+                "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at, idempotency_key) VALUES {}",
+                self.dialect.rows(
+                    "(?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)",
+                    chunk.len(),
+                    0
+                )
             );
-            for n in 0..chunk.len() {
-                if n > 0 {
-                    sql.push_str(", ");
-                }
-                let b = 10 * n;
-                sql.push_str(&format!(
-                    "(${}, ${}, ${}, ${}, ${}, ${}, ${}, 'queued', 0, ${}, ${}, ${}, ${})",
-                    b + 1,
-                    b + 2,
-                    b + 3,
-                    b + 4,
-                    b + 5,
-                    b + 6,
-                    b + 7,
-                    b + 8,
-                    b + 9,
-                    b + 9,
-                    b + 10
-                ));
-            }
             sql.push_str(" RETURNING id");
             let mut query = sqlx::query(&sql);
             for &i in chunk {
@@ -387,6 +362,7 @@ impl Store {
                     .bind(&a.description)
                     .bind(i64::from(a.resolved))
                     .bind(if head { now } else { WAITING })
+                    .bind(now)
                     .bind(now)
                     .bind(key.as_deref());
             }

@@ -44,16 +44,13 @@ impl Store {
         // Many rows a statement: an account's 10,000 units are 20 statements, so the write
         // lock is held for milliseconds, not seconds.
         for chunk in units.chunks(UNITS_PER_STATEMENT) {
-            let mut sql = String::from("INSERT INTO units (tenant_id, external_id, name) VALUES ");
-            for i in 0..chunk.len() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push_str(&format!("($1, $2, ${})", i + 3));
-            }
-            let mut query = sqlx::query(&sql).bind(tenant.0).bind(external_id);
+            let sql = format!(
+                "INSERT INTO units (tenant_id, external_id, name) VALUES {}",
+                self.dialect.rows("(?, ?, ?)", chunk.len(), 0)
+            );
+            let mut query = sqlx::query(&sql);
             for unit in chunk {
-                query = query.bind(unit);
+                query = query.bind(tenant.0).bind(external_id).bind(unit);
             }
             query.execute(&mut *tx).await?;
         }
