@@ -4,14 +4,15 @@
 //! Workload (SQLite, one file per case):
 //! - Lanes (today): 100,000 alerts queued across 100 tenants, delivery paused. Then 2,000
 //!   claims alone, each finished at once and replaced by a new alert (the queue stays as
-//!   deep); then 2,000 more while 20,000 alerts are posted through the engine's intake by
+//!   deep); then more (at least 2,000) for as long as 50,000 alerts are posted through the engine's intake by
 //!   64 senders at the same time. Repeated with 100 alerts queued (one per tenant).
 //! - Before: the previous schema (an index on state and due time, none by key) and its
 //!   claim — the oldest due alert of the whole service with two `NOT EXISTS` look-ups by key
 //!   — over 10, 1,000 and 5,000 alerts queued the same way (100,000 would take hours a
 //!   claim), each claimed alert replaced by a new one, for up to 20 s or 2,000 claims.
 //!
-//! Prints claims a second and accepts a second with each queue. Run with
+//! Prints claims a second and accepts a second with each queue, and how far the promoter
+//! (which moves accepted alerts into their lanes) fell behind. Run with
 //! `cargo bench -p cwbridge-engine --bench backlog`.
 
 use std::time::{Duration, Instant};
@@ -25,7 +26,7 @@ use sqlx::Row;
 const BACKLOG: usize = 100_000;
 const TENANTS: usize = 100;
 const CLAIMS: usize = 2_000;
-const POSTS: usize = 20_000;
+const POSTS: usize = 50_000;
 const BEFORE_DEPTHS: [usize; 3] = [10, 1_000, 5_000];
 
 fn main() -> anyhow::Result<()> {
@@ -37,15 +38,20 @@ fn main() -> anyhow::Result<()> {
 
 async fn run() -> anyhow::Result<()> {
     println!(
-        "workload: {BACKLOG} (or {TENANTS}) alerts queued over {TENANTS} tenants, delivery paused; {CLAIMS} claims alone, then {CLAIMS} while {POSTS} alerts are posted by 64 senders; SQLite"
+        "workload: {BACKLOG} (or {TENANTS}) alerts queued over {TENANTS} tenants, delivery paused; {CLAIMS} claims alone, then claims (at least {CLAIMS}) for as long as {POSTS} alerts are posted by 64 senders; SQLite"
     );
     let mut lanes = Vec::new();
     for depth in [TENANTS, BACKLOG] {
-        let (alone, claims, accepts) = lanes_case(depth).await?;
+        let c = lanes_case(depth).await?;
         println!(
-            "lanes,  {depth:>6} queued: {alone:>8.0} claims/s alone; {claims:>8.0} claims/s and {accepts:>8.0} alerts accepted/s at once"
+            "lanes,  {depth:>6} queued: {:>8.0} claims/s alone; {:>8.0} claims/s and {:>8.0} alerts accepted/s at once; at most {} accepted alerts waiting for their lanes, all in them {:.0} ms after the last accept",
+            c.alone,
+            c.claims,
+            c.accepts,
+            c.most_received,
+            c.laned.as_secs_f64() * 1000.0
         );
-        lanes.push(alone);
+        lanes.push(c);
     }
     // The previous claim tests every due alert against two look-ups by key that no index
     // serves: its cost grows with the square of the queue, so 100,000 queued would take
@@ -58,12 +64,13 @@ async fn run() -> anyhow::Result<()> {
     }
     let last = BEFORE_DEPTHS.len() - 1;
     println!(
-        "claims/s alone with {BACKLOG} queued / with {TENANTS}: lanes {:.2}x; before, with {} / with 10: {:.4}x; lanes at {BACKLOG} / before at {}: {:.0}x",
-        lanes[1] / lanes[0],
+        "with {BACKLOG} queued / with {TENANTS}: claims alone {:.2}x, accepts {:.2}x; before, claims with {} / with 10: {:.4}x; lanes at {BACKLOG} / before at {}: {:.0}x",
+        lanes[1].alone / lanes[0].alone,
+        lanes[1].accepts / lanes[0].accepts,
         BEFORE_DEPTHS[last],
         before[last] / before[0],
         BEFORE_DEPTHS[last],
-        lanes[1] / before[last]
+        lanes[1].alone / before[last]
     );
     Ok(())
 }
@@ -80,9 +87,23 @@ fn record(tenant: TenantId, key: String) -> AlertRecord {
     )
 }
 
+/// What one queue depth measured.
+struct Case {
+    /// Claims a second, alone.
+    alone: f64,
+    /// Claims a second while alerts are posted.
+    claims: f64,
+    /// Alerts accepted a second meanwhile.
+    accepts: f64,
+    /// The most alerts seen accepted and not yet in their lanes.
+    most_received: i64,
+    /// From the last accept until every accepted alert was in its lane.
+    laned: Duration,
+}
+
 /// Claims a second alone, then claims and accepts a second together, with `depth` alerts
 /// queued, on today's schema.
-async fn lanes_case(depth: usize) -> anyhow::Result<(f64, f64, f64)> {
+async fn lanes_case(depth: usize) -> anyhow::Result<Case> {
     let dir = tempfile::tempdir()?;
     let store = Store::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await?;
     let engine = Engine::new(
@@ -120,7 +141,7 @@ async fn lanes_case(depth: usize) -> anyhow::Result<(f64, f64, f64)> {
     let alone = CLAIMS as f64 / started.elapsed().as_secs_f64();
     // Posting goes on while claims are timed.
     let posting = {
-        let engine = engine.clone();
+        let (engine, store) = (engine.clone(), store.clone());
         let tenants = tenants.clone();
         tokio::spawn(async move {
             let started = Instant::now();
@@ -149,30 +170,47 @@ async fn lanes_case(depth: usize) -> anyhow::Result<(f64, f64, f64)> {
                 .filter(|failed| std::future::ready(*failed))
                 .count()
                 .await;
-            (POSTS as f64 / started.elapsed().as_secs_f64(), failed)
+            let accepts = POSTS as f64 / started.elapsed().as_secs_f64();
+            // Accepted alerts join their lanes by the promoter: how long after the last
+            // accept until every one has.
+            let posted = Instant::now();
+            while store.received_alerts().await? > 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+            anyhow::Ok((accepts, failed, posted.elapsed()))
         })
     };
     let started = Instant::now();
     let mut claimed = 0;
     let mut turn = 0;
-    while claimed < CLAIMS {
+    let mut most_received = 0;
+    while claimed < CLAIMS || !posting.is_finished() {
         let t = tenants[turn % TENANTS];
         turn += 1;
         let claim = format!("c{turn}");
+        if turn % 50 == 0 {
+            most_received = most_received.max(store.received_alerts().await?);
+        }
         if let Some(a) = store.claim_alert(t, 60_000, &claim).await? {
             store
                 .finish_alert(a.id, &claim, "delivered", Some(1), Some("ticket"), None)
                 .await?;
             claimed += 1;
         }
-        if turn > CLAIMS * 50 {
+        if turn > (claimed + CLAIMS) * 50 {
             anyhow::bail!("only {claimed} alerts could be claimed");
         }
     }
     let claims = claimed as f64 / started.elapsed().as_secs_f64();
-    let (accepts, failed) = posting.await?;
+    let (accepts, failed, laned) = posting.await??;
     anyhow::ensure!(failed == 0, "{failed} alerts were refused while claiming");
-    Ok((alone, claims, accepts))
+    Ok(Case {
+        alone,
+        claims,
+        accepts,
+        most_received,
+        laned,
+    })
 }
 
 /// Claims a second with `depth` alerts queued, on the schema and claim cwbridge had before.

@@ -445,6 +445,7 @@ impl Engine {
             .intake
             .store(
                 &self.store,
+                &self.alert_queued,
                 record.clone(),
                 idempotency_key.map(str::to_owned),
             )
@@ -563,6 +564,12 @@ impl Engine {
     /// which delivers many at once.
     pub async fn deliver_next(&self) -> Result<bool> {
         let lease = self.config.alert_lease.as_millis() as i64;
+        while self
+            .store
+            .promote_received(cwbridge_store::PROMOTE_BATCH)
+            .await?
+            == cwbridge_store::PROMOTE_BATCH
+        {}
         for tenant in self.store.tenants_with_queued_alerts(0, i64::MAX).await? {
             let claim = crate::tenant::new_token();
             if let Some(alert) = self.store.claim_alert(tenant, lease, &claim).await? {

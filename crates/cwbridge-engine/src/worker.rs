@@ -138,6 +138,9 @@ impl Engine {
     /// its deadline) before this returns.
     pub async fn run_alert_worker(&self, stop: impl std::future::Future<Output = ()>) {
         let mut stop = std::pin::pin!(stop);
+        // Alerts received and not yet queued (by an instance that stopped before queueing
+        // them, too) are queued by the promoter.
+        self.intake.start_promoter(&self.store, &self.alert_queued);
         let pool = Arc::new(Semaphore::new(self.config.delivery_concurrency.max(1)));
         let busy: Arc<Mutex<HashMap<TenantId, usize>>> = Arc::default();
         let mut tasks = JoinSet::new();

@@ -1,6 +1,6 @@
 //! Ticket defaults, alert routes and policies, the alert outbox and the key → ticket links.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -43,6 +43,12 @@ const LANES_PER_STATEMENT: usize = 500;
 
 /// Alerts inserted by one statement (11 parameters each).
 const ALERTS_PER_STATEMENT: usize = 500;
+
+/// Received alerts moved into their lanes by one transaction.
+pub const PROMOTE_BATCH: usize = 4096;
+
+/// The PostgreSQL advisory lock held by the one promoter at work.
+const PROMOTER_LOCK: i64 = 0x6377_6272_0001;
 
 /// `next_attempt_at` of an alert waiting behind an earlier one of its key.
 const WAITING: i64 = i64::MAX;
@@ -190,7 +196,57 @@ impl Store {
         a: &AlertRecord,
         idempotency_key: Option<&str>,
     ) -> Result<Accepted> {
-        match self.try_insert_alert(a, idempotency_key).await {
+        let accepted = self.receive_alert_once(a, idempotency_key).await?;
+        self.promote_all_received().await?;
+        Ok(accepted)
+    }
+
+    /// [`Store::insert_alert_once`] for several alerts: [`Store::receive_alerts`], then
+    /// [`Store::promote_received`] until none is left.
+    pub async fn insert_alerts(
+        &self,
+        alerts: &[(AlertRecord, Option<String>)],
+    ) -> Result<Vec<Accepted>> {
+        let accepted = self.receive_alerts(alerts).await?;
+        self.promote_all_received().await?;
+        Ok(accepted)
+    }
+
+    /// Stores accepted alerts in one transaction, synced to disk: one commit for all the
+    /// alerts that arrived together, each answered as [`Store::insert_alert_once`] would.
+    /// They read as queued at once. On SQLite they join their keys' lanes when
+    /// [`Store::promote_received`] next runs (a sync to disk costs by the page, and a lane's
+    /// pages are scattered over a long queue); on PostgreSQL, in this transaction. When the
+    /// batch cannot be committed because of one alert (a key another instance stored
+    /// meanwhile), each is stored on its own instead.
+    pub async fn receive_alerts(
+        &self,
+        alerts: &[(AlertRecord, Option<String>)],
+    ) -> Result<Vec<Accepted>> {
+        match self.try_receive_alerts(alerts).await {
+            Err(crate::StoreError::Database(sqlx::Error::Database(e)))
+                if e.is_unique_violation() =>
+            {
+                let mut out = Vec::with_capacity(alerts.len());
+                for (a, key) in alerts {
+                    out.push(self.receive_alert_once(a, key.as_deref()).await?);
+                }
+                Ok(out)
+            }
+            other => other,
+        }
+    }
+
+    /// [`Store::receive_alerts`] for one alert.
+    async fn receive_alert_once(
+        &self,
+        a: &AlertRecord,
+        idempotency_key: Option<&str>,
+    ) -> Result<Accepted> {
+        let answer = self
+            .try_receive_alerts(&[(a.clone(), idempotency_key.map(str::to_owned))])
+            .await;
+        match answer {
             // Two sends of one key at once: the one that lost the race answers the winner.
             Err(crate::StoreError::Database(sqlx::Error::Database(e)))
                 if e.is_unique_violation() && idempotency_key.is_some() =>
@@ -203,48 +259,16 @@ impl Store {
                     })?;
                 Ok(Accepted::Repeat(Box::new(existing)))
             }
-            other => other,
+            Err(e) => Err(e),
+            Ok(mut answers) => answers
+                .pop()
+                .ok_or_else(|| crate::StoreError::Corrupt("an alert went unanswered".into())),
         }
     }
 
-    async fn try_insert_alert(
-        &self,
-        a: &AlertRecord,
-        idempotency_key: Option<&str>,
-    ) -> Result<Accepted> {
-        let mut answers = self
-            .try_insert_alerts(&[(a.clone(), idempotency_key.map(str::to_owned))])
-            .await?;
-        answers
-            .pop()
-            .ok_or_else(|| crate::StoreError::Corrupt("an alert went unanswered".into()))
-    }
-
-    /// Stores several alerts in one transaction: one commit (one sync to disk) for all the
-    /// alerts that arrived together. Each is answered as [`Store::insert_alert_once`] would.
-    /// When the batch cannot be committed because of one alert (a key another instance
-    /// stored meanwhile), each is stored on its own instead.
-    pub async fn insert_alerts(
-        &self,
-        alerts: &[(AlertRecord, Option<String>)],
-    ) -> Result<Vec<Accepted>> {
-        match self.try_insert_alerts(alerts).await {
-            Err(crate::StoreError::Database(sqlx::Error::Database(e)))
-                if e.is_unique_violation() =>
-            {
-                let mut out = Vec::with_capacity(alerts.len());
-                for (a, key) in alerts {
-                    out.push(self.insert_alert_once(a, key.as_deref()).await?);
-                }
-                Ok(out)
-            }
-            other => other,
-        }
-    }
-
-    /// The batch in three statements whatever its size: one look-up of the idempotency
-    /// keys, one upsert of the lanes, one insert of the alerts.
-    async fn try_insert_alerts(
+    /// The batch in a few statements whatever its size: one look-up of the idempotency
+    /// keys, the lanes (PostgreSQL), one insert of the alerts.
+    async fn try_receive_alerts(
         &self,
         alerts: &[(AlertRecord, Option<String>)],
     ) -> Result<Vec<Accepted>> {
@@ -294,65 +318,32 @@ impl Store {
             .filter(|i| out[*i].is_none() && !repeat_of.contains_key(i))
             .collect();
 
-        // 2. Each lane once, by how many of the batch join it; the lane's first newcomer is
-        //    due at once when the lane was empty.
-        let mut joining: Vec<((TenantId, &str), i64)> = Vec::new();
-        for &i in &new {
-            let lane = (alerts[i].0.tenant, alerts[i].0.alert_key.as_str());
-            match joining.iter_mut().find(|(l, _)| *l == lane) {
-                Some((_, n)) => *n += 1,
-                None => joining.push((lane, 1)),
-            }
-        }
-        let mut empty_before: HashMap<(TenantId, String), bool> = HashMap::new();
-        for chunk in joining.chunks(LANES_PER_STATEMENT) {
-            let mut sql = format!(
-                "INSERT INTO alert_lanes (tenant_id, alert_key, queued) VALUES {}",
-                self.dialect.rows("(?, ?, ?)", chunk.len(), 0)
-            );
-            sql.push_str(
-                " ON CONFLICT (tenant_id, alert_key) DO UPDATE SET queued = alert_lanes.queued + excluded.queued \
-                 RETURNING tenant_id, alert_key, queued",
-            );
-            let mut query = sqlx::query(&sql);
-            for ((t, k), n) in chunk {
-                query = query.bind(t.0).bind(*k).bind(*n);
-            }
-            for row in query.fetch_all(&mut *tx).await? {
-                let lane = (
-                    TenantId(row.try_get("tenant_id")?),
-                    row.try_get::<String, _>("alert_key")?,
-                );
-                let queued: i64 = row.try_get("queued")?;
-                let added = chunk
-                    .iter()
-                    .find(|((t, k), _)| *t == lane.0 && *k == lane.1)
-                    .map_or(0, |(_, n)| *n);
-                empty_before.insert(lane, queued == added);
-            }
-        }
+        // 2. PostgreSQL: the lanes now. SQLite: received, laned by the promoter.
+        let staged = self.dialect == Dialect::Sqlite;
+        let due = if staged {
+            vec![false; new.len()]
+        } else {
+            let members: Vec<(TenantId, &str)> = new
+                .iter()
+                .map(|&i| (alerts[i].0.tenant, alerts[i].0.alert_key.as_str()))
+                .collect();
+            join_lanes(&mut tx, self.dialect, &members).await?
+        };
 
         // 3. The alerts, many rows a statement; ids come in the order of the rows.
-        let mut head_taken: HashMap<(TenantId, &str), ()> = HashMap::new();
-        for chunk in new.chunks(ALERTS_PER_STATEMENT) {
-            let mut sql = format!(
-                "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at, idempotency_key) VALUES {}",
-                self.dialect.rows(
-                    "(?, ?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?)",
-                    chunk.len(),
-                    0
-                )
+        let state = if staged { "received" } else { "queued" };
+        for (chunk, due) in new
+            .chunks(ALERTS_PER_STATEMENT)
+            .zip(due.chunks(ALERTS_PER_STATEMENT))
+        {
+            let sql = format!(
+                "INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at, idempotency_key) VALUES {} RETURNING id",
+                self.dialect
+                    .rows("(?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?)", chunk.len(), 0)
             );
-            sql.push_str(" RETURNING id");
             let mut query = sqlx::query(&sql);
-            for &i in chunk {
+            for (&i, &due) in chunk.iter().zip(due) {
                 let (a, key) = &alerts[i];
-                let lane = (a.tenant, a.alert_key.as_str());
-                let head = empty_before
-                    .get(&(a.tenant, a.alert_key.clone()))
-                    .copied()
-                    .unwrap_or(false)
-                    && head_taken.insert(lane, ()).is_none();
                 query = query
                     .bind(a.tenant.0)
                     .bind(&a.account)
@@ -361,7 +352,8 @@ impl Store {
                     .bind(&a.summary)
                     .bind(&a.description)
                     .bind(i64::from(a.resolved))
-                    .bind(if head { now } else { WAITING })
+                    .bind(state)
+                    .bind(if due { now } else { WAITING })
                     .bind(now)
                     .bind(now)
                     .bind(key.as_deref());
@@ -407,6 +399,76 @@ impl Store {
             .collect()
     }
 
+    /// Moves up to `limit` received alerts, oldest first, into their keys' lanes: queued,
+    /// and due at once where the lane was empty. Answers how many it moved. One promoter
+    /// works at a time across instances; many alerts in one transaction share the pages
+    /// they touch, and the commit needs no sync of its own (the alerts are already on disk).
+    pub async fn promote_received(&self, limit: usize) -> Result<usize> {
+        let mut tx = match self.dialect {
+            Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Dialect::Postgres => {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)")
+                    .bind(PROMOTER_LOCK)
+                    .execute(&mut *tx)
+                    .await?;
+                tx
+            }
+        };
+        let rows = sqlx::query(
+            "SELECT id, tenant_id, alert_key FROM alerts WHERE state = 'received' ORDER BY id LIMIT $1",
+        )
+        .bind(limit.min(i64::MAX as usize) as i64)
+        .fetch_all(&mut *tx)
+        .await?;
+        if rows.is_empty() {
+            return Ok(0);
+        }
+        let mut received: Vec<(i64, TenantId, String)> = Vec::with_capacity(rows.len());
+        for r in &rows {
+            received.push((
+                r.try_get("id")?,
+                TenantId(r.try_get("tenant_id")?),
+                r.try_get("alert_key")?,
+            ));
+        }
+        let members: Vec<(TenantId, &str)> =
+            received.iter().map(|(_, t, k)| (*t, k.as_str())).collect();
+        let due = join_lanes(&mut tx, self.dialect, &members).await?;
+        let now = now_ms();
+        let (first, rest) = match self.dialect {
+            Dialect::Sqlite => ("?", 0),
+            Dialect::Postgres => ("$1", 1),
+        };
+        for (wanted, at) in [(true, now), (false, WAITING)] {
+            let ids: Vec<i64> = received
+                .iter()
+                .zip(&due)
+                .filter(|(_, due)| **due == wanted)
+                .map(|((id, _, _), _)| *id)
+                .collect();
+            for chunk in ids.chunks(ALERTS_PER_STATEMENT) {
+                let sql = format!(
+                    "UPDATE alerts SET state = 'queued', next_attempt_at = {first} WHERE id IN ({}) AND state = 'received'",
+                    self.dialect.rows("?", chunk.len(), rest)
+                );
+                let mut query = sqlx::query(&sql).bind(at);
+                for id in chunk {
+                    query = query.bind(*id);
+                }
+                query.execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(received.len())
+    }
+
+    /// [`Store::promote_received`] until no received alert is left.
+    async fn promote_all_received(&self) -> Result<()> {
+        while self.promote_received(PROMOTE_BATCH).await? == PROMOTE_BATCH {}
+        Ok(())
+    }
+
     /// The tenant's alert sent with this idempotency key.
     pub async fn alert_by_idempotency_key(
         &self,
@@ -427,13 +489,14 @@ impl Store {
     /// bounded by the limit it is checked against, not by the queue.
     pub async fn queued_alerts_upto(&self, tenant: TenantId, upto: i64) -> Result<i64> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM (SELECT 1 FROM alerts WHERE tenant_id = $1 AND state = 'queued' LIMIT $2) q",
+            "SELECT (SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE tenant_id = $1 AND state = 'queued' LIMIT $2) q) \
+                  + (SELECT COUNT(*) FROM (SELECT 1 FROM alerts WHERE state = 'received' AND tenant_id = $1 LIMIT $2) r) AS n",
         )
         .bind(tenant.0)
         .bind(upto)
         .fetch_one(&self.pool)
         .await?;
-        Ok(row.try_get("n")?)
+        Ok(row.try_get::<i64, _>("n")?.min(upto))
     }
 
     /// Tenants with queued alerts, in id order after `after`, at most `limit`: one indexed
@@ -620,40 +683,53 @@ impl Store {
         tenant: TenantId,
         q: &AlertQuery,
     ) -> Result<Vec<AlertRecord>> {
-        let mut sql = format!("SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1");
+        // Integers are bound first, then texts: the placeholders are numbered to match, and
+        // both halves of the query below share them.
         let mut n = 1;
         let mut next = |column: &str, op: &str| {
             n += 1;
             format!(" AND {column} {op} ${n}")
         };
+        let mut filters = String::new();
         let mut ints: Vec<i64> = Vec::new();
-        let mut texts: Vec<&str> = Vec::new();
-        // Integers are bound first, then texts: the placeholders are numbered to match.
-        let mut int_clauses = String::new();
         for (column, op, value) in [
             ("id", "<", q.before),
             ("created_at", ">=", q.since),
             ("created_at", "<", q.until),
         ] {
             if let Some(v) = value {
-                int_clauses.push_str(&next(column, op));
+                filters.push_str(&next(column, op));
                 ints.push(v);
             }
         }
-        let mut text_clauses = String::new();
+        let mut texts: Vec<&str> = Vec::new();
         for (column, value) in [
-            ("state", q.state.as_deref()),
             ("alert_type", q.alert_type.as_deref()),
             ("external_id", q.account.as_deref()),
         ] {
             if let Some(v) = value {
-                text_clauses.push_str(&next(column, "="));
+                filters.push_str(&next(column, "="));
                 texts.push(v);
             }
         }
-        sql.push_str(&int_clauses);
-        sql.push_str(&text_clauses);
+        // Received alerts (queued, not yet in their lanes) are read from their own index.
+        let (state, received) = match q.state.as_deref() {
+            None => (String::new(), true),
+            Some("queued") => (" AND state = 'queued'".to_owned(), true),
+            Some(other) => {
+                texts.push(other);
+                (next("state", "="), false)
+            }
+        };
         n += 1;
+        let mut sql = format!(
+            "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 AND state <> 'received'{state}{filters}"
+        );
+        if received {
+            sql.push_str(&format!(
+                " UNION ALL SELECT {ALERT_COLUMNS} FROM alerts WHERE state = 'received' AND tenant_id = $1{filters}"
+            ));
+        }
         sql.push_str(&format!(" ORDER BY id DESC LIMIT ${n}"));
         let mut query = sqlx::query(&sql).bind(tenant.0);
         for v in ints {
@@ -668,19 +744,29 @@ impl Store {
 
     /// A tenant's latest alerts, newest first.
     pub async fn alerts(&self, tenant: TenantId, limit: i64) -> Result<Vec<AlertRecord>> {
-        let rows = sqlx::query(&format!(
-            "SELECT {ALERT_COLUMNS} FROM alerts WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2"
-        ))
-        .bind(tenant.0)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter().map(alert_from).collect()
+        self.alerts_matching(
+            tenant,
+            &AlertQuery {
+                limit,
+                ..AlertQuery::default()
+            },
+        )
+        .await
     }
 
     /// How many alerts are still queued (all tenants).
     pub async fn queued_alerts(&self) -> Result<i64> {
-        let row = sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE state = 'queued'")
+        let row =
+            sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE state IN ('queued', 'received')")
+                .fetch_one(&self.pool)
+                .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// How many alerts are received and not yet in their keys' lanes (all tenants): the
+    /// promoter's backlog.
+    pub async fn received_alerts(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COUNT(*) AS n FROM alerts WHERE state = 'received'")
             .fetch_one(&self.pool)
             .await?;
         Ok(row.try_get("n")?)
@@ -740,7 +826,11 @@ fn alert_from(r: &AnyRow) -> Result<AlertRecord> {
         summary: r.try_get("summary")?,
         description: r.try_get("description")?,
         resolved: r.try_get::<i64, _>("resolved")? != 0,
-        state: r.try_get("state")?,
+        state: match r.try_get::<String, _>("state")? {
+            // Stored, not yet in its lane: queued, as far as anyone outside the store knows.
+            s if s == "received" => "queued".to_owned(),
+            s => s,
+        },
         ticket_id: r.try_get("ticket_id")?,
         action: r.try_get("action")?,
         attempts: r.try_get("attempts")?,
@@ -748,6 +838,56 @@ fn alert_from(r: &AnyRow) -> Result<AlertRecord> {
         created_at: r.try_get("created_at")?,
         updated_at: r.try_get("updated_at")?,
     })
+}
+
+/// Adds alerts to their keys' lanes, each lane once by how many join it; answers, for each
+/// member in order, whether it is due at once (its lane was empty and it is the lane's first
+/// newcomer).
+async fn join_lanes(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    dialect: Dialect,
+    members: &[(TenantId, &str)],
+) -> Result<Vec<bool>> {
+    let mut joining: Vec<((TenantId, &str), i64)> = Vec::new();
+    let mut position: HashMap<(TenantId, &str), usize> = HashMap::new();
+    for &lane in members {
+        match position.get(&lane) {
+            Some(&at) => joining[at].1 += 1,
+            None => {
+                position.insert(lane, joining.len());
+                joining.push((lane, 1));
+            }
+        }
+    }
+    let mut was_empty: HashMap<(TenantId, String), bool> = HashMap::new();
+    for chunk in joining.chunks(LANES_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO alert_lanes (tenant_id, alert_key, queued) VALUES {} \
+             ON CONFLICT (tenant_id, alert_key) DO UPDATE SET queued = alert_lanes.queued + excluded.queued \
+             RETURNING tenant_id, alert_key, queued",
+            dialect.rows("(?, ?, ?)", chunk.len(), 0)
+        );
+        let mut query = sqlx::query(&sql);
+        for ((t, k), n) in chunk {
+            query = query.bind(t.0).bind(*k).bind(*n);
+        }
+        for row in query.fetch_all(&mut **tx).await? {
+            let tenant = TenantId(row.try_get("tenant_id")?);
+            let key: String = row.try_get("alert_key")?;
+            let queued: i64 = row.try_get("queued")?;
+            let added = position
+                .get(&(tenant, key.as_str()))
+                .map_or(0, |&at| joining[at].1);
+            was_empty.insert((tenant, key), queued == added);
+        }
+    }
+    let mut head_taken: HashSet<(TenantId, &str)> = HashSet::new();
+    Ok(members
+        .iter()
+        .map(|&(t, k)| {
+            was_empty.get(&(t, k.to_owned())).copied().unwrap_or(false) && head_taken.insert((t, k))
+        })
+        .collect())
 }
 
 /// Adds one alert to its key's lane; answers how many the lane now holds.

@@ -7,7 +7,7 @@
 //! the [`Dialect`] says which to use. Timestamps are Unix milliseconds.
 
 mod alerts;
-pub use alerts::{Accepted, AlertQuery};
+pub use alerts::{Accepted, AlertQuery, PROMOTE_BATCH};
 mod billing;
 mod failures;
 mod migrate;

@@ -69,6 +69,11 @@ const SQLITE: Steps = &[
         "tenant networks",
         include_str!("../migrations/sqlite/0011_tenant_networks.sql"),
     ),
+    (
+        12,
+        "received alerts",
+        include_str!("../migrations/sqlite/0012_received_alerts.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
@@ -126,6 +131,11 @@ const POSTGRES: Steps = &[
         11,
         "tenant networks",
         include_str!("../migrations/postgres/0011_tenant_networks.sql"),
+    ),
+    (
+        12,
+        "received alerts",
+        include_str!("../migrations/postgres/0012_received_alerts.sql"),
     ),
 ];
 

@@ -417,6 +417,105 @@ async fn a_batch_keeps_each_keys_order_and_answers_repeated_idempotency_keys_onc
     }
 }
 
+#[tokio::test]
+async fn received_alerts_read_as_queued_and_join_their_lanes_in_the_order_received() {
+    use cwbridge_store::{AlertQuery, Dialect};
+    for db in databases().await {
+        let store = &db.store;
+        let t = store.create_tenant("acme", "h").await.unwrap().id;
+        let u = store.create_tenant("umbrella", "h2").await.unwrap().id;
+        let first = store.insert_alert(&queued(t, "k", "1")).await.unwrap();
+        // Two batches received, not yet promoted: k behind the queued one, and a new key.
+        store
+            .receive_alerts(&[(queued(t, "k", "2"), None), (queued(t, "n", "3"), None)])
+            .await
+            .unwrap();
+        store
+            .receive_alerts(&[(queued(t, "k", "4"), None), (queued(u, "k", "5"), None)])
+            .await
+            .unwrap();
+
+        // Outside the store they are queued: listed, filtered and counted as such.
+        let all = store.alerts(t, 10).await.unwrap();
+        let summaries: Vec<&str> = all.iter().map(|a| a.summary.as_str()).collect();
+        assert_eq!(summaries, ["4", "3", "2", "1"], "{}", db.label);
+        assert!(all.iter().all(|a| a.state == "queued"), "{all:?}");
+        let page = |state: &str, before: Option<i64>| AlertQuery {
+            state: Some(state.to_owned()),
+            before,
+            limit: 2,
+            ..AlertQuery::default()
+        };
+        let queued_page = store
+            .alerts_matching(t, &page("queued", None))
+            .await
+            .unwrap();
+        assert_eq!(queued_page.len(), 2);
+        let next = store
+            .alerts_matching(t, &page("queued", Some(queued_page[1].id)))
+            .await
+            .unwrap();
+        assert_eq!(
+            next.iter().map(|a| a.summary.as_str()).collect::<Vec<_>>(),
+            ["2", "1"],
+            "{}: the cursor pages through received and queued alike",
+            db.label
+        );
+        assert!(
+            store
+                .alerts_matching(t, &page("delivered", None))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(store.queued_alerts_upto(t, 100).await.unwrap(), 4);
+        assert_eq!(store.queued_alerts_upto(t, 2).await.unwrap(), 2);
+        assert_eq!(store.queued_alerts().await.unwrap(), 5);
+
+        // On SQLite only the promoter puts them in their lanes (PostgreSQL lanes them at
+        // once): until then the one queued before is all there is to claim.
+        if db.store.dialect() == Dialect::Sqlite {
+            let a = store.claim_alert(t, 60_000, "w").await.unwrap().unwrap();
+            assert_eq!(a.id, first);
+            assert!(store.claim_alert(t, 60_000, "w").await.unwrap().is_none());
+            assert!(store.claim_alert(u, 60_000, "w").await.unwrap().is_none());
+            assert!(
+                store
+                    .finish_alert(a.id, "w", "delivered", Some(1), Some("ticket"), None)
+                    .await
+                    .unwrap()
+            );
+            assert_eq!(store.promote_received(3).await.unwrap(), 3);
+            assert_eq!(store.promote_received(3).await.unwrap(), 1);
+            assert_eq!(store.promote_received(3).await.unwrap(), 0);
+        } else {
+            assert_eq!(store.promote_received(10).await.unwrap(), 0);
+            let a = store.claim_alert(t, 60_000, "w").await.unwrap().unwrap();
+            assert_eq!(a.id, first);
+            assert!(
+                store
+                    .finish_alert(a.id, "w", "delivered", Some(1), Some("ticket"), None)
+                    .await
+                    .unwrap()
+            );
+        }
+        // Each key's alerts one at a time, in the order received.
+        let mut order = Vec::new();
+        while let Some(a) = store.claim_alert(t, 60_000, "w").await.unwrap() {
+            order.push(a.summary.clone());
+            store
+                .finish_alert(a.id, "w", "delivered", Some(1), Some("ticket"), None)
+                .await
+                .unwrap();
+        }
+        let k: Vec<&String> = order.iter().filter(|s| *s != "3").collect();
+        assert_eq!(k, ["2", "4"], "{}: {order:?}", db.label);
+        assert_eq!(order.len(), 3);
+        assert!(store.claim_alert(u, 60_000, "w").await.unwrap().is_some());
+        db.cleanup().await;
+    }
+}
+
 /// A queued alert of a tenant, as the engine stores one.
 fn queued(
     tenant: cwbridge_store::TenantId,
