@@ -81,6 +81,7 @@ impl Intake {
 /// The writer: takes what is waiting (up to [`BATCH`]), stores it in one transaction, answers
 /// each sender.
 async fn write(store: Store, mut rx: mpsc::Receiver<Job>, received: Option<Arc<Notify>>) {
+    let staged = store.dialect() == cwbridge_store::Dialect::Sqlite;
     let mut jobs = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut jobs, BATCH).await > 0 {
         let alerts: Vec<(AlertRecord, Option<String>)> = jobs
@@ -89,7 +90,9 @@ async fn write(store: Store, mut rx: mpsc::Receiver<Job>, received: Option<Arc<N
             .collect();
         match store.receive_alerts(&alerts).await {
             Ok(results) => {
-                if let Some(received) = &received {
+                // PostgreSQL's intake puts alerts in their lanes itself (see
+                // `Store::receive_alerts`): nothing for the promoter to do.
+                if let Some(received) = received.as_ref().filter(|_| staged) {
                     received.notify_one();
                 }
                 for ((_, _, answer), accepted) in jobs.drain(..).zip(results) {
