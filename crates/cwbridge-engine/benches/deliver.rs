@@ -21,9 +21,7 @@ use std::time::{Duration, Instant};
 
 use connectwise_client::Fence;
 use connectwise_sandbox::{Faults, Sandbox, SandboxConfig, Seed};
-use cwbridge_engine::account::AccountInput;
-use cwbridge_engine::alert::{AlertInput, TicketSettingsInput};
-use cwbridge_engine::mapping::MappingInput;
+use cwbridge_engine::alert::AlertInput;
 use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring};
 use cwbridge_store::{AlertQuery, Store, TenantId};
 use futures_util::StreamExt;
@@ -154,7 +152,7 @@ impl Scenario {
         };
         let mut tenants = Vec::new();
         for i in 0..TENANTS {
-            tenants.push(set_up(&engine, &format!("MSP {i}"), &input).await?);
+            tenants.push(pool::alert_tenant(&engine, &format!("MSP {i}"), &input, "bench").await?);
         }
         if hanging > 0 {
             let (addr, hang) = pool::hanging_site().await?;
@@ -183,46 +181,6 @@ impl Scenario {
             _dir: dir,
         })
     }
-}
-
-/// A tenant connected to the sandbox, with Acme mapped and tickets set up.
-async fn set_up(engine: &Engine, name: &str, input: &ConnectionInput) -> anyhow::Result<TenantId> {
-    let t = engine.create_tenant(name).await?.tenant.id;
-    engine.save_connection(t, input).await?;
-    engine
-        .put_account(
-            t,
-            "g-acme",
-            &AccountInput {
-                alert_types: Vec::new(),
-                name: "Acme Corporation".into(),
-                units: vec!["acme.example".into()],
-            },
-        )
-        .await?;
-    engine
-        .map_account(
-            t,
-            "g-acme",
-            &MappingInput {
-                company_id: 1,
-                agreement_id: None,
-            },
-        )
-        .await?;
-    engine
-        .set_ticket_settings(
-            t,
-            &TicketSettingsInput {
-                board: "Help Desk".into(),
-                status: "New".into(),
-                priority: "Priority 3 - Normal Response".into(),
-                ticket_type: Some("Alert".into()),
-                signature: Some("bench".into()),
-            },
-        )
-        .await?;
-    Ok(t)
 }
 
 /// Queues every tenant's alerts of a run: each key twice, the repeats after all the firsts.

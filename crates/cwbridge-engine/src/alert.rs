@@ -564,12 +564,7 @@ impl Engine {
     /// which delivers many at once.
     pub async fn deliver_next(&self) -> Result<bool> {
         let lease = self.config.alert_lease.as_millis() as i64;
-        while self
-            .store
-            .promote_received(cwbridge_store::PROMOTE_BATCH)
-            .await?
-            == cwbridge_store::PROMOTE_BATCH
-        {}
+        self.store.promote_all_received().await?;
         for tenant in self.store.tenants_with_queued_alerts(0, i64::MAX).await? {
             let claim = crate::tenant::new_token();
             if let Some(alert) = self.store.claim_alert(tenant, lease, &claim).await? {

@@ -167,26 +167,19 @@ pub struct Engine {
 impl Engine {
     /// An engine over a store.
     pub fn new(store: Store, keyring: Keyring, config: EngineConfig) -> Engine {
-        Engine {
-            store,
-            keyring: std::sync::Arc::new(keyring),
-            config: std::sync::Arc::new(config),
-            alert_queued: std::sync::Arc::new(tokio::sync::Notify::new()),
-            tokens: std::sync::Arc::default(),
-            lookups: std::sync::Arc::default(),
-            failure_log: std::sync::Arc::default(),
-            breakers: std::sync::Arc::default(),
-            queue_counts: std::sync::Arc::default(),
-            intake: std::sync::Arc::default(),
-        }
+        Engine::with_parts(store, std::sync::Arc::new(keyring), config)
     }
 
     /// The same store and keyring under other settings (a changed fence, other limits);
     /// caches and queues are its own.
     pub fn with_config(&self, config: EngineConfig) -> Engine {
+        Engine::with_parts(self.store.clone(), self.keyring.clone(), config)
+    }
+
+    fn with_parts(store: Store, keyring: std::sync::Arc<Keyring>, config: EngineConfig) -> Engine {
         Engine {
-            store: self.store.clone(),
-            keyring: self.keyring.clone(),
+            store,
+            keyring,
             config: std::sync::Arc::new(config),
             alert_queued: std::sync::Arc::default(),
             tokens: std::sync::Arc::default(),

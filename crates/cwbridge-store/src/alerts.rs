@@ -464,7 +464,7 @@ impl Store {
     }
 
     /// [`Store::promote_received`] until no received alert is left.
-    async fn promote_all_received(&self) -> Result<()> {
+    pub async fn promote_all_received(&self) -> Result<()> {
         while self.promote_received(PROMOTE_BATCH).await? == PROMOTE_BATCH {}
         Ok(())
     }

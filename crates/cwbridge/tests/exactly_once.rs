@@ -2,6 +2,8 @@
 //! `kill -9` of `cwbridge serve` at random moments (a real process kill, restarted each time).
 
 mod common;
+#[path = "support/connectwise.rs"]
+mod connectwise;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -146,59 +148,8 @@ async fn alerts_survive_lost_answers_and_kill_9_exactly_once() {
 
     // Assert: every acknowledged alert delivered; one ticket per key; one note per repeat.
     assert_eq!(alerts.len(), 30);
-    let mut tickets_by_key: BTreeMap<String, Vec<i64>> = BTreeMap::new();
-    for a in &alerts {
-        tickets_by_key
-            .entry(a["key"].as_str().unwrap().to_owned())
-            .or_default()
-            .push(a["ticketId"].as_i64().unwrap());
-    }
-    let cw = reqwest::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(sandbox.ca_pem().unwrap().as_bytes()).unwrap(),
-        )
-        .build()
-        .unwrap();
-    let get = |path: String| {
-        cw.get(format!("{}{path}", sandbox.api_url()))
-            .header("Authorization", c.authorization())
-            .header("clientId", &c.client_id)
-            .send()
-    };
-    let tickets: Vec<Value> =
-        get("service/tickets?pageSize=1000&conditions=externalXRef%20like%20%22cwb-%25%22".into())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-    assert_eq!(
-        tickets.len(),
-        keys.len(),
-        "one ticket per alert key: {tickets:#?}"
-    );
-    for (key, ids) in &tickets_by_key {
-        let ticket = ids[0];
-        assert!(
-            ids.iter().all(|t| *t == ticket),
-            "{key}: every repeat went to one ticket"
-        );
-        let notes: Vec<Value> = get(format!("service/tickets/{ticket}/notes?pageSize=1000"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let repeats = notes
-            .iter()
-            .filter(|n| n["text"].as_str().is_some_and(|t| t.contains("[cwb-alert")))
-            .count();
-        assert_eq!(
-            repeats,
-            acknowledged[key.as_str()] - 1,
-            "{key}: one note per repeat, none doubled: {notes:#?}"
-        );
-    }
+    connectwise::assert_one_ticket_per_key_one_note_per_repeat(&sandbox, &alerts, &acknowledged)
+        .await;
     sandbox.stop().await;
 }
 
@@ -307,49 +258,11 @@ async fn billing_survives_lost_answers_and_kill_9_without_a_duplicate_line() {
     );
 
     // Assert: every wanted line exists exactly once in ConnectWise, none cancelled twice over.
-    let cw = reqwest::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(sandbox.ca_pem().unwrap().as_bytes()).unwrap(),
-        )
-        .build()
-        .unwrap();
-    let mut descriptions: BTreeMap<String, usize> = BTreeMap::new();
-    for company in 1..=28 {
-        let agreements: Vec<Value> = cw
-            .get(format!("{}finance/agreements?conditions=company/id={company}%20and%20type/name=%22Managed%20Services%22", sandbox.api_url()))
-            .header("Authorization", c.authorization())
-            .header("clientId", &c.client_id)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let agreement = agreements[0]["id"].as_i64().unwrap();
-        let additions: Vec<Value> = cw
-            .get(format!(
-                "{}finance/agreements/{agreement}/additions?pageSize=1000",
-                sandbox.api_url()
-            ))
-            .header("Authorization", c.authorization())
-            .header("clientId", &c.client_id)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        for a in additions.iter().filter(|a| {
-            a["serialNumber"]
-                .as_str()
-                .is_some_and(|s| s.starts_with("cwb-"))
-        }) {
-            assert!(a["cancelledDate"].is_null(), "nothing was cancelled: {a:#}");
-            *descriptions
-                .entry(a["description"].as_str().unwrap().to_owned())
-                .or_default() += 1;
-        }
+    let lines = connectwise::bridge_lines(&sandbox, 28).await;
+    for a in &lines {
+        assert!(a["cancelledDate"].is_null(), "nothing was cancelled: {a:#}");
     }
+    let descriptions = connectwise::count_by_description(&lines);
     assert_eq!(descriptions.len(), 84, "every line made");
     let doubled: Vec<_> = descriptions.iter().filter(|(_, n)| **n > 1).collect();
     assert!(doubled.is_empty(), "lines made twice: {doubled:?}");

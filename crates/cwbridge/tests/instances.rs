@@ -4,6 +4,8 @@
 //! billing line made exactly once.
 
 mod common;
+#[path = "support/connectwise.rs"]
+mod connectwise;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -246,85 +248,12 @@ async fn two_instances_on_one_postgresql_deliver_and_bill_exactly_once_through_k
 
     // One alert per Idempotency-Key, one ticket per key, one note per repeat.
     assert_eq!(alerts.len(), 36, "resends stored nothing");
-    let cw = reqwest::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(sandbox.ca_pem().unwrap().as_bytes()).unwrap(),
-        )
-        .build()
-        .unwrap();
-    let get = |path: String| {
-        cw.get(format!("{}{path}", sandbox.api_url()))
-            .header("Authorization", c.authorization())
-            .header("clientId", &c.client_id)
-            .send()
-    };
-    let tickets: Vec<Value> =
-        get("service/tickets?pageSize=1000&conditions=externalXRef%20like%20%22cwb-%25%22".into())
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-    assert_eq!(
-        tickets.len(),
-        keys.len(),
-        "one ticket per alert key: {tickets:#?}"
-    );
-    for ticket in &tickets {
-        let id = ticket["id"].as_i64().unwrap();
-        let key = alerts
-            .iter()
-            .find(|a| a["ticketId"].as_i64() == Some(id))
-            .map(|a| a["key"].as_str().unwrap().to_owned())
-            .expect("a ticket of ours");
-        let notes: Vec<Value> = get(format!("service/tickets/{id}/notes?pageSize=1000"))
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let repeats = notes
-            .iter()
-            .filter(|n| n["text"].as_str().is_some_and(|t| t.contains("[cwb-alert")))
-            .count();
-        assert_eq!(
-            repeats,
-            sent[key.as_str()] - 1,
-            "{key}: one note per repeat: {notes:#?}"
-        );
-    }
+    connectwise::assert_one_ticket_per_key_one_note_per_repeat(&sandbox, &alerts, &sent).await;
 
     // Every billing line exactly once.
-    let mut lines: BTreeMap<String, usize> = BTreeMap::new();
-    for company in 1..=12 {
-        let agreements: Vec<Value> = get(format!(
-            "finance/agreements?conditions=company/id={company}%20and%20type/name=%22Managed%20Services%22"
-        ))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        let agreement = agreements[0]["id"].as_i64().unwrap();
-        let additions: Vec<Value> = get(format!(
-            "finance/agreements/{agreement}/additions?pageSize=1000"
-        ))
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-        for a in additions.iter().filter(|a| {
-            a["serialNumber"]
-                .as_str()
-                .is_some_and(|s| s.starts_with("cwb-"))
-                && a["cancelledDate"].is_null()
-        }) {
-            *lines
-                .entry(a["description"].as_str().unwrap().to_owned())
-                .or_default() += 1;
-        }
-    }
+    let made = connectwise::bridge_lines(&sandbox, 12).await;
+    let lines =
+        connectwise::count_by_description(made.iter().filter(|a| a["cancelledDate"].is_null()));
     assert_eq!(lines.len(), 24, "every line made: {lines:#?}");
     let doubled: Vec<_> = lines.iter().filter(|(_, n)| **n > 1).collect();
     assert!(doubled.is_empty(), "lines made twice: {doubled:?}");

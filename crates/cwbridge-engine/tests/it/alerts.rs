@@ -9,7 +9,7 @@ use connectwise_client::{Client, Patch};
 use connectwise_sandbox::{Faults, LostMode, Preset};
 use cwbridge_engine::Engine;
 use cwbridge_engine::account::AccountInput;
-use cwbridge_engine::alert::{AlertInput, AlertPolicyInput, AlertView, TicketSettingsInput};
+use cwbridge_engine::alert::{AlertInput, AlertPolicyInput, AlertView};
 use cwbridge_engine::mapping::MappingInput;
 use cwbridge_store::TenantId;
 
@@ -21,45 +21,9 @@ async fn alert_tenant(site: &Site, engine: &Engine, name: &str) -> TenantId {
     let input = site
         .api_member(name, &Preset::BillingTickets.grants())
         .await;
-    let t = engine.create_tenant(name).await.unwrap().tenant.id;
-    engine.save_connection(t, &input).await.unwrap();
-    engine
-        .put_account(
-            t,
-            "g-acme",
-            &AccountInput {
-                alert_types: Vec::new(),
-                name: "Acme Corporation".into(),
-                units: vec!["acme.example".into()],
-            },
-        )
+    crate::pool::alert_tenant(engine, name, &input, "EasyDMARC")
         .await
-        .unwrap();
-    engine
-        .map_account(
-            t,
-            "g-acme",
-            &MappingInput {
-                company_id: 1,
-                agreement_id: None,
-            },
-        )
-        .await
-        .unwrap();
-    engine
-        .set_ticket_settings(
-            t,
-            &TicketSettingsInput {
-                board: "Help Desk".into(),
-                status: "New".into(),
-                priority: "Priority 3 - Normal Response".into(),
-                ticket_type: Some("Alert".into()),
-                signature: Some("EasyDMARC".into()),
-            },
-        )
-        .await
-        .unwrap();
-    t
+        .unwrap()
 }
 
 fn alert(key: &str, summary: &str, resolved: bool) -> AlertInput {

@@ -1,14 +1,64 @@
-//! What the tests and the delivery benchmark share: the delivery pool run until stopped, and
-//! a ConnectWise site that accepts connections and, once `hang` is set, never answers (a dead
-//! ConnectWise behind a live load balancer).
+//! What the tests and the delivery benchmark share: a tenant ready for alerts, the delivery
+//! pool run until stopped, and a ConnectWise site that accepts connections and, once `hang`
+//! is set, never answers (a dead ConnectWise behind a live load balancer).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use cwbridge_engine::Engine;
+use cwbridge_engine::account::AccountInput;
+use cwbridge_engine::alert::TicketSettingsInput;
+use cwbridge_engine::mapping::MappingInput;
+use cwbridge_engine::{ConnectionInput, Engine};
+use cwbridge_store::TenantId;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+/// A tenant connected through `input`, with Acme (`g-acme`) mapped to company 1 and tickets
+/// set up (Help Desk, New, Priority 3, Alert type), signed "on behalf of `signature`".
+pub async fn alert_tenant(
+    engine: &Engine,
+    name: &str,
+    input: &ConnectionInput,
+    signature: &str,
+) -> cwbridge_engine::Result<TenantId> {
+    let t = engine.create_tenant(name).await?.tenant.id;
+    engine.save_connection(t, input).await?;
+    engine
+        .put_account(
+            t,
+            "g-acme",
+            &AccountInput {
+                alert_types: Vec::new(),
+                name: "Acme Corporation".into(),
+                units: vec!["acme.example".into()],
+            },
+        )
+        .await?;
+    engine
+        .map_account(
+            t,
+            "g-acme",
+            &MappingInput {
+                company_id: 1,
+                agreement_id: None,
+            },
+        )
+        .await?;
+    engine
+        .set_ticket_settings(
+            t,
+            &TicketSettingsInput {
+                board: "Help Desk".into(),
+                status: "New".into(),
+                priority: "Priority 3 - Normal Response".into(),
+                ticket_type: Some("Alert".into()),
+                signature: Some(signature.into()),
+            },
+        )
+        .await?;
+    Ok(t)
+}
 
 /// An engine's delivery pool, running until stopped.
 pub struct Worker {
