@@ -74,6 +74,11 @@ const SQLITE: Steps = &[
         "received alerts",
         include_str!("../migrations/sqlite/0012_received_alerts.sql"),
     ),
+    (
+        13,
+        "alert lanes without rowid",
+        include_str!("../migrations/sqlite/0013_lanes_without_rowid.sql"),
+    ),
 ];
 
 const POSTGRES: Steps = &[
