@@ -360,16 +360,16 @@ fn dispatch(
             if *req.method != Method::GET {
                 return Err(CwError::method_not_allowed(req.method.as_str()));
             }
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({
-                    "version": shared.site.version_number,
-                    "isCloud": shared.site.is_cloud,
-                    "serverTimeZone": "Etc/UTC",
-                    "licenseBits": [],
-                    "cloudRegion": if shared.site.is_cloud { json!("NA") } else { Value::Null },
-                }),
-            ))
+            let mut info = json!({
+                "version": shared.site.version_number,
+                "isCloud": shared.site.is_cloud,
+                "serverTimeZone": "Etc/UTC",
+                "licenseBits": [],
+            });
+            if shared.site.is_cloud {
+                info["cloudRegion"] = json!("NA");
+            }
+            Ok(json_response(StatusCode::OK, &info))
         }
         Route::Tokens(member_id) => {
             if *req.method != Method::POST {
@@ -420,7 +420,7 @@ fn dispatch(
                 .map_err(internal)??;
             Ok(json_response(
                 StatusCode::CREATED,
-                &json!({"publicKey": key.public_key, "privateKey": key.private_key, "expiration": null}),
+                &json!({"publicKey": key.public_key, "privateKey": key.private_key}),
             ))
         }
         Route::Collection {

@@ -1,7 +1,7 @@
 //! Records in and out: turning a written body into a stored record (type checks, references
 //! resolved by id or by name, defaults, required and unique fields, `_info`), and a stored
-//! record into the response ConnectWise would send (every schema field present, references
-//! expanded with their `_info` links).
+//! record into the response ConnectWise would send (fields with a value, boolean flags
+//! always, references expanded with their `_info` links).
 
 use serde_json::{Map, Value, json};
 
@@ -615,18 +615,21 @@ fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
 
-/// Renders a stored record as ConnectWise answers it: `id` first, then every field the
-/// schema lists (null where unset), references with `_info` links, `_info` last.
+/// Renders a stored record as ConnectWise answers it: `id` first, then the fields that
+/// have a value in schema order — an unset field is left out, except a boolean flag, which
+/// ConnectWise always sends (`false` when never set) — references with `_info` links,
+/// `_info` last.
 pub fn render(resource: &Resource, id: i64, e: &Entity, base_url: &str) -> Value {
     let schema = Schemas::embedded().get(resource.schema);
-    let mut out = Map::with_capacity(schema.fields.len() + 1);
+    let mut out = Map::with_capacity(e.len() + schema.flags + 2);
     out.insert("id".into(), json!(id));
     for field in &schema.fields {
         if field.name == "id" || field.name == "_info" {
             continue;
         }
         let value = match (e.get(&field.name), &field.kind) {
-            (None, _) => Value::Null,
+            (None | Some(Value::Null), Kind::Boolean) => Value::Bool(false),
+            (None | Some(Value::Null), _) => continue,
             (Some(v @ Value::Object(_)), Kind::Ref(_)) => {
                 render_ref(resource, &field.name, v, e, base_url)
             }

@@ -1,9 +1,10 @@
 //! The entity shapes the sandbox serves, read from the OpenAPI subset of ConnectWise's schema
 //! embedded in the crate (`schema/cw-manage-schema.json`, a copy of `shared/reference`).
 //!
-//! The schema drives three things: every response carries every field the schema lists (null
-//! where empty, as strict clients expect), writes are type-checked field by field, and
-//! `conditions`/`orderBy` may only name fields the entity has.
+//! The schema drives three things: responses carry the fields that have a value in schema
+//! order (boolean flags always, `false` when unset, as ConnectWise sends them), writes are
+//! type-checked field by field, and `conditions`/`orderBy` may only name fields the entity
+//! has.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -55,6 +56,8 @@ pub struct EntitySchema {
     pub fields: Vec<Field>,
     /// Fields the schema marks required.
     pub required: Vec<String>,
+    /// How many of the fields are boolean flags (always rendered).
+    pub flags: usize,
     by_lower: HashMap<String, usize>,
 }
 
@@ -146,6 +149,7 @@ fn parse_entity(name: &str, schema: &Value) -> EntitySchema {
         .collect();
     EntitySchema {
         name: name.to_owned(),
+        flags: fields.iter().filter(|f| f.kind == Kind::Boolean).count(),
         fields,
         required,
         by_lower,

@@ -4,10 +4,11 @@
 //! The validator is hand-written on purpose, for the subset of JSON Schema the document uses
 //! (`properties`, `required`, `anyOf`, `$ref` into `#/components/schemas`, `enum`, `type`,
 //! `format: date-time`, `items`, `additionalProperties`):
-//! - strict clients (and the reference's own note) expect every field the schema lists for an
-//!   entity to be present in each response, null where empty; "every listed property is
-//!   present" is not something JSON Schema can express (`required` means something else, and
-//!   the document marks only a few fields required), so a stock validator cannot check it;
+//! - ConnectWise leaves out a field that has no value and always sends a model's boolean
+//!   flags (`false` when never set), and sync engines rely on both; "no property is null, every
+//!   boolean property is present" is not something the document's JSON Schema says
+//!   (`required` means something else, and it marks only a few fields required), so a stock
+//!   validator cannot check it;
 //! - the document is OpenAPI-flavoured pydantic output whose models point at each other with
 //!   `$ref: #/components/schemas/X`, which has to be resolved inside the OpenAPI document
 //!   rather than as a standalone JSON Schema.
@@ -144,9 +145,10 @@ impl Document {
         }
     }
 
-    /// Validates one entity against a model: the schema's rules, plus every property the
-    /// model lists being present (on the entity itself; nested references carry only the
-    /// fields ConnectWise puts in references).
+    /// Validates one entity against a model: the schema's rules, plus ConnectWise's way of
+    /// rendering the entity itself (nested references carry only the fields ConnectWise puts
+    /// in references): no field is `null` (a field with no value is left out) and every
+    /// boolean flag the model lists is present.
     pub fn validate(&self, model: &str, value: &Value) -> Result<(), Vec<String>> {
         let schema = self
             .schemas()
@@ -160,9 +162,16 @@ impl Document {
             schema.get("properties").and_then(Value::as_object),
             value.as_object(),
         ) {
-            for name in props.keys().filter(|k| !obj.contains_key(*k)) {
-                v.errors
-                    .push(format!("/{name}: missing (the {model} schema lists it)"));
+            for (name, prop) in props {
+                match obj.get(name) {
+                    None if is_flag(prop) => v.errors.push(format!(
+                        "/{name}: missing (a flag of {model}: ConnectWise sends false when unset)"
+                    )),
+                    Some(Value::Null) => v.errors.push(format!(
+                        "/{name}: null (ConnectWise leaves out a field that has no value)"
+                    )),
+                    _ => {}
+                }
             }
         }
         v.check(schema, value, "");
@@ -316,6 +325,16 @@ impl Validator<'_> {
     }
 }
 
+/// Whether a property is a boolean flag (`boolean`, or `boolean` or `null`).
+fn is_flag(prop: &Value) -> bool {
+    let boolean = |p: &Value| p.get("type").and_then(Value::as_str) == Some("boolean");
+    boolean(prop)
+        || prop
+            .get("anyOf")
+            .and_then(Value::as_array)
+            .is_some_and(|branches| branches.iter().any(boolean))
+}
+
 fn type_matches(t: &Value, value: &Value) -> bool {
     let one = |t: &str| match t {
         "string" => value.is_string(),
@@ -396,12 +415,12 @@ fn the_validator_understands_every_keyword_the_document_uses() {
 }
 
 #[test]
-fn the_validator_catches_missing_fields_wrong_types_enums_and_dates() {
+fn the_validator_catches_nulls_missing_flags_wrong_types_enums_and_dates() {
     // Arrange: a conforming priority, then broken copies of it.
     let doc = document();
     let good = serde_json::json!({
         "id": 1, "name": "P1", "color": "Red", "sortOrder": 1, "defaultFlag": false,
-        "imageLink": null, "_info": {"lastUpdated": "2026-01-31T12:00:00Z"},
+        "_info": {"lastUpdated": "2026-01-31T12:00:00Z"},
     });
     assert_eq!(doc.validate("Priority", &good), Ok(()));
     let broken = |field: &str, value: Value| {
@@ -409,11 +428,16 @@ fn the_validator_catches_missing_fields_wrong_types_enums_and_dates() {
         v[field] = value;
         v
     };
-    let mut missing = good.clone();
-    missing.as_object_mut().unwrap().remove("imageLink");
+    let mut no_flag = good.clone();
+    no_flag.as_object_mut().unwrap().remove("defaultFlag");
 
     // Act / Assert
-    assert!(doc.validate("Priority", &missing).unwrap_err()[0].contains("imageLink"));
+    assert!(doc.validate("Priority", &no_flag).unwrap_err()[0].contains("defaultFlag"));
+    assert!(
+        doc.validate("Priority", &broken("imageLink", Value::Null))
+            .unwrap_err()[0]
+            .contains("imageLink: null")
+    );
     assert!(doc.validate("Priority", &broken("id", "1".into())).is_err());
     assert!(
         doc.validate("Priority", &broken("color", "Mauve".into()))
@@ -496,4 +520,81 @@ async fn every_seeded_record_conforms_to_its_schema() {
     api.get(&format!("system/securityRoles/{role}/settings"))
         .await
         .expect_status(200);
+}
+
+#[tokio::test]
+async fn records_written_without_flags_or_with_nulls_read_back_as_connectwise_sends_them() {
+    // Arrange: a board, a company status and an agreement type with no flag spelled out, and
+    // a company whose optional fields are sent as explicit nulls.
+    let sb = TestSandbox::demo().await;
+    let api = sb.api().conforming();
+    let board = api
+        .create("service/boards", serde_json::json!({"name": "Flags"}))
+        .await;
+    let status = api
+        .create(
+            "company/companies/statuses",
+            serde_json::json!({"name": "Dormant"}),
+        )
+        .await;
+    let agreement_type = api
+        .create(
+            "finance/agreements/types",
+            serde_json::json!({
+                "name": "Flat fee", "billExpenses": "Billable", "billProducts": "Billable",
+                "billTime": "Billable", "employeeCompNotExceed": "Billing",
+                "employeeCompRate": "Actual", "invoicingCycle": "CalendarYear",
+            }),
+        )
+        .await;
+    let company = api
+        .create(
+            "company/companies",
+            serde_json::json!({
+                "identifier": "NullCo", "name": "Null Co",
+                "site": {"name": "Main"}, "addressLine1": null, "phoneNumber": null,
+            }),
+        )
+        .await;
+
+    // Act: read each back, raw and through fields= projection.
+    let board = api.fetch(&format!("service/boards/{}", board["id"])).await;
+    let status = api
+        .fetch(&format!("company/companies/statuses/{}", status["id"]))
+        .await;
+    let agreement_type = api
+        .fetch(&format!(
+            "finance/agreements/types/{}",
+            agreement_type["id"]
+        ))
+        .await;
+    let company_id = company["id"].as_i64().unwrap();
+    let company = api.fetch(&format!("company/companies/{company_id}")).await;
+    // A projection leaves flags out too when not asked for them: read it unchecked.
+    let projected = sb
+        .api()
+        .fetch(&format!(
+            "company/companies/{company_id}?fields=id,phoneNumber,deletedFlag"
+        ))
+        .await;
+
+    // Assert: flags present and false; unset fields absent, not null.
+    assert_eq!(board["projectFlag"], Value::Bool(false), "{board}");
+    assert_eq!(board["inactiveFlag"], Value::Bool(false), "{board}");
+    assert_eq!(status["inactiveFlag"], Value::Bool(false), "{status}");
+    assert_eq!(
+        agreement_type["defaultFlag"],
+        Value::Bool(false),
+        "{agreement_type}"
+    );
+    let company = company.as_object().unwrap();
+    assert!(!company.contains_key("addressLine1"), "{company:?}");
+    assert!(!company.contains_key("phoneNumber"), "{company:?}");
+    assert!(company.values().all(|v| !v.is_null()), "{company:?}");
+    assert_eq!(company["deletedFlag"], Value::Bool(false));
+    assert_eq!(
+        projected,
+        serde_json::json!({"id": company_id, "deletedFlag": false}),
+        "a projected field with no value is left out too"
+    );
 }
