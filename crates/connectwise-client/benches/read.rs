@@ -84,23 +84,27 @@ fn run(dir: &Path) -> anyhow::Result<()> {
     let client = Client::builder(credentials.clone())
         .extra_ca_pem(ca.clone())
         .build()?;
+    let cpu_before = cpu_seconds();
     let (ids, secs) = runtime.block_on(read_all(&client))?;
+    let cpu = cpu_seconds() - cpu_before;
     anyhow::ensure!(ids.len() == COMPANIES, "read {} companies", ids.len());
     let rust_rate = ids.len() as f64 / secs;
     let peak = peak_rss_kib();
     println!(
-        "connectwise-client: {:>8.0} companies/s ({secs:.2} s, {} requests), peak RSS {} MiB",
+        "connectwise-client: {:>8.0} companies/s ({secs:.2} s, {} requests), client CPU {:.1} µs a company, peak RSS {} MiB",
         rust_rate,
         client.stats().requests,
+        cpu * 1e6 / ids.len() as f64,
         peak.map_or("?".into(), |k| format!("{:.0}", k as f64 / 1024.0))
     );
 
     // 2. pyconnectwise on the same data.
     match pyconnectwise(&credentials, &dir.join("cert.pem")) {
-        Ok((n, py_secs, py_rss)) => {
+        Ok((n, py_secs, py_rss, py_cpu)) => {
             let py_rate = n as f64 / py_secs;
             println!(
-                "pyconnectwise:      {py_rate:>8.0} companies/s ({py_secs:.2} s, {n} read), peak RSS {:.0} MiB",
+                "pyconnectwise:      {py_rate:>8.0} companies/s ({py_secs:.2} s, {n} read), client CPU {:.1} µs a company, peak RSS {:.0} MiB",
+                py_cpu * 1e6 / n as f64,
                 py_rss as f64 / 1024.0
             );
             println!(
@@ -157,7 +161,8 @@ async fn read_all(client: &Client) -> anyhow::Result<(HashSet<i64>, f64)> {
     Ok((ids, started.elapsed().as_secs_f64()))
 }
 
-fn pyconnectwise(credentials: &Credentials, ca: &Path) -> anyhow::Result<(u64, f64, u64)> {
+/// Records read, seconds, peak RSS in KiB and CPU seconds of the pyconnectwise run.
+fn pyconnectwise(credentials: &Credentials, ca: &Path) -> anyhow::Result<(u64, f64, u64, f64)> {
     let python = std::env::var("CWBRIDGE_TEST_PYTHON")
         .map(PathBuf::from)
         .or_else(|_| {
@@ -194,7 +199,25 @@ fn pyconnectwise(credentials: &Credentials, ca: &Path) -> anyhow::Result<(u64, f
     let n = parts.next().unwrap_or("0").parse()?;
     let secs = parts.next().unwrap_or("0").parse()?;
     let rss = parts.next().unwrap_or("0").parse()?;
-    Ok((n, secs, rss))
+    let cpu = parts.next().unwrap_or("0").parse()?;
+    Ok((n, secs, rss, cpu))
+}
+
+/// CPU seconds (user and system, all threads) this process has used: the client's share of
+/// the read, the sandbox being another process. Read from `/proc/self/stat`, whose times are
+/// in the kernel's fixed user-visible tick of 1/100 s.
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at the state, field 3;
+    // utime and stime are fields 14 and 15.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let ticks: Vec<f64> = after
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|t| t.parse().ok())
+        .collect();
+    ticks.iter().sum::<f64>() / 100.0
 }
 
 fn peak_rss_kib() -> Option<u64> {
