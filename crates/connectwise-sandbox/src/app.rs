@@ -19,6 +19,7 @@ use crate::callbacks::{Dispatcher, Event};
 use crate::entity::{self, prepare, render};
 use crate::error::CwError;
 use crate::faults::{Faults, Injector, LostMode, Verdict};
+use crate::published::Published;
 use crate::query::{self, ListQuery};
 use crate::resources::{self as res, ParentLink, Resource};
 use crate::roles::{Action, Level};
@@ -201,9 +202,18 @@ enum Route {
     Tokens(i64),
     Collection {
         resource: &'static Resource,
+        /// The id of the record this collection is under (0 at the top).
         parent: i64,
+        /// The id of that record's own parent, for collections nested twice (0 otherwise).
+        grandparent: i64,
         id: Option<i64>,
         count: bool,
+    },
+    /// A published path that is not a collection (a merge, a copy, a report, usages…): the
+    /// path as ConnectWise spells it, and its published operations.
+    Action {
+        path: &'static str,
+        methods: Vec<String>,
     },
 }
 
@@ -240,21 +250,43 @@ fn route(segments: &[String]) -> Option<Route> {
         None
     };
     let key = template.join("/");
-    let resource = res::by_key(&key)?;
-    let parent = if key.contains("{id}") {
-        *ids.first()?
-    } else {
-        0
+    let Some(resource) = res::by_key(&key) else {
+        return action(segments);
     };
-    if ids.len() > usize::from(key.contains("{id}")) {
+    // Ids in the path are the parents' (the last the nearest), then the record's.
+    let (parent, grandparent) = match ids.as_slice() {
+        [] => (0, 0),
+        [p] => (*p, 0),
+        [.., g, p] => (*p, *g),
+    };
+    if ids.len() != key.matches("{id}").count() {
         return None;
     }
     Some(Route::Collection {
         resource,
         parent,
+        grandparent,
         id,
         count,
     })
+}
+
+/// A published path that is not a collection the sandbox serves.
+fn action(segments: &[String]) -> Option<Route> {
+    let template: Vec<&str> = segments
+        .iter()
+        .map(|s| {
+            if s.parse::<i64>().is_ok() {
+                "{id}"
+            } else {
+                s.as_str()
+            }
+        })
+        .collect();
+    let (path, ops) = Published::embedded().operations(&template.join("/"))?;
+    let mut methods: Vec<String> = ops.keys().map(|m| m.to_ascii_uppercase()).collect();
+    methods.sort();
+    Some(Route::Action { path, methods })
 }
 
 fn check_version(headers: &HeaderMap) -> Result<(), CwError> {
@@ -423,17 +455,33 @@ fn dispatch(
                 &json!({"publicKey": key.public_key, "privateKey": key.private_key}),
             ))
         }
+        Route::Action { path, methods } => {
+            if !methods.iter().any(|m| m == req.method.as_str()) {
+                return Err(CwError::method_not_allowed(req.method.as_str()));
+            }
+            Err(CwError::not_simulated(req.method.as_str(), path))
+        }
         Route::Collection {
             resource,
             parent,
+            grandparent,
             id,
             count,
         } => {
+            if !offers(resource, req.method, id.is_some(), count) {
+                return Err(unoffered(resource, req.method, id.is_some(), count));
+            }
             if parent != 0 {
-                check_parent(&shared.store.read(), resource, parent, principal)?;
+                check_parent(
+                    &shared.store.read(),
+                    resource,
+                    parent,
+                    grandparent,
+                    principal,
+                )?;
             }
             match (req.method.clone(), id, count) {
-                (Method::GET, None, true) => {
+                (Method::GET, None, true) if resource.count => {
                     permit(principal, resource, Action::Inquire)?;
                     count_records(shared, req, principal, resource, parent)
                 }
@@ -441,17 +489,19 @@ fn dispatch(
                     permit(principal, resource, Action::Inquire)?;
                     list(shared, req, principal, resource, parent)
                 }
-                (Method::GET, Some(id), false) => {
+                (Method::GET, Some(id), false) if resource.get_one => {
                     let level = permit(principal, resource, Action::Inquire)?;
                     get_one(shared, req, principal, level, resource, parent, id)
                 }
-                (Method::POST, None, false)
-                    if resource.writable && resource.parent != ParentLink::PathOnly =>
-                {
+                (Method::POST, None, false) if resource.writable && resource.post => {
                     permit(principal, resource, Action::Add)?;
                     create(shared, req, principal, resource, parent)
                 }
-                (Method::PUT | Method::PATCH, Some(id), false) if resource.writable => {
+                (Method::PUT, Some(id), false) if resource.writable && resource.put => {
+                    let level = permit(principal, resource, Action::Edit)?;
+                    update(shared, req, principal, level, resource, parent, id)
+                }
+                (Method::PATCH, Some(id), false) if resource.writable && resource.patch => {
                     let level = permit(principal, resource, Action::Edit)?;
                     update(shared, req, principal, level, resource, parent, id)
                 }
@@ -459,9 +509,42 @@ fn dispatch(
                     let level = permit(principal, resource, Action::Delete)?;
                     delete(shared, principal, level, resource, parent, id)
                 }
-                (m, _, _) => Err(CwError::method_not_allowed(m.as_str())),
+                (m, id, count) => Err(unoffered(resource, &m, id.is_some(), count)),
             }
         }
+    }
+}
+
+/// Whether a collection serves this method on itself (`one` false), a record (`one`) or its
+/// count.
+fn offers(resource: &Resource, method: &Method, one: bool, count: bool) -> bool {
+    match (method.clone(), one, count) {
+        (Method::GET, false, true) => resource.count,
+        (Method::GET, false, false) => true,
+        (Method::GET, true, false) => resource.get_one,
+        (Method::POST, false, false) => resource.writable && resource.post,
+        (Method::PUT, true, false) => resource.writable && resource.put,
+        (Method::PATCH, true, false) => resource.writable && resource.patch,
+        (Method::DELETE, true, false) => resource.deletable,
+        _ => false,
+    }
+}
+
+/// The answer to a method a collection does not serve: not simulated when ConnectWise
+/// publishes it there, 405 otherwise.
+fn unoffered(resource: &Resource, method: &Method, one: bool, count: bool) -> CwError {
+    let mut template = resource.key.to_owned();
+    if one {
+        template.push_str("/{id}");
+    }
+    if count {
+        template.push_str("/count");
+    }
+    match Published::embedded().operations(&template) {
+        Some((path, ops)) if ops.contains_key(&method.as_str().to_ascii_lowercase()) => {
+            CwError::not_simulated(method.as_str(), path)
+        }
+        _ => CwError::method_not_allowed(method.as_str()),
     }
 }
 
@@ -538,18 +621,23 @@ fn check_parent(
     data: &Data,
     resource: &Resource,
     parent: i64,
+    grandparent: i64,
     p: &Principal,
 ) -> Result<(), CwError> {
-    let (key, label) = match resource.key {
-        res::ADDITIONS => (res::AGREEMENTS_KEY, "Agreement"),
-        res::BOARD_STATUSES | res::BOARD_TYPES => (res::BOARDS, "Board"),
-        res::NOTES => (res::TICKETS, "Ticket"),
-        res::ROLE_SETTINGS => (res::ROLES, "SecurityRole"),
-        _ => return Ok(()),
+    let key = match resource.key {
+        res::ADDITIONS => res::AGREEMENTS_KEY,
+        res::BOARD_STATUSES | res::BOARD_TYPES => res::BOARDS,
+        res::NOTES => res::TICKETS,
+        res::ROLE_SETTINGS => res::ROLES,
+        _ => match resource.parent_key {
+            Some(key) => key,
+            None => return Ok(()),
+        },
     };
-    match data.get(key, 0, parent) {
-        Some(e) if in_scope(data, res::get(key), e, p) => Ok(()),
-        _ => Err(CwError::record_not_found(label, parent)),
+    let owner = res::get(key);
+    match data.get(key, grandparent, parent) {
+        Some(e) if in_scope(data, owner, e, p) => Ok(()),
+        _ => Err(CwError::record_not_found(owner.label, parent)),
     }
 }
 
@@ -1021,7 +1109,7 @@ fn delete(
             }
             w.delete(resource.key, parent, id);
             // Children go with their parent.
-            for child in res::RESOURCES.iter().filter(|c| {
+            for child in res::all().iter().filter(|c| {
                 c.parent != ParentLink::None
                     && c.key.starts_with(&format!("{}/{{id}}/", resource.key))
             }) {

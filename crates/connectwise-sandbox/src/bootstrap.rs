@@ -21,9 +21,25 @@ fn system_actor() -> Actor {
     }
 }
 
-/// Adds a role's settings: one per module function, levels from `grants` (others None).
+/// Adds a role's settings: one per module function it has no setting for yet, levels from
+/// `grants` (others None). A role saved by an older sandbox, with fewer functions, gains
+/// the new ones this way, as a ConnectWise upgrade adds new functions to every role.
 pub fn add_role_settings(w: &mut Writer<'_>, role_id: i64, grants: &[Grant], actor: &Actor) {
+    let has: Vec<(String, String)> = w
+        .data()
+        .children(res::ROLE_SETTINGS, role_id)
+        .map(|(_, s)| {
+            let text = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            (text("moduleName"), text("moduleFunctionName"))
+        })
+        .collect();
     for (order, function) in ALL_FUNCTIONS.iter().enumerate() {
+        if has
+            .iter()
+            .any(|(m, f)| m == function.module && f == function.function)
+        {
+            continue;
+        }
         let levels = grants
             .iter()
             .find(|g| g.function == *function)
@@ -92,9 +108,38 @@ pub fn admin_member(store: &Store) -> Option<i64> {
         .map(|(id, _)| id)
 }
 
+/// Gives every role a setting for each module function it lacks (a state saved by an older
+/// sandbox): All for admin roles, None for the others.
+pub fn ensure_role_settings(store: &Store) -> anyhow::Result<()> {
+    let all: Vec<Grant> = ALL_FUNCTIONS
+        .iter()
+        .map(|&function| Grant {
+            function,
+            levels: Levels::ALL,
+        })
+        .collect();
+    let missing: Vec<(i64, bool)> = {
+        let data = store.read();
+        data.children(res::ROLES, 0)
+            .filter(|(id, _)| data.children(res::ROLE_SETTINGS, *id).count() < ALL_FUNCTIONS.len())
+            .map(|(id, r)| (id, r.get("adminFlag") == Some(&Value::Bool(true))))
+            .collect()
+    };
+    if missing.is_empty() {
+        return Ok(());
+    }
+    store.write(|w| {
+        for (role, admin) in missing {
+            let grants = if admin { all.as_slice() } else { &[] };
+            add_role_settings(w, role, grants, &system_actor());
+        }
+    })
+}
+
 /// Makes the Admin role and the admin API member if they are missing; returns the member id.
 pub fn ensure_admin(store: &Store) -> anyhow::Result<i64> {
     if let Some(id) = admin_member(store) {
+        ensure_role_settings(store)?;
         return Ok(id);
     }
     store.write(|w| {

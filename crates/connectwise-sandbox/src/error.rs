@@ -94,6 +94,18 @@ impl CwError {
         )
     }
 
+    /// 501 for a published operation the sandbox does not carry out (an action such as a
+    /// merge, a copy or a report, rather than a collection), in ConnectWise's error shape.
+    pub fn not_simulated(method: &str, path: &str) -> Self {
+        Self::new(
+            StatusCode::NOT_IMPLEMENTED,
+            "NotSimulated",
+            format!(
+                "{method} /{path} is part of ConnectWise's published API, but an action the sandbox does not simulate; it serves the API's collections"
+            ),
+        )
+    }
+
     /// 400 for a malformed request (bad conditions, bad JSON, bad paging).
     pub fn bad_request(message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, "InvalidObject", message)

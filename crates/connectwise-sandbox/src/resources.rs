@@ -1,85 +1,18 @@
 //! The endpoints the sandbox serves, as data: one [`Resource`] per collection, naming its
 //! schema, the security-role function that guards it, its references and its rules.
+//!
+//! Eighteen collections are written out here with the rules ConnectWise applies to them
+//! (references checked, unique fields, defaults, callbacks, notes of a ticket's
+//! `initialDescription`). Every other collection of the published API ([`crate::published`])
+//! is made from the schema at start-up: its operations as published, its function from
+//! [`function_for`], its references where the model's `XReference` names one collection.
 
-/// A module function of a security role, as ConnectWise's settings name it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Function {
-    /// `moduleName`, e.g. `Service Desk`.
-    pub module: &'static str,
-    /// `moduleFunctionName`, e.g. `Service Tickets`.
-    pub function: &'static str,
-}
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-/// Companies → Company Maintenance.
-pub const COMPANY_MAINTENANCE: Function = Function {
-    module: "Companies",
-    function: "Company Maintenance",
-};
-/// Companies → Contacts.
-pub const CONTACTS: Function = Function {
-    module: "Companies",
-    function: "Contacts",
-};
-/// Finance → Agreements.
-pub const AGREEMENTS: Function = Function {
-    module: "Finance",
-    function: "Agreements",
-};
-/// Finance → Invoicing.
-pub const INVOICING: Function = Function {
-    module: "Finance",
-    function: "Invoicing",
-};
-/// Procurement → Product Catalog.
-pub const PRODUCT_CATALOG: Function = Function {
-    module: "Procurement",
-    function: "Product Catalog",
-};
-/// Service Desk → Service Tickets.
-pub const SERVICE_TICKETS: Function = Function {
-    module: "Service Desk",
-    function: "Service Tickets",
-};
-/// System → Table Setup (boards, statuses, types, priorities, agreement types, callbacks).
-pub const TABLE_SETUP: Function = Function {
-    module: "System",
-    function: "Table Setup",
-};
-/// System → Member Maintenance.
-pub const MEMBER_MAINTENANCE: Function = Function {
-    module: "System",
-    function: "Member Maintenance",
-};
-/// System → Security Roles.
-pub const SECURITY_ROLES: Function = Function {
-    module: "System",
-    function: "Security Roles",
-};
-/// Time & Expense → Time Entry.
-pub const TIME_ENTRY: Function = Function {
-    module: "Time & Expense",
-    function: "Time Entry",
-};
-/// Time & Expense → Expense Entry.
-pub const EXPENSE_ENTRY: Function = Function {
-    module: "Time & Expense",
-    function: "Expense Entry",
-};
-
-/// Every module function a new security role gets a setting for, in screen order.
-pub const ALL_FUNCTIONS: &[Function] = &[
-    COMPANY_MAINTENANCE,
-    CONTACTS,
-    AGREEMENTS,
-    INVOICING,
-    PRODUCT_CATALOG,
-    SERVICE_TICKETS,
-    TABLE_SETUP,
-    MEMBER_MAINTENANCE,
-    SECURITY_ROLES,
-    TIME_ENTRY,
-    EXPENSE_ENTRY,
-];
+pub use crate::functions::*;
+use crate::published::{Collection, Published};
+use crate::schema::{Kind, Schemas};
 
 /// How a child record names its parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -137,6 +70,19 @@ pub struct Resource {
     pub unique: &'static [&'static str],
     /// Whether POST, PUT/PATCH and DELETE are offered.
     pub writable: bool,
+    /// Whether POST on the collection is offered (when writable).
+    pub post: bool,
+    /// Whether PUT on a record is offered (when writable).
+    pub put: bool,
+    /// Whether PATCH on a record is offered (when writable).
+    pub patch: bool,
+    /// Whether GET of one record is offered.
+    pub get_one: bool,
+    /// Whether `/count` is offered.
+    pub count: bool,
+    /// The collection holding this one's parents (for nested generated collections; the
+    /// hand-written ones name theirs in the router).
+    pub parent_key: Option<&'static str>,
     /// Whether DELETE is offered.
     pub deletable: bool,
     /// The callback `type` fired when a record changes.
@@ -156,6 +102,12 @@ const BASE: Resource = Resource {
     refs: &[],
     unique: &[],
     writable: true,
+    post: true,
+    put: true,
+    patch: true,
+    get_one: true,
+    count: true,
+    parent_key: None,
     deletable: true,
     callback_type: None,
     owner_field: None,
@@ -200,7 +152,7 @@ pub const CALLBACKS: &str = "system/callbacks";
 /// API keys (internal: never listed, only created through `members/{id}/tokens`).
 pub const API_KEYS: &str = "_keys";
 
-/// The resource table.
+/// The collections written out by hand, with their rules.
 pub static RESOURCES: &[Resource] = &[
     Resource {
         key: COMPANIES,
@@ -418,6 +370,7 @@ pub static RESOURCES: &[Resource] = &[
         resource: "securityRoleSetting",
         function: Some(SECURITY_ROLES),
         parent: ParentLink::PathOnly,
+        post: false,
         deletable: false,
         ..BASE
     },
@@ -432,9 +385,150 @@ pub static RESOURCES: &[Resource] = &[
     },
 ];
 
-/// The resource with this key.
+/// The resource with this key: a hand-written one, or one made from the published API.
 pub fn by_key(key: &str) -> Option<&'static Resource> {
-    RESOURCES.iter().find(|r| r.key == key)
+    table().by_key.get(key).copied()
+}
+
+/// Every collection served: the hand-written ones, then the ones made from the published
+/// API, in path order.
+pub fn all() -> &'static [&'static Resource] {
+    &table().all
+}
+
+struct Table {
+    all: Vec<&'static Resource>,
+    by_key: HashMap<&'static str, &'static Resource>,
+}
+
+fn table() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| {
+        let mut all: Vec<&'static Resource> = RESOURCES.iter().collect();
+        let published = Published::embedded();
+        for c in &published.collections {
+            if RESOURCES.iter().any(|r| r.key == c.key()) {
+                continue;
+            }
+            // Made once per process and kept for its life, like the static table.
+            all.push(Box::leak(Box::new(generated(c, published))));
+        }
+        let by_key = all.iter().map(|r| (r.key, *r)).collect();
+        Table { all, by_key }
+    })
+}
+
+/// A leaked string: generated resources live as long as the process, like the static ones.
+fn leak(s: String) -> &'static str {
+    Box::leak(s.into_boxed_str())
+}
+
+/// A collection of the published API as a resource.
+fn generated(c: &Collection, published: &Published) -> Resource {
+    let schemas = Schemas::embedded();
+    let schema = schemas.find(&c.model);
+    let parent_model = c.parent_path().and_then(|p| {
+        published
+            .collections
+            .iter()
+            .find(|o| o.path.eq_ignore_ascii_case(p))
+            .map(|o| o.model.as_str())
+    });
+    // A child names its parent by a `<parent>Id` field or a reference to the parent's model,
+    // when its model has one; otherwise only by the path.
+    let parent = match (c.parent_path(), parent_model, schema) {
+        (None, _, _) => ParentLink::None,
+        (Some(_), Some(pm), Some(s)) => {
+            let id_field = format!("{}Id", lower_first(pm));
+            let ref_model = format!("{pm}Reference");
+            if s.fields
+                .iter()
+                .any(|f| f.name == id_field && f.kind == Kind::Integer)
+            {
+                ParentLink::IdField(leak(id_field))
+            } else if let Some(f) = s
+                .fields
+                .iter()
+                .find(|f| f.kind == Kind::Ref(ref_model.clone()))
+            {
+                ParentLink::RefField(leak(f.name.clone()))
+            } else {
+                ParentLink::PathOnly
+            }
+        }
+        (Some(_), _, _) => ParentLink::PathOnly,
+    };
+    let parent_field = match parent {
+        ParentLink::RefField(f) => Some(f),
+        _ => None,
+    };
+    let mut refs = Vec::new();
+    for field in schema.map(|s| s.fields.as_slice()).unwrap_or_default() {
+        let target_model = match &field.kind {
+            Kind::Ref(m) => m,
+            Kind::Array(inner) => match &**inner {
+                Kind::Ref(m) => m,
+                _ => continue,
+            },
+            _ => continue,
+        };
+        if Some(field.name.as_str()) == parent_field {
+            refs.push(RefSpec {
+                field: leak(field.name.clone()),
+                target: leak(c.parent_path().unwrap_or_default().to_ascii_lowercase()),
+                scoped_by: None,
+            });
+            continue;
+        }
+        let Some(target) = target_model.strip_suffix("Reference") else {
+            continue;
+        };
+        let mut owners = published
+            .collections
+            .iter()
+            .filter(|o| o.model == target && o.parent_path().is_none());
+        if let (Some(only), None) = (owners.next(), owners.next()) {
+            refs.push(RefSpec {
+                field: leak(field.name.clone()),
+                target: leak(only.key()),
+                scoped_by: None,
+            });
+        }
+    }
+    let path = match c.path.rfind("{id}") {
+        Some(at) => format!("{}{{parent}}{}", &c.path[..at], &c.path[at + 4..]),
+        None => c.path.clone(),
+    };
+    Resource {
+        key: leak(c.key()),
+        path: leak(path),
+        schema: leak(c.model.clone()),
+        label: leak(c.model.clone()),
+        resource: leak(lower_first(&c.model)),
+        function: function_for(&c.path),
+        parent,
+        refs: Box::leak(refs.into_boxed_slice()),
+        unique: &[],
+        writable: c.post || c.put || c.patch,
+        post: c.post,
+        put: c.put,
+        patch: c.patch,
+        get_one: c.get,
+        count: c.count,
+        parent_key: c.parent_path().map(|p| leak(p.to_ascii_lowercase())),
+        deletable: c.delete,
+        callback_type: None,
+        owner_field: None,
+    }
+}
+
+/// `CompanySite` → `companySite`.
+fn lower_first(name: &str) -> String {
+    let mut chars = name.chars();
+    chars
+        .next()
+        .map(|c| c.to_ascii_lowercase().to_string() + chars.as_str())
+        .unwrap_or_default()
 }
 
 /// The resource table entry for a key known at compile time.

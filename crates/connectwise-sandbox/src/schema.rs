@@ -1,5 +1,7 @@
-//! The entity shapes the sandbox serves, read from the OpenAPI subset of ConnectWise's schema
-//! embedded in the crate (`schema/cw-manage-schema.json`, a copy of `shared/reference`).
+//! The entity shapes the sandbox serves: every model of ConnectWise's published API
+//! (`schema/cw-manage-published.json`, see [`crate::published`]), and the OpenAPI subset the
+//! bridge's client is generated from (`schema/cw-manage-schema.json`), whose models are the
+//! same.
 //!
 //! The schema drives three things: responses carry the fields that have a value in schema
 //! order (boolean flags always, `false` when unset, as ConnectWise sends them), writes are
@@ -81,8 +83,14 @@ impl Schemas {
     pub fn embedded() -> &'static Schemas {
         static SCHEMAS: OnceLock<Schemas> = OnceLock::new();
         SCHEMAS.get_or_init(|| {
-            let doc: Value = serde_json::from_str(SCHEMA_JSON).expect("embedded schema is JSON");
-            Schemas::from_document(&doc)
+            let subset: Value = serde_json::from_str(SCHEMA_JSON).expect("embedded schema is JSON");
+            let published: Value = serde_json::from_str(crate::published::PUBLISHED_JSON)
+                .expect("the published API is JSON");
+            let mut schemas = Schemas::from_document(&published);
+            for (name, schema) in Schemas::from_document(&subset).by_name {
+                schemas.by_name.entry(name).or_insert(schema);
+            }
+            schemas
         })
     }
 
@@ -180,11 +188,16 @@ fn parse_kind(prop: &Value) -> (Kind, bool) {
             if prop.get("format").and_then(Value::as_str) == Some("date-time") {
                 Kind::DateTime
             } else {
-                let values = prop.get("enum").and_then(Value::as_array).map(|e| {
-                    e.iter()
-                        .filter_map(|v| v.as_str().map(str::to_owned))
-                        .collect()
-                });
+                // `const` is an enum of one value (a `Literal["Zenith"]` field).
+                let values = match (prop.get("enum"), prop.get("const")) {
+                    (Some(Value::Array(e)), _) => Some(
+                        e.iter()
+                            .filter_map(|v| v.as_str().map(str::to_owned))
+                            .collect(),
+                    ),
+                    (_, Some(Value::String(only))) => Some(vec![only.clone()]),
+                    _ => None,
+                };
                 Kind::String(values)
             }
         }

@@ -582,7 +582,9 @@ async fn security_role_settings_are_listed_read_and_patched() {
         .as_i64()
         .unwrap();
     let settings = api
-        .list(&format!("system/securityRoles/{role}/settings"))
+        .list(&format!(
+            "system/securityRoles/{role}/settings?pageSize=1000"
+        ))
         .await;
     let count = api
         .fetch(&format!("system/securityRoles/{role}/settings/count"))

@@ -3,7 +3,8 @@
 
 use std::time::Duration;
 
-use connectwise_sandbox::{Credentials, Sandbox, SandboxConfig, Seed};
+use connectwise_sandbox::admin::AdminClient;
+use connectwise_sandbox::{Credentials, Grant, Sandbox, SandboxConfig, Seed};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -135,6 +136,17 @@ impl TestSandbox {
             .expect_status(201);
         let creds = self.credentials_for(token.str("publicKey"), token.str("privateKey"));
         (id, creds)
+    }
+
+    /// An API member whose new role grants exactly `grants`, and its key.
+    pub async fn member_with_role(&self, grants: &[Grant]) -> (i64, Credentials) {
+        let role = unique("Role ");
+        AdminClient::new(self.admin().clone(), self.sandbox.ca_pem())
+            .unwrap()
+            .create_role(&role, grants)
+            .await
+            .unwrap();
+        self.api_member(&unique("Member"), &role).await
     }
 }
 

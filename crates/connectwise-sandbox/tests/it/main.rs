@@ -11,6 +11,7 @@ mod faults;
 mod helpers;
 mod paging;
 mod persistence;
+mod published;
 mod roles;
 mod schema;
 mod site;

@@ -4,7 +4,7 @@
 
 use connectwise_sandbox::admin::AdminClient;
 use connectwise_sandbox::roles::Action;
-use connectwise_sandbox::{Credentials, Grant, Level, Preset};
+use connectwise_sandbox::{Grant, Level, Preset};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -74,16 +74,6 @@ fn seed_004_without(missing: Need) -> Vec<Grant> {
 }
 
 /// Makes a role with these grants, an API member with it and a key, through the API.
-async fn member_with_role(sb: &TestSandbox, grants: &[Grant]) -> (i64, Credentials) {
-    let role = unique("Role ");
-    AdminClient::new(sb.admin().clone(), sb.sandbox.ca_pem())
-        .unwrap()
-        .create_role(&role, grants)
-        .await
-        .unwrap();
-    sb.api_member(&unique("Member"), &role).await
-}
-
 /// Records the probes work on, made by the admin.
 struct Fixtures {
     acme: i64,
@@ -273,7 +263,7 @@ async fn only_calls_needing_it_are_forbidden(missing: Need) {
     // Arrange
     let sb = TestSandbox::demo().await;
     let fixtures = Fixtures::make(&sb.api()).await;
-    let (_, creds) = member_with_role(&sb, &seed_004_without(missing)).await;
+    let (_, creds) = sb.member_with_role(&seed_004_without(missing)).await;
     let api = sb.api_as(&creds);
 
     // Act / Assert
@@ -368,7 +358,7 @@ async fn seed_004s_role_is_allowed_every_probe_and_refused_what_it_lacks() {
     let sb = TestSandbox::demo().await;
     let admin = sb.api();
     let fixtures = Fixtures::make(&admin).await;
-    let (_, creds) = member_with_role(&sb, &Preset::BillingTickets.grants()).await;
+    let (_, creds) = sb.member_with_role(&Preset::BillingTickets.grants()).await;
     let api = sb.api_as(&creds);
 
     // Act / Assert: everything the role grants works…
@@ -412,7 +402,7 @@ async fn my_ticket_and_theirs(sb: &TestSandbox, lowered: Need) -> (Api, Api, i64
     let mut grants = Preset::BillingTickets.grants();
     let tickets = grants.iter_mut().find(|g| is(g, lowered)).unwrap();
     tickets.levels.set(lowered.action, Level::My);
-    let (_, creds) = member_with_role(sb, &grants).await;
+    let (_, creds) = sb.member_with_role(&grants).await;
     let api = sb.api_as(&creds);
     let body = |summary: &str| json!({"summary": summary, "board": {"name": "Help Desk"}, "company": {"identifier": "AcmeCorp"}});
     let mine = api.create("service/tickets", body("Mine")).await["id"]
@@ -605,12 +595,12 @@ async fn a_member_mints_keys_only_for_members_whose_role_grants_no_more_than_its
     let members: Grant = "System/Member Maintenance: inquire=All, add=All"
         .parse()
         .unwrap();
-    let (_, manager) = member_with_role(&sb, std::slice::from_ref(&members)).await;
+    let (_, manager) = sb.member_with_role(std::slice::from_ref(&members)).await;
     let manager = sb.api_as(&manager);
     // …may make keys for a member of the same role, or of a narrower one…
-    let (peer, _) = member_with_role(&sb, std::slice::from_ref(&members)).await;
+    let (peer, _) = sb.member_with_role(std::slice::from_ref(&members)).await;
     let narrower: Grant = "System/Member Maintenance: inquire=All".parse().unwrap();
-    let (narrow, _) = member_with_role(&sb, &[narrower]).await;
+    let (narrow, _) = sb.member_with_role(&[narrower]).await;
     for member in [peer, narrow] {
         manager
             .post(&format!("system/members/{member}/tokens"), json!({}))
@@ -618,7 +608,7 @@ async fn a_member_mints_keys_only_for_members_whose_role_grants_no_more_than_its
             .expect_status(201);
     }
     // …but not for a member whose role grants more (seed 004's), nor for an admin.
-    let (wider, _) = member_with_role(&sb, &Preset::BillingTickets.grants()).await;
+    let (wider, _) = sb.member_with_role(&Preset::BillingTickets.grants()).await;
     let refused = manager
         .post(&format!("system/members/{wider}/tokens"), json!({}))
         .await
