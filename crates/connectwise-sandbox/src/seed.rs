@@ -232,7 +232,39 @@ pub fn load(store: &Store, seed: &Seed) -> anyhow::Result<()> {
     store.compact()
 }
 
+/// Collections of the published API the seeds fill (made from the schema; see
+/// [`crate::published`]).
+const COMMUNICATION_TYPES: &str = "company/communicationtypes";
+const CONFIGURATION_TYPES: &str = "company/configurations/types";
+const CONFIGURATION_STATUSES: &str = "company/configurations/statuses";
+const CONFIGURATIONS: &str = "company/configurations";
+const CONTACT_COMMUNICATIONS: &str = "company/contacts/{id}/communications";
+const INVOICES: &str = "finance/invoices";
+const TIME_ENTRIES: &str = "time/entries";
+
 fn setup_tables(w: &mut Writer<'_>) -> (i64, i64) {
+    // Email first: contacts' communication items name type 1.
+    for (description, kind, default) in [
+        ("Email", "email", true),
+        ("Direct", "phone", true),
+        ("Mobile", "phone", false),
+        ("Fax", "fax", true),
+        ("Home", "phone", false),
+        ("Pager", "phone", false),
+    ] {
+        insert(
+            w,
+            COMMUNICATION_TYPES,
+            0,
+            json!({
+                "description": description,
+                "emailFlag": kind == "email",
+                "phoneFlag": kind == "phone",
+                "faxFlag": kind == "fax",
+                "defaultFlag": default,
+            }),
+        );
+    }
     for (name, default) in [
         ("Active", true),
         ("Inactive", false),
@@ -320,6 +352,22 @@ fn setup_tables(w: &mut Writer<'_>) -> (i64, i64) {
 
 fn demo(w: &mut Writer<'_>) {
     let (client_type, help_desk) = setup_tables(w);
+    let mut configuration_types = Vec::new();
+    for name in ["Managed Workstation", "Managed Server", "Firewall"] {
+        configuration_types.push(insert(w, CONFIGURATION_TYPES, 0, json!({"name": name})));
+    }
+    let active = insert(
+        w,
+        CONFIGURATION_STATUSES,
+        0,
+        json!({"description": "Active", "defaultFlag": true}),
+    );
+    insert(
+        w,
+        CONFIGURATION_STATUSES,
+        0,
+        json!({"description": "Inactive", "closedFlag": true}),
+    );
     let managed = insert(
         w,
         res::AGREEMENT_TYPES,
@@ -390,7 +438,8 @@ fn demo(w: &mut Writer<'_>) {
         for j in 0..2 {
             let first = FIRST[(i + j * 3) % FIRST.len()];
             let last = LAST[(i * 7 + j) % LAST.len()];
-            insert(
+            let email = format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase());
+            let contact = insert(
                 w,
                 res::CONTACTS_KEY,
                 0,
@@ -402,9 +451,64 @@ fn demo(w: &mut Writer<'_>) {
                     "communicationItems": [{
                         "type": {"id": 1, "name": "Email"},
                         "communicationType": "Email",
-                        "value": format!("{}.{}@{domain}", first.to_lowercase(), last.to_lowercase()),
+                        "value": email,
                         "defaultFlag": true,
                     }],
+                }),
+            );
+            for (ty, name, kind, value) in [
+                (1, "Email", "Email", email.clone()),
+                (
+                    2,
+                    "Direct",
+                    "Phone",
+                    format!("555{:07}", 2_000_000 + i * 131 + j),
+                ),
+            ] {
+                insert(
+                    w,
+                    CONTACT_COMMUNICATIONS,
+                    contact,
+                    json!({
+                        "type": {"id": ty, "name": name},
+                        "communicationType": kind,
+                        "value": value,
+                        "defaultFlag": true,
+                    }),
+                );
+            }
+        }
+        for (k, &ty) in configuration_types.iter().enumerate().take(1 + i % 3) {
+            insert(
+                w,
+                CONFIGURATIONS,
+                0,
+                json!({
+                    "name": format!("{}-{}", identifier.to_uppercase(), ["WS01", "SRV01", "FW01"][k]),
+                    "type": {"id": ty},
+                    "status": {"id": active},
+                    "company": {"id": company},
+                    "serialNumber": format!("SN{:06}", 100_000 + i * 10 + k),
+                    "activeFlag": true,
+                }),
+            );
+        }
+        for month in 1..=2 {
+            let total = 1500 + 250 * (i % 6);
+            insert(
+                w,
+                INVOICES,
+                0,
+                json!({
+                    "type": "Agreement",
+                    "invoiceNumber": format!("{}", 10_000 + i * 2 + month),
+                    "company": {"id": company},
+                    "billToCompany": {"id": company},
+                    "date": format!("2026-{month:02}-01T00:00:00Z"),
+                    "dueDate": format!("2026-{month:02}-28T00:00:00Z"),
+                    "subtotal": total,
+                    "total": total,
+                    "balance": if month == 2 { total } else { 0 },
                 }),
             );
         }
@@ -434,7 +538,7 @@ fn demo(w: &mut Writer<'_>) {
             );
         }
         if i % 4 == 0 {
-            insert(
+            let ticket = insert(
                 w,
                 res::TICKETS,
                 0,
@@ -443,6 +547,21 @@ fn demo(w: &mut Writer<'_>) {
                     "board": {"id": help_desk},
                     "company": {"id": company},
                     "initialDescription": "The front-desk printer shows offline for all users since this morning.",
+                }),
+            );
+            insert(
+                w,
+                TIME_ENTRIES,
+                0,
+                json!({
+                    "chargeToType": "ServiceTicket",
+                    "chargeToId": ticket,
+                    "company": {"id": company},
+                    "timeStart": "2026-01-15T14:00:00Z",
+                    "timeEnd": "2026-01-15T14:45:00Z",
+                    "actualHours": 0.75,
+                    "billableOption": "Billable",
+                    "notes": "Restarted the print spooler and re-added the printer on every workstation.",
                 }),
             );
         }
@@ -595,5 +714,15 @@ mod tests {
             .children(res::CATALOG, 0)
             .any(|(_, e)| e["identifier"] == "DMARC-MONITOR");
         assert!(dmarc, "the catalog offers a DMARC-monitoring product");
+        let email = data.get(COMMUNICATION_TYPES, 0, 1).unwrap();
+        assert_eq!(email["description"], "Email");
+        assert!(count(INVOICES) >= 50, "two invoices a company");
+        assert!(count(CONFIGURATIONS) >= 25);
+        assert!(count(TIME_ENTRIES) >= 5);
+        assert_eq!(
+            count(CONTACT_COMMUNICATIONS),
+            2 * count(res::CONTACTS_KEY),
+            "an email and a phone number per contact"
+        );
     }
 }
