@@ -27,6 +27,28 @@ pub type Collection = BTreeMap<(i64, i64), Entity>;
 const SNAPSHOT: &str = "state.json";
 const JOURNAL: &str = "journal.jsonl";
 
+/// The same map with no spare capacity, nested maps and arrays too: a record is kept for
+/// the sandbox's life, and the room a map grew into while it was built (a map of 9 fields
+/// has room for 16) is a sixth of what 100,000 records hold.
+fn exact(map: Entity) -> Entity {
+    fn shrink(v: &mut Value) {
+        match v {
+            Value::Object(m) => *m = exact(std::mem::take(m)),
+            Value::Array(a) => {
+                a.iter_mut().for_each(shrink);
+                a.shrink_to_fit();
+            }
+            _ => {}
+        }
+    }
+    let mut out = Map::with_capacity(map.len());
+    for (k, mut v) in map {
+        shrink(&mut v);
+        out.insert(k, v);
+    }
+    out
+}
+
 /// Everything the sandbox knows, in memory.
 #[derive(Debug, Default)]
 pub struct Data {
@@ -95,6 +117,7 @@ impl Data {
     }
 
     fn insert(&mut self, c: String, p: i64, i: i64, v: Entity) {
+        let v = exact(v);
         let refs = self.refs.entry(c.clone()).or_default();
         let coll = self.collections.entry(c).or_default();
         if let Some(old) = coll.get(&(p, i)) {
