@@ -31,30 +31,92 @@ use serde_json::{Map, Value as Json};
 
 use crate::ast::{Comparison, Expr, Op, Value, parse_date};
 
+/// What the evaluator reads of one value of an entity.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Scalar<'a> {
+    /// JSON null.
+    Null,
+    /// `true` / `false`.
+    Bool(bool),
+    /// A whole number.
+    Int(i64),
+    /// Any other number.
+    Float(f64),
+    /// A string.
+    Str(&'a str),
+    /// An object or an array (never equal to a literal).
+    Compound,
+}
+
+/// A JSON-shaped value the evaluator can walk: implemented for [`serde_json::Value`], and by
+/// stores that keep records in a more compact form of their own.
+pub trait Node: Sized {
+    /// The member of an object with this key (exact, then case-insensitive); `None` for a
+    /// missing key or a value that is not an object.
+    fn member(&self, key: &str) -> Option<&Self>;
+    /// The items of an array; `None` for a value that is not one.
+    fn items(&self) -> Option<&[Self]>;
+    /// The value as a scalar.
+    fn scalar(&self) -> Scalar<'_>;
+}
+
+impl Node for Json {
+    fn member(&self, key: &str) -> Option<&Self> {
+        match self {
+            Json::Object(map) => get_key(map, key),
+            _ => None,
+        }
+    }
+
+    fn items(&self) -> Option<&[Self]> {
+        match self {
+            Json::Array(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    fn scalar(&self) -> Scalar<'_> {
+        match self {
+            Json::Null => Scalar::Null,
+            Json::Bool(b) => Scalar::Bool(*b),
+            Json::Number(n) => match n.as_i64() {
+                Some(i) => Scalar::Int(i),
+                None => Scalar::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            Json::String(s) => Scalar::Str(s),
+            Json::Array(_) | Json::Object(_) => Scalar::Compound,
+        }
+    }
+}
+
 impl Expr {
     /// Whether `entity` (a JSON object) satisfies the expression.
     pub fn matches(&self, entity: &Json) -> bool {
-        match self {
-            Expr::And(children) => children.iter().all(|child| child.matches(entity)),
-            Expr::Or(children) => children.iter().any(|child| child.matches(entity)),
-            Expr::Compare(comparison) => comparison.matches(entity),
-        }
+        self.matches_fields(&|key: &str| entity.member(key))
     }
 
     /// Whether some item satisfies the whole expression: the semantics of
     /// `customFieldConditions`, applied to an entity's `customFields` array
     /// (items like `{"id":1,"caption":"Region","type":"Text","value":"EU"}`).
-    pub fn matches_any(&self, items: &[Json]) -> bool {
-        items.iter().any(|item| self.matches(item))
+    pub fn matches_any<N: Node>(&self, items: &[N]) -> bool {
+        items
+            .iter()
+            .any(|item| self.matches_fields(&|key: &str| item.member(key)))
     }
 
     /// Like [`Expr::matches`], for an entity held as a JSON object map (saves
     /// wrapping it in a [`serde_json::Value`]).
     pub fn matches_object(&self, entity: &Map<String, Json>) -> bool {
+        self.matches_fields(&|key: &str| get_key(entity, key))
+    }
+
+    /// Like [`Expr::matches`], for an entity whose top-level fields `field` looks up
+    /// (exact, then case-insensitive), whatever form the entity is kept in.
+    pub fn matches_fields<'a, N: Node + 'a>(&self, field: &dyn Fn(&str) -> Option<&'a N>) -> bool {
         match self {
-            Expr::And(children) => children.iter().all(|child| child.matches_object(entity)),
-            Expr::Or(children) => children.iter().any(|child| child.matches_object(entity)),
-            Expr::Compare(comparison) => comparison.matches_object(entity),
+            Expr::And(children) => children.iter().all(|child| child.matches_fields(field)),
+            Expr::Or(children) => children.iter().any(|child| child.matches_fields(field)),
+            Expr::Compare(comparison) => comparison.matches_fields(field),
         }
     }
 }
@@ -62,18 +124,20 @@ impl Expr {
 impl Comparison {
     /// Whether `entity` satisfies this comparison.
     pub fn matches(&self, entity: &Json) -> bool {
-        any_leaf(entity, self.path.segments(), &mut |field| {
-            compare_field(field, self.op, &self.value)
-        })
+        self.matches_fields(&|key: &str| entity.member(key))
     }
-}
 
-impl Comparison {
     /// Like [`Comparison::matches`], for an entity held as a JSON object map.
     pub fn matches_object(&self, entity: &Map<String, Json>) -> bool {
-        let mut test = |field: Option<&Json>| compare_field(field, self.op, &self.value);
+        self.matches_fields(&|key: &str| get_key(entity, key))
+    }
+
+    /// Like [`Comparison::matches`], for an entity whose top-level fields `field` looks up.
+    pub fn matches_fields<'a, N: Node + 'a>(&self, field: &dyn Fn(&str) -> Option<&'a N>) -> bool {
+        let mut test =
+            |value: Option<&N>| compare_field(value.map(Node::scalar), self.op, &self.value);
         match self.path.segments().split_first() {
-            Some((first, rest)) => match get_key(entity, first) {
+            Some((first, rest)) => match field(first) {
                 Some(child) => any_leaf(child, rest, &mut test),
                 None => test(None),
             },
@@ -84,19 +148,20 @@ impl Comparison {
 
 /// Calls `test` on each value the path reaches (`None` for missing), fanning
 /// out over arrays, until one passes.
-fn any_leaf(
-    value: &Json,
+fn any_leaf<N: Node>(
+    value: &N,
     segments: &[String],
-    test: &mut dyn FnMut(Option<&Json>) -> bool,
+    test: &mut dyn FnMut(Option<&N>) -> bool,
 ) -> bool {
-    match (value, segments.split_first()) {
-        (Json::Array(items), _) => items.iter().any(|item| any_leaf(item, segments, test)),
-        (_, None) => test(Some(value)),
-        (Json::Object(map), Some((segment, rest))) => match get_key(map, segment) {
+    if let Some(items) = value.items() {
+        return items.iter().any(|item| any_leaf(item, segments, test));
+    }
+    match segments.split_first() {
+        None => test(Some(value)),
+        Some((segment, rest)) => match value.member(segment) {
             Some(child) => any_leaf(child, rest, test),
             None => test(None),
         },
-        (_, Some(_)) => test(None),
     }
 }
 
@@ -109,14 +174,9 @@ pub(crate) fn get_key<'a>(map: &'a Map<String, Json>, key: &str) -> Option<&'a J
     })
 }
 
-/// A non-null field value, or `None` for missing / JSON null.
-fn non_null(field: Option<&Json>) -> Option<&Json> {
-    field.filter(|value| !value.is_null())
-}
-
-/// Applies `op` with literal `literal` to one field value.
-fn compare_field(field: Option<&Json>, op: Op, literal: &Value) -> bool {
-    let field = non_null(field);
+/// Applies `op` with literal `literal` to one field value (`None`: missing).
+fn compare_field(field: Option<Scalar<'_>>, op: Op, literal: &Value) -> bool {
+    let field = field.filter(|value| *value != Scalar::Null);
     match op {
         Op::Eq => equals(field, literal),
         Op::Ne => match (field, literal) {
@@ -136,7 +196,7 @@ fn compare_field(field: Option<&Json>, op: Op, literal: &Value) -> bool {
 }
 
 /// `field = literal` for a non-null-or-`None` field.
-fn equals(field: Option<&Json>, literal: &Value) -> bool {
+fn equals(field: Option<Scalar<'_>>, literal: &Value) -> bool {
     match (field, literal) {
         (None, Value::Null) => true,
         (None, _) | (Some(_), Value::Null) => false,
@@ -164,16 +224,23 @@ fn list_items(literal: &Value) -> impl Iterator<Item = &Value> {
 
 /// How a non-null field orders against a non-null scalar literal, or `None`
 /// when the types do not compare.
-fn order(field: &Json, literal: &Value) -> Option<Ordering> {
+fn order(field: Scalar<'_>, literal: &Value) -> Option<Ordering> {
+    let number = |field: Scalar<'_>| match field {
+        Scalar::Int(i) => Some(i as f64),
+        Scalar::Float(f) => Some(f),
+        _ => None,
+    };
     match (field, literal) {
-        (Json::String(text), Value::String(other)) => Some(cmp_ignore_case(text, other)),
-        (Json::String(text), Value::Number(_)) => number_order(text.trim().parse().ok()?, literal),
-        (Json::Number(number), Value::Number(_)) => number_order(number.as_f64()?, literal),
-        (Json::Number(number), Value::String(text)) => number
-            .as_f64()?
-            .partial_cmp(&text.trim().parse::<f64>().ok()?),
-        (Json::Bool(flag), Value::Bool(other)) => Some(flag.cmp(other)),
-        (Json::String(text), Value::Date(_)) => Some(parse_date(text)?.cmp(&literal.as_date()?)),
+        (Scalar::Str(text), Value::String(other)) => Some(cmp_ignore_case(text, other)),
+        (Scalar::Str(text), Value::Number(_)) => number_order(text.trim().parse().ok()?, literal),
+        (Scalar::Int(_) | Scalar::Float(_), Value::Number(_)) => {
+            number_order(number(field)?, literal)
+        }
+        (Scalar::Int(_) | Scalar::Float(_), Value::String(text)) => {
+            number(field)?.partial_cmp(&text.trim().parse::<f64>().ok()?)
+        }
+        (Scalar::Bool(flag), Value::Bool(other)) => Some(flag.cmp(other)),
+        (Scalar::Str(text), Value::Date(_)) => Some(parse_date(text)?.cmp(&literal.as_date()?)),
         _ => None,
     }
 }
@@ -197,10 +264,15 @@ pub(crate) fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
 
 /// Runs a text test on the lowercased field and literal text, when the field
 /// is a string or number and the literal a string or number.
-fn text_test(field: Option<&Json>, literal: &Value, test: fn(&str, &str) -> bool) -> bool {
+fn text_test(field: Option<Scalar<'_>>, literal: &Value, test: fn(&str, &str) -> bool) -> bool {
     let subject = match field {
-        Some(Json::String(text)) => text.to_lowercase(),
-        Some(Json::Number(number)) => number.to_string(),
+        Some(Scalar::Str(text)) => text.to_lowercase(),
+        Some(Scalar::Int(number)) => number.to_string(),
+        // As JSON writes a number: shortest round-trip digits, `.0` on whole values.
+        Some(Scalar::Float(number)) if number.is_finite() && number.fract() == 0.0 => {
+            format!("{number:.1}")
+        }
+        Some(Scalar::Float(number)) => number.to_string(),
         _ => return false,
     };
     let pattern = match literal {

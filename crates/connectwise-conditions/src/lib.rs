@@ -15,7 +15,10 @@ pub mod order;
 
 pub use ast::{Comparison, Expr, Op, Path, Value};
 pub use builder::{Condition, Field, field};
-pub use order::{Direction, OrderBy, compare_by, compare_objects, parse_order_by, print_order_by};
+pub use eval::{Node, Scalar};
+pub use order::{
+    Direction, OrderBy, compare_by, compare_fields, compare_objects, parse_order_by, print_order_by,
+};
 pub use parse::{Expected, ParseError, parse};
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use std::fmt;
 use serde_json::Value as Json;
 
 use crate::ast::Path;
-use crate::eval::{cmp_ignore_case, get_key};
+use crate::eval::{Node, Scalar, cmp_ignore_case, get_key};
 use crate::parse::lexer::{Token, TokenKind};
 use crate::parse::{Expected, ParseError, Parser};
 
@@ -137,6 +137,65 @@ pub fn compare_objects(
         })
         .find(|ordering| ordering.is_ne())
         .unwrap_or(Ordering::Equal)
+}
+
+/// Like [`compare_by`], for entities whose top-level fields `a` and `b` look up (exact, then
+/// case-insensitive), whatever form they are kept in.
+pub fn compare_fields<'a, N: Node + 'a>(
+    a: &dyn Fn(&str) -> Option<&'a N>,
+    b: &dyn Fn(&str) -> Option<&'a N>,
+    orders: &[OrderBy],
+) -> Ordering {
+    fn at<'a, N: Node>(top: &dyn Fn(&str) -> Option<&'a N>, path: &Path) -> Option<Scalar<'a>> {
+        let (first, rest) = path.segments().split_first()?;
+        let mut value = first_node(top(first)?)?;
+        for segment in rest {
+            value = first_node(value.member(segment)?)?;
+        }
+        Some(value.scalar())
+    }
+    orders
+        .iter()
+        .map(|order| {
+            let ordering = compare_scalars(at(a, &order.path), at(b, &order.path));
+            match order.direction {
+                Direction::Asc => ordering,
+                Direction::Desc => ordering.reverse(),
+            }
+        })
+        .find(|ordering| ordering.is_ne())
+        .unwrap_or(Ordering::Equal)
+}
+
+fn first_node<N: Node>(value: &N) -> Option<&N> {
+    match value.items() {
+        Some(items) => first_node(items.first()?),
+        None => Some(value),
+    }
+}
+
+/// [`compare_values`] for scalars read through [`Node`].
+fn compare_scalars(a: Option<Scalar<'_>>, b: Option<Scalar<'_>>) -> Ordering {
+    let number = |s: Scalar<'_>| match s {
+        Scalar::Int(i) => Some(i as f64),
+        Scalar::Float(f) => Some(f),
+        _ => None,
+    };
+    let rank = |s: Option<Scalar<'_>>| match s {
+        None | Some(Scalar::Null) => 0,
+        Some(Scalar::Bool(_)) => 1,
+        Some(Scalar::Int(_) | Scalar::Float(_)) => 2,
+        Some(Scalar::Str(_)) => 3,
+        Some(Scalar::Compound) => 4,
+    };
+    match (a, b) {
+        (Some(Scalar::Bool(x)), Some(Scalar::Bool(y))) => x.cmp(&y),
+        (Some(x), Some(y)) if number(x).is_some() && number(y).is_some() => number(x)
+            .unwrap_or(0.0)
+            .total_cmp(&number(y).unwrap_or(0.0)),
+        (Some(Scalar::Str(x)), Some(Scalar::Str(y))) => cmp_ignore_case(x, y),
+        _ => rank(a).cmp(&rank(b)),
+    }
 }
 
 fn lookup_object<'a>(entity: &'a serde_json::Map<String, Json>, path: &Path) -> Option<&'a Json> {
@@ -274,6 +333,34 @@ mod tests {
         let mut items = vec![a.clone(), b.clone(), c.clone()];
         items.sort_by(|x, y| compare_by(x, y, &orders));
         assert_eq!(items, vec![c, b, a]);
+    }
+
+    #[test]
+    fn comparing_through_node_agrees_with_comparing_json() {
+        let values = [
+            json!({}),
+            json!({"v": null}),
+            json!({"v": false}),
+            json!({"v": true}),
+            json!({"v": -1.5}),
+            json!({"v": 10}),
+            json!({"v": "a"}),
+            json!({"V": "B"}),
+            json!({"v": [{"x": 2}, {"x": 1}]}),
+            json!({"v": {"x": 1}}),
+        ];
+        for orders in ["v", "v desc", "v/x, v desc"] {
+            let orders = parse_order_by(orders).unwrap();
+            for a in &values {
+                for b in &values {
+                    assert_eq!(
+                        compare_fields(&|k: &str| a.member(k), &|k: &str| b.member(k), &orders),
+                        compare_by(a, b, &orders),
+                        "{a} vs {b}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]

@@ -21,6 +21,7 @@ use crate::error::CwError;
 use crate::faults::{Faults, Injector, LostMode, Verdict};
 use crate::published::Published;
 use crate::query::{self, ListQuery};
+use crate::record::{Record, Val};
 use crate::resources::{self as res, ParentLink, Resource};
 use crate::roles::{Action, Level};
 use crate::schema::Schemas;
@@ -425,12 +426,11 @@ fn dispatch(
                     // more than the caller's own would hand the caller those rights.
                     let role_id = member
                         .get("securityRole")
-                        .and_then(|r| r.get("id"))
-                        .and_then(Value::as_i64)
+                        .and_then(Val::ref_id)
                         .unwrap_or(0);
                     if !principal.role_admin {
                         let role = w.data().get(res::ROLES, 0, role_id);
-                        if role.and_then(|r| r.get("adminFlag")) == Some(&Value::Bool(true)) {
+                        if role.and_then(|r| r.get("adminFlag")) == Some(&Val::Bool(true)) {
                             return Err(CwError::forbidden(format!(
                                 "role {} may not make keys for a member of an admin role",
                                 principal.role_name
@@ -579,15 +579,15 @@ fn permit(p: &Principal, resource: &Resource, action: Action) -> Result<Level, C
     Ok(level)
 }
 
-fn is_mine(resource: &Resource, e: &Entity, p: &Principal) -> bool {
+fn is_mine(resource: &Resource, e: &Record, p: &Principal) -> bool {
     if let Some(f) = resource.owner_field
-        && let Some(id) = e.get(f).and_then(|o| o.get("id")).and_then(Value::as_i64)
+        && let Some(id) = e.get(f).and_then(Val::ref_id)
     {
         return id == p.actor.member_id;
     }
     e.get("_info")
         .and_then(|i| i.get("enteredBy"))
-        .and_then(Value::as_str)
+        .and_then(Val::as_str)
         .is_some_and(|by| by.eq_ignore_ascii_case(&p.actor.identifier))
 }
 
@@ -600,11 +600,11 @@ fn mine_only(p: &Principal, resource: &Resource) -> bool {
 
 /// Whether a record lies within the member's Level (see [`Principal::territory`]): a company
 /// in its territory, or a record of such a company. Records tied to no company are visible.
-fn in_scope(data: &Data, resource: &Resource, e: &Entity, p: &Principal) -> bool {
+fn in_scope(data: &Data, resource: &Resource, e: &Record, p: &Principal) -> bool {
     let Some(territory) = p.territory else {
         return true;
     };
-    let ref_id = |e: &Entity, field: &str| e.get(field)?.get("id")?.as_i64();
+    let ref_id = |e: &Record, field: &str| e.get(field)?.ref_id();
     if resource.key == res::COMPANIES {
         return ref_id(e, "territory") == Some(territory);
     }
@@ -677,17 +677,20 @@ impl Filter<'_> {
             || self.q.custom_field_conditions.is_some()
     }
 
-    fn keeps(&self, e: &Entity) -> bool {
+    fn keeps(&self, e: &Record) -> bool {
         let q = self.q;
+        let field = |key: &str| e.field(key);
         (!self.mine_only || is_mine(self.resource, e, self.p))
             && in_scope(self.data, self.resource, e, self.p)
-            && q.conditions.as_ref().is_none_or(|c| c.matches_object(e))
+            && q.conditions
+                .as_ref()
+                .is_none_or(|c| c.matches_fields(&field))
             && q.child_conditions
                 .as_ref()
-                .is_none_or(|c| c.matches_object(e))
+                .is_none_or(|c| c.matches_fields(&field))
             && q.custom_field_conditions.as_ref().is_none_or(|c| {
                 e.get("customFields")
-                    .and_then(Value::as_array)
+                    .and_then(Val::as_array)
                     .is_some_and(|items| c.matches_any(items))
             })
     }
@@ -708,7 +711,7 @@ fn matching<'d>(
     q: &ListQuery,
     p: &Principal,
     mine_only: bool,
-) -> Vec<(i64, &'d Entity)> {
+) -> Vec<(i64, &'d Record)> {
     let keep = filter(data, resource, q, p, mine_only);
     if let Some(ids) = indexed_candidates(data, resource, parent, q) {
         return ids
@@ -717,7 +720,7 @@ fn matching<'d>(
             .filter(|(_, e)| keep.keeps(e))
             .collect();
     }
-    let scan = |lo: i64, hi: i64| -> Vec<(i64, &'d Entity)> {
+    let scan = |lo: i64, hi: i64| -> Vec<(i64, &'d Record)> {
         data.children_between(resource.key, parent, lo, hi)
             .filter(|(_, e)| keep.keeps(e))
             .collect()
@@ -825,7 +828,7 @@ fn list(
     let data = shared.store.read();
     let size = q.page_size as usize;
     let mut links = Vec::new();
-    let page: Vec<(i64, &Entity)> = if forward_only {
+    let page: Vec<(i64, &Record)> = if forward_only {
         // Forward-only reads like `id > pageId` in id order: scan from the cursor and stop
         // one record past the page, which is what makes it cheap for the server.
         let after = q.page_id.unwrap_or(0);
@@ -847,7 +850,12 @@ fn list(
         let mut hits = matching(&data, resource, parent, &q, p, mine);
         if !q.order_by.is_empty() {
             hits.sort_by(|(a_id, a), (b_id, b)| {
-                connectwise_conditions::compare_objects(a, b, &q.order_by).then(a_id.cmp(b_id))
+                connectwise_conditions::compare_fields(
+                    &|k: &str| a.field(k),
+                    &|k: &str| b.field(k),
+                    &q.order_by,
+                )
+                .then(a_id.cmp(b_id))
             });
         }
         let total = hits.len();
@@ -934,7 +942,7 @@ fn current_record(
     id: i64,
     level: Level,
     p: &Principal,
-) -> Result<Entity, CwError> {
+) -> Result<Record, CwError> {
     let current = data
         .get(resource.key, parent, id)
         .cloned()
@@ -955,7 +963,7 @@ fn out_of_scope(
     e: &Entity,
     p: &Principal,
 ) -> Result<(), CwError> {
-    if in_scope(data, resource, e, p) {
+    if p.territory.is_none() || in_scope(data, resource, &Record::from_map(e.clone()), p) {
         return Ok(());
     }
     let field = if resource.key == res::COMPANIES {
@@ -998,14 +1006,14 @@ fn create(
     let body = parse_body(req)?;
     let (id, stored) = shared
         .store
-        .write(|w| -> Result<(i64, Entity), CwError> {
+        .write(|w| -> Result<(i64, Record), CwError> {
             let mut e = prepare(w.data(), resource, parent, body, None, &p.actor)?;
             out_of_scope(w.data(), resource, &e, p)?;
             let id = w.next_id(resource.key);
             e.insert("id".into(), json!(id));
-            w.put(resource.key, parent, id, e.clone());
+            let stored = w.put(resource.key, parent, id, e.clone());
             after_create(w, resource, id, &e, p);
-            Ok((id, e))
+            Ok((id, stored))
         })
         .map_err(internal)??;
     let rendered = render(resource, id, &stored, &shared.api_base());
@@ -1063,8 +1071,8 @@ fn update(
     let is_patch = *req.method == Method::PATCH;
     let stored = shared
         .store
-        .write(|w| -> Result<Entity, CwError> {
-            let current = current_record(w.data(), resource, parent, id, level, p)?;
+        .write(|w| -> Result<Record, CwError> {
+            let current = current_record(w.data(), resource, parent, id, level, p)?.to_map();
             let input = if is_patch {
                 crate::patch::apply(resource, &current, body)?
             } else {
@@ -1073,8 +1081,7 @@ fn update(
             let mut e = prepare(w.data(), resource, parent, input, Some(&current), &p.actor)?;
             out_of_scope(w.data(), resource, &e, p)?;
             e.insert("id".into(), json!(id));
-            w.put(resource.key, parent, id, e.clone());
-            Ok(e)
+            Ok(w.put(resource.key, parent, id, e))
         })
         .map_err(internal)??;
     let rendered = render(resource, id, &stored, &shared.api_base());
@@ -1092,15 +1099,13 @@ fn delete(
 ) -> Result<Response, CwError> {
     let removed = shared
         .store
-        .write(|w| -> Result<Entity, CwError> {
+        .write(|w| -> Result<Record, CwError> {
             let current = current_record(w.data(), resource, parent, id, level, p)?;
             if resource.key == res::ROLES {
-                let in_use = w.data().children(res::MEMBERS, 0).any(|(_, m)| {
-                    m.get("securityRole")
-                        .and_then(|r| r.get("id"))
-                        .and_then(Value::as_i64)
-                        == Some(id)
-                });
+                let in_use = w
+                    .data()
+                    .children(res::MEMBERS, 0)
+                    .any(|(_, m)| m.get("securityRole").and_then(Val::ref_id) == Some(id));
                 if in_use {
                     return Err(CwError::bad_request(format!(
                         "SecurityRole {id} is assigned to members; give them another role first"
@@ -1130,19 +1135,14 @@ fn announce(
     resource: &Resource,
     action: &'static str,
     id: i64,
-    stored: &Entity,
+    stored: &Record,
     rendered: &Value,
     p: &Principal,
 ) {
     let Some(kind) = resource.callback_type else {
         return;
     };
-    let ref_id = |f: &str| {
-        stored
-            .get(f)
-            .and_then(|v| v.get("id"))
-            .and_then(Value::as_i64)
-    };
+    let ref_id = |f: &str| stored.get(f).and_then(Val::ref_id);
     shared.callbacks.send(Event {
         kind,
         action,

@@ -9,11 +9,12 @@ use base64::Engine;
 use http::HeaderMap;
 use rand::Rng;
 use rand::distributions::Alphanumeric;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::entity::{Actor, member_name};
 use crate::error::CwError;
+use crate::record::{Record, Val};
 use crate::resources::{API_KEYS, MEMBERS};
 use crate::roles::Permissions;
 use crate::store::{Data, Entity, Writer};
@@ -113,13 +114,13 @@ pub fn authenticate(
         .collection(API_KEYS)
         .into_iter()
         .flat_map(|c| c.iter())
-        .find(|(_, k)| k.get("publicKey").and_then(Value::as_str) == Some(public_key))
+        .find(|(_, k)| k.get("publicKey").and_then(Val::as_str) == Some(public_key))
         .map(|((member, _), k)| (*member, k))
         .ok_or_else(denied)?;
-    let salt = key.get("salt").and_then(Value::as_str).unwrap_or("");
+    let salt = key.get("salt").and_then(Val::as_str).unwrap_or("");
     let expected = key
         .get("privateKeyHash")
-        .and_then(Value::as_str)
+        .and_then(Val::as_str)
         .unwrap_or("");
     if hash(salt, private_key) != expected {
         return Err(denied());
@@ -135,13 +136,13 @@ pub fn authenticate(
         ));
     }
     let member = data.get(MEMBERS, 0, member_id).ok_or_else(denied)?;
-    if member.get("inactiveFlag") == Some(&Value::Bool(true)) {
+    if member.get("inactiveFlag") == Some(&Val::Bool(true)) {
         return Err(denied());
     }
     let role_id = member
         .get("securityRole")
         .and_then(|r| r.get("id"))
-        .and_then(Value::as_i64)
+        .and_then(Val::as_i64)
         .unwrap_or(0);
     let role = data.get(crate::resources::ROLES, 0, role_id);
     Ok(Principal {
@@ -149,7 +150,7 @@ pub fn authenticate(
             member_id,
             identifier: member
                 .get("identifier")
-                .and_then(Value::as_str)
+                .and_then(Val::as_str)
                 .unwrap_or("")
                 .to_owned(),
             name: member_name(member),
@@ -157,10 +158,10 @@ pub fn authenticate(
         role_id,
         role_name: role
             .and_then(|r| r.get("name"))
-            .and_then(Value::as_str)
+            .and_then(Val::as_str)
             .unwrap_or("")
             .to_owned(),
-        role_admin: role.and_then(|r| r.get("adminFlag")) == Some(&Value::Bool(true)),
+        role_admin: role.and_then(|r| r.get("adminFlag")) == Some(&Val::Bool(true)),
         permissions: Permissions::of_role(data, role_id),
         territory: member_territory(member),
     })
@@ -168,12 +169,12 @@ pub fn authenticate(
 
 /// The `securityLocation` a member below Corporate level is confined to (structure level 1,
 /// named "Corporate", sees every company; a member without a location is not confined).
-fn member_territory(member: &Entity) -> Option<i64> {
+fn member_territory(member: &Record) -> Option<i64> {
     let level = member.get("structureLevel")?;
-    let corporate = level.get("id").and_then(Value::as_i64) == Some(1)
+    let corporate = level.get("id").and_then(Val::as_i64) == Some(1)
         || level
             .get("name")
-            .and_then(Value::as_str)
+            .and_then(Val::as_str)
             .is_some_and(|n| n.trim().to_ascii_lowercase().starts_with("corporate"));
     if corporate {
         return None;

@@ -5,6 +5,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{self, NewKey};
 use crate::entity::{Actor, prepare};
+use crate::record::Val;
 use crate::resources::{self as res, ALL_FUNCTIONS};
 use crate::roles::{Grant, Levels};
 use crate::store::{Store, Writer};
@@ -29,7 +30,7 @@ pub fn add_role_settings(w: &mut Writer<'_>, role_id: i64, grants: &[Grant], act
         .data()
         .children(res::ROLE_SETTINGS, role_id)
         .map(|(_, s)| {
-            let text = |k: &str| s.get(k).and_then(Value::as_str).unwrap_or("").to_owned();
+            let text = |k: &str| s.get(k).and_then(Val::as_str).unwrap_or("").to_owned();
             (text("moduleName"), text("moduleFunctionName"))
         })
         .collect();
@@ -104,7 +105,7 @@ pub fn insert(w: &mut Writer<'_>, key: &str, parent: i64, body: Value) -> i64 {
 pub fn admin_member(store: &Store) -> Option<i64> {
     let data = store.read();
     data.children(res::MEMBERS, 0)
-        .find(|(_, m)| m.get("identifier").and_then(Value::as_str) == Some(ADMIN_IDENTIFIER))
+        .find(|(_, m)| m.get("identifier").and_then(Val::as_str) == Some(ADMIN_IDENTIFIER))
         .map(|(id, _)| id)
 }
 
@@ -122,7 +123,7 @@ pub fn ensure_role_settings(store: &Store) -> anyhow::Result<()> {
         let data = store.read();
         data.children(res::ROLES, 0)
             .filter(|(id, _)| data.children(res::ROLE_SETTINGS, *id).count() < ALL_FUNCTIONS.len())
-            .map(|(id, r)| (id, r.get("adminFlag") == Some(&Value::Bool(true))))
+            .map(|(id, r)| (id, r.get("adminFlag") == Some(&Val::Bool(true))))
             .collect()
     };
     if missing.is_empty() {
@@ -185,7 +186,7 @@ pub fn signing_key(store: &Store) -> anyhow::Result<Vec<u8>> {
         .read()
         .get(META, 0, 1)
         .and_then(|m| m.get("callbackSigningKey"))
-        .and_then(Value::as_str)
+        .and_then(Val::as_str)
         .and_then(|h| hex::decode(h).ok())
     {
         return Ok(k);

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc;
 
+use crate::record::Val;
 use crate::resources::CALLBACKS;
 use crate::store::Store;
 
@@ -124,20 +125,20 @@ impl Dispatcher {
 fn matching(store: &Store, event: &Event) -> Vec<(i64, String)> {
     let data = store.read();
     data.children(CALLBACKS, 0)
-        .filter(|(_, c)| c.get("inactiveFlag") != Some(&Value::Bool(true)))
+        .filter(|(_, c)| c.get("inactiveFlag") != Some(&Val::Bool(true)))
         .filter(|(_, c)| {
             c.get("type")
-                .and_then(Value::as_str)
+                .and_then(Val::as_str)
                 .is_some_and(|t| t.eq_ignore_ascii_case(event.kind))
         })
         .filter(|(_, c)| {
-            let object = c.get("objectId").and_then(Value::as_i64).unwrap_or(0);
+            let object = c.get("objectId").and_then(Val::as_i64).unwrap_or(0);
             if object == 0 {
                 return true;
             }
             let level = c
                 .get("level")
-                .and_then(Value::as_str)
+                .and_then(Val::as_str)
                 .unwrap_or("owner")
                 .to_ascii_lowercase();
             match level.as_str() {
@@ -148,7 +149,7 @@ fn matching(store: &Store, event: &Event) -> Vec<(i64, String)> {
         })
         .filter_map(|(id, c)| {
             c.get("url")
-                .and_then(Value::as_str)
+                .and_then(Val::as_str)
                 .map(|u| (id, u.to_owned()))
         })
         .collect()

@@ -7,6 +7,7 @@ use serde_json::{Map, Value, json};
 
 use crate::clock;
 use crate::error::{CwError, FieldError};
+use crate::record::{Record, Val};
 use crate::resources::{self as res, ParentLink, Resource};
 use crate::schema::{Kind, Schemas};
 use crate::store::{Data, Entity};
@@ -101,8 +102,8 @@ pub fn prepare(
         };
         let taken = data.children(resource.key, parent).any(|(id, e)| {
             Some(id) != own_id
-                && e.get(*name)
-                    .and_then(Value::as_str)
+                && e.get(name)
+                    .and_then(Val::as_str)
                     .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
         });
         if taken {
@@ -261,7 +262,7 @@ fn resolve_one(data: &Data, target: &str, scope: i64, item: &Value) -> Result<Va
             .iter()
             .find_map(|k| item.get(*k).and_then(Value::as_str).map(|v| (*k, v)))
             .ok_or_else(|| "give an id, identifier or name".to_string())?;
-        let candidates: Box<dyn Iterator<Item = (i64, &Entity)>> = if scope == 0 {
+        let candidates: Box<dyn Iterator<Item = (i64, &Record)>> = if scope == 0 {
             Box::new(
                 data.collection(target)
                     .into_iter()
@@ -274,7 +275,7 @@ fn resolve_one(data: &Data, target: &str, scope: i64, item: &Value) -> Result<Va
             .into_iter()
             .find(|(_, e)| {
                 e.get(key)
-                    .and_then(Value::as_str)
+                    .and_then(Val::as_str)
                     .is_some_and(|v| v.eq_ignore_ascii_case(wanted))
             })
             .ok_or_else(|| format!("no {} with {key} '{wanted}'", target_res.resource))?
@@ -283,12 +284,12 @@ fn resolve_one(data: &Data, target: &str, scope: i64, item: &Value) -> Result<Va
 }
 
 /// The stored form of a reference to a record.
-pub fn reference_to(target: &str, id: i64, e: &Entity) -> Value {
+pub fn reference_to(target: &str, id: i64, e: &Record) -> Value {
     let mut r = Map::new();
     r.insert("id".into(), json!(id));
     for k in ["identifier", "name"] {
         if let Some(v) = e.get(k) {
-            r.insert(k.into(), v.clone());
+            r.insert(k.into(), v.to_value());
         }
     }
     match target {
@@ -297,17 +298,11 @@ pub fn reference_to(target: &str, id: i64, e: &Entity) -> Value {
             r.insert("name".into(), json!(name));
         }
         res::CONTACTS_KEY => {
-            let name = [e.get("firstName"), e.get("lastName")]
-                .into_iter()
-                .flatten()
-                .filter_map(Value::as_str)
-                .collect::<Vec<_>>()
-                .join(" ");
-            r.insert("name".into(), json!(name));
+            r.insert("name".into(), json!(member_name(e)));
         }
         res::PRIORITIES => {
             if let Some(s) = e.get("sortOrder") {
-                r.insert("sort".into(), s.clone());
+                r.insert("sort".into(), s.to_value());
             }
         }
         _ => {}
@@ -315,12 +310,12 @@ pub fn reference_to(target: &str, id: i64, e: &Entity) -> Value {
     Value::Object(r)
 }
 
-/// A member's display name (first and last).
-pub fn member_name(e: &Entity) -> String {
+/// A member's or contact's display name (first and last).
+pub fn member_name(e: &Record) -> String {
     [e.get("firstName"), e.get("lastName")]
         .into_iter()
         .flatten()
-        .filter_map(Value::as_str)
+        .filter_map(Val::as_str)
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -331,18 +326,14 @@ fn set_default(out: &mut Entity, field: &str, value: Value) {
     }
 }
 
-fn find_default(data: &Data, key: &str, parent: i64) -> Option<(i64, Entity)> {
-    let mut all: Vec<(i64, &Entity)> = data.children(key, parent).collect();
-    all.sort_by_key(|(id, e)| {
+fn find_default<'d>(data: &'d Data, key: &str, parent: i64) -> Option<(i64, &'d Record)> {
+    data.children(key, parent).min_by_key(|(id, e)| {
         (
-            e.get("defaultFlag") != Some(&Value::Bool(true)),
-            e.get("sortOrder")
-                .and_then(Value::as_i64)
-                .unwrap_or(i64::MAX),
+            e.get("defaultFlag") != Some(&Val::Bool(true)),
+            e.get("sortOrder").and_then(Val::as_i64).unwrap_or(i64::MAX),
             *id,
         )
-    });
-    all.first().map(|(id, e)| (*id, (*e).clone()))
+    })
 }
 
 /// Resource-specific defaults and rules, as ConnectWise applies them.
@@ -366,7 +357,7 @@ fn apply_rules(
             if out.get("status").is_none()
                 && let Some((id, e)) = find_default(data, res::COMPANY_STATUSES, 0)
             {
-                out.insert("status".into(), reference_to(res::COMPANY_STATUSES, id, &e));
+                out.insert("status".into(), reference_to(res::COMPANY_STATUSES, id, e));
             }
             set_default(out, "deletedFlag", json!(false));
             set_default(out, "leadFlag", json!(false));
@@ -387,7 +378,7 @@ fn apply_rules(
             {
                 for k in ["billTime", "billExpenses", "billProducts"] {
                     if let Some(v) = t.get(k) {
-                        set_default(out, k, v.clone());
+                        set_default(out, k, v.to_value());
                     }
                 }
             }
@@ -406,7 +397,7 @@ fn apply_rules(
                     ("invoiceDescription", "customerDescription"),
                 ] {
                     if let Some(v) = p.get(from) {
-                        set_default(out, to, v.clone());
+                        set_default(out, to, v.to_value());
                     }
                 }
             }
@@ -423,7 +414,7 @@ fn apply_rules(
             out.insert("margin".into(), json!(round2(ext_price - ext_cost)));
             let status = data
                 .get(res::AGREEMENTS_KEY, 0, parent)
-                .and_then(|a| a.get("agreementStatus").cloned())
+                .and_then(|a| a.get("agreementStatus").map(Val::to_value))
                 .unwrap_or(json!("Active"));
             out.insert("agreementStatus".into(), status);
             if let (Some(eff), Some(cancel)) = (
@@ -458,7 +449,7 @@ fn apply_rules(
                 if out.get("status").is_none()
                     && let Some((id, e)) = find_default(data, res::BOARD_STATUSES, board)
                 {
-                    out.insert("status".into(), reference_to(res::BOARD_STATUSES, id, &e));
+                    out.insert("status".into(), reference_to(res::BOARD_STATUSES, id, e));
                 }
                 let closed = out
                     .get("status")
@@ -466,7 +457,7 @@ fn apply_rules(
                     .and_then(Value::as_i64)
                     .and_then(|id| data.get(res::BOARD_STATUSES, board, id))
                     .and_then(|s| s.get("closedStatus"))
-                    .and_then(Value::as_bool)
+                    .and_then(Val::as_bool)
                     .unwrap_or(false);
                 let was_closed = existing
                     .and_then(|e| e.get("closedFlag"))
@@ -484,7 +475,7 @@ fn apply_rules(
             if out.get("priority").is_none()
                 && let Some((id, e)) = find_default(data, res::PRIORITIES, 0)
             {
-                out.insert("priority".into(), reference_to(res::PRIORITIES, id, &e));
+                out.insert("priority".into(), reference_to(res::PRIORITIES, id, e));
             }
             set_default(out, "recordType", json!("ServiceTicket"));
             set_default(out, "severity", json!("Medium"));
@@ -619,21 +610,32 @@ fn round2(x: f64) -> f64 {
 /// have a value in schema order — an unset field is left out, except a boolean flag, which
 /// ConnectWise always sends (`false` when never set) — references with `_info` links,
 /// `_info` last.
-pub fn render(resource: &Resource, id: i64, e: &Entity, base_url: &str) -> Value {
+pub fn render(resource: &Resource, id: i64, e: &Record, base_url: &str) -> Value {
     let schema = Schemas::embedded().get(resource.schema);
-    let mut out = Map::with_capacity(e.len() + schema.flags + 2);
+    // The record's fields the schema lists, and every flag it lacks, in schema order: read
+    // field by field from the record (a few), not looked up schema field by schema field
+    // (ConnectWise's models have up to a few hundred).
+    let mut present: Vec<(usize, &'static str, &Val)> = e
+        .iter()
+        .filter(|(name, v)| *name != "id" && *name != "_info" && !v.is_null())
+        .filter_map(|(name, v)| Some((schema.position(name)?, name, v)))
+        .collect();
+    present.sort_by_key(|(at, _, _)| *at);
+    let mut out = Map::with_capacity(present.len() + schema.flags + 2);
     out.insert("id".into(), json!(id));
-    for field in &schema.fields {
-        if field.name == "id" || field.name == "_info" {
-            continue;
-        }
-        let value = match (e.get(&field.name), &field.kind) {
-            (None | Some(Value::Null), Kind::Boolean) => Value::Bool(false),
-            (None | Some(Value::Null), _) => continue,
-            (Some(v @ Value::Object(_)), Kind::Ref(_)) => {
+    let mut next = present.into_iter().peekable();
+    for (at, field) in schema.fields.iter().enumerate() {
+        let value = match next.peek() {
+            Some((p, _, _)) if *p == at => next.next().map(|(_, _, v)| v),
+            _ => None,
+        };
+        let value = match (value, &field.kind) {
+            (None, Kind::Boolean) => Value::Bool(false),
+            (None, _) => continue,
+            (Some(v @ Val::Obj(_)), Kind::Ref(_)) => {
                 render_ref(resource, &field.name, v, e, base_url)
             }
-            (Some(Value::Array(items)), Kind::Array(inner)) if matches!(**inner, Kind::Ref(_)) => {
+            (Some(Val::Arr(items)), Kind::Array(inner)) if matches!(**inner, Kind::Ref(_)) => {
                 Value::Array(
                     items
                         .iter()
@@ -641,15 +643,17 @@ pub fn render(resource: &Resource, id: i64, e: &Entity, base_url: &str) -> Value
                         .collect(),
                 )
             }
-            (Some(v), _) => v.clone(),
+            (Some(v), _) => v.to_value(),
         };
+        if field.name == "id" || field.name == "_info" {
+            continue;
+        }
         out.insert(field.name.clone(), value);
     }
-    let mut info = e
-        .get("_info")
-        .and_then(Value::as_object)
-        .cloned()
-        .unwrap_or_default();
+    let mut info = match e.get("_info").map(Val::to_value) {
+        Some(Value::Object(info)) => info,
+        _ => Map::new(),
+    };
     if resource.key == res::TICKETS {
         info.insert(
             "notes_href".into(),
@@ -666,21 +670,16 @@ pub fn render(resource: &Resource, id: i64, e: &Entity, base_url: &str) -> Value
     Value::Object(out)
 }
 
-fn render_ref(resource: &Resource, field: &str, v: &Value, e: &Entity, base_url: &str) -> Value {
-    let Value::Object(obj) = v else {
-        return v.clone();
+fn render_ref(resource: &Resource, field: &str, v: &Val, e: &Record, base_url: &str) -> Value {
+    let Value::Object(mut obj) = v.to_value() else {
+        return v.to_value();
     };
-    let mut obj = obj.clone();
-    if let (Some(spec), Some(id)) = (
-        resource.ref_spec(field),
-        obj.get("id").and_then(Value::as_i64),
-    ) {
+    if let (Some(spec), Some(id)) = (resource.ref_spec(field), v.ref_id()) {
         let target = res::get(spec.target);
         let scope = spec
             .scoped_by
             .and_then(|by| e.get(by))
-            .and_then(|b| b.get("id"))
-            .and_then(Value::as_i64)
+            .and_then(Val::ref_id)
             .unwrap_or(0);
         let href = format!("{base_url}{}/{id}", target.path_for(scope));
         let mut info = Map::new();

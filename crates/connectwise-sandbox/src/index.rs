@@ -9,9 +9,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use serde_json::Value;
-
-use crate::store::Entity;
+use crate::record::{Record, Val};
 
 /// A record's place in its collection: `(parent id, id)`.
 type Key = (i64, i64);
@@ -37,21 +35,14 @@ enum Slot {
     Unkeyed,
 }
 
-fn slot(value: &Value) -> Option<Slot> {
+fn slot(value: &Val) -> Option<Slot> {
     match value {
-        Value::Object(map) => {
-            let id = map.get("id").or_else(|| {
-                map.iter()
-                    .find(|(k, _)| k.eq_ignore_ascii_case("id"))
-                    .map(|(_, v)| v)
-            })?;
-            match id {
-                Value::Null => None,
-                Value::Number(n) => Some(n.as_i64().map_or(Slot::Unkeyed, Slot::Id)),
-                _ => Some(Slot::Unkeyed),
-            }
-        }
-        Value::Array(_) => Some(Slot::Unkeyed),
+        Val::Obj(_) => match connectwise_conditions::Node::member(value, "id")? {
+            Val::Null => None,
+            Val::Int(id) => Some(Slot::Id(*id)),
+            _ => Some(Slot::Unkeyed),
+        },
+        Val::Arr(_) | Val::Json(_) => Some(Slot::Unkeyed),
         // A scalar has no `id` below it: `field/id` is missing and cannot equal a number.
         _ => None,
     }
@@ -59,8 +50,8 @@ fn slot(value: &Value) -> Option<Slot> {
 
 impl RefIndex {
     /// Adds a record's references.
-    pub fn add(&mut self, key: Key, entity: &Entity) {
-        for (name, value) in entity {
+    pub fn add(&mut self, key: Key, entity: &Record) {
+        for (name, value) in entity.iter() {
             if let Some(slot) = slot(value) {
                 let field = self.fields.entry(name.to_ascii_lowercase()).or_default();
                 match slot {
@@ -72,8 +63,8 @@ impl RefIndex {
     }
 
     /// Removes a record's references (`entity` as it was stored).
-    pub fn remove(&mut self, key: Key, entity: &Entity) {
-        for (name, value) in entity {
+    pub fn remove(&mut self, key: Key, entity: &Record) {
+        for (name, value) in entity.iter() {
             let Some(slot) = slot(value) else { continue };
             let Some(field) = self.fields.get_mut(&name.to_ascii_lowercase()) else {
                 continue;
@@ -130,8 +121,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn entity(v: Value) -> Entity {
-        v.as_object().cloned().unwrap()
+    fn entity(v: serde_json::Value) -> Record {
+        Record::from_map(v.as_object().cloned().unwrap())
     }
 
     #[test]

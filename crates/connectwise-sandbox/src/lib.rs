@@ -14,6 +14,7 @@ pub mod index;
 pub mod patch;
 pub mod published;
 pub mod query;
+pub mod record;
 pub mod resources;
 pub mod roles;
 pub mod schema;

@@ -5,8 +5,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
-use serde_json::Value;
-
+use crate::record::Val;
 use crate::resources::{self, ALL_FUNCTIONS, Function, ROLE_SETTINGS};
 use crate::store::Data;
 
@@ -292,7 +291,7 @@ impl Permissions {
     pub fn of_role(data: &Data, role_id: i64) -> Permissions {
         let mut by_function = HashMap::new();
         for (_, setting) in data.children(ROLE_SETTINGS, role_id) {
-            let text = |k: &str| setting.get(k).and_then(Value::as_str).unwrap_or("");
+            let text = |k: &str| setting.get(k).and_then(Val::as_str).unwrap_or("");
             let level = |k: &str| text(k).parse().unwrap_or(Level::None);
             by_function.insert(
                 (

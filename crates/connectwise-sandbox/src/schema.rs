@@ -61,9 +61,15 @@ pub struct EntitySchema {
     /// How many of the fields are boolean flags (always rendered).
     pub flags: usize,
     by_lower: HashMap<String, usize>,
+    by_name: HashMap<String, usize>,
 }
 
 impl EntitySchema {
+    /// The position of the field with exactly this name.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        self.by_name.get(name).copied()
+    }
+
     /// The field with this name, matched case-insensitively as ConnectWise does.
     pub fn field(&self, name: &str) -> Option<&Field> {
         self.by_lower
@@ -123,6 +129,13 @@ impl Schemas {
     pub fn find(&self, name: &str) -> Option<&EntitySchema> {
         self.by_name.get(name)
     }
+
+    /// Every field name of every schema (with repeats).
+    pub fn field_names(&self) -> impl Iterator<Item = &str> {
+        self.by_name
+            .values()
+            .flat_map(|s| s.fields.iter().map(|f| f.name.as_str()))
+    }
 }
 
 fn parse_entity(name: &str, schema: &Value) -> EntitySchema {
@@ -155,12 +168,18 @@ fn parse_entity(name: &str, schema: &Value) -> EntitySchema {
         .enumerate()
         .map(|(i, f)| (f.name.to_ascii_lowercase(), i))
         .collect();
+    let by_name = fields
+        .iter()
+        .enumerate()
+        .map(|(i, f)| (f.name.clone(), i))
+        .collect();
     EntitySchema {
         name: name.to_owned(),
         flags: fields.iter().filter(|f| f.kind == Kind::Boolean).count(),
         fields,
         required,
         by_lower,
+        by_name,
     }
 }
 

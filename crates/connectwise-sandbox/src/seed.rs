@@ -592,7 +592,7 @@ fn agreement_type(name: &str) -> Value {
 /// the shapes match what the API writes.
 fn bench(w: &mut Writer<'_>, companies: usize, tickets: usize) {
     let (_, board) = setup_tables(w);
-    let statuses: Vec<(i64, Entity)> = w
+    let statuses: Vec<(i64, crate::record::Record)> = w
         .data()
         .children(res::BOARD_STATUSES, board)
         .map(|(id, e)| (id, e.clone()))
@@ -618,8 +618,8 @@ fn bench(w: &mut Writer<'_>, companies: usize, tickets: usize) {
         e.insert("deletedFlag".into(), json!(false));
         e.insert("leadFlag".into(), json!(false));
         e.insert("_info".into(), info.clone());
-        company_refs.push(crate::entity::reference_to(res::COMPANIES, id, &e));
-        w.put(res::COMPANIES, 0, id, e);
+        let stored = w.put(res::COMPANIES, 0, id, e);
+        company_refs.push(crate::entity::reference_to(res::COMPANIES, id, &stored));
     }
     // What billing needs: an agreement type, one active agreement of it per company, and
     // the DMARC-monitoring product in the catalog.
@@ -669,7 +669,7 @@ fn bench(w: &mut Writer<'_>, companies: usize, tickets: usize) {
     for i in 0..tickets {
         let id = w.next_id(res::TICKETS);
         let (status_id, status) = &statuses[i % statuses.len()];
-        let closed = status.get("closedStatus") == Some(&Value::Bool(true));
+        let closed = status.get("closedStatus") == Some(&crate::record::Val::Bool(true));
         let mut e = Entity::new();
         e.insert("id".into(), json!(id));
         e.insert("summary".into(), json!(format!("Bench ticket {i}")));

@@ -1,8 +1,8 @@
 //! The sandbox's state: entities in memory, made durable by an append-only journal in the
 //! state directory that is folded into a snapshot at start-up and on shutdown.
 //!
-//! Entities are kept sparse (only the fields that were set); responses fill in the rest from
-//! the schema. Every collection is keyed by `(parent id, id)` so the records of one parent
+//! Records are kept sparse (only the fields that were set) and compact ([`Record`]); writes
+//! hand in JSON maps ([`Entity`]), converted on the way in. Every collection is keyed by `(parent id, id)` so the records of one parent
 //! (a ticket's notes, an agreement's additions) are a range scan. Ids come from one sequence
 //! per collection and are never reused, even after a delete and a restart.
 
@@ -17,37 +17,17 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::index::RefIndex;
+pub use crate::record::Record;
 
-/// A stored record: its fields as JSON, sparse.
+/// A record's fields as JSON, sparse: what requests write and read (stored as a compact
+/// [`Record`]).
 pub type Entity = Map<String, Value>;
 
 /// One collection: records by `(parent id, id)`; top-level records have parent 0.
-pub type Collection = BTreeMap<(i64, i64), Entity>;
+pub type Collection = BTreeMap<(i64, i64), Record>;
 
 const SNAPSHOT: &str = "state.json";
 const JOURNAL: &str = "journal.jsonl";
-
-/// The same map with no spare capacity, nested maps and arrays too: a record is kept for
-/// the sandbox's life, and the room a map grew into while it was built (a map of 9 fields
-/// has room for 16) is a sixth of what 100,000 records hold.
-fn exact(map: Entity) -> Entity {
-    fn shrink(v: &mut Value) {
-        match v {
-            Value::Object(m) => *m = exact(std::mem::take(m)),
-            Value::Array(a) => {
-                a.iter_mut().for_each(shrink);
-                a.shrink_to_fit();
-            }
-            _ => {}
-        }
-    }
-    let mut out = Map::with_capacity(map.len());
-    for (k, mut v) in map {
-        shrink(&mut v);
-        out.insert(k, v);
-    }
-    out
-}
 
 /// Everything the sandbox knows, in memory.
 #[derive(Debug, Default)]
@@ -64,12 +44,12 @@ impl Data {
     }
 
     /// One record.
-    pub fn get(&self, key: &str, parent: i64, id: i64) -> Option<&Entity> {
+    pub fn get(&self, key: &str, parent: i64, id: i64) -> Option<&Record> {
         self.collections.get(key)?.get(&(parent, id))
     }
 
     /// Finds a record by id when the parent is not known (ids are unique per collection).
-    pub fn find_by_id(&self, key: &str, id: i64) -> Option<(i64, &Entity)> {
+    pub fn find_by_id(&self, key: &str, id: i64) -> Option<(i64, &Record)> {
         self.collections
             .get(key)?
             .iter()
@@ -78,7 +58,7 @@ impl Data {
     }
 
     /// The records under one parent, in id order.
-    pub fn children(&self, key: &str, parent: i64) -> impl Iterator<Item = (i64, &Entity)> {
+    pub fn children(&self, key: &str, parent: i64) -> impl Iterator<Item = (i64, &Record)> {
         self.collections
             .get(key)
             .into_iter()
@@ -93,7 +73,7 @@ impl Data {
         parent: i64,
         lo: i64,
         hi: i64,
-    ) -> impl Iterator<Item = (i64, &Entity)> {
+    ) -> impl Iterator<Item = (i64, &Record)> {
         self.collections
             .get(key)
             .into_iter()
@@ -116,8 +96,7 @@ impl Data {
         self.refs.get(key)
     }
 
-    fn insert(&mut self, c: String, p: i64, i: i64, v: Entity) {
-        let v = exact(v);
+    fn insert(&mut self, c: String, p: i64, i: i64, v: Record) {
         let refs = self.refs.entry(c.clone()).or_default();
         let coll = self.collections.entry(c).or_default();
         if let Some(old) = coll.get(&(p, i)) {
@@ -127,14 +106,14 @@ impl Data {
         coll.insert((p, i), v);
     }
 
-    fn apply(&mut self, record: Record) {
+    fn apply(&mut self, record: Change) {
         match record {
-            Record::Put { c, p, i, v } => {
+            Change::Put { c, p, i, v } => {
                 let seq = self.sequences.entry(c.clone()).or_insert(0);
                 *seq = (*seq).max(i);
-                self.insert(c, p, i, v);
+                self.insert(c, p, i, Record::from_map(v));
             }
-            Record::Del { c, p, i } => {
+            Change::Del { c, p, i } => {
                 let seq = self.sequences.entry(c.clone()).or_insert(0);
                 *seq = (*seq).max(i);
                 if let Some(old) = self
@@ -153,7 +132,7 @@ impl Data {
 /// One change, as written to the journal.
 #[derive(Debug, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
-enum Record {
+enum Change {
     Put {
         c: String,
         p: i64,
@@ -167,11 +146,19 @@ enum Record {
     },
 }
 
-#[derive(Serialize, Deserialize)]
+#[derive(Deserialize)]
 struct Snapshot {
     version: u32,
     sequences: HashMap<String, i64>,
-    collections: HashMap<String, Vec<(i64, i64, Entity)>>,
+    collections: HashMap<String, Vec<(i64, i64, Record)>>,
+}
+
+/// A snapshot as written: borrowing the records rather than copying them.
+#[derive(Serialize)]
+struct SnapshotOut<'a> {
+    version: u32,
+    sequences: &'a HashMap<String, i64>,
+    collections: HashMap<&'a str, Vec<(i64, i64, &'a Record)>>,
 }
 
 /// The state and, when persistent, its directory and journal.
@@ -209,6 +196,12 @@ impl Store {
                 .with_context(|| format!("Failed to open {}", snapshot_path.display()))?;
             let snap: Snapshot = serde_json::from_reader(BufReader::new(file))
                 .with_context(|| format!("Failed to read {}", snapshot_path.display()))?;
+            anyhow::ensure!(
+                snap.version == 1,
+                "{} is of snapshot version {}; this sandbox reads version 1",
+                snapshot_path.display(),
+                snap.version
+            );
             data.sequences = snap.sequences;
             for (key, rows) in snap.collections {
                 for (p, i, v) in rows {
@@ -222,7 +215,7 @@ impl Store {
                 .with_context(|| format!("Failed to open {}", journal_path.display()))?;
             for line in BufReader::new(file).lines() {
                 let line = line?;
-                match serde_json::from_str::<Record>(&line) {
+                match serde_json::from_str::<Change>(&line) {
                     Ok(record) => data.apply(record),
                     // Only the last line can be torn (a crash mid-write); stop there.
                     Err(_) => break,
@@ -251,15 +244,15 @@ impl Store {
         if let Some(j) = journal.as_mut() {
             j.flush()?;
         }
-        let snap = Snapshot {
+        let snap = SnapshotOut {
             version: 1,
-            sequences: data.sequences.clone(),
+            sequences: &data.sequences,
             collections: data
                 .collections
                 .iter()
                 .map(|(k, c)| {
-                    let rows = c.iter().map(|((p, i), v)| (*p, *i, v.clone())).collect();
-                    (k.clone(), rows)
+                    let rows = c.iter().map(|((p, i), v)| (*p, *i, v)).collect();
+                    (k.as_str(), rows)
                 })
                 .collect(),
         };
@@ -335,22 +328,23 @@ impl Writer<'_> {
     }
 
     /// Stores a record (insert or replace).
-    pub fn put(&mut self, key: &str, parent: i64, id: i64, entity: Entity) {
-        let record = Record::Put {
+    pub fn put(&mut self, key: &str, parent: i64, id: i64, entity: Entity) -> Record {
+        let change = Change::Put {
             c: key.to_owned(),
             p: parent,
             i: id,
             v: entity,
         };
-        if let Ok(line) = serde_json::to_string(&record) {
+        if let Ok(line) = serde_json::to_string(&change) {
             self.records.push(line);
         }
-        self.data.apply(record);
+        self.data.apply(change);
+        self.data.get(key, parent, id).cloned().unwrap_or_default()
     }
 
     /// Removes a record.
     pub fn delete(&mut self, key: &str, parent: i64, id: i64) {
-        let record = Record::Del {
+        let record = Change::Del {
             c: key.to_owned(),
             p: parent,
             i: id,

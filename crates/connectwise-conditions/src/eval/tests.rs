@@ -282,5 +282,9 @@ fn custom_field_conditions_match_any_item() {
     assert!(matches(r#"caption = "region" and value = "eu""#));
     assert!(matches(r#"caption = "Tier" and value >= 3"#));
     assert!(!matches(r#"caption = "Region" and value = 3"#));
-    assert!(!parse("id = 1").unwrap().matches_any(&[]));
+    assert!(
+        !parse("id = 1")
+            .unwrap()
+            .matches_any::<serde_json::Value>(&[])
+    );
 }
