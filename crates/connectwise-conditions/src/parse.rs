@@ -73,7 +73,7 @@ pub enum Expected {
     },
     /// Fewer than [`MAX_NESTING`] levels of parentheses.
     ShallowerNesting,
-    /// The closing `"` of a string that starts at the error position.
+    /// The closing quote of a string that starts at the error position.
     StringEnd,
     /// The closing `]` of a date that starts at the error position.
     DateEnd,
@@ -113,7 +113,7 @@ impl fmt::Display for Expected {
                 write!(f, "at most {MAX_NESTING} levels of nested parentheses")
             }
             Expected::StringEnd => {
-                f.write_str("a closing `\"` (the string starting here is unterminated)")
+                f.write_str("a closing quote (the string starting here is unterminated)")
             }
             Expected::DateEnd => {
                 f.write_str("a closing `]` (the date starting here is unterminated)")

@@ -82,6 +82,59 @@ def derive_endpoints():
     return dict(sorted(paths.items())), names
 
 
+def restore_lost(paths):
+    """Restores the list and record reads of collections pyconnectwise lost.
+
+    pyconnectwise names an endpoint class after its path without regard to case, so where
+    two paths differ only in case (`/schedule/holidayLists/...` and
+    `/schedule/holidaylists/info`) one class overwrote the other: the collection's `/count`
+    survives but its list and record reads do not. ConnectWise serves them (sync engines read
+    `/schedule/holidayLists`). Where the model can be told from a surviving sibling (a `copy`
+    answering it, or an `/info` view answering `XInfo`) the list and the record read are put
+    back, marked `"restored": true`; writes, which nothing survives to describe, are not.
+    """
+    lower = {p.lower(): p for p in paths}
+
+    def op(path, method):
+        spelled = lower.get(path.lower())
+        return paths.get(spelled, {}).get(method) if spelled else None
+
+    def model_of(base):
+        copy = op(base + "/copy", "post")
+        if copy and copy["returns"] != "None":
+            return copy["returns"]
+        for info in (op(base + "/info", "get"), op(base + "/{id}/info", "get")):
+            if info:
+                name = info["returns"].removeprefix("list[").removesuffix("]")
+                name = name.removesuffix("Info")
+                if inspect.isclass(getattr(models, name, None)):
+                    return name
+        return None
+
+    restored = []
+    for path in sorted(paths):
+        ops = paths[path]
+        if not path.endswith("/count") or "get" not in ops:
+            continue
+        base = path.removesuffix("/count")
+        if base.endswith("/info") or op(base, "get"):
+            continue
+        model = model_of(base)
+        if model is None:
+            continue
+        paths.setdefault(base, {})["get"] = {
+            "body": False,
+            "returns": f"list[{model}]",
+            "paginated": True,
+            "restored": True,
+        }
+        paths.setdefault(base + "/{id}", {}).setdefault(
+            "get", {"body": False, "returns": model, "restored": True}
+        )
+        restored.append(base)
+    return restored
+
+
 def clean(schema):
     """Drops what the sandbox never reads (titles, `default: null`) from a schema, recursively;
     a field named `title` in `properties` is a field, and stays."""
@@ -134,6 +187,13 @@ def derive_schemas(names):
 
 def main():
     paths, names = derive_endpoints()
+    restored = restore_lost(paths)
+    paths = dict(sorted(paths.items()))
+    for ops in paths.values():
+        for entry in ops.values():
+            model = entry["returns"].removeprefix("list[").removesuffix("]")
+            if model != "None":
+                names.add(model)
     schemas, undefined = derive_schemas(names)
     document = {
         "openapi": "3.0.3",
@@ -147,6 +207,7 @@ def main():
         },
         "x-endpoints": paths,
         "x-undefined-models": undefined,
+        "x-restored": restored,
         "components": {"schemas": schemas},
     }
     text = json.dumps(document, indent=None, separators=(",", ":"), sort_keys=False)
@@ -154,7 +215,8 @@ def main():
     operations = sum(len(ops) for ops in paths.values())
     print(
         f"{OUT}: {len(paths)} paths, {operations} operations, "
-        f"{len(schemas)} models ({len(undefined)} undefined by pyconnectwise), {len(text)} bytes"
+        f"{len(schemas)} models ({len(undefined)} undefined by pyconnectwise), "
+        f"{len(restored)} collections restored, {len(text)} bytes"
     )
 
 

@@ -21,10 +21,10 @@ use crate::error::CwError;
 use crate::faults::{Faults, Injector, LostMode, Verdict};
 use crate::published::Published;
 use crate::query::{self, ListQuery};
-use crate::record::{Record, Val};
+use crate::record::{FALSE, Record, Val};
 use crate::resources::{self as res, ParentLink, Resource};
 use crate::roles::{Action, Level};
-use crate::schema::Schemas;
+use crate::schema::{EntitySchema, Kind, Schemas};
 use crate::server::DropConnection;
 use crate::store::{Data, Entity, Store};
 
@@ -679,7 +679,8 @@ impl Filter<'_> {
 
     fn keeps(&self, e: &Record) -> bool {
         let q = self.q;
-        let field = |key: &str| e.field(key);
+        let schema = Schemas::embedded().get(self.resource.schema);
+        let field = |key: &str| field_or_flag(schema, e, key);
         (!self.mine_only || is_mine(self.resource, e, self.p))
             && in_scope(self.data, self.resource, e, self.p)
             && q.conditions
@@ -694,6 +695,18 @@ impl Filter<'_> {
                     .is_some_and(|items| c.matches_any(items))
             })
     }
+}
+
+/// A record's field as conditions and `orderBy` read it: a boolean flag never set reads
+/// `false`, as ConnectWise stores and sends it (`inactiveFlag = false` finds records made
+/// without the flag).
+fn field_or_flag<'e>(schema: &EntitySchema, e: &'e Record, key: &str) -> Option<&'e Val> {
+    e.field(key).or_else(|| {
+        schema
+            .field(key)
+            .filter(|f| f.kind == Kind::Boolean)
+            .map(|_| &FALSE)
+    })
 }
 
 /// Collections larger than this are filtered on two threads.
@@ -849,10 +862,11 @@ fn list(
     } else {
         let mut hits = matching(&data, resource, parent, &q, p, mine);
         if !q.order_by.is_empty() {
+            let schema = Schemas::embedded().get(resource.schema);
             hits.sort_by(|(a_id, a), (b_id, b)| {
                 connectwise_conditions::compare_fields(
-                    &|k: &str| a.field(k),
-                    &|k: &str| b.field(k),
+                    &|k: &str| field_or_flag(schema, a, k),
+                    &|k: &str| field_or_flag(schema, b, k),
                     &q.order_by,
                 )
                 .then(a_id.cmp(b_id))

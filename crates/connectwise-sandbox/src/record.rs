@@ -119,6 +119,9 @@ pub enum Val {
 
 static NULL: Val = Val::Null;
 
+/// `false`: what a boolean flag reads as when never set.
+pub static FALSE: Val = Val::Bool(false);
+
 impl Val {
     /// Converts a JSON value.
     pub fn from_value(v: Value) -> Val {

@@ -242,7 +242,125 @@ const CONTACT_COMMUNICATIONS: &str = "company/contacts/{id}/communications";
 const INVOICES: &str = "finance/invoices";
 const TIME_ENTRIES: &str = "time/entries";
 
+/// The setup lists a new ConnectWise comes with (sales, schedule, project and time), so
+/// that integrations which filter by them (`status/id in (…)`) find what they expect.
+fn default_lists(w: &mut Writer<'_>) {
+    let rows: &[(&str, Value)] = &[
+        (
+            "sales/activities/statuses",
+            json!({"name": "Open", "defaultFlag": true}),
+        ),
+        (
+            "sales/activities/statuses",
+            json!({"name": "Closed", "closedFlag": true}),
+        ),
+        (
+            "sales/activities/types",
+            json!({"name": "Call", "points": 1, "defaultFlag": true}),
+        ),
+        (
+            "sales/activities/types",
+            json!({"name": "Email", "points": 1, "emailFlag": true}),
+        ),
+        (
+            "sales/activities/types",
+            json!({"name": "Meeting", "points": 2}),
+        ),
+        (
+            "sales/opportunities/statuses",
+            json!({"name": "Open", "defaultFlag": true}),
+        ),
+        (
+            "sales/opportunities/statuses",
+            json!({"name": "Won", "wonFlag": true, "closedFlag": true}),
+        ),
+        (
+            "sales/opportunities/statuses",
+            json!({"name": "Lost", "lostFlag": true, "closedFlag": true}),
+        ),
+        (
+            "sales/stages",
+            json!({"name": "Qualify", "sequenceNumber": 1}),
+        ),
+        (
+            "sales/stages",
+            json!({"name": "Propose", "sequenceNumber": 2}),
+        ),
+        (
+            "sales/opportunities/types",
+            json!({"description": "New Business"}),
+        ),
+        ("sales/probabilities", json!({"probability": 50})),
+        (
+            "schedule/types",
+            json!({"identifier": "S", "name": "Service"}),
+        ),
+        (
+            "schedule/types",
+            json!({"identifier": "C", "name": "Activity"}),
+        ),
+        (
+            "schedule/statuses",
+            json!({"name": "Firm", "defaultFlag": true}),
+        ),
+        (
+            "schedule/statuses",
+            json!({"name": "Tentative", "showAsTentativeFlag": true}),
+        ),
+        (
+            "project/statuses",
+            json!({"name": "Open", "defaultFlag": true}),
+        ),
+        (
+            "project/statuses",
+            json!({"name": "Closed", "closedFlag": true}),
+        ),
+        (
+            "project/phaseStatuses",
+            json!({"name": "Open", "defaultFlag": true}),
+        ),
+        (
+            "project/projectTypes",
+            json!({"name": "Implementation", "defaultFlag": true}),
+        ),
+        (
+            "time/workTypes",
+            json!({"name": "Regular", "billTime": "Billable", "rate": 1, "rateType": "Multiplier", "overallDefaultFlag": true}),
+        ),
+        ("time/workRoles", json!({"name": "Engineer"})),
+        (
+            "service/sources",
+            json!({"name": "Email Connector", "defaultFlag": true}),
+        ),
+        ("service/sources", json!({"name": "Phone"})),
+        (
+            "company/noteTypes",
+            json!({"name": "General", "identifier": "General", "defaultFlag": true}),
+        ),
+        (
+            "company/teamRoles",
+            json!({"name": "Account Manager", "accountManagerFlag": true}),
+        ),
+        (
+            "company/contacts/types",
+            json!({"description": "Decision Maker", "defaultFlag": true}),
+        ),
+        (
+            "system/departments",
+            json!({"identifier": "SRV", "name": "Service"}),
+        ),
+        (
+            "system/locations",
+            json!({"name": "Main Office", "locationFlag": true}),
+        ),
+    ];
+    for (key, body) in rows {
+        insert(w, &key.to_ascii_lowercase(), 0, body.clone());
+    }
+}
+
 fn setup_tables(w: &mut Writer<'_>) -> (i64, i64) {
+    default_lists(w);
     // Email first: contacts' communication items name type 1.
     for (description, kind, default) in [
         ("Email", "email", true),
@@ -547,6 +665,16 @@ fn demo(w: &mut Writer<'_>) {
                     "board": {"id": help_desk},
                     "company": {"id": company},
                     "initialDescription": "The front-desk printer shows offline for all users since this morning.",
+                }),
+            );
+            // ConnectWise keeps a ticket's initial description as its first note.
+            insert(
+                w,
+                res::NOTES,
+                ticket,
+                json!({
+                    "text": "The front-desk printer shows offline for all users since this morning.",
+                    "detailDescriptionFlag": true,
                 }),
             );
             insert(

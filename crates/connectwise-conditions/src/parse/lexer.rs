@@ -170,7 +170,7 @@ impl<'a> Lexer<'a> {
             '(' => self.single(TokenKind::LParen),
             ')' => self.single(TokenKind::RParen),
             ',' => self.single(TokenKind::Comma),
-            '"' => self.string(start)?,
+            '"' | '\'' => self.string(start, c)?,
             '[' => self.date(start)?,
             '=' | '!' | '<' | '>' => self.symbol(start),
             '-' | '0'..='9' => self.number(start)?,
@@ -208,13 +208,15 @@ impl<'a> Lexer<'a> {
         kind
     }
 
-    /// A double-quoted string; `\x` stands for `x` (so `\"` and `\\` escape).
-    fn string(&mut self, start: usize) -> Result<TokenKind, ParseError> {
+    /// A string in double quotes, or in single quotes as ConnectWise also takes them
+    /// (`type/identifier='S'`, as sync engines write); `\x` stands for `x` (so `\"`, `\'` and
+    /// `\\` escape).
+    fn string(&mut self, start: usize, quote: char) -> Result<TokenKind, ParseError> {
         let mut content = String::new();
         let mut chars = self.src[start + 1..].char_indices();
         while let Some((offset, c)) = chars.next() {
             match c {
-                '"' => {
+                c if c == quote => {
                     self.pos = start + 1 + offset + 1;
                     return Ok(TokenKind::Str(content));
                 }
@@ -342,6 +344,19 @@ mod tests {
     #[test]
     fn string_escapes_keep_the_escaped_character() {
         assert_eq!(kinds(r#""a\\b\nc""#)[0].0, TokenKind::Str("a\\bnc".into()));
+    }
+
+    #[test]
+    fn single_quoted_strings_read_as_double_quoted_ones() {
+        assert_eq!(kinds("'S'")[0].0, TokenKind::Str("S".into()));
+        assert_eq!(
+            kinds(r#"'it\'s "x"'"#)[0].0,
+            TokenKind::Str(r#"it's "x""#.into())
+        );
+        assert_eq!(
+            crate::parse("type/identifier='S' or name = \"S\"").unwrap(),
+            crate::parse("type/identifier=\"S\" or name = 'S'").unwrap()
+        );
     }
 
     #[test]

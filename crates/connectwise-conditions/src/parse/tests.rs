@@ -209,11 +209,11 @@ fn error_messages() {
         ),
         (
             r#"id = 1 and name = "Acme"#,
-            "at position 18: expected a closing `\"` (the string starting here is unterminated), found end of input",
+            "at position 18: expected a closing quote (the string starting here is unterminated), found end of input",
         ),
         (
             r#"name = "ends with backslash\"#,
-            "at position 7: expected a closing `\"` (the string starting here is unterminated), found end of input",
+            "at position 7: expected a closing quote (the string starting here is unterminated), found end of input",
         ),
         (
             "id == 5",

@@ -66,6 +66,12 @@ async fn pyconnectwise_works_unchanged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs CWBRIDGE_TEST_PYTHON with django-connectwise (.ci/run installs it and runs this)"]
+async fn django_connectwise_syncs_every_type_it_knows() {
+    run_check(&python(), "djconnectwise_sync.py", &[]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs CWBRIDGE_TEST_PYTHON with connectpyse (.ci/run installs it and runs this)"]
 async fn connectpyse_works_unchanged() {
     run_check(&python(), "connectpyse_check.py", &[]).await;
