@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 
 use crate::auth::{self, Principal};
 use crate::callbacks::{Dispatcher, Event};
-use crate::entity::{self, prepare, render};
+use crate::entity::{self, prepare, render, render_as};
 use crate::error::CwError;
 use crate::faults::{Faults, Injector, LostMode, Verdict};
 use crate::published::Published;
@@ -209,6 +209,8 @@ enum Route {
         grandparent: i64,
         id: Option<i64>,
         count: bool,
+        /// For an `/info` view of the collection: the model it answers in (`TicketInfo`).
+        view: Option<&'static str>,
     },
     /// A published path that is not a collection (a merge, a copy, a report, usages…): the
     /// path as ConnectWise spells it, and its published operations.
@@ -240,6 +242,24 @@ fn route(segments: &[String]) -> Option<Route> {
             Err(_) => template.push(s.as_str()),
         }
     }
+    // `…/info`, `…/info/count` (also published as `…/count/info`) and `…/{id}/info` are
+    // read-only views of the collection beside them, in the model ConnectWise publishes for
+    // them (`XInfo`).
+    let mut view = None;
+    let n = template.len();
+    let info_at = if n >= 1 && template[n - 1].eq_ignore_ascii_case("info") {
+        Some(n - 1)
+    } else if n >= 2 && template[n - 2].eq_ignore_ascii_case("info") && template[n - 1] == "count" {
+        Some(n - 2)
+    } else {
+        None
+    };
+    if let Some(at) = info_at {
+        let (_, ops) = Published::embedded().operations(&template.join("/"))?;
+        let model = ops.get("get")?.returns.as_str();
+        view = Some(model.trim_start_matches("list[").trim_end_matches(']'));
+        template.remove(at);
+    }
     let count = template.last() == Some(&"count");
     if count {
         template.pop();
@@ -269,6 +289,7 @@ fn route(segments: &[String]) -> Option<Route> {
         grandparent,
         id,
         count,
+        view,
     })
 }
 
@@ -467,7 +488,11 @@ fn dispatch(
             grandparent,
             id,
             count,
+            view,
         } => {
+            if view.is_some() && *req.method != Method::GET {
+                return Err(CwError::method_not_allowed(req.method.as_str()));
+            }
             if !offers(resource, req.method, id.is_some(), count) {
                 return Err(unoffered(resource, req.method, id.is_some(), count));
             }
@@ -487,11 +512,13 @@ fn dispatch(
                 }
                 (Method::GET, None, false) => {
                     permit(principal, resource, Action::Inquire)?;
-                    list(shared, req, principal, resource, parent)
+                    let model = view.unwrap_or(resource.schema);
+                    list(shared, req, principal, resource, model, parent)
                 }
-                (Method::GET, Some(id), false) if resource.get_one => {
+                (Method::GET, Some(id), false) if resource.get_one || view.is_some() => {
                     let level = permit(principal, resource, Action::Inquire)?;
-                    get_one(shared, req, principal, level, resource, parent, id)
+                    let model = view.unwrap_or(resource.schema);
+                    get_one(shared, req, principal, level, resource, model, parent, id)
                 }
                 (Method::POST, None, false) if resource.writable && resource.post => {
                     permit(principal, resource, Action::Add)?;
@@ -826,6 +853,7 @@ fn list(
     req: &ApiRequest<'_>,
     p: &Principal,
     resource: &Resource,
+    model: &str,
     parent: i64,
 ) -> Result<Response, CwError> {
     let pairs = query::pairs(req.raw_query);
@@ -895,7 +923,7 @@ fn list(
     let items: Vec<Value> = page
         .into_iter()
         .map(|(id, e)| {
-            let r = render(resource, id, e, &api_base);
+            let r = render_as(resource, model, id, e, &api_base);
             match &q.fields {
                 Some(f) => entity::project(&r, f),
                 None => r,
@@ -912,12 +940,14 @@ fn list(
     Ok(response)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn get_one(
     shared: &Shared,
     req: &ApiRequest<'_>,
     p: &Principal,
     level: Level,
     resource: &Resource,
+    model: &str,
     parent: i64,
     id: i64,
 ) -> Result<Response, CwError> {
@@ -932,7 +962,7 @@ fn get_one(
     if level == Level::My && !is_mine(resource, e, p) {
         return Err(not_mine(resource, id));
     }
-    let rendered = render(resource, id, e, &api_base);
+    let rendered = render_as(resource, model, id, e, &api_base);
     drop(data);
     let pairs = query::pairs(req.raw_query);
     let body = match query::param(&pairs, "fields") {

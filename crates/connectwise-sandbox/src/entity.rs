@@ -611,7 +611,15 @@ fn round2(x: f64) -> f64 {
 /// ConnectWise always sends (`false` when never set) — references with `_info` links,
 /// `_info` last.
 pub fn render(resource: &Resource, id: i64, e: &Record, base_url: &str) -> Value {
-    let schema = Schemas::embedded().get(resource.schema);
+    render_as(resource, resource.schema, id, e, base_url)
+}
+
+/// [`render`] in another model of the same record: an `/info` view (`TicketInfo`) shows the
+/// fields that model lists.
+pub fn render_as(resource: &Resource, model: &str, id: i64, e: &Record, base_url: &str) -> Value {
+    let schema = Schemas::embedded()
+        .find(model)
+        .unwrap_or_else(|| Schemas::embedded().get(resource.schema));
     // The record's fields the schema lists, and every flag it lacks, in schema order: read
     // field by field from the record (a few), not looked up schema field by schema field
     // (ConnectWise's models have up to a few hundred).

@@ -5,9 +5,9 @@
 //!
 //! From the paths this module finds the **collections**: a path whose GET answers a list of a
 //! model, with its `/{id}` (get, put, patch, delete as published), `/count`, POST where
-//! published, and the `/info` views ConnectWise offers beside many of them. Every other path
-//! is an **action** (merges, copies, reports, usages, bulk operations) that the sandbox names
-//! as not simulated.
+//! published, and the `/info` views ConnectWise offers beside many of them (served by the
+//! router in their `XInfo` model). Every other path is an **action** (merges, copies,
+//! reports, usages, bulk operations) that the sandbox names as not simulated.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
