@@ -272,6 +272,7 @@ async fn every_collection_of_the_published_api_is_served_and_guarded_by_its_func
         let api = &members[&function];
         let Some(ids) = maker.parents(c).await else {
             no_parent += 1;
+            eprintln!("no parent record: {}", c.path);
             continue;
         };
         let path = Maker::concrete(&c.path, &ids);
@@ -308,6 +309,7 @@ async fn every_collection_of_the_published_api_is_served_and_guarded_by_its_func
         }
         let Some(body) = maker.body(&c.model).await else {
             no_parent += 1;
+            eprintln!("no referenced record: {}", c.path);
             continue;
         };
         let made = api.post(&path, body.clone()).await;
