@@ -47,6 +47,10 @@ impl From<MappingRecord> for MappingView {
     }
 }
 
+/// A suggestion this good or better is a strong match: the wizard preselects it, and
+/// "accept every strong match" maps it.
+pub const STRONG_MATCH: f64 = 0.9;
+
 /// A company suggested for an account, and why.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]

@@ -6,7 +6,7 @@ use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use cwbridge_store::Tenant;
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -47,7 +47,8 @@ where
                 "no operator token is configured (set CWBRIDGE_OPERATOR_TOKEN)",
             ));
         };
-        if hex::encode(Sha256::digest(token.as_bytes())) != *expected {
+        let given = cwbridge_engine::tenant::token_hash(token);
+        if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
             return Err(ApiError::unauthenticated("the operator token is not valid"));
         }
         Ok(Operator)

@@ -12,7 +12,6 @@ use cwbridge_engine::{Engine, EngineConfig, Keyring};
 use cwbridge_server::{AppState, Application};
 use cwbridge_store::Store;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use sha2::{Digest, Sha256};
 
 /// Where the bridge keeps its state and secrets.
 #[derive(Clone, Args)]
@@ -274,7 +273,7 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
         operator_token_hash: cmd
             .operator_token
             .as_deref()
-            .map(|t| hex::encode(Sha256::digest(t.trim().as_bytes()))),
+            .map(cwbridge_engine::tenant::token_hash),
         public_https: cmd
             .public_url
             .as_deref()

@@ -21,7 +21,6 @@ use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring};
 use cwbridge_server::{AppState, Application};
 use cwbridge_store::{Store, TenantId};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 /// Run the demo: a sandboxed ConnectWise and the bridge, connected.
 #[derive(Debug, Args)]
@@ -227,7 +226,7 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
         cmd.listen,
         AppState {
             engine: engine.clone(),
-            operator_token_hash: Some(hex::encode(Sha256::digest(operator.as_bytes()))),
+            operator_token_hash: Some(cwbridge_engine::tenant::token_hash(&operator)),
             public_https: false,
         },
     )

@@ -24,10 +24,14 @@ pub struct BillingInput {
     /// What to do with lines of ours edited by hand in ConnectWise (default: report them).
     #[serde(default = "report")]
     pub drift_policy: DriftPolicy,
-    /// Apply on its own every this many hours (default 0: on demand only).
+    /// Apply on its own every this many hours (default 0: on demand only), at most
+    /// [`MAX_SCHEDULE_HOURS`].
     #[serde(default)]
     pub schedule_hours: u32,
 }
+
+/// The longest interval between scheduled billing runs: a month of 31 days.
+pub const MAX_SCHEDULE_HOURS: u32 = 24 * 31;
 
 fn report() -> DriftPolicy {
     DriftPolicy::Report
@@ -104,6 +108,14 @@ impl Engine {
         tenant: TenantId,
         input: &BillingInput,
     ) -> Result<BillingView> {
+        if input.schedule_hours > MAX_SCHEDULE_HOURS {
+            return Err(EngineError::invalid(
+                "scheduleHours",
+                format!(
+                    "give whole hours from 0 (on demand only) to {MAX_SCHEDULE_HOURS} (a month)"
+                ),
+            ));
+        }
         let client = self.client_for(tenant).await?;
         let product = input.product.trim();
         if product.is_empty() {

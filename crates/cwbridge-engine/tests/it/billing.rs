@@ -413,6 +413,21 @@ async fn billing_settings_name_what_is_wrong() {
         matches!(&err, EngineError::Invalid { field, .. } if field == "agreementType"),
         "{err}"
     );
+    // The API and the wizard share the engine's bound on scheduled runs.
+    let err = engine
+        .set_billing(
+            t,
+            &BillingInput {
+                schedule_hours: 100_000,
+                ..wrong("DMARC-MONITOR", "Managed Services")
+            },
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, EngineError::Invalid { field, message } if field == "scheduleHours" && message.contains("744")),
+        "{err}"
+    );
     let err = engine
         .map_account(
             t,

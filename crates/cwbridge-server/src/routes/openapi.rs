@@ -1,6 +1,7 @@
 //! `/api/openapi.json`: the API described for client generators and readers.
 
 use axum::Json;
+use cwbridge_engine::billing::settings::MAX_SCHEDULE_HOURS;
 use serde_json::{Value, json};
 
 fn error_response(description: &str) -> Value {
@@ -118,7 +119,7 @@ pub fn spec() -> Value {
                     "requestBody": {"required": true, "content": {"application/json": {"schema": {"type": "object", "additionalProperties": false, "required": ["product", "agreementType", "mode"], "properties": {
                         "product": {"type": "string", "description": "catalog identifier or id"}, "agreementType": {"type": "string", "description": "name or id"},
                         "mode": {"enum": ["per_unit", "bundled", "not_billable"]}, "driftPolicy": {"enum": ["report", "correct", "adopt"]},
-                        "scheduleHours": {"type": "integer", "minimum": 0, "description": "apply on its own every this many hours (full plans); 0: on demand only"}}}}}},
+                        "scheduleHours": {"type": "integer", "minimum": 0, "maximum": MAX_SCHEDULE_HOURS, "description": "apply on its own every this many hours (full plans); 0: on demand only"}}}}}},
                     "responses": {"200": {"description": "the settings"}, "400": error_response("the body is not JSON of this shape; the field is named"), "422": error_response("not in the catalog, or no such agreement type")}},
                 "get": {"summary": "The billing settings", "security": tenant_auth,
                     "responses": {"200": {"description": "the settings"}, "404": error_response("not set up")}}

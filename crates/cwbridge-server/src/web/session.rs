@@ -10,6 +10,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use cwbridge_store::Tenant;
+use subtle::ConstantTimeEq;
 
 use super::{Chrome, Fields, render};
 use crate::state::AppState;
@@ -115,7 +116,7 @@ fn forged() -> Response {
 
 /// Compares two secrets in time that depends on their length only.
 fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    bool::from(a.ct_eq(b))
 }
 
 /// Whether the browser reached the bridge over https: the operator said so

@@ -7,9 +7,9 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use cwbridge_engine::alert::{TEST_ALERT_TYPE, TicketSettingsInput};
-use cwbridge_engine::billing::settings::BillingInput;
+use cwbridge_engine::billing::settings::{BillingInput, MAX_SCHEDULE_HOURS};
 use cwbridge_engine::billing::{DriftPolicy, Mode};
-use cwbridge_engine::mapping::MappingInput;
+use cwbridge_engine::mapping::{MappingInput, STRONG_MATCH};
 use cwbridge_engine::preflight::{MANIFEST, Status};
 use cwbridge_engine::{CheckReport, ConnectionInput, EngineError};
 use serde::Deserialize;
@@ -684,12 +684,12 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
     };
     let schedule_hours = match f.get("scheduleHours") {
         "" => Some(0),
-        h => h.parse::<u32>().ok().filter(|h| *h <= 24 * 31),
+        h => h.parse::<u32>().ok().filter(|h| *h <= MAX_SCHEDULE_HOURS),
     };
     if schedule_hours.is_none() {
         errors.add(
             "scheduleHours",
-            "give whole hours from 0 (on demand only) to 744",
+            format!("give whole hours from 0 (on demand only) to {MAX_SCHEDULE_HOURS} (a month)"),
         );
     }
     if f.get("product").is_empty() {
@@ -727,10 +727,6 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
 }
 
 // ---- step 3: customer mapping --------------------------------------------------------------
-
-/// The least score a suggestion needs to be taken by "Accept all suggestions": a matching
-/// sending domain, identifier or name, not a resemblance.
-const STRONG: f64 = 0.9;
 
 #[derive(Debug, Deserialize)]
 struct Company {
@@ -882,7 +878,10 @@ async fn mapping_render(
     let strong = overview
         .iter()
         .filter(|r| {
-            r.account.mapping.is_none() && r.suggestions.first().is_some_and(|s| s.score >= STRONG)
+            r.account.mapping.is_none()
+                && r.suggestions
+                    .first()
+                    .is_some_and(|s| s.score >= STRONG_MATCH)
         })
         .count();
     let shown: Vec<_> = overview
@@ -1170,7 +1169,7 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
     };
     let mut errors = Errors::default();
     for row in rows.iter().filter(|r| r.account.mapping.is_none()) {
-        let Some(best) = row.suggestions.first().filter(|s| s.score >= STRONG) else {
+        let Some(best) = row.suggestions.first().filter(|s| s.score >= STRONG_MATCH) else {
             continue;
         };
         let input = MappingInput {
