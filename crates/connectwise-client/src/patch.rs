@@ -29,7 +29,8 @@ impl Patch {
     }
 
     /// Sets a field, e.g. `replace("summary", "New")` or `replace("status", BoardStatusRef)`.
-    /// A value that cannot be JSON (a map with non-string keys) becomes `null`.
+    /// A value that cannot be JSON (a map with non-string keys) makes the whole patch invalid
+    /// ([`Patch::invalid`]): it is refused, never sent with `null` in that value's place.
     pub fn replace(self, path: &str, value: impl Serialize) -> Patch {
         self.with_value("replace", path, value)
     }

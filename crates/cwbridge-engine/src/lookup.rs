@@ -121,7 +121,8 @@ mod cache_tests {
     }
 }
 
-/// `%text%` for a `like`, with the wildcards of the search itself taken literally.
+/// `%text%` for a `like`. `%` and `_` typed in the search are dropped, not matched literally:
+/// ConnectWise's conditions have no escape for them.
 fn contains(text: &str) -> String {
     let escaped: String = text
         .trim()

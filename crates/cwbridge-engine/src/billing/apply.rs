@@ -781,7 +781,7 @@ fn change_label(c: &Change) -> String {
     }
 }
 
-/// Now, as ConnectWise writes dates (`2026-01-31T00:00:00Z`).
+/// Now, as ConnectWise writes dates: UTC, whole seconds (`2026-01-31T14:05:09Z`).
 fn connectwise_now() -> String {
     let now = time::OffsetDateTime::now_utc()
         .replace_nanosecond(0)
@@ -797,7 +797,7 @@ mod tests {
     #[test]
     fn dates_are_written_the_way_connectwise_does() {
         let now = connectwise_now();
-        assert_eq!(now.len(), "2026-01-31T00:00:00Z".len(), "{now}");
+        assert_eq!(now.len(), "2026-01-31T14:05:09Z".len(), "{now}");
         assert!(now.ends_with('Z'));
     }
 }
