@@ -204,10 +204,10 @@ impl AdminClient {
         let conditions = connectwise_conditions::field("identifier")
             .eq(identifier)
             .to_string();
-        let url = format!(
-            "system/members?conditions={}",
-            percent_encoding::utf8_percent_encode(&conditions, percent_encoding::NON_ALPHANUMERIC)
-        );
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("conditions", &conditions)
+            .finish();
+        let url = format!("system/members?{query}");
         let list = self.call(reqwest::Method::GET, &url, None).await?;
         list.get(0)
             .and_then(|m| m["id"].as_i64())

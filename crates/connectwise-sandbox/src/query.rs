@@ -2,7 +2,6 @@
 //! case-insensitively, unknown ones ignored.
 
 use connectwise_conditions::{Expr, OrderBy, Path, parse, parse_order_by};
-use percent_encoding::percent_decode_str;
 
 use crate::error::CwError;
 use crate::schema::{EntitySchema, Kind};
@@ -12,20 +11,11 @@ pub const DEFAULT_PAGE_SIZE: u64 = 25;
 /// The largest page ConnectWise serves.
 pub const MAX_PAGE_SIZE: u64 = 1000;
 
-/// Decodes a query string into (name, value) pairs.
+/// Decodes a query string into (name, value) pairs, form-encoded (`+` is a space).
 pub fn pairs(raw: &str) -> Vec<(String, String)> {
-    raw.split('&')
-        .filter(|p| !p.is_empty())
-        .map(|p| {
-            let (k, v) = p.split_once('=').unwrap_or((p, ""));
-            (decode(k), decode(v))
-        })
+    url::form_urlencoded::parse(raw.as_bytes())
+        .into_owned()
         .collect()
-}
-
-fn decode(s: &str) -> String {
-    let spaced = s.replace('+', " ");
-    percent_decode_str(&spaced).decode_utf8_lossy().into_owned()
 }
 
 /// The value of a parameter, matched case-insensitively (the last one wins).

@@ -282,19 +282,7 @@ pub async fn run(cmd: ApiCmd) -> anyhow::Result<()> {
 
 /// `a=1&b=x%20y` as decoded pairs (`+` is a space, as ConnectWise reads it).
 fn query_pairs(query: &str) -> Vec<(String, String)> {
-    query
-        .split('&')
-        .filter(|p| !p.is_empty())
-        .map(|pair| {
-            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-            (decode(k), decode(v))
-        })
-        .collect()
-}
-
-fn decode(text: &str) -> String {
-    let text = text.replace('+', " ");
-    percent_encoding::percent_decode_str(&text)
-        .decode_utf8_lossy()
+    url::form_urlencoded::parse(query.as_bytes())
         .into_owned()
+        .collect()
 }
