@@ -7,7 +7,7 @@ use crate::auth::{self, NewKey};
 use crate::entity::{Actor, prepare};
 use crate::record::Val;
 use crate::resources::{self as res, ALL_FUNCTIONS};
-use crate::roles::{Grant, Levels};
+use crate::roles::{Grant, Levels, Preset};
 use crate::store::{Store, Writer};
 
 /// The built-in admin API member's Member ID.
@@ -112,13 +112,7 @@ pub fn admin_member(store: &Store) -> Option<i64> {
 /// Gives every role a setting for each module function it lacks (a state saved by an older
 /// sandbox): All for admin roles, None for the others.
 pub fn ensure_role_settings(store: &Store) -> anyhow::Result<()> {
-    let all: Vec<Grant> = ALL_FUNCTIONS
-        .iter()
-        .map(|&function| Grant {
-            function,
-            levels: Levels::ALL,
-        })
-        .collect();
+    let all = Preset::Admin.grants();
     let missing: Vec<(i64, bool)> = {
         let data = store.read();
         data.children(res::ROLES, 0)
@@ -150,14 +144,7 @@ pub fn ensure_admin(store: &Store) -> anyhow::Result<i64> {
             0,
             json!({"name": "Admin", "adminFlag": true}),
         );
-        let grants: Vec<Grant> = ALL_FUNCTIONS
-            .iter()
-            .map(|&function| Grant {
-                function,
-                levels: Levels::ALL,
-            })
-            .collect();
-        add_role_settings(w, role, &grants, &system_actor());
+        add_role_settings(w, role, &Preset::Admin.grants(), &system_actor());
         insert(
             w,
             res::MEMBERS,
