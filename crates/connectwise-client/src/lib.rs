@@ -1,33 +1,4 @@
-//! A typed async client for the ConnectWise Manage (PSA) REST API.
-//!
-//! ```no_run
-//! # async fn run() -> connectwise_client::Result<()> {
-//! use connectwise_client::{Client, Credentials};
-//! use connectwise_client::conditions::field;
-//!
-//! let client = Client::builder(Credentials {
-//!     site: "na.myconnectwise.net".into(),
-//!     company_id: "mymsp".into(),
-//!     public_key: "…".into(),
-//!     private_key: "…".into(),
-//!     client_id: "…".into(),
-//! })
-//! .build()?;
-//! let acme = client
-//!     .company()
-//!     .companies()
-//!     .list()
-//!     .conditions(field("identifier").eq("AcmeCorp"))
-//!     .send()
-//!     .await?;
-//! # Ok(()) }
-//! ```
-//!
-//! What it takes care of: the codebase (asked of `/login/companyinfo` and asked again when
-//! an upgrade moves it), the pinned API version, Basic auth with the `clientId` header,
-//! retries with jittered backoff that honour `Retry-After` (writes only when asked), a limit
-//! on requests in flight and an optional request budget, paging as a stream (forward-only
-//! where possible), and errors that say what ConnectWise said and about which request.
+#![doc = include_str!("../README.md")]
 
 // The connection: credentials, discovery, sending with retries and limits.
 mod client;

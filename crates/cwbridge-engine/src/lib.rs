@@ -1,6 +1,4 @@
-//! cwbridge's engine: what the bridge does, free of HTTP and SQL. The server and the CLI
-//! call it; it keeps its state through `cwbridge-store` and talks to ConnectWise through
-//! `connectwise-client`.
+#![doc = include_str!("../README.md")]
 
 // Alerts delivered as tickets and notes, exactly once.
 pub mod alert;

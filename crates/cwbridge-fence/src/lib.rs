@@ -1,13 +1,4 @@
-//! The outbound fence: every request the bridge makes for a tenant goes to an address the
-//! tenant typed, from inside the vendor's network, so only public addresses are reached
-//! unless the operator allows a network.
-//!
-//! The check happens where the connection is made: [`Fence::resolver`] is the HTTP client's
-//! resolver and hands back only the addresses it checked, so there is no window between a
-//! check and a second lookup (DNS rebinding). Hosts written as addresses never reach a
-//! resolver, so [`Fence::check_url`] judges them, in whatever spelling the URL parser
-//! accepted (`0x7f.1`, `2130706433`, `017700000001` and `[::ffff:127.0.0.1]` all parse to the
-//! loopback address they mean).
+#![doc = include_str!("../README.md")]
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;

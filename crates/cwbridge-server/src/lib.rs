@@ -1,7 +1,4 @@
-//! cwbridge's HTTP server: the vendor REST API under `/api/v1`, described at
-//! `/api/openapi.json`, and the web wizard with its status pages at `/`. Handlers call the
-//! engine; no SQL here.
-
+#![doc = include_str!("../README.md")]
 // The OpenAPI document is one `json!` literal, deeper than the default limit allows.
 #![recursion_limit = "256"]
 

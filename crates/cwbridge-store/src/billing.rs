@@ -325,7 +325,7 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a billing run; answers its id, or [`StoreError::Conflict`] while another run of
+    /// Starts a billing run; answers its id, or [`crate::StoreError::Conflict`] while another run of
     /// the tenant is going (on any instance). A run whose heartbeat is older than
     /// `stale_ms` (its process died) is marked `abandoned` first.
     pub async fn start_run(&self, tenant: TenantId, stale_ms: i64) -> Result<i64> {

@@ -1,10 +1,4 @@
-//! cwbridge's storage: one schema on SQLite (the default, one file) and PostgreSQL (for
-//! several cwbridge instances sharing one database), behind typed calls that keep SQL out of
-//! the engine.
-//!
-//! Both dialects go through sqlx's `Any` driver with the same queries (`$1` placeholders, plain
-//! types: text, 64-bit integers, bytes); where the dialects differ (migrations, row locking)
-//! the [`Dialect`] says which to use. Timestamps are Unix milliseconds.
+#![doc = include_str!("../README.md")]
 
 mod alerts;
 pub use alerts::{Accepted, AlertQuery, PROMOTE_BATCH};

@@ -241,7 +241,7 @@ pub struct ServeCmd {
     /// The operator token, which makes and lists tenants (without it those routes are off).
     #[arg(long, env = "CWBRIDGE_OPERATOR_TOKEN", hide_env_values = true)]
     operator_token: Option<String>,
-    /// The address browsers reach the bridge at, e.g. https://bridge.vendor.example. With
+    /// The address browsers reach the bridge at, e.g. `https://bridge.vendor.example`. With
     /// https, the wizard's cookies are `Secure` even when a proxy does not say so.
     #[arg(long, env = "CWBRIDGE_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,

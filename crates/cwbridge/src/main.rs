@@ -1,5 +1,4 @@
-//! `cwbridge`: the command. Thin: it parses arguments, installs logging and calls the
-//! libraries.
+#![doc = include_str!("../README.md")]
 
 mod api;
 mod bridge;
