@@ -3,8 +3,8 @@
 
 use crate::Store;
 
-/// A store for one test, removed when dropped (the SQLite file with its directory; the
-/// PostgreSQL schema is dropped by [`TestDb::cleanup`]).
+/// A store for one test, removed when dropped: the SQLite file with its directory, and the
+/// PostgreSQL schema by [`TestDb::cleanup`] or, when a test panics before it, on drop.
 pub struct TestDb {
     /// The store.
     pub store: Store,
@@ -23,14 +23,51 @@ impl TestDb {
         &self.url
     }
 
+    /// The PostgreSQL schema this test's store lives in (`None` on SQLite, or once dropped).
+    pub fn schema(&self) -> Option<&str> {
+        self.pg.as_ref().map(|(_, schema)| schema.as_str())
+    }
+
     /// Drops the PostgreSQL schema (SQLite files go with the value).
-    pub async fn cleanup(self) {
+    pub async fn cleanup(mut self) {
         self.store.close().await;
-        if let Some((url, schema)) = &self.pg
-            && let Ok(admin) = Store::open_admin(url).await
-        {
-            let _ = admin.drop_schema(schema).await;
+        if let Some((url, schema)) = self.pg.take() {
+            drop_schema(&url, &schema).await;
         }
+    }
+}
+
+async fn drop_schema(url: &str, schema: &str) {
+    if let Ok(admin) = Store::open_admin(url).await {
+        let _ = admin.drop_schema(schema).await;
+        admin.close().await;
+    }
+}
+
+impl Drop for TestDb {
+    /// A test that panicked never reached [`TestDb::cleanup`]: its schema is dropped here, on
+    /// a thread with a runtime of its own (drop cannot wait on the test's runtime).
+    fn drop(&mut self) {
+        let Some((url, schema)) = self.pg.take() else {
+            return;
+        };
+        let store = self.store.clone();
+        let dropped = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                // Bounded: a transaction the panicking test left open must not hang the run.
+                rt.block_on(async {
+                    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
+                        store.close().await;
+                        drop_schema(&url, &schema).await;
+                    })
+                    .await;
+                });
+            }
+        });
+        let _ = dropped.join();
     }
 }
 

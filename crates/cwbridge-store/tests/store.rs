@@ -605,3 +605,41 @@ async fn a_tenants_claims_stop_at_its_in_flight_limit_whoever_holds_them() {
         db.cleanup().await;
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL in CWBRIDGE_TEST_DATABASE_URL (.ci/run sets it and runs this)"]
+async fn a_test_that_panics_leaves_no_postgres_schema_behind() {
+    let url = std::env::var("CWBRIDGE_TEST_DATABASE_URL")
+        .expect("CWBRIDGE_TEST_DATABASE_URL names a PostgreSQL server");
+    let pg = databases()
+        .await
+        .into_iter()
+        .find(|d| d.label == "postgres")
+        .expect("a PostgreSQL test database");
+    let schema = pg.schema().expect("a schema of its own").to_owned();
+    let admin = sqlx::PgPool::connect(&url).await.unwrap();
+    let exists = |admin: sqlx::PgPool, schema: String| async move {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = $1",
+        )
+        .bind(schema)
+        .fetch_one(&admin)
+        .await
+        .unwrap()
+    };
+    assert_eq!(exists(admin.clone(), schema.clone()).await, 1);
+
+    // A test that panics holding its database never reaches cleanup().
+    let failed = tokio::spawn(async move {
+        let _db = pg;
+        panic!("a failing test");
+    })
+    .await;
+
+    assert!(failed.unwrap_err().is_panic());
+    assert_eq!(
+        exists(admin, schema.clone()).await,
+        0,
+        "{schema} was left behind"
+    );
+}
