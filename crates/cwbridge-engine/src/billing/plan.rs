@@ -51,6 +51,50 @@ pub enum DriftPolicy {
     Adopt,
 }
 
+impl DriftPolicy {
+    /// The spelling stored and sent (`report`, `correct`, `adopt`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DriftPolicy::Report => "report",
+            DriftPolicy::Correct => "correct",
+            DriftPolicy::Adopt => "adopt",
+        }
+    }
+}
+
+impl std::fmt::Display for Mode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Mode::parse(s).ok_or_else(|| format!("`{s}`: use per_unit, bundled or not_billable"))
+    }
+}
+
+impl std::fmt::Display for DriftPolicy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for DriftPolicy {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        [
+            DriftPolicy::Report,
+            DriftPolicy::Correct,
+            DriftPolicy::Adopt,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+        .ok_or_else(|| format!("`{s}`: use report, correct or adopt"))
+    }
+}
+
 /// One line that should exist.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -335,6 +379,23 @@ fn cancel(e: &Existing) -> Change {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn modes_and_drift_policies_read_back_as_written() {
+        for m in [Mode::PerUnit, Mode::Bundled, Mode::NotBillable] {
+            assert_eq!(m.to_string().parse::<Mode>(), Ok(m));
+        }
+        for p in [
+            DriftPolicy::Report,
+            DriftPolicy::Correct,
+            DriftPolicy::Adopt,
+        ] {
+            assert_eq!(p.to_string().parse::<DriftPolicy>(), Ok(p));
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+        }
+        assert!("sometimes".parse::<DriftPolicy>().is_err());
+        assert!("per-unit".parse::<Mode>().is_err());
+    }
 
     fn units(u: &[&str]) -> Vec<String> {
         u.iter().map(|s| s.to_string()).collect()

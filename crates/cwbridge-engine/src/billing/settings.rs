@@ -61,22 +61,6 @@ pub struct BillingView {
     pub schedule_hours: i64,
 }
 
-fn drift_from(text: &str) -> DriftPolicy {
-    match text {
-        "correct" => DriftPolicy::Correct,
-        "adopt" => DriftPolicy::Adopt,
-        _ => DriftPolicy::Report,
-    }
-}
-
-fn drift_str(p: DriftPolicy) -> &'static str {
-    match p {
-        DriftPolicy::Report => "report",
-        DriftPolicy::Correct => "correct",
-        DriftPolicy::Adopt => "adopt",
-    }
-}
-
 pub(crate) fn view(r: &BillingSettingsRecord) -> Result<BillingView> {
     Ok(BillingView {
         product_id: r.product_id,
@@ -91,7 +75,7 @@ pub(crate) fn view(r: &BillingSettingsRecord) -> Result<BillingView> {
                 r.mode
             )))
         })?,
-        drift_policy: drift_from(&r.drift_policy),
+        drift_policy: r.drift_policy.parse().unwrap_or(DriftPolicy::Report),
         schedule_hours: r.schedule_hours,
     })
 }
@@ -192,7 +176,7 @@ impl Engine {
             agreement_type_id: agreement_type.id.unwrap_or_default(),
             agreement_type_name: agreement_type.name.clone().unwrap_or_default(),
             mode: input.mode.as_str().to_owned(),
-            drift_policy: drift_str(input.drift_policy).to_owned(),
+            drift_policy: input.drift_policy.to_string(),
             schedule_hours: i64::from(input.schedule_hours),
         };
         self.store.put_billing_settings(tenant, &record).await?;

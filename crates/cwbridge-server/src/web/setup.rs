@@ -601,24 +601,15 @@ async fn billing_render(
     .collect();
     let drift_now = typed
         .map(|f| f.get("driftPolicy").to_owned())
-        .or_else(|| {
-            saved.as_ref().map(|b| {
-                match b.drift_policy {
-                    DriftPolicy::Report => "report",
-                    DriftPolicy::Correct => "correct",
-                    DriftPolicy::Adopt => "adopt",
-                }
-                .to_owned()
-            })
-        })
-        .unwrap_or_else(|| "report".into());
+        .or_else(|| saved.as_ref().map(|b| b.drift_policy.to_string()))
+        .unwrap_or_else(|| DriftPolicy::Report.to_string());
     let drift = [
-        ("report", "Show them in the plan, change nothing"),
-        ("correct", "Write cwbridge's values back"),
-        ("adopt", "Keep the hand edit"),
+        (DriftPolicy::Report, "Show them in the plan, change nothing"),
+        (DriftPolicy::Correct, "Write cwbridge's values back"),
+        (DriftPolicy::Adopt, "Keep the hand edit"),
     ]
     .into_iter()
-    .map(|(v, l)| Opt::new(v, l, v == drift_now))
+    .map(|(p, l)| Opt::new(p.as_str(), l, p.as_str() == drift_now))
     .collect();
     let schedule_hours = typed
         .map(|f| f.get("scheduleHours").to_owned())
@@ -677,11 +668,7 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
     if mode.is_none() {
         errors.add("mode", "choose how customers are billed");
     }
-    let drift_policy = match f.get("driftPolicy") {
-        "correct" => DriftPolicy::Correct,
-        "adopt" => DriftPolicy::Adopt,
-        _ => DriftPolicy::Report,
-    };
+    let drift_policy = f.get("driftPolicy").parse().unwrap_or(DriftPolicy::Report);
     let schedule_hours = match f.get("scheduleHours") {
         "" => Some(0),
         h => h.parse::<u32>().ok().filter(|h| *h <= MAX_SCHEDULE_HOURS),
