@@ -16,7 +16,7 @@ use tokio::sync::Semaphore;
 use tracing::Instrument;
 
 use crate::error::{Error, ErrorBody, RequestInfo, Result};
-use crate::retry::RetryPolicy;
+use crate::retry::{Outcome, RetryPolicy};
 pub use cwbridge_fence::{Fence, IpNet};
 
 /// The most of one answer a client reads unless told otherwise: a page of 1,000 of the
@@ -519,7 +519,13 @@ impl Client {
                         inner.observe(&request.path, None, &config.to_string(), false);
                         return Err(config);
                     }
-                    let retrying = attempts <= inner.retry.max_retries;
+                    let outcome = if e.is_connect() {
+                        Outcome::NotSent
+                    } else {
+                        Outcome::Unanswered
+                    };
+                    // companyinfo is a GET: safe to send again.
+                    let retrying = inner.retry.retries(outcome, attempts, true);
                     inner.observe(&request.path, None, &error_chain(&e), retrying);
                     if retrying {
                         tokio::time::sleep(inner.retry.delay(attempts, None)).await;
@@ -547,7 +553,10 @@ impl Client {
                 });
             }
             if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-                let retrying = attempts <= inner.retry.max_retries;
+                let retrying =
+                    inner
+                        .retry
+                        .retries(Outcome::Status(status.as_u16()), attempts, true);
                 let failed = FailedAnswer::read(&headers, &body);
                 inner.observe(&request.path, Some(status), &failed.message, retrying);
                 if retrying {
@@ -794,18 +803,21 @@ impl Client {
                         let wait = inner.retry.delay(attempts, retry_after);
                         self.throttle_until(Instant::now() + wait);
                     }
-                    let retriable = status == StatusCode::TOO_MANY_REQUESTS
-                        || (may_retry_sent && matches!(status.as_u16(), 500 | 502 | 503 | 504));
+                    let retrying = inner.retry.retries(
+                        Outcome::Status(status.as_u16()),
+                        attempts,
+                        may_retry_sent,
+                    );
                     if let Some(observe) = &inner.on_failure {
                         observe(&Failure {
                             method: call.method.to_string(),
                             path: call.describe(),
                             status: Some(status.as_u16()),
                             message: failed.message.clone(),
-                            retrying: retriable && attempts <= inner.retry.max_retries,
+                            retrying,
                         });
                     }
-                    if retriable && attempts <= inner.retry.max_retries {
+                    if retrying {
                         let wait = inner.retry.delay(attempts, retry_after);
                         tracing::info!(
                             attempt = attempts,
@@ -858,7 +870,12 @@ impl Client {
                     // Nothing was sent when the connection could not be made.
                     let sent = !e.is_connect();
                     earlier_may_have_applied |= sent;
-                    let retrying = (!sent || may_retry_sent) && attempts <= inner.retry.max_retries;
+                    let outcome = if sent {
+                        Outcome::Unanswered
+                    } else {
+                        Outcome::NotSent
+                    };
+                    let retrying = inner.retry.retries(outcome, attempts, may_retry_sent);
                     if let Some(observe) = &inner.on_failure {
                         observe(&Failure {
                             method: call.method.to_string(),

@@ -26,7 +26,33 @@ impl Default for RetryPolicy {
     }
 }
 
+/// How one attempt ended, as far as sending it again is concerned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// An answer with this HTTP status.
+    Status(u16),
+    /// The connection could not be made: nothing was sent.
+    NotSent,
+    /// The request went out and no whole answer came (a timeout, a dropped connection): it
+    /// may have been carried out.
+    Unanswered,
+}
+
 impl RetryPolicy {
+    /// Whether attempt number `attempt` (1 for the first), which ended in `outcome`, is sent
+    /// again. A 429 always is, and a request that never left; a request that may have been
+    /// carried out (a 500, 502, 503 or 504, or no answer) only when `resend_ok`, which a
+    /// caller grants for idempotent methods and for writes it asked to retry. Never past
+    /// `max_retries`.
+    pub fn retries(&self, outcome: Outcome, attempt: u32, resend_ok: bool) -> bool {
+        let worth_it = match outcome {
+            Outcome::Status(429) | Outcome::NotSent => true,
+            Outcome::Status(500 | 502 | 503 | 504) | Outcome::Unanswered => resend_ok,
+            Outcome::Status(_) => false,
+        };
+        worth_it && attempt <= self.max_retries
+    }
+
     /// No retries at all.
     pub fn never() -> Self {
         RetryPolicy {
@@ -59,6 +85,42 @@ impl RetryPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_what_is_safe_to_send_again_is_retried_and_never_past_the_cap() {
+        let p = RetryPolicy {
+            max_retries: 2,
+            ..RetryPolicy::default()
+        };
+        for resend_ok in [false, true] {
+            assert!(p.retries(Outcome::Status(429), 1, resend_ok));
+            assert!(p.retries(Outcome::NotSent, 2, resend_ok));
+            assert!(
+                !p.retries(Outcome::Status(429), 3, resend_ok),
+                "past the cap"
+            );
+            for status in [400, 401, 403, 404, 409, 501, 505] {
+                assert!(
+                    !p.retries(Outcome::Status(status), 1, resend_ok),
+                    "{status}"
+                );
+            }
+        }
+        for outcome in [
+            Outcome::Status(500),
+            Outcome::Status(502),
+            Outcome::Status(503),
+            Outcome::Status(504),
+            Outcome::Unanswered,
+        ] {
+            assert!(p.retries(outcome, 1, true), "{outcome:?}");
+            assert!(
+                !p.retries(outcome, 1, false),
+                "{outcome:?} may have been applied"
+            );
+        }
+        assert!(!RetryPolicy::never().retries(Outcome::NotSent, 1, true));
+    }
 
     #[test]
     fn retry_after_wins_but_is_capped() {
