@@ -20,6 +20,7 @@ pub mod preflight;
 pub mod lookup;
 // Accounts to ConnectWise companies, with suggestions.
 pub mod mapping;
+pub mod progress;
 // What runs on its own: daily checks, scheduled billing.
 pub mod schedule;
 // Sealing secrets at rest.

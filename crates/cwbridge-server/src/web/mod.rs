@@ -165,7 +165,9 @@ pub fn failure_page(detail: &str) -> Response {
 
 /// Reads a tenant's progress, or answers the failure page.
 async fn progress(state: &AppState, session: &Session) -> Result<Progress, Response> {
-    Progress::of(&state.engine, session.tenant.id)
+    state
+        .engine
+        .progress(session.tenant.id)
         .await
         .map_err(|e| failure_page(&e.to_string()))
 }
@@ -240,8 +242,7 @@ impl Chrome {
             title: title.to_owned(),
             tenant: session.tenant.name.clone(),
             csrf: session.csrf.clone(),
-            steps: progress
-                .links()
+            steps: progress::links(progress)
                 .into_iter()
                 .map(|l| StepLink {
                     current: l.href == path,

@@ -14,7 +14,7 @@ use cwbridge_engine::preflight::{MANIFEST, Status};
 use cwbridge_engine::{CheckReport, ConnectionInput, EngineError};
 use serde::Deserialize;
 
-use super::progress::STEPS;
+use super::progress::{self as steps, SetupStep};
 use super::status::{PlanView, plan_view};
 use super::{
     Chrome, PageQuery, Progress, Session, SessionForm, either, failure_page, notice_from, or_page,
@@ -131,31 +131,34 @@ struct LockedPage {
 }
 
 /// `Err` with the locked page when step `n` is not open yet.
-fn gate(n: u8, chrome: &Chrome, progress: &Progress) -> Result<(), Response> {
-    if progress.open(n) {
+fn gate(step: SetupStep, chrome: &Chrome, p: &Progress) -> Result<(), Response> {
+    if p.open(step) {
         return Ok(());
     }
-    let first = progress.next().unwrap_or(1);
-    let (_, needs, needs_href) = STEPS[usize::from(first - 1)];
+    let first = p.next().unwrap_or(SetupStep::Connect);
     Err(render(
         StatusCode::OK,
         &LockedPage {
             chrome: chrome.clone(),
-            step: n,
-            needs,
-            needs_href,
+            step: step.number(),
+            needs: first.name(),
+            needs_href: steps::page(first),
         },
     ))
 }
 
 /// For a form of step `n`: `Err` with a redirect to the step's page (which says what must
 /// come first) when the step is not open, so an old tab cannot skip the order.
-async fn require_open(state: &AppState, session: &Session, n: u8) -> Result<(), Response> {
+async fn require_open(
+    state: &AppState,
+    session: &Session,
+    step: SetupStep,
+) -> Result<(), Response> {
     let p = progress(state, session).await?;
-    if p.open(n) {
+    if p.open(step) {
         Ok(())
     } else {
-        Err(see_other(STEPS[usize::from(n - 1)].2))
+        Err(see_other(steps::page(step)))
     }
 }
 
@@ -221,22 +224,20 @@ async fn overview_inner(state: &AppState, session: &Session) -> Result<Response,
         None => "Not set up yet.".to_owned(),
     };
     let texts = [connect, billing, mapping, tickets];
-    let links = p.links();
-    let summaries = STEPS
-        .iter()
+    let summaries = steps::links(&p)
+        .into_iter()
         .zip(texts)
-        .zip(links)
-        .map(|((&(n, name, href), text), link)| StepSummary {
-            n,
-            name,
-            href,
+        .map(|(link, text)| StepSummary {
+            n: link.number,
+            name: link.name,
+            href: link.href,
             state: link.state,
             text,
         })
         .collect();
     let page = OverviewPage {
         chrome: Chrome::new("Overview", "/", session, &p),
-        next: p.next().map(|n| STEPS[usize::from(n - 1)]),
+        next: p.next().map(|s| (s.number(), s.name(), steps::page(s))),
         summaries,
     };
     Ok(render(StatusCode::OK, &page))
@@ -515,7 +516,7 @@ async fn billing_render(
     let p = progress(state, session).await?;
     let chrome =
         Chrome::new("Step 2: Billing & product", "/setup/billing", session, &p).notice(notice);
-    gate(2, &chrome, &p)?;
+    gate(SetupStep::Billing, &chrome, &p)?;
     let e = &state.engine;
     let saved = e.billing(t).await.ok();
     let products: Vec<Product> = errors.listed(e.lookup_catalog(t, Some(q)).await)?;
@@ -652,7 +653,7 @@ pub fn money(v: f64) -> String {
 
 /// `POST /setup/billing`.
 pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, 2).await {
+    if let Err(r) = require_open(&state, &form.session, SetupStep::Billing).await {
         return r;
     }
     let f = &form.fields;
@@ -843,7 +844,7 @@ async fn mapping_render(
     let p = progress(state, session).await?;
     let chrome =
         Chrome::new("Step 3: Customer mapping", "/setup/mapping", session, &p).notice(notice);
-    gate(3, &chrome, &p)?;
+    gate(SetupStep::Mapping, &chrome, &p)?;
     let e = &state.engine;
     let default_type = e
         .billing(t)
@@ -1033,7 +1034,7 @@ async fn mapping_render(
 /// others are shown again as chosen, with why. "Find" shows the form again with the
 /// companies found, keeping what was chosen.
 pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, 3).await {
+    if let Err(r) = require_open(&state, &form.session, SetupStep::Mapping).await {
         return r;
     }
     let f = &form.fields;
@@ -1138,7 +1139,7 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
 /// `POST /setup/mapping/accept`: every unmapped account whose best suggestion is strong
 /// (a matching domain, identifier or name) gets it; weaker ones are left to the admin.
 pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, 3).await {
+    if let Err(r) = require_open(&state, &form.session, SetupStep::Mapping).await {
         return r;
     }
     let t = form.session.tenant.id;
@@ -1259,7 +1260,7 @@ async fn tickets_render(
     let p = progress(state, session).await?;
     let chrome =
         Chrome::new("Step 4: Tickets & alerts", "/setup/tickets", session, &p).notice(notice);
-    gate(4, &chrome, &p)?;
+    gate(SetupStep::Tickets, &chrome, &p)?;
     let e = &state.engine;
     let saved = or_page(
         e.store()
@@ -1379,7 +1380,7 @@ async fn tickets_render(
 
 /// `POST /setup/tickets`: the ticket defaults.
 pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, 4).await {
+    if let Err(r) = require_open(&state, &form.session, SetupStep::Tickets).await {
         return r;
     }
     let f = &form.fields;
@@ -1419,7 +1420,7 @@ pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> R
 
 /// `POST /setup/tickets/alerts`: which alert types each account forwards.
 pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, 4).await {
+    if let Err(r) = require_open(&state, &form.session, SetupStep::Tickets).await {
         return r;
     }
     let t = form.session.tenant.id;
@@ -1439,7 +1440,7 @@ pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Re
 
 /// `POST /setup/tickets/test`: a test alert for one account, to see a ticket arrive.
 pub async fn test_alert(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, 4).await {
+    if let Err(r) = require_open(&state, &form.session, SetupStep::Tickets).await {
         return r;
     }
     let account = form.fields.get("account");
