@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod plan;
+pub mod runs;
 pub mod settings;
 
 pub use plan::{Change, DriftPolicy, Mode};

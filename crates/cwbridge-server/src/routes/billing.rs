@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::State;
+use cwbridge_engine::billing::runs::RunView;
 use cwbridge_engine::billing::settings::BillingInput;
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -62,24 +63,8 @@ pub async fn apply(
 pub async fn runs(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
-    let runs = state
-        .engine
-        .store()
-        .runs(tenant.id, 50)
-        .await
-        .map_err(cwbridge_engine::EngineError::from)?;
-    Ok(Json(Value::Array(
-        runs.into_iter()
-            .map(|r| {
-                json!({
-                    "id": r.id, "startedAt": r.started_at, "finishedAt": r.finished_at,
-                    "status": r.status,
-                    "summary": serde_json::from_str::<Value>(&r.summary).unwrap_or(Value::Null),
-                })
-            })
-            .collect(),
-    )))
+) -> Result<Json<Vec<RunView>>, ApiError> {
+    Ok(Json(state.engine.billing_runs(tenant.id, 50).await?))
 }
 
 /// `GET /api/v1/billing/runs/{id}`: one run's changes, in order.
@@ -88,28 +73,6 @@ pub async fn run(
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
 ) -> Result<Json<Value>, ApiError> {
-    let changes = state
-        .engine
-        .store()
-        .run_changes(tenant.id, id)
-        .await
-        .map_err(cwbridge_engine::EngineError::from)?;
-    if changes.is_empty()
-        && state
-            .engine
-            .store()
-            .run(tenant.id, id)
-            .await
-            .map_err(cwbridge_engine::EngineError::from)?
-            .is_none()
-    {
-        return Err(ApiError::not_found(format!("no billing run {id}")));
-    }
-    Ok(Json(json!({
-        "id": id,
-        "changes": changes.into_iter().map(|c| json!({
-            "at": c.at, "kind": c.kind,
-            "detail": serde_json::from_str::<Value>(&c.detail).unwrap_or(Value::Null),
-        })).collect::<Vec<_>>(),
-    })))
+    let (_, changes) = state.engine.billing_run(tenant.id, id).await?;
+    Ok(Json(json!({ "id": id, "changes": changes })))
 }

@@ -187,10 +187,10 @@ struct BillingPage {
     runs: Vec<RunRow>,
 }
 
-fn summary_words(summary: &str) -> String {
-    let Ok(v) = serde_json::from_str::<Value>(summary) else {
-        return summary.chars().take(200).collect();
-    };
+fn summary_words(v: &Value) -> String {
+    if let Value::String(text) = v {
+        return text.chars().take(200).collect();
+    }
     let mut parts: Vec<String> = Vec::new();
     if let Some(done) = v.get("done").and_then(Value::as_object) {
         for (kind, n) in done {
@@ -236,22 +236,15 @@ pub async fn billing_page(
                 ) => (None, Some(e.to_string())),
                 Err(e) => return Err(failure_page(&e.to_string())),
             };
-            let runs = or_page(
-                state
-                    .engine
-                    .store()
-                    .runs(t, 20)
-                    .await
-                    .map_err(EngineError::from),
-            )?
-            .into_iter()
-            .map(|r| RunRow {
-                id: r.id,
-                started: when(r.started_at),
-                status: r.status,
-                summary: summary_words(&r.summary),
-            })
-            .collect();
+            let runs = or_page(state.engine.billing_runs(t, 20).await)?
+                .into_iter()
+                .map(|r| RunRow {
+                    id: r.id,
+                    started: when(r.started_at),
+                    status: r.status,
+                    summary: summary_words(&r.summary),
+                })
+                .collect();
             Ok(render(
                 StatusCode::OK,
                 &BillingPage {
@@ -329,20 +322,23 @@ pub async fn run_page(
         async {
             let t = session.tenant.id;
             let p = progress(&state, &session).await?;
-            let store = state.engine.store();
-            let Some(run) = or_page(store.run(t, id).await.map_err(EngineError::from))? else {
-                return Err(super::problem_page(
-                    StatusCode::NOT_FOUND,
-                    "No such billing run",
-                    "It may belong to another tenant, or the link is wrong.",
-                ));
+            let (run, changes) = match state.engine.billing_run(t, id).await {
+                Ok(found) => found,
+                Err(EngineError::NotFound(_)) => {
+                    return Err(super::problem_page(
+                        StatusCode::NOT_FOUND,
+                        "No such billing run",
+                        "It may belong to another tenant, or the link is wrong.",
+                    ));
+                }
+                Err(e) => return Err(failure_page(&e.to_string())),
             };
-            let changes = or_page(store.run_changes(t, id).await.map_err(EngineError::from))?
+            let changes = changes
                 .into_iter()
                 .map(|c| RunChange {
                     at: when(c.at),
                     kind: c.kind,
-                    detail: c.detail,
+                    detail: c.detail.to_string(),
                 })
                 .collect();
             let chrome = Chrome::new(&format!("Billing run {id}"), "/billing", &session, &p)

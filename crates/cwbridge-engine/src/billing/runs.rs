@@ -1,0 +1,93 @@
+//! Billing runs as the API and the pages show them: typed views of what the store keeps.
+
+use serde::Serialize;
+use serde_json::Value;
+
+use cwbridge_store::{ChangeRecord, RunRecord, TenantId};
+
+use crate::{Engine, EngineError, Result};
+
+/// One billing run.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RunView {
+    /// Its id.
+    pub id: i64,
+    /// When it started (Unix ms).
+    pub started_at: i64,
+    /// When it finished, if it did (Unix ms).
+    pub finished_at: Option<i64>,
+    /// `running`, `done` or `failed`.
+    pub status: String,
+    /// What it did: changes done by kind, failures, an error.
+    pub summary: Value,
+}
+
+/// One change a run made, as the audit recorded it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ChangeView {
+    /// When (Unix ms).
+    pub at: i64,
+    /// `create`, `update`, `cancel`, `adopt`, `correct` or `failed`.
+    pub kind: String,
+    /// What was changed.
+    pub detail: Value,
+}
+
+/// Stored JSON text as a value; text that is not JSON stays a string.
+fn json_of(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or_else(|_| Value::String(text.to_owned()))
+}
+
+impl From<RunRecord> for RunView {
+    fn from(r: RunRecord) -> Self {
+        RunView {
+            id: r.id,
+            started_at: r.started_at,
+            finished_at: r.finished_at,
+            status: r.status,
+            summary: json_of(&r.summary),
+        }
+    }
+}
+
+impl From<ChangeRecord> for ChangeView {
+    fn from(c: ChangeRecord) -> Self {
+        ChangeView {
+            at: c.at,
+            kind: c.kind,
+            detail: json_of(&c.detail),
+        }
+    }
+}
+
+impl Engine {
+    /// A tenant's latest billing runs, newest first, at most `limit`.
+    pub async fn billing_runs(&self, tenant: TenantId, limit: i64) -> Result<Vec<RunView>> {
+        Ok(self
+            .store
+            .runs(tenant, limit)
+            .await?
+            .into_iter()
+            .map(RunView::from)
+            .collect())
+    }
+
+    /// One billing run of a tenant and its changes, in order.
+    pub async fn billing_run(
+        &self,
+        tenant: TenantId,
+        id: i64,
+    ) -> Result<(RunView, Vec<ChangeView>)> {
+        let run = self
+            .store
+            .run(tenant, id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("no billing run {id}")))?;
+        let changes = self.store.run_changes(tenant, id).await?;
+        Ok((
+            run.into(),
+            changes.into_iter().map(ChangeView::from).collect(),
+        ))
+    }
+}
