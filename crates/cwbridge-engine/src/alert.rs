@@ -166,6 +166,14 @@ enum Outcome {
 }
 
 impl Engine {
+    /// The saved ticket defaults (step 4), if any.
+    pub async fn ticket_settings(
+        &self,
+        tenant: TenantId,
+    ) -> Result<Option<cwbridge_store::TicketSettingsRecord>> {
+        Ok(self.store.ticket_settings(tenant).await?)
+    }
+
     /// Saves step 4's defaults, checking the status and type belong to the board.
     pub async fn set_ticket_settings(
         &self,

@@ -136,13 +136,7 @@ pub async fn settings(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
 ) -> Result<Json<Value>, ApiError> {
-    match state
-        .engine
-        .store()
-        .ticket_settings(tenant.id)
-        .await
-        .map_err(cwbridge_engine::EngineError::from)?
-    {
+    match state.engine.ticket_settings(tenant.id).await? {
         Some(s) => Ok(Json(settings_json(&s))),
         None => Err(ApiError::not_found("tickets are not set up yet")),
     }

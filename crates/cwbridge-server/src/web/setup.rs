@@ -211,12 +211,7 @@ async fn overview_inner(state: &AppState, session: &Session) -> Result<Response,
     let accounts = or_page(e.accounts(t).await)?;
     let mapped = accounts.iter().filter(|a| a.mapping.is_some()).count();
     let mapping = format!("{mapped} of {} accounts mapped.", accounts.len());
-    let tickets = match or_page(
-        e.store()
-            .ticket_settings(t)
-            .await
-            .map_err(EngineError::from),
-    )? {
+    let tickets = match or_page(e.ticket_settings(t).await)? {
         Some(s) => format!(
             "New tickets go to {} as {}, {}.",
             s.board_name, s.status_name, s.priority_name
@@ -1262,12 +1257,7 @@ async fn tickets_render(
         Chrome::new("Step 4: Tickets & alerts", "/setup/tickets", session, &p).notice(notice);
     gate(SetupStep::Tickets, &chrome, &p)?;
     let e = &state.engine;
-    let saved = or_page(
-        e.store()
-            .ticket_settings(t)
-            .await
-            .map_err(EngineError::from),
-    )?;
+    let saved = or_page(e.ticket_settings(t).await)?;
     let boards: Vec<Board> = errors.listed(e.lookup_boards(t).await)?;
     let priorities: Vec<Named> = errors.listed(e.lookup_priorities(t).await)?;
     let chosen = |field: &str, saved_id: Option<i64>| -> String {
