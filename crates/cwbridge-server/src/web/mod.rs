@@ -15,6 +15,7 @@ mod progress;
 mod session;
 mod setup;
 mod status;
+mod views;
 
 use askama::Template;
 use axum::Router;

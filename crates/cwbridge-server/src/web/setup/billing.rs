@@ -1,0 +1,252 @@
+//! Step 2: billing and the product — the catalog product, the agreement type, the mode, the
+//! drift policy and the schedule, with the plan they make.
+
+use super::*;
+
+#[derive(Debug, Deserialize)]
+struct Product {
+    id: i64,
+    #[serde(default)]
+    identifier: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    price: Option<f64>,
+}
+
+#[derive(Template)]
+#[template(path = "billing_setup.html")]
+struct BillingSetupPage {
+    chrome: Chrome,
+    q: String,
+    products: Vec<Opt>,
+    agreement_types: Vec<Opt>,
+    modes: Vec<(Opt, &'static str)>,
+    drift: Vec<Opt>,
+    schedule_hours: String,
+    errors: Errors,
+    plan: Option<PlanView>,
+    done: bool,
+}
+
+/// `GET /setup/billing?q=`: the catalog (searched), the agreement types, the billing type,
+/// and the plan the saved choices lead to.
+pub async fn billing_page(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<PageQuery>,
+) -> Response {
+    either(
+        billing_render(
+            &state,
+            &session,
+            &query.q,
+            None,
+            Errors::default(),
+            notice_from(&query.notice),
+        )
+        .await,
+    )
+}
+
+async fn billing_render(
+    state: &AppState,
+    session: &Session,
+    q: &str,
+    typed: Option<&crate::web::Fields>,
+    mut errors: Errors,
+    notice: Option<String>,
+) -> Result<Response, Response> {
+    let t = session.tenant.id;
+    let p = progress(state, session).await?;
+    let chrome =
+        Chrome::new("Step 2: Billing & product", "/setup/billing", session, &p).notice(notice);
+    gate(SetupStep::Billing, &chrome, &p)?;
+    let e = &state.engine;
+    let saved = e.billing(t).await.ok();
+    let products: Vec<Product> = errors.listed(e.lookup_catalog(t, Some(q)).await)?;
+    let types: Vec<Named> = errors.listed(e.lookup_agreement_types(t).await)?;
+    let chosen_product = typed
+        .map(|f| f.get("product").to_owned())
+        .or_else(|| saved.as_ref().map(|b| b.product_id.to_string()))
+        .unwrap_or_default();
+    let mut product_opts: Vec<Opt> = products
+        .iter()
+        .map(|pr| {
+            Opt::new(
+                pr.id,
+                format!(
+                    "{} — {} ({} each)",
+                    pr.identifier.clone().unwrap_or_default(),
+                    pr.description.clone().unwrap_or_default(),
+                    money(pr.price.unwrap_or_default())
+                ),
+                pr.id.to_string() == chosen_product,
+            )
+        })
+        .collect();
+    if let Some(b) = &saved
+        && !product_opts
+            .iter()
+            .any(|o| o.value == b.product_id.to_string())
+        && chosen_product == b.product_id.to_string()
+    {
+        product_opts.insert(
+            0,
+            Opt::new(
+                b.product_id,
+                format!(
+                    "{} — {} (saved)",
+                    b.product_identifier, b.product_description
+                ),
+                true,
+            ),
+        );
+    }
+    let chosen_type = typed
+        .map(|f| f.get("agreementType").to_owned())
+        .or_else(|| saved.as_ref().map(|b| b.agreement_type_id.to_string()))
+        .unwrap_or_default();
+    let agreement_types = types
+        .iter()
+        .map(|a| {
+            Opt::new(
+                a.id,
+                a.name.clone().unwrap_or_default(),
+                a.id.to_string() == chosen_type,
+            )
+        })
+        .collect();
+    let mode = typed
+        .map(|f| f.get("mode").to_owned())
+        .or_else(|| saved.as_ref().map(|b| b.mode.as_str().to_owned()))
+        .unwrap_or_else(|| "per_unit".into());
+    let modes = [
+        (
+            Mode::PerUnit,
+            "Billable: every sending domain is its own line on the invoice.",
+        ),
+        (
+            Mode::Bundled,
+            "Billable: all of a customer's sending domains on one line, quantity = their count.",
+        ),
+        (
+            Mode::NotBillable,
+            "Not billable: counts and names are sent for tracking, nothing lands on the invoice.",
+        ),
+    ]
+    .into_iter()
+    .map(|(m, help)| {
+        let label = match m {
+            Mode::PerUnit => "Billable, one line per sending domain",
+            Mode::Bundled => "Billable, bundled in one line",
+            Mode::NotBillable => "Not billable",
+        };
+        (Opt::new(m.as_str(), label, m.as_str() == mode), help)
+    })
+    .collect();
+    let drift_now = typed
+        .map(|f| f.get("driftPolicy").to_owned())
+        .or_else(|| saved.as_ref().map(|b| b.drift_policy.to_string()))
+        .unwrap_or_else(|| DriftPolicy::Report.to_string());
+    let drift = [
+        (DriftPolicy::Report, "Show them in the plan, change nothing"),
+        (DriftPolicy::Correct, "Write cwbridge's values back"),
+        (DriftPolicy::Adopt, "Keep the hand edit"),
+    ]
+    .into_iter()
+    .map(|(p, l)| Opt::new(p.as_str(), l, p.as_str() == drift_now))
+    .collect();
+    let schedule_hours = typed
+        .map(|f| f.get("scheduleHours").to_owned())
+        .or_else(|| saved.as_ref().map(|b| b.schedule_hours.to_string()))
+        .unwrap_or_else(|| "24".into());
+    let plan = if saved.is_some() && typed.is_none() {
+        match e.billing_plan(t, false).await {
+            Ok(plan) => Some(plan_view(&plan, &or_page(e.accounts(t).await)?)),
+            Err(err) => {
+                errors.take(err)?;
+                None
+            }
+        }
+    } else {
+        None
+    };
+    let status = errors.status();
+    let page = BillingSetupPage {
+        chrome,
+        q: q.to_owned(),
+        products: product_opts,
+        agreement_types,
+        modes,
+        drift,
+        schedule_hours,
+        errors,
+        plan,
+        done: p.billing,
+    };
+    Ok(render(status, &page))
+}
+
+/// `POST /setup/billing`.
+pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> Response {
+    if let Err(r) = require_open(&state, &form.session, SetupStep::Billing).await {
+        return r;
+    }
+    let f = &form.fields;
+    if !f.get("search").is_empty() {
+        // The catalog searched from inside the form: shown again with what was chosen.
+        let q = f.get("q").to_owned();
+        return either(
+            billing_render(&state, &form.session, &q, Some(f), Errors::default(), None).await,
+        );
+    }
+    let mut errors = Errors::default();
+    let mode = Mode::parse(f.get("mode"));
+    if mode.is_none() {
+        errors.add("mode", "choose how customers are billed");
+    }
+    let drift_policy = f.get("driftPolicy").parse().unwrap_or(DriftPolicy::Report);
+    let schedule_hours = match f.get("scheduleHours") {
+        "" => Some(0),
+        h => h.parse::<u32>().ok().filter(|h| *h <= MAX_SCHEDULE_HOURS),
+    };
+    if schedule_hours.is_none() {
+        errors.add(
+            "scheduleHours",
+            format!("give whole hours from 0 (on demand only) to {MAX_SCHEDULE_HOURS} (a month)"),
+        );
+    }
+    if f.get("product").is_empty() {
+        errors.add(
+            "product",
+            "choose the product from the catalog (search for it if it is not listed)",
+        );
+    }
+    if f.get("agreementType").is_empty() {
+        errors.add("agreementType", "choose the default agreement type");
+    }
+    if let (false, Some(mode), Some(schedule_hours)) = (errors.any(), mode, schedule_hours) {
+        let input = BillingInput {
+            product: f.get("product").to_owned(),
+            agreement_type: f.get("agreementType").to_owned(),
+            mode,
+            drift_policy,
+            schedule_hours,
+        };
+        match state
+            .engine
+            .set_billing(form.session.tenant.id, &input)
+            .await
+        {
+            Ok(_) => return see_other("/setup/billing?notice=billing-saved"),
+            Err(e) => {
+                if let Err(r) = errors.take(e) {
+                    return r;
+                }
+            }
+        }
+    }
+    let q = f.get("q").to_owned();
+    either(billing_render(&state, &form.session, &q, Some(f), errors, None).await)
+}
