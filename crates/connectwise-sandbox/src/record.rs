@@ -27,6 +27,9 @@ use crate::store::Entity;
 /// cap (only possible in free-form values a client sends) keep their object as plain JSON.
 pub const MAX_NAMES: usize = 65_536;
 
+/// The field under which a record keeps, as JSON, the fields past the interner's cap.
+const EXTRA: &str = "_extra";
+
 /// An interned field name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Sym(u32);
@@ -47,6 +50,8 @@ fn names() -> &'static RwLock<Names> {
             len: 0,
             ids: HashMap::new(),
         };
+        // `_extra` first: a record keeps what the full interner could not take under it.
+        n.add(EXTRA);
         for name in Schemas::embedded().field_names() {
             n.add(name);
         }
@@ -279,7 +284,8 @@ impl Record {
                         }
                     }
                 }
-                if let Some(extra) = Sym::intern("_extra") {
+                // Interned at start-up, so always found: nothing is dropped.
+                if let Some(extra) = Sym::find(EXTRA) {
                     fields.push((extra, Val::Json(Box::new(Value::Object(rest)))));
                 }
                 Record(fields.into_boxed_slice())

@@ -747,7 +747,7 @@ fn bench(w: &mut Writer<'_>, companies: usize, tickets: usize) {
         e.insert("leadFlag".into(), json!(false));
         e.insert("_info".into(), info.clone());
         let stored = w.put(res::COMPANIES, 0, id, e);
-        company_refs.push(crate::entity::reference_to(res::COMPANIES, id, &stored));
+        company_refs.push(crate::entity::reference_to(res::COMPANIES, id, stored));
     }
     // What billing needs: an agreement type, one active agreement of it per company, and
     // the DMARC-monitoring product in the catalog.

@@ -328,7 +328,7 @@ impl Writer<'_> {
     }
 
     /// Stores a record (insert or replace).
-    pub fn put(&mut self, key: &str, parent: i64, id: i64, entity: Entity) -> Record {
+    pub fn put(&mut self, key: &str, parent: i64, id: i64, entity: Entity) -> &Record {
         let change = Change::Put {
             c: key.to_owned(),
             p: parent,
@@ -339,7 +339,9 @@ impl Writer<'_> {
             self.records.push(line);
         }
         self.data.apply(change);
-        self.data.get(key, parent, id).cloned().unwrap_or_default()
+        self.data
+            .get(key, parent, id)
+            .expect("a record just stored is there")
     }
 
     /// Removes a record.
@@ -411,7 +413,9 @@ mod tests {
         {
             let store = Store::open(dir.path()).unwrap();
             store
-                .write(|w| w.put("t", 0, 1, entity(json!({"name": "a"}))))
+                .write(|w| {
+                    w.put("t", 0, 1, entity(json!({"name": "a"})));
+                })
                 .unwrap();
         }
         let mut j = OpenOptions::new()

@@ -24,6 +24,8 @@ use super::{ApiRequest, Shared, json_response};
 pub(super) struct Filter<'a> {
     data: &'a Data,
     resource: &'a Resource,
+    /// The resource's schema, looked up once for the whole scan.
+    schema: &'static EntitySchema,
     q: &'a ListQuery,
     p: &'a Principal,
     mine_only: bool,
@@ -39,6 +41,7 @@ pub(super) fn filter<'a>(
     Filter {
         data,
         resource,
+        schema: Schemas::embedded().get(resource.schema),
         q,
         p,
         mine_only,
@@ -57,8 +60,7 @@ impl Filter<'_> {
 
     fn keeps(&self, e: &Record) -> bool {
         let q = self.q;
-        let schema = Schemas::embedded().get(self.resource.schema);
-        let field = |key: &str| field_or_flag(schema, e, key);
+        let field = |key: &str| field_or_flag(self.schema, e, key);
         (!self.mine_only || is_mine(self.resource, e, self.p))
             && in_scope(self.data, self.resource, e, self.p)
             && q.conditions

@@ -67,7 +67,7 @@ pub(super) fn create(
             out_of_scope(w.data(), resource, &e, p)?;
             let id = w.next_id(resource.key);
             e.insert("id".into(), json!(id));
-            let stored = w.put(resource.key, parent, id, e.clone());
+            let stored = w.put(resource.key, parent, id, e.clone()).clone();
             after_create(w, resource, id, &e, p);
             Ok((id, stored))
         })
@@ -137,7 +137,7 @@ pub(super) fn update(
             let mut e = prepare(w.data(), resource, parent, input, Some(&current), &p.actor)?;
             out_of_scope(w.data(), resource, &e, p)?;
             e.insert("id".into(), json!(id));
-            Ok(w.put(resource.key, parent, id, e))
+            Ok(w.put(resource.key, parent, id, e).clone())
         })
         .map_err(internal)??;
     let rendered = render(resource, id, &stored, &shared.api_base());
