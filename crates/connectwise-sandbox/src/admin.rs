@@ -109,10 +109,7 @@ impl AdminClient {
                 .replace("addLevel", l.add.as_str())
                 .replace("editLevel", l.edit.as_str())
                 .replace("deleteLevel", l.delete.as_str());
-            system
-                .security_role_settings(id)
-                .patch(sid, &patch)
-                .await?;
+            system.security_role_settings(id).patch(sid, &patch).await?;
         }
         Ok(id)
     }
@@ -135,12 +132,7 @@ impl AdminClient {
             "securityRole": {"name": role},
             "structureLevel": {"id": 1, "name": "Corporate"},
         }))?;
-        let member = self
-            .client
-            .system()
-            .members()
-            .create(&member)
-            .await?;
+        let member = self.client.system().members().create(&member).await?;
         member.id.context("the member has no id")
     }
 

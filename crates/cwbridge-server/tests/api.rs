@@ -1,132 +1,42 @@
 //! The REST API over HTTP, against the sandbox, on every database this machine offers.
 
-use std::net::SocketAddr;
-
-use connectwise_sandbox::admin::AdminClient;
-use connectwise_sandbox::{Preset, Sandbox, SandboxConfig, Seed};
-use cwbridge_engine::{Engine, EngineConfig, Keyring};
-use cwbridge_server::{AppState, Application};
-use cwbridge_store::testing::{TestDb, databases};
+use cwbridge_engine::EngineConfig;
+use cwbridge_testkit::{OPERATOR, ServeOptions, Served as Bridge, Site, TestDb, databases};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
-
-const OPERATOR: &str = "operator-secret";
-
-struct Bridge {
-    base: String,
-    http: reqwest::Client,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
-}
-
-impl Bridge {
-    async fn start(engine: Engine) -> Bridge {
-        let state = AppState {
-            engine,
-            operator_token_hash: Some(hex::encode(Sha256::digest(OPERATOR.as_bytes()))),
-            public_https: false,
-        };
-        let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state)
-            .await
-            .unwrap();
-        let addr = app.local_addr().unwrap();
-        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-        tokio::spawn(app.run_until(async move {
-            let _ = rx.await;
-        }));
-        Bridge {
-            base: format!("http://{addr}"),
-            http: reqwest::Client::new(),
-            stop: Some(tx),
-        }
-    }
-
-    async fn call(
-        &self,
-        method: reqwest::Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value, String) {
-        let mut req = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(t) = token {
-            req = req.bearer_auth(t);
-        }
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let res = req.send().await.unwrap();
-        let status = res.status();
-        let text = res.text().await.unwrap();
-        (
-            status,
-            serde_json::from_str(&text).unwrap_or(Value::Null),
-            text,
-        )
-    }
-}
-
-impl Drop for Bridge {
-    fn drop(&mut self) {
-        if let Some(tx) = self.stop.take() {
-            let _ = tx.send(());
-        }
-    }
-}
 
 struct World {
-    sandbox: Sandbox,
+    site: Site,
     input: Value,
     private_key: String,
 }
 
+/// A demo sandbox with seed 004's role, member and key; `input` is step 1's form.
 async fn world() -> World {
-    let sandbox = Sandbox::start(SandboxConfig {
-        seed: Some(Seed::Demo),
-        ..SandboxConfig::ephemeral()
-    })
-    .await
-    .unwrap();
-    let admin = AdminClient::new(sandbox.credentials().clone(), sandbox.ca_pem()).unwrap();
-    admin
-        .create_role("EasyDMARC", &Preset::BillingTickets.grants())
-        .await
-        .unwrap();
-    let member = admin
-        .create_member(
+    let site = Site::demo().await;
+    let key = site
+        .key_for(
             "EasyDMARC",
-            "EasyDMARC",
-            Some("API"),
-            "dmarc@msp.example",
-            "EasyDMARC",
+            &connectwise_sandbox::Preset::BillingTickets.grants(),
         )
-        .await
-        .unwrap();
-    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
-    let c = sandbox.credentials();
-    let input = json!({
-        "site": c.site, "companyId": c.company_id, "publicKey": public_key,
-        "privateKey": private_key, "clientId": c.client_id,
-    });
+        .await;
     World {
-        sandbox,
-        input,
-        private_key,
+        input: site.connection_json(&key),
+        private_key: key.private_key,
+        site,
     }
 }
 
+const WITH_OPERATOR: ServeOptions = ServeOptions {
+    operator: true,
+    public_https: false,
+};
+
+/// A bridge reaching the world's sandbox per test database.
 async fn bridges(w: &World) -> Vec<(Bridge, TestDb)> {
     let mut out = Vec::new();
-    for db in databases().await {
-        let config = EngineConfig {
-            connectwise_ca: w.sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
-            fence: connectwise_client::Fence::public_only()
-                .allow_network("127.0.0.1/32".parse().unwrap()),
-            ..EngineConfig::default()
-        };
-        let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();
-        let engine = Engine::new(db.store.clone(), keyring, config);
-        out.push((Bridge::start(engine).await, db));
+    for (engine, db) in cwbridge_testkit::engines(&w.site.config()).await {
+        out.push((cwbridge_testkit::serve(engine, WITH_OPERATOR).await, db));
     }
     out
 }
@@ -137,21 +47,11 @@ async fn bridge_with_limits(db: &TestDb, limits: cwbridge_engine::Limits) -> Bri
         limits,
         ..EngineConfig::default()
     };
-    let keyring = Keyring::from_base64(&[Keyring::generate_key()]).unwrap();
-    Bridge::start(Engine::new(db.store.clone(), keyring, config)).await
+    cwbridge_testkit::serve(cwbridge_testkit::engine(db, &config), WITH_OPERATOR).await
 }
 
 async fn tenant(b: &Bridge, name: &str) -> String {
-    let (status, body, _) = b
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/tenants",
-            Some(OPERATOR),
-            Some(json!({"name": name})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CREATED, "{body}");
-    body["token"].as_str().unwrap().to_owned()
+    b.tenant(name).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,125 +2,41 @@
 //! tenant isolation, on every database this machine offers. (Walking the four steps in a
 //! real browser is `cwbridge`'s `tests/wizard.rs`.)
 
-use std::net::SocketAddr;
-
-use connectwise_sandbox::admin::AdminClient;
-use connectwise_sandbox::{Preset, Sandbox, SandboxConfig, Seed};
 use cwbridge_engine::account::AccountInput;
 use cwbridge_engine::alert::AlertInput;
 use cwbridge_engine::billing::settings::BillingInput;
 use cwbridge_engine::billing::{DriftPolicy, Mode};
-use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring};
-use cwbridge_server::{AppState, Application};
-use cwbridge_store::testing::databases;
+use cwbridge_engine::{Engine, EngineConfig};
+use cwbridge_testkit::{ServeOptions, Served, Site, cookie, csrf, databases, local_fence};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, ORIGIN, SET_COOKIE};
+use reqwest::header::{COOKIE, LOCATION, ORIGIN};
 
-struct Site {
-    base: String,
-    http: reqwest::Client,
-    _stop: tokio::sync::oneshot::Sender<()>,
-}
-
-async fn serve(engine: Engine) -> Site {
-    serve_at(engine, false).await
+async fn serve(engine: Engine) -> Served {
+    cwbridge_testkit::serve(engine, ServeOptions::default()).await
 }
 
 /// Serves, saying (or not) that browsers reach it over https (`--public-url https://…`).
-async fn serve_at(engine: Engine, public_https: bool) -> Site {
-    let state = AppState {
-        engine,
-        operator_token_hash: None,
+async fn serve_at(engine: Engine, public_https: bool) -> Served {
+    let options = ServeOptions {
         public_https,
+        ..ServeOptions::default()
     };
-    let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state)
-        .await
-        .unwrap();
-    let addr = app.local_addr().unwrap();
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async move {
-        let _ = rx.await;
-    }));
-    Site {
-        base: format!("http://{addr}"),
-        http: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap(),
-        _stop: tx,
-    }
+    cwbridge_testkit::serve(engine, options).await
 }
 
-/// The `name=value` of a response's cookie, and its whole `Set-Cookie` line.
-fn cookie(res: &reqwest::Response, name: &str) -> Option<(String, String)> {
-    res.headers().get_all(SET_COOKIE).iter().find_map(|v| {
-        let line = v.to_str().ok()?.to_owned();
-        let pair = line.split(';').next()?.trim().to_owned();
-        pair.starts_with(&format!("{name}="))
-            .then_some((pair, line))
-    })
-}
-
-/// The value of the first hidden `csrf` field of a page.
-fn csrf(html: &str) -> String {
-    let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
-    html[at..].split('"').next().unwrap().to_owned()
-}
-
-impl Site {
-    /// Signs in with `token`; answers the session cookie (`cwb_session=…`).
-    async fn sign_in(&self, token: &str) -> String {
-        let page = self
-            .http
-            .get(format!("{}/sign-in", self.base))
-            .send()
-            .await
-            .unwrap();
-        let (login_cookie, _) = cookie(&page, "cwb_sign_in").expect("a sign-in cookie");
-        let form_token = csrf(&page.text().await.unwrap());
-        let res = self
-            .http
-            .post(format!("{}/sign-in", self.base))
-            .header(COOKIE, login_cookie)
-            .form(&[("csrf", form_token.as_str()), ("token", token)])
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::SEE_OTHER);
-        assert_eq!(res.headers()[LOCATION], "/");
-        let (session, line) = cookie(&res, "cwb_session").expect("a session cookie");
-        assert!(
-            line.contains("HttpOnly") && line.contains("SameSite=Lax"),
-            "{line}"
-        );
-        assert!(!line.contains(token));
-        session
-    }
-
-    async fn get(&self, path: &str, session: &str) -> (StatusCode, String) {
-        let res = self
-            .http
-            .get(format!("{}{path}", self.base))
-            .header(COOKIE, session)
-            .send()
-            .await
-            .unwrap();
-        (res.status(), res.text().await.unwrap())
-    }
+/// An engine over `db` that reaches nothing but the public internet and 127.0.0.1.
+fn local_engine(db: &cwbridge_testkit::TestDb) -> Engine {
+    let config = EngineConfig {
+        fence: local_fence(),
+        ..EngineConfig::default()
+    };
+    cwbridge_testkit::engine(db, &config)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_sessions_and_forgery_protection() {
     for db in databases().await {
-        let engine = Engine::new(
-            db.store.clone(),
-            Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
-            EngineConfig {
-                fence: connectwise_client::Fence::public_only()
-                    .allow_network("127.0.0.1/32".parse().unwrap()),
-                ..EngineConfig::default()
-            },
-        );
+        let engine = local_engine(&db);
         let msp = engine.create_tenant("MSP").await.unwrap();
         let site = serve(engine.clone()).await;
         let label = &db.label;
@@ -283,15 +199,7 @@ async fn sign_in_sessions_and_forgery_protection() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pages_escape_what_vendors_send_and_show_one_tenant() {
     for db in databases().await {
-        let engine = Engine::new(
-            db.store.clone(),
-            Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
-            EngineConfig {
-                fence: connectwise_client::Fence::public_only()
-                    .allow_network("127.0.0.1/32".parse().unwrap()),
-                ..EngineConfig::default()
-            },
-        );
+        let engine = local_engine(&db);
         let a = engine.create_tenant("A").await.unwrap();
         let b = engine.create_tenant("B").await.unwrap();
         engine
@@ -363,55 +271,12 @@ async fn pages_escape_what_vendors_send_and_show_one_tenant() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn many_customers_are_mapped_a_page_at_a_time() {
-    let sandbox = Sandbox::start(SandboxConfig {
-        seed: Some(Seed::Demo),
-        ..SandboxConfig::ephemeral()
-    })
-    .await
-    .unwrap();
-    let admin = AdminClient::new(sandbox.credentials().clone(), sandbox.ca_pem()).unwrap();
-    admin
-        .create_role("Integration", &Preset::BillingTickets.grants())
-        .await
-        .unwrap();
-    let member = admin
-        .create_member(
-            "Integration",
-            "Integration",
-            None,
-            "i@msp.example",
-            "Integration",
-        )
-        .await
-        .unwrap();
-    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
-    let c = sandbox.credentials().clone();
-    for db in databases().await {
-        let engine = Engine::new(
-            db.store.clone(),
-            Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
-            EngineConfig {
-                connectwise_ca: sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
-                fence: connectwise_client::Fence::public_only()
-                    .allow_network("127.0.0.1/32".parse().unwrap()),
-                ..EngineConfig::default()
-            },
-        );
+    let cw = Site::demo().await;
+    let input = cw.seed_member("Integration").await;
+    for (engine, db) in cwbridge_testkit::engines(&cw.config()).await {
         let msp = engine.create_tenant("MSP").await.unwrap();
         let t = msp.tenant.id;
-        let (_, check) = engine
-            .save_connection(
-                t,
-                &ConnectionInput {
-                    site: c.site.clone(),
-                    company_id: c.company_id.clone(),
-                    public_key: public_key.clone(),
-                    private_key: private_key.clone(),
-                    client_id: c.client_id.clone(),
-                },
-            )
-            .await
-            .unwrap();
+        let (_, check) = engine.save_connection(t, &input).await.unwrap();
         assert!(check.ok, "{check:#?}");
         engine
             .set_billing(
@@ -455,7 +320,7 @@ async fn many_customers_are_mapped_a_page_at_a_time() {
         assert!(html.contains("Customer 59"), "{html}");
 
         // Saving page 2 maps its row and comes back to page 2.
-        let company = admin_company(&c, &sandbox).await;
+        let company = admin_company(&cw).await;
         let res = site
             .http
             .post(format!("{}/setup/mapping", site.base))
@@ -506,30 +371,15 @@ async fn many_customers_are_mapped_a_page_at_a_time() {
 }
 
 /// A demo company's id, asked of the sandbox as its admin.
-async fn admin_company(c: &connectwise_sandbox::Credentials, sandbox: &Sandbox) -> i64 {
-    let client = connectwise_client::Client::builder(connectwise_client::Credentials {
-        site: c.site.clone(),
-        company_id: c.company_id.clone(),
-        public_key: c.public_key.clone(),
-        private_key: c.private_key.clone(),
-        client_id: c.client_id.clone(),
-    })
-    .extra_ca_pem(sandbox.ca_pem().unwrap().as_bytes().to_vec())
-    .build()
-    .unwrap();
-    client.company().companies().list().send().await.unwrap()[0]
-        .id
-        .unwrap()
+async fn admin_company(site: &Site) -> i64 {
+    let companies = site.admin_client().company().companies().list().send();
+    companies.await.unwrap()[0].id.unwrap()
 }
 
 #[tokio::test]
 async fn cookies_are_secure_when_the_operator_says_browsers_use_https() {
     let db = databases().await.remove(0);
-    let engine = Engine::new(
-        db.store.clone(),
-        Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
-        EngineConfig::default(),
-    );
+    let engine = cwbridge_testkit::engine(&db, &EngineConfig::default());
     let msp = engine.create_tenant("MSP").await.unwrap();
     for (public_https, secure) in [(false, false), (true, true)] {
         let site = serve_at(engine.clone(), public_https).await;

@@ -3,17 +3,11 @@
 use std::path::Path;
 use std::process::{Command, Output};
 
-use connectwise_sandbox::{Sandbox, SandboxConfig, Seed};
+use connectwise_sandbox::Sandbox;
 use serde_json::Value;
 
 async fn sandbox_in(dir: &Path) -> Sandbox {
-    Sandbox::start(SandboxConfig {
-        state_dir: Some(dir.to_owned()),
-        seed: Some(Seed::Demo),
-        ..SandboxConfig::ephemeral()
-    })
-    .await
-    .expect("the sandbox starts")
+    cwbridge_testkit::Site::demo_in(dir).await.sandbox
 }
 
 /// Runs `cwbridge api ARGS --credentials DIR/credentials.json --ca DIR/cert.pem`.

@@ -13,8 +13,8 @@ use cwbridge_engine::alert::{AlertInput, AlertPolicyInput, AlertView};
 use cwbridge_engine::mapping::MappingInput;
 use cwbridge_store::TenantId;
 
-use crate::helpers::{Site, engines};
 use crate::pool::Worker;
+use cwbridge_testkit::{Site, engines};
 
 /// A tenant with tickets set up (Help Desk, New, Priority 3, Alert type) and Acme mapped.
 async fn alert_tenant(site: &Site, engine: &Engine, name: &str) -> TenantId {

@@ -13,7 +13,7 @@ use cwbridge_engine::mapping::MappingInput;
 use cwbridge_engine::{Engine, EngineError};
 use cwbridge_store::TenantId;
 
-use crate::helpers::{Site, engines};
+use cwbridge_testkit::{Site, engines};
 
 async fn company_id(cw: &Client, identifier: &str) -> i64 {
     cw.company()

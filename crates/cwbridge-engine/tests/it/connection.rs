@@ -4,7 +4,7 @@ use connectwise_sandbox::roles::Action;
 use cwbridge_engine::preflight::{Action as Need, Status};
 use cwbridge_engine::{ConnectionInput, EngineError, Keyring};
 
-use crate::helpers::{Site, engines};
+use cwbridge_testkit::{Site, engines};
 
 #[tokio::test]
 async fn seed_004s_role_passes_the_check() {

@@ -13,7 +13,7 @@ use connectwise_client::Fence;
 use cwbridge_engine::{ConnectionInput, EngineConfig, EngineError};
 use futures_util::stream;
 
-use crate::helpers::{Site, engines};
+use cwbridge_testkit::{Site, engines};
 
 const RULE: &str =
     "cwbridge connects only to public addresses unless the operator allows this network";

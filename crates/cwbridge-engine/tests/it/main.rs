@@ -4,6 +4,5 @@ mod alerts;
 mod billing;
 mod connection;
 mod fence;
-mod helpers;
 mod pool;
 mod tenants;

@@ -2,7 +2,7 @@
 
 use cwbridge_engine::EngineError;
 
-use crate::helpers::{Site, engines};
+use cwbridge_testkit::{Site, engines};
 
 #[tokio::test]
 async fn a_tenant_is_found_by_its_token_and_sees_only_its_own_connection() {

@@ -5,8 +5,7 @@ use std::path::Path;
 use std::process::{Child, Command};
 use std::time::Duration;
 
-use connectwise_sandbox::admin::AdminClient;
-use connectwise_sandbox::{Preset, Sandbox, SandboxConfig, Seed};
+use connectwise_sandbox::{Preset, Sandbox};
 
 /// A directory holding the sandbox's state (`sandbox/`) and the bridge's (`bridge.db`).
 pub struct World {
@@ -19,34 +18,15 @@ pub struct World {
 /// A demo sandbox with seed 004's role, an API member holding it, and a key.
 pub async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let sandbox = Sandbox::start(SandboxConfig {
-        state_dir: Some(dir.path().join("sandbox")),
-        seed: Some(Seed::Demo),
-        ..SandboxConfig::ephemeral()
-    })
-    .await
-    .unwrap();
-    let admin = AdminClient::from_state_dir(&dir.path().join("sandbox")).unwrap();
-    admin
-        .create_role("EasyDMARC", &Preset::BillingTickets.grants())
-        .await
-        .unwrap();
-    let member = admin
-        .create_member(
-            "EasyDMARC",
-            "EasyDMARC",
-            None,
-            "dmarc@msp.example",
-            "EasyDMARC",
-        )
-        .await
-        .unwrap();
-    let (public_key, private_key) = admin.create_key(member, "cwbridge").await.unwrap();
+    let site = cwbridge_testkit::Site::demo_in(&dir.path().join("sandbox")).await;
+    let key = site
+        .key_for("EasyDMARC", &Preset::BillingTickets.grants())
+        .await;
     World {
         dir,
-        sandbox,
-        public_key,
-        private_key,
+        sandbox: site.sandbox,
+        public_key: key.public_key,
+        private_key: key.private_key,
     }
 }
 
