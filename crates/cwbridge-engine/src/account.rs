@@ -147,16 +147,18 @@ impl Engine {
 
     /// Every account with its mapping.
     pub async fn accounts(&self, tenant: TenantId) -> Result<Vec<AccountView>> {
-        let mappings = self.store.mappings(tenant).await?;
+        let mut mappings: std::collections::HashMap<String, _> = self
+            .store
+            .mappings(tenant)
+            .await?
+            .into_iter()
+            .map(|m| (m.external_id.clone(), m))
+            .collect();
         let accounts: Vec<AccountRecord> = self.store.accounts(tenant).await?;
         Ok(accounts
             .into_iter()
             .map(|a| AccountView {
-                mapping: mappings
-                    .iter()
-                    .find(|m| m.external_id == a.external_id)
-                    .cloned()
-                    .map(MappingView::from),
+                mapping: mappings.remove(&a.external_id).map(MappingView::from),
                 id: a.external_id,
                 name: a.name,
                 units: a.units,

@@ -27,6 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::Engine;
 use crate::error::{EngineError, Result};
+use crate::forwarding::Route;
 
 /// ConnectWise's limit on a ticket summary.
 const SUMMARY_MAX: usize = 100;
@@ -279,44 +280,6 @@ impl Engine {
         };
         self.store.put_ticket_settings(tenant, &record).await?;
         Ok(record)
-    }
-
-    /// Sets which alert types an account forwards: `["*"]` for all (also types added
-    /// later), an empty list for none.
-    pub async fn set_alert_route(
-        &self,
-        tenant: TenantId,
-        account: &str,
-        types: &[String],
-    ) -> Result<()> {
-        if !self
-            .store
-            .accounts(tenant)
-            .await?
-            .iter()
-            .any(|a| a.external_id == account)
-        {
-            return Err(EngineError::NotFound(format!("no account `{account}`")));
-        }
-        let list = if types.iter().any(|t| t == "*") {
-            "*".to_owned()
-        } else {
-            serde_json::to_string(types).unwrap_or_default()
-        };
-        Ok(self.store.put_alert_route(tenant, account, &list).await?)
-    }
-
-    /// The alert types an account forwards: `None` for all of them (the default).
-    pub async fn alert_route(
-        &self,
-        tenant: TenantId,
-        account: &str,
-    ) -> Result<Option<Vec<String>>> {
-        Ok(match self.store.alert_route(tenant, account).await? {
-            None => None,
-            Some(list) if list == "*" => None,
-            Some(list) => Some(serde_json::from_str(&list).unwrap_or_default()),
-        })
     }
 
     /// Sets an alert type's policy.
@@ -692,15 +655,12 @@ impl Engine {
         };
         if a.alert_type != TEST_ALERT_TYPE
             && let Some(route) = self.store.alert_route(tenant, &a.account).await?
-            && route != "*"
+            && !Route::from_stored(&route).forwards(&a.alert_type)
         {
-            let types: Vec<String> = serde_json::from_str(&route).unwrap_or_default();
-            if !types.contains(&a.alert_type) {
-                return Ok(Outcome::Skipped(format!(
-                    "alert type `{}` is not forwarded for this account",
-                    a.alert_type
-                )));
-            }
+            return Ok(Outcome::Skipped(format!(
+                "alert type `{}` is not forwarded for this account",
+                a.alert_type
+            )));
         }
         let Some(mapping) = self
             .store

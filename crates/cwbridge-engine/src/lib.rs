@@ -10,6 +10,8 @@ pub mod billing;
 pub mod connection;
 // Errors callers turn into answers.
 pub mod error;
+// Which alert types each customer forwards.
+pub mod forwarding;
 // ConnectWise's recent error and rate-limit answers.
 pub mod health;
 // Group commit of accepted alerts.
@@ -20,6 +22,8 @@ pub mod preflight;
 pub mod lookup;
 // Accounts to ConnectWise companies, with suggestions.
 pub mod mapping;
+// One page of a long list.
+pub mod paging;
 pub mod progress;
 // What runs on its own: daily checks, scheduled billing.
 pub mod schedule;

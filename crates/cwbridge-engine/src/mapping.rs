@@ -2,7 +2,7 @@
 //! optional agreement override, and ranked suggestions — each with its reason — that are
 //! never applied without the user's say (a wrong guess bills the wrong customer).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use connectwise_client::ErrorKind;
 use connectwise_client::models::Company;
@@ -110,65 +110,145 @@ fn domain_of(site: &str) -> String {
 
 /// Ranks companies for an account by name, identifier and the units' domains.
 pub fn rank(account_name: &str, units: &[String], companies: &[Company]) -> Vec<Suggestion> {
-    let account_words = words(account_name);
-    let squashed: String = account_words.iter().cloned().collect();
-    let unit_domains: BTreeSet<String> = units.iter().map(|u| domain_of(u)).collect();
-    let mut out: Vec<Suggestion> = companies
-        .iter()
-        .filter_map(|c| {
+    CompanyIndex::new(companies).rank(account_name, units)
+}
+
+/// A company as ranking reads it, prepared once.
+#[derive(Debug)]
+struct Prepared {
+    id: i64,
+    name: String,
+    words: BTreeSet<String>,
+    identifier: Option<String>,
+    domain: Option<String>,
+}
+
+/// Companies prepared for ranking many accounts: each company's words, identifier and
+/// website domain read once, and looked up by them, so an account is compared only with the
+/// companies that share something with it (the others score nothing).
+#[derive(Debug, Default)]
+pub struct CompanyIndex {
+    companies: Vec<Prepared>,
+    by_word: HashMap<String, Vec<usize>>,
+    by_identifier: HashMap<String, Vec<usize>>,
+    by_domain: HashMap<String, Vec<usize>>,
+}
+
+impl CompanyIndex {
+    /// Prepares `companies`.
+    pub fn new(companies: &[Company]) -> CompanyIndex {
+        let mut index = CompanyIndex::default();
+        for (i, c) in companies.iter().enumerate() {
             let name = c.name.clone().unwrap_or_default();
-            let company_words = words(&name);
-            let mut score: f64 = 0.0;
-            let mut reasons = Vec::new();
-            if !account_words.is_empty() && account_words == company_words {
-                score = score.max(1.0);
-                reasons.push(format!("the names match (“{account_name}” and “{name}”)"));
-            } else {
-                let shared: Vec<&String> = account_words.intersection(&company_words).collect();
-                let union = account_words.union(&company_words).count().max(1);
-                if !shared.is_empty() {
-                    let jaccard = shared.len() as f64 / union as f64;
-                    score = score.max(0.8 * jaccard);
-                    let list: Vec<&str> = shared.iter().map(|s| s.as_str()).collect();
-                    reasons.push(format!("the names share {}", list.join(", ")));
+            let prepared = Prepared {
+                id: c.id.unwrap_or_default(),
+                words: words(&name),
+                name,
+                identifier: c.identifier.clone(),
+                domain: c
+                    .website
+                    .as_deref()
+                    .map(domain_of)
+                    .filter(|d| !d.is_empty()),
+            };
+            for w in &prepared.words {
+                index.by_word.entry(w.clone()).or_default().push(i);
+            }
+            if let Some(identifier) = &prepared.identifier {
+                let key = identifier.to_lowercase();
+                index.by_identifier.entry(key).or_default().push(i);
+            }
+            if let Some(domain) = &prepared.domain {
+                index.by_domain.entry(domain.clone()).or_default().push(i);
+            }
+            index.companies.push(prepared);
+        }
+        index
+    }
+
+    /// Up to five companies for an account, best first, each with why.
+    pub fn rank(&self, account_name: &str, units: &[String]) -> Vec<Suggestion> {
+        let account_words = words(account_name);
+        let squashed: String = account_words.iter().cloned().collect();
+        let unit_domains: BTreeSet<String> = units.iter().map(|u| domain_of(u)).collect();
+        let mut candidates: BTreeSet<usize> = BTreeSet::new();
+        for w in &account_words {
+            candidates.extend(self.by_word.get(w).into_iter().flatten());
+        }
+        if !squashed.is_empty() {
+            candidates.extend(self.by_identifier.get(&squashed).into_iter().flatten());
+        }
+        for d in &unit_domains {
+            candidates.extend(self.by_domain.get(d).into_iter().flatten());
+        }
+        self.score(candidates, account_name, units)
+    }
+
+    /// Scores the companies at `candidates` for an account; the best five, best first.
+    fn score(
+        &self,
+        candidates: impl IntoIterator<Item = usize>,
+        account_name: &str,
+        units: &[String],
+    ) -> Vec<Suggestion> {
+        let account_words = words(account_name);
+        let squashed: String = account_words.iter().cloned().collect();
+        let unit_domains: BTreeSet<String> = units.iter().map(|u| domain_of(u)).collect();
+        let mut out: Vec<Suggestion> = candidates
+            .into_iter()
+            .filter_map(|i| {
+                let c = &self.companies[i];
+                let mut score: f64 = 0.0;
+                let mut reasons = Vec::new();
+                if !account_words.is_empty() && account_words == c.words {
+                    score = score.max(1.0);
+                    reasons.push(format!(
+                        "the names match (“{account_name}” and “{}”)",
+                        c.name
+                    ));
+                } else {
+                    let shared: Vec<&String> = account_words.intersection(&c.words).collect();
+                    let union = account_words.union(&c.words).count().max(1);
+                    if !shared.is_empty() {
+                        let jaccard = shared.len() as f64 / union as f64;
+                        score = score.max(0.8 * jaccard);
+                        let list: Vec<&str> = shared.iter().map(|s| s.as_str()).collect();
+                        reasons.push(format!("the names share {}", list.join(", ")));
+                    }
                 }
-            }
-            if let Some(identifier) = &c.identifier
-                && !squashed.is_empty()
-                && identifier.to_lowercase() == squashed
-            {
-                score = score.max(0.95);
-                reasons.push(format!(
-                    "the account's name is the company's identifier {identifier}"
-                ));
-            }
-            if let Some(site) = c
-                .website
-                .as_deref()
-                .map(domain_of)
-                .filter(|d| !d.is_empty())
-                && unit_domains.contains(&site)
-            {
-                score = score.max(0.9);
-                reasons.push(format!(
-                    "{site} is both one of the account's units and the company's website"
-                ));
-            }
-            (score >= 0.3).then(|| Suggestion {
-                company_id: c.id.unwrap_or_default(),
-                company_name: name,
-                score: (score * 100.0).round() / 100.0,
-                reasons,
+                if let Some(identifier) = &c.identifier
+                    && !squashed.is_empty()
+                    && identifier.to_lowercase() == squashed
+                {
+                    score = score.max(0.95);
+                    reasons.push(format!(
+                        "the account's name is the company's identifier {identifier}"
+                    ));
+                }
+                if let Some(site) = &c.domain
+                    && unit_domains.contains(site)
+                {
+                    score = score.max(0.9);
+                    reasons.push(format!(
+                        "{site} is both one of the account's units and the company's website"
+                    ));
+                }
+                (score >= 0.3).then(|| Suggestion {
+                    company_id: c.id,
+                    company_name: c.name.clone(),
+                    score: (score * 100.0).round() / 100.0,
+                    reasons,
+                })
             })
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
-            .then(a.company_name.cmp(&b.company_name))
-    });
-    out.truncate(5);
-    out
+            .collect();
+        out.sort_by(|a, b| {
+            b.score
+                .total_cmp(&a.score)
+                .then(a.company_name.cmp(&b.company_name))
+        });
+        out.truncate(5);
+        out
+    }
 }
 
 impl Engine {
@@ -190,13 +270,7 @@ impl Engine {
         account: &str,
         input: &MappingInput,
     ) -> Result<MappingView> {
-        if !self
-            .store
-            .accounts(tenant)
-            .await?
-            .iter()
-            .any(|a| a.external_id == account)
-        {
+        if !self.store.has_account(tenant, account).await? {
             return Err(EngineError::NotFound(format!("no account `{account}`")));
         }
         let client = self.client_for(tenant).await?;
@@ -269,11 +343,12 @@ impl Engine {
         } else {
             Vec::new()
         };
+        let index = CompanyIndex::new(&companies);
         Ok(accounts
             .into_iter()
             .map(|account| MappingRow {
                 suggestions: if account.mapping.is_none() {
-                    rank(&account.name, &account.units, &companies)
+                    index.rank(&account.name, &account.units)
                 } else {
                     Vec::new()
                 },
@@ -318,6 +393,28 @@ mod tests {
         let by_identifier = rank("Acme Tools", &[], &companies);
         assert_eq!(by_identifier[0].company_id, 2);
         assert!(rank("Zeta", &[], &companies).is_empty());
+    }
+
+    proptest::proptest! {
+        /// Looking companies up by word, identifier and domain finds every company that a
+        /// scan of them all would suggest, and no other.
+        #[test]
+        fn the_index_suggests_what_a_full_scan_does(
+            account in "[A-Za-z ]{0,24}",
+            units in proptest::collection::vec("[a-c]{1,2}\\.example", 0..3),
+            names in proptest::collection::vec(("[A-Za-z ]{0,20}", "[A-Za-z]{0,8}", "(www\\.)?[a-c]{1,2}\\.example"), 0..30),
+        ) {
+            let companies: Vec<Company> = names
+                .iter()
+                .enumerate()
+                .map(|(i, (name, identifier, site))| company(i as i64, identifier, name, site))
+                .collect();
+            let index = CompanyIndex::new(&companies);
+            proptest::prop_assert_eq!(
+                index.rank(&account, &units),
+                index.score(0..companies.len(), &account, &units)
+            );
+        }
     }
 
     #[test]

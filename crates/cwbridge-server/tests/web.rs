@@ -270,7 +270,7 @@ async fn pages_escape_what_vendors_send_and_show_one_tenant() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn many_customers_are_mapped_a_page_at_a_time() {
+async fn many_customers_are_mapped_and_routed_a_page_at_a_time() {
     let cw = Site::demo().await;
     let input = cw.seed_member("Integration").await;
     for (engine, db) in cwbridge_testkit::engines(&cw.config()).await {
@@ -366,6 +366,81 @@ async fn many_customers_are_mapped_a_page_at_a_time() {
             to.starts_with("/setup/mapping?show=unmapped&page=2"),
             "{to}"
         );
+
+        // Step 4 pages and searches customers as step 3 does.
+        let fieldsets = |html: &str| html.matches(r#"<fieldset class="alert-types">"#).count();
+        let (status, html) = site.get("/setup/tickets", &session).await;
+        assert_eq!(status, StatusCode::OK, "{}: {html}", db.label);
+        assert_eq!(fieldsets(&html), 50, "{html}");
+        assert!(html.contains("Page 1 of 2 (60 customers)"), "{html}");
+        let (_, html) = site.get("/setup/tickets?page=2", &session).await;
+        assert_eq!(fieldsets(&html), 10);
+        let (_, html) = site.get("/setup/tickets?q=customer%205", &session).await;
+        assert_eq!(fieldsets(&html), 10, "{html}");
+        assert!(html.contains("Customer 55") && !html.contains("Customer 45"));
+
+        // One choice applied to every customer the search matches, on every page of it.
+        let post = |fields: Vec<(&'static str, String)>| {
+            let mut form = vec![("csrf", csrf(&html))];
+            form.extend(fields);
+            site.http
+                .post(format!("{}/setup/tickets/alerts", site.base))
+                .header(COOKIE, &session)
+                .form(&form)
+                .send()
+        };
+        let res = post(vec![
+            ("q", "customer 5".into()),
+            ("page", "1".into()),
+            ("bulk", "only".into()),
+            ("bulkTypes", "dmarc-failure, spf-failing".into()),
+            ("matching", "1".into()),
+            ("apply", "1".into()),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", db.label);
+        let to = res.headers()[LOCATION].to_str().unwrap();
+        assert!(
+            to.contains("q=customer%205") && to.contains("notice=alerts-saved"),
+            "{to}"
+        );
+        let only = Some(vec!["dmarc-failure".to_owned(), "spf-failing".to_owned()]);
+        for i in 50..60 {
+            let route = engine.alert_route(t, &format!("g{i:02}")).await.unwrap();
+            assert_eq!(route, only, "g{i:02}");
+        }
+        assert_eq!(engine.alert_route(t, "g49").await.unwrap(), None);
+
+        // Or to the customers ticked; without a choice, nothing changes.
+        let res = post(vec![
+            ("select", "g01".into()),
+            ("select", "g52".into()),
+            ("apply", "1".into()),
+        ])
+        .await
+        .unwrap();
+        assert!(
+            res.headers()[LOCATION]
+                .to_str()
+                .unwrap()
+                .contains("bulk-unchosen")
+        );
+        assert_eq!(engine.alert_route(t, "g52").await.unwrap(), only);
+        let res = post(vec![
+            ("select", "g01".into()),
+            ("select", "g52".into()),
+            ("bulk", "none".into()),
+            ("apply", "1".into()),
+        ])
+        .await
+        .unwrap();
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(engine.alert_route(t, "g01").await.unwrap(), Some(vec![]));
+        assert_eq!(engine.alert_route(t, "g52").await.unwrap(), Some(vec![]));
+        assert_eq!(engine.alert_route(t, "g02").await.unwrap(), None);
+        let (_, html) = site.get("/setup/tickets?q=customer%2052", &session).await;
+        assert!(html.contains(r#"value="some" checked"#), "{html}");
         db.cleanup().await;
     }
 }

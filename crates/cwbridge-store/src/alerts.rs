@@ -141,6 +141,45 @@ impl Store {
         Ok(row.map(|r| r.try_get("alert_types")).transpose()?)
     }
 
+    /// Every account's alert route that was set: `(account, alert types)`.
+    pub async fn alert_routes(&self, tenant: TenantId) -> Result<Vec<(String, String)>> {
+        let rows =
+            sqlx::query("SELECT external_id, alert_types FROM alert_routes WHERE tenant_id = $1")
+                .bind(tenant.0)
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("external_id")?, r.try_get("alert_types")?)))
+            .collect()
+    }
+
+    /// Sets the same alert route for several accounts of a tenant, in one transaction (all or
+    /// none); accounts the tenant does not have are skipped. Answers how many were set.
+    pub async fn put_alert_routes(
+        &self,
+        tenant: TenantId,
+        accounts: &[String],
+        types: &str,
+    ) -> Result<u64> {
+        let mut tx = self.pool.begin().await?;
+        let mut set = 0;
+        for account in accounts {
+            set += sqlx::query(
+                "INSERT INTO alert_routes (tenant_id, external_id, alert_types) \
+                 SELECT tenant_id, external_id, $3 FROM accounts WHERE tenant_id = $1 AND external_id = $2 \
+                 ON CONFLICT (tenant_id, external_id) DO UPDATE SET alert_types = excluded.alert_types",
+            )
+            .bind(tenant.0)
+            .bind(account)
+            .bind(types)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(set)
+    }
+
     /// Sets the policy of an alert type.
     pub async fn put_alert_policy(&self, tenant: TenantId, p: &AlertPolicyRecord) -> Result<()> {
         sqlx::query(

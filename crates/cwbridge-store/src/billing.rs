@@ -402,10 +402,21 @@ impl Store {
 
     /// A tenant's latest runs, newest first.
     pub async fn runs(&self, tenant: TenantId, limit: i64) -> Result<Vec<RunRecord>> {
+        self.runs_before(tenant, None, limit).await
+    }
+
+    /// A tenant's latest runs older than run `before` (all when `None`), newest first.
+    pub async fn runs_before(
+        &self,
+        tenant: TenantId,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<RunRecord>> {
         let rows = sqlx::query(
-            "SELECT id, started_at, finished_at, status, summary FROM billing_runs WHERE tenant_id = $1 ORDER BY id DESC LIMIT $2",
+            "SELECT id, started_at, finished_at, status, summary FROM billing_runs WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(tenant.0)
+        .bind(before.unwrap_or(i64::MAX))
         .bind(limit)
         .fetch_all(&self.pool)
         .await?;

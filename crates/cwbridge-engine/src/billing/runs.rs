@@ -62,11 +62,17 @@ impl From<ChangeRecord> for ChangeView {
 }
 
 impl Engine {
-    /// A tenant's latest billing runs, newest first, at most `limit`.
-    pub async fn billing_runs(&self, tenant: TenantId, limit: i64) -> Result<Vec<RunView>> {
+    /// A tenant's billing runs older than run `before` (the latest when `None`), newest
+    /// first, at most `limit` (1 to 1,000).
+    pub async fn billing_runs(
+        &self,
+        tenant: TenantId,
+        before: Option<i64>,
+        limit: i64,
+    ) -> Result<Vec<RunView>> {
         Ok(self
             .store
-            .runs(tenant, limit)
+            .runs_before(tenant, before, limit.clamp(1, 1000))
             .await?
             .into_iter()
             .map(RunView::from)

@@ -142,7 +142,7 @@ async fn an_alert_becomes_one_ticket_and_its_repeats_become_notes() {
             "{}: {done:#?}",
             db.label
         );
-        let tickets = tickets_with(&cw, &prefix).await;
+        let tickets = tickets_with(cw, &prefix).await;
         assert_eq!(tickets.len(), 1, "one ticket for one alert key");
         let ticket = &tickets[0];
         assert_eq!(
@@ -159,7 +159,7 @@ async fn an_alert_becomes_one_ticket_and_its_repeats_become_notes() {
             Some("Alert")
         );
         let id = ticket.id.unwrap();
-        let notes = notes(&cw, id).await;
+        let notes = notes(cw, id).await;
         // The description, as ConnectWise keeps it (the initial description note), is the
         // alert's text exactly; the repeat is one note, signed.
         assert!(
@@ -206,7 +206,7 @@ async fn resolves_and_recurrences_follow_the_alert_types_policy() {
         .await
         .unwrap();
     drain(&engine, t).await;
-    let ticket = tickets_with(&cw, &prefix).await[0].id.unwrap();
+    let ticket = tickets_with(cw, &prefix).await[0].id.unwrap();
 
     // By default a resolve changes nothing in ConnectWise (statuses stay independent).
     engine
@@ -221,7 +221,7 @@ async fn resolves_and_recurrences_follow_the_alert_types_policy() {
             Some("alert and ticket statuses stay independent")
         )
     );
-    let before = notes(&cw, ticket).await.len();
+    let before = notes(cw, ticket).await.len();
 
     // With the policy, a resolve adds a note…
     engine
@@ -240,16 +240,16 @@ async fn resolves_and_recurrences_follow_the_alert_types_policy() {
         .await
         .unwrap();
     drain(&engine, t).await;
-    assert_eq!(notes(&cw, ticket).await.len(), before + 1);
+    assert_eq!(notes(cw, ticket).await.len(), before + 1);
 
     // …a recurrence after the ticket was closed opens a new ticket (policy `new`)…
-    close(&cw, ticket).await;
+    close(cw, ticket).await;
     engine
         .receive_alert(t, &alert("k1", "SPF failing again", false))
         .await
         .unwrap();
     drain(&engine, t).await;
-    let tickets = tickets_with(&cw, &prefix).await;
+    let tickets = tickets_with(cw, &prefix).await;
     assert_eq!(tickets.len(), 2);
     let second = tickets.iter().map(|t| t.id.unwrap()).max().unwrap();
 
@@ -265,14 +265,14 @@ async fn resolves_and_recurrences_follow_the_alert_types_policy() {
         )
         .await
         .unwrap();
-    close(&cw, second).await;
+    close(cw, second).await;
     engine
         .receive_alert(t, &alert("k1", "SPF failing once more", false))
         .await
         .unwrap();
     let latest = drain(&engine, t).await;
     assert_eq!(latest[0].action.as_deref(), Some("reopen"));
-    assert_eq!(tickets_with(&cw, &prefix).await.len(), 2);
+    assert_eq!(tickets_with(cw, &prefix).await.len(), 2);
     let reopened = cw.service().tickets().get(second).await.unwrap();
     assert_eq!(reopened.closed_flag, Some(false));
     db.cleanup().await;
@@ -317,9 +317,9 @@ async fn lost_answers_never_duplicate_a_ticket_or_a_note() {
             done.iter().any(|a| a.attempts > 1),
             "a retry happened: {done:#?}"
         );
-        let tickets = tickets_with(&cw, &prefix).await;
+        let tickets = tickets_with(cw, &prefix).await;
         assert_eq!(tickets.len(), 1, "{}", db.label);
-        let signed = notes(&cw, tickets[0].id.unwrap())
+        let signed = notes(cw, tickets[0].id.unwrap())
             .await
             .into_iter()
             .filter(|n| {

@@ -137,8 +137,8 @@ fn kinds(changes: &[Change]) -> Vec<&'static str> {
 async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
     let site = Site::demo().await;
     let cw = site.admin_client();
-    let acme = company_id(&cw, "AcmeCorp").await;
-    let agreement = managed_agreement(&cw, acme).await;
+    let acme = company_id(cw, "AcmeCorp").await;
+    let agreement = managed_agreement(cw, acme).await;
     // A line somebody else made on the same agreement: never touched.
     let foreign = cw
         .finance()
@@ -167,11 +167,11 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
             db.label
         );
         assert_eq!(plan.billable_total, 24.0, "two domains at 12.00");
-        let before = additions(&cw, agreement).await.len();
+        let before = additions(cw, agreement).await.len();
 
         let applied = engine.billing_apply(t, false).await.unwrap();
         assert_eq!(applied.done.get("create"), Some(&2), "{applied:#?}");
-        let after = additions(&cw, agreement).await;
+        let after = additions(cw, agreement).await;
         assert_eq!(after.len(), before + 2);
         let prefix = format!("cwb-{}-", engine.store().installation_id().await.unwrap());
         let ours: Vec<&Addition> = after
@@ -213,7 +213,7 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
             .unwrap();
         let applied = engine.billing_apply(t, false).await.unwrap();
         assert_eq!(applied.done.get("cancel"), Some(&1), "{applied:#?}");
-        let after = additions(&cw, agreement).await;
+        let after = additions(cw, agreement).await;
         let cancelled = after
             .iter()
             .find(|a| {
@@ -250,12 +250,12 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
 async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units() {
     let site = Site::demo().await;
     let cw = site.admin_client();
-    let acme = company_id(&cw, "AcmeCorp").await;
-    let agreement = managed_agreement(&cw, acme).await;
+    let acme = company_id(cw, "AcmeCorp").await;
+    let agreement = managed_agreement(cw, acme).await;
     let (engine, db) = engines(&site.config()).await.remove(0);
     let t = billing_tenant(&site, &engine, Mode::Bundled).await;
     engine.billing_apply(t, false).await.unwrap();
-    let bundle = additions(&cw, agreement)
+    let bundle = additions(cw, agreement)
         .await
         .into_iter()
         .find(|a| a.serial_number.is_some())
@@ -302,7 +302,7 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
     // A full apply corrects the hand edit…
     let applied = engine.billing_apply(t, true).await.unwrap();
     assert_eq!(applied.done.get("correct"), Some(&1), "{applied:#?}");
-    let corrected = additions(&cw, agreement)
+    let corrected = additions(cw, agreement)
         .await
         .into_iter()
         .find(|a| a.id == bundle.id)
@@ -322,7 +322,7 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
         .await
         .unwrap();
     engine.billing_apply(t, false).await.unwrap();
-    let now = additions(&cw, agreement)
+    let now = additions(cw, agreement)
         .await
         .into_iter()
         .find(|a| a.id == bundle.id)
@@ -336,10 +336,10 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
 async fn a_create_whose_answer_is_lost_is_found_by_its_marker_not_made_twice() {
     let site = Site::demo().await;
     let cw = site.admin_client();
-    let agreement = managed_agreement(&cw, company_id(&cw, "AcmeCorp").await).await;
+    let agreement = managed_agreement(cw, company_id(cw, "AcmeCorp").await).await;
     for (engine, db) in engines(&site.config()).await {
         let t = billing_tenant(&site, &engine, Mode::Bundled).await;
-        let before = additions(&cw, agreement).await.len();
+        let before = additions(cw, agreement).await.len();
         site.sandbox
             .set_faults(Faults {
                 lose_next_writes: 1,
@@ -357,7 +357,7 @@ async fn a_create_whose_answer_is_lost_is_found_by_its_marker_not_made_twice() {
             db.label
         );
         assert_eq!(
-            additions(&cw, agreement).await.len(),
+            additions(cw, agreement).await.len(),
             before + 1,
             "one line, not two"
         );
@@ -370,7 +370,7 @@ async fn a_create_whose_answer_is_lost_is_found_by_its_marker_not_made_twice() {
                 .is_empty()
         );
         // Put the agreement back as it was for the next database's run.
-        for a in additions(&cw, agreement)
+        for a in additions(cw, agreement)
             .await
             .into_iter()
             .filter(|a| a.serial_number.is_some())
@@ -504,8 +504,8 @@ async fn scheduled_billing_runs_when_due_and_checks_are_renewed_daily() {
 async fn a_full_plan_follows_a_company_to_its_new_default_agreement() {
     let site = Site::demo().await;
     let cw = site.admin_client();
-    let acme = company_id(&cw, "AcmeCorp").await;
-    let old = managed_agreement(&cw, acme).await;
+    let acme = company_id(cw, "AcmeCorp").await;
+    let old = managed_agreement(cw, acme).await;
     let (engine, db) = engines(&site.config()).await.remove(0);
     let t = billing_tenant(&site, &engine, Mode::Bundled).await;
     engine.billing_apply(t, false).await.unwrap();

@@ -64,7 +64,7 @@ pub async fn runs(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
 ) -> Result<Json<Vec<RunView>>, ApiError> {
-    Ok(Json(state.engine.billing_runs(tenant.id, 50).await?))
+    Ok(Json(state.engine.billing_runs(tenant.id, None, 50).await?))
 }
 
 /// `GET /api/v1/billing/runs/{id}`: one run's changes, in order.

@@ -290,6 +290,26 @@ impl Fields {
             .collect()
     }
 
+    /// The form as a typed struct: each field's first value, trimmed (fields the struct does
+    /// not name are left to [`Fields::all`] and [`Fields::with_prefix`]). A field missing or
+    /// not of its type is a 400 page naming it.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, Response> {
+        let mut firsts: Vec<(&str, &str)> = Vec::new();
+        for (k, v) in &self.0 {
+            if !firsts.iter().any(|(seen, _)| seen == k) {
+                firsts.push((k, v.trim()));
+            }
+        }
+        let text = serde_urlencoded::to_string(&firsts).unwrap_or_default();
+        serde_urlencoded::from_str(&text).map_err(|e| {
+            problem_page(
+                StatusCode::BAD_REQUEST,
+                "The form was not understood",
+                &format!("{e}. Reload the page and send the form again."),
+            )
+        })
+    }
+
     /// Every `(rest, value)` of the fields named `{prefix}{rest}`, in order.
     pub fn with_prefix<'a>(&'a self, prefix: &'a str) -> impl Iterator<Item = (&'a str, &'a str)> {
         self.0
@@ -336,6 +356,26 @@ pub struct PageQuery {
     /// Which rows a list shows (`unmapped`, or all).
     #[serde(default)]
     pub show: String,
+    /// A cursor: rows older than this id.
+    #[serde(default)]
+    pub before: String,
+}
+
+impl PageQuery {
+    /// The page asked for, from 1 (1 when none or not a number).
+    pub fn page_number(&self) -> usize {
+        page_number(&self.page)
+    }
+}
+
+/// A page number as a form or query sends it, from 1 (1 when none or not a number).
+pub fn page_number(text: &str) -> usize {
+    text.parse::<usize>().ok().filter(|p| *p >= 1).unwrap_or(1)
+}
+
+/// `text` for a query string.
+pub fn query_text(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, percent_encoding::NON_ALPHANUMERIC).to_string()
 }
 
 /// The text of a notice named in a query (only known names become text, so nothing typed
@@ -350,6 +390,12 @@ pub fn notice_from(name: &str) -> Option<String> {
         "accepted" => "Suggestions accepted.",
         "tickets-saved" => "Ticket defaults saved.",
         "alerts-saved" => "Alert types saved.",
+        "bulk-unchosen" => {
+            "Nothing was changed: choose what the selected customers forward, then apply it."
+        }
+        "bulk-none-selected" => {
+            "Nothing was changed: tick the customers to change, or choose every customer matching the search."
+        }
         "applied" => "Billing applied: the run and its changes are below.",
         "applied-partly" => {
             "Billing applied, but some changes failed: they are below, and the next Apply retries them."

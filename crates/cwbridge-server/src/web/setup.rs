@@ -7,9 +7,10 @@ use askama::Template;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
-use cwbridge_engine::alert::{TEST_ALERT_TYPE, TicketSettingsInput};
+use cwbridge_engine::alert::TicketSettingsInput;
 use cwbridge_engine::billing::settings::{BillingInput, MAX_SCHEDULE_HOURS};
 use cwbridge_engine::billing::{DriftPolicy, Mode};
+use cwbridge_engine::forwarding::ForwardingRow;
 use cwbridge_engine::mapping::{MappingInput, STRONG_MATCH};
 use cwbridge_engine::preflight::MANIFEST;
 use cwbridge_engine::{ConnectionInput, EngineError};
@@ -19,7 +20,7 @@ use super::progress::{self as steps, SetupStep};
 use super::views::{CheckView, PlanView, check_view, money, plan_view};
 use super::{
     Chrome, PageQuery, Progress, Session, SessionForm, either, failure_page, notice_from, or_page,
-    progress, render, see_other, when,
+    page_number, problem_page, progress, query_text, render, see_other, when,
 };
 use crate::state::AppState;
 

@@ -37,7 +37,14 @@ struct BillingPage {
     plan: Option<PlanView>,
     problem: Option<String>,
     runs: Vec<RunRow>,
+    /// The next (older) page of runs.
+    older: Option<String>,
+    /// Back to the newest runs, when on an older page.
+    newest: Option<String>,
 }
+
+/// Runs listed a page.
+const RUNS_PER_PAGE: i64 = 20;
 
 fn summary_words(v: &Value) -> String {
     if let Value::String(text) = v {
@@ -76,11 +83,17 @@ pub async fn billing_page(
             let p = progress(&state, &session).await?;
             let chrome =
                 Chrome::new("Billing", "/billing", &session, &p).notice(notice_from(&query.notice));
+            let before = query.before.parse::<i64>().ok();
+            let plan_href = |n: usize| match before {
+                Some(id) => format!("/billing?page={n}&before={id}"),
+                None => format!("/billing?page={n}"),
+            };
             let (plan, problem) = match state.engine.billing_plan(t, false).await {
-                Ok(plan) => (
-                    Some(plan_view(&plan, &or_page(state.engine.accounts(t).await)?)),
-                    None,
-                ),
+                Ok(plan) => {
+                    let accounts = or_page(state.engine.accounts(t).await)?;
+                    let view = plan_view(&plan, &accounts, query.page_number(), plan_href);
+                    (Some(view), None)
+                }
                 Err(
                     e @ (EngineError::NotFound(_)
                     | EngineError::Invalid { .. }
@@ -88,15 +101,19 @@ pub async fn billing_page(
                 ) => (None, Some(e.to_string())),
                 Err(e) => return Err(failure_page(&e.to_string())),
             };
-            let runs = or_page(state.engine.billing_runs(t, 20).await)?
-                .into_iter()
-                .map(|r| RunRow {
-                    id: r.id,
-                    started: when(r.started_at),
-                    status: r.status,
-                    summary: summary_words(&r.summary),
-                })
-                .collect();
+            let runs: Vec<RunRow> =
+                or_page(state.engine.billing_runs(t, before, RUNS_PER_PAGE).await)?
+                    .into_iter()
+                    .map(|r| RunRow {
+                        id: r.id,
+                        started: when(r.started_at),
+                        status: r.status,
+                        summary: summary_words(&r.summary),
+                    })
+                    .collect();
+            let older = (runs.len() == RUNS_PER_PAGE as usize)
+                .then(|| runs.last().map(|r| format!("/billing?before={}", r.id)))
+                .flatten();
             Ok(render(
                 StatusCode::OK,
                 &BillingPage {
@@ -104,6 +121,8 @@ pub async fn billing_page(
                     plan,
                     problem,
                     runs,
+                    older,
+                    newest: before.is_some().then(|| "/billing".to_owned()),
                 },
             ))
         }

@@ -2,6 +2,8 @@
 //! connection check as a checklist, money. One module both use, so neither page module
 //! depends on the other.
 
+use std::collections::HashMap;
+
 use cwbridge_engine::CheckReport;
 use cwbridge_engine::account::AccountView;
 use cwbridge_engine::billing::Change;
@@ -23,31 +25,61 @@ pub struct ChangeRow {
     pub amount: String,
 }
 
-/// A plan as the pages show it.
+/// A plan as the pages show it: one page of its changes, and its first problems.
 #[derive(Debug, Clone)]
 pub struct PlanView {
-    /// The changes.
+    /// This page's changes.
     pub changes: Vec<ChangeRow>,
-    /// Accounts that cannot be billed, and why.
+    /// How many changes the whole plan makes.
+    pub change_count: usize,
+    /// Which page of changes this is, from 1, and how many there are.
+    pub page: usize,
+    /// How many pages of changes there are.
+    pub pages: usize,
+    /// The previous and next pages' addresses.
+    pub previous: Option<String>,
+    /// The next page's address.
+    pub next: Option<String>,
+    /// The first accounts that cannot be billed, and why.
     pub problems: Vec<(String, String)>,
+    /// Accounts not billed beyond those listed.
+    pub more_problems: usize,
+    /// Accounts not billed because they are not mapped.
+    pub unmapped: usize,
     /// The monthly total of the billable lines.
     pub total: String,
     /// How many lines are wanted.
     pub lines: usize,
 }
 
-/// A plan for the pages, accounts named.
-pub fn plan_view(plan: &Plan, accounts: &[AccountView]) -> PlanView {
+/// Changes shown on one page of a plan.
+pub const CHANGES_PER_PAGE: usize = 100;
+
+/// Accounts not billed listed by name; the rest are counted.
+pub const PROBLEMS_LISTED: usize = 25;
+
+/// Page `page` (from 1) of a plan for the pages, accounts named; `href` makes a page's
+/// address.
+pub fn plan_view(
+    plan: &Plan,
+    accounts: &[AccountView],
+    page: usize,
+    href: impl Fn(usize) -> String,
+) -> PlanView {
+    let by_id: HashMap<&str, &AccountView> = accounts.iter().map(|a| (a.id.as_str(), a)).collect();
     let name = |id: &str| {
-        accounts
-            .iter()
-            .find(|a| a.id == id)
+        by_id
+            .get(id)
             .map_or_else(|| id.to_owned(), |a| a.name.clone())
     };
     let account_of_key = |key: &str| name(key.rsplit_once('/').map_or(key, |(a, _)| a));
+    let pages = plan.changes.len().div_ceil(CHANGES_PER_PAGE).max(1);
+    let page = page.clamp(1, pages);
     let changes = plan
         .changes
         .iter()
+        .skip((page - 1) * CHANGES_PER_PAGE)
+        .take(CHANGES_PER_PAGE)
         .map(|c| match c {
             Change::Create { line, amount } => ChangeRow {
                 kind: "create",
@@ -135,13 +167,30 @@ pub fn plan_view(plan: &Plan, accounts: &[AccountView]) -> PlanView {
             },
         })
         .collect();
+    let unmapped = plan
+        .problems
+        .iter()
+        .filter(|p| {
+            by_id
+                .get(p.account.as_str())
+                .is_some_and(|a| a.mapping.is_none())
+        })
+        .count();
     PlanView {
         changes,
+        change_count: plan.changes.len(),
+        page,
+        pages,
+        previous: (page > 1).then(|| href(page - 1)),
+        next: (page < pages).then(|| href(page + 1)),
         problems: plan
             .problems
             .iter()
+            .take(PROBLEMS_LISTED)
             .map(|p| (name(&p.account), p.message.clone()))
             .collect(),
+        more_problems: plan.problems.len().saturating_sub(PROBLEMS_LISTED),
+        unmapped,
         total: money(plan.billable_total),
         lines: plan.lines,
     }

@@ -41,6 +41,7 @@ pub async fn billing_page(
             &state,
             &session,
             &query.q,
+            query.page_number(),
             None,
             Errors::default(),
             notice_from(&query.notice),
@@ -53,6 +54,7 @@ async fn billing_render(
     state: &AppState,
     session: &Session,
     q: &str,
+    plan_page: usize,
     typed: Option<&crate::web::Fields>,
     mut errors: Errors,
     notice: Option<String>,
@@ -163,7 +165,15 @@ async fn billing_render(
         .unwrap_or_else(|| "24".into());
     let plan = if saved.is_some() && typed.is_none() {
         match e.billing_plan(t, false).await {
-            Ok(plan) => Some(plan_view(&plan, &or_page(e.accounts(t).await)?)),
+            Ok(plan) => {
+                let href = |n: usize| format!("/setup/billing?q={}&page={n}", query_text(q));
+                Some(plan_view(
+                    &plan,
+                    &or_page(e.accounts(t).await)?,
+                    plan_page,
+                    href,
+                ))
+            }
             Err(err) => {
                 errors.take(err)?;
                 None
@@ -198,7 +208,16 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
         // The catalog searched from inside the form: shown again with what was chosen.
         let q = f.get("q").to_owned();
         return either(
-            billing_render(&state, &form.session, &q, Some(f), Errors::default(), None).await,
+            billing_render(
+                &state,
+                &form.session,
+                &q,
+                1,
+                Some(f),
+                Errors::default(),
+                None,
+            )
+            .await,
         );
     }
     let mut errors = Errors::default();
@@ -248,5 +267,5 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
         }
     }
     let q = f.get("q").to_owned();
-    either(billing_render(&state, &form.session, &q, Some(f), errors, None).await)
+    either(billing_render(&state, &form.session, &q, 1, Some(f), errors, None).await)
 }

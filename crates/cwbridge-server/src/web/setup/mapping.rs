@@ -28,6 +28,9 @@ struct Agreement {
 /// Customers per page of the mapping step.
 const PER_PAGE: usize = 50;
 
+/// Companies each row offers when nothing was searched (a search offers up to 50).
+const UNSEARCHED_COMPANIES: usize = 25;
+
 /// Where the mapping page is: the company search, the filter and the page.
 #[derive(Debug, Clone)]
 pub struct MapView {
@@ -44,13 +47,13 @@ impl MapView {
         MapView {
             q: q.to_owned(),
             unmapped_only: show == "unmapped",
-            page: page.parse::<usize>().ok().filter(|p| *p >= 1).unwrap_or(1),
+            page: page_number(page),
         }
     }
 
     /// The page's address with this view, on another page or filter.
     fn href(&self, unmapped_only: bool, page: usize) -> String {
-        let q = percent_encoding::utf8_percent_encode(&self.q, percent_encoding::NON_ALPHANUMERIC);
+        let q = query_text(&self.q);
         format!(
             "/setup/mapping?show={}&page={page}&q={q}",
             if unmapped_only { "unmapped" } else { "all" }
@@ -171,7 +174,11 @@ async fn mapping_render(
         .skip((page - 1) * PER_PAGE)
         .take(PER_PAGE)
         .collect();
-    let companies: Vec<Company> = errors.listed(e.lookup_companies(t, Some(q)).await)?;
+    let mut companies: Vec<Company> = errors.listed(e.lookup_companies(t, Some(q)).await)?;
+    if q.trim().is_empty() {
+        // Every row lists these: without a search, fewer, so a page stays small.
+        companies.truncate(UNSEARCHED_COMPANIES);
+    }
     // Every mapped company's agreements, in one request.
     let mapped_ids: Vec<i64> = overview
         .iter()

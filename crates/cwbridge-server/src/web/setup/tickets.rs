@@ -25,20 +25,65 @@ pub struct BoardGroup {
     pub types: Vec<Opt>,
 }
 
-/// An account's alert types in the form.
-#[derive(Debug, Clone)]
-pub struct AlertRow {
-    /// The account's id.
-    pub id: String,
-    /// Its name.
-    pub name: String,
-    /// Whether it is mapped (alerts of unmapped accounts are held).
-    pub mapped: bool,
-    /// Whether every type is forwarded, also ones added later.
-    pub all: bool,
-    /// The types and whether each is forwarded.
-    pub types: Vec<(String, bool)>,
+/// Customers per page of step 4's forwarding list.
+const PER_PAGE: usize = 50;
+
+/// The ticket defaults form.
+#[derive(Debug, Default, Deserialize)]
+struct DefaultsForm {
+    #[serde(default)]
+    board: String,
+    #[serde(default)]
+    status: String,
+    #[serde(default)]
+    priority: String,
+    #[serde(default, rename = "type")]
+    ticket_type: String,
+    #[serde(default)]
+    signature: String,
 }
+
+/// Where the forwarding list is: its search and page, in the address and in the forms.
+#[derive(Debug, Default, Clone, Deserialize)]
+struct ListView {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    page: String,
+}
+
+impl ListView {
+    fn page(&self) -> usize {
+        page_number(&self.page)
+    }
+
+    /// The page's address with this search, on page `page`.
+    fn href(&self, page: usize) -> String {
+        format!("/setup/tickets?q={}&page={page}", query_text(&self.q))
+    }
+}
+
+/// What the forwarding form sends besides each customer's choices.
+#[derive(Debug, Default, Deserialize)]
+struct ForwardingForm {
+    #[serde(flatten)]
+    view: ListView,
+    /// `all`, `none` or `only`: the choice "Apply to the selected customers" applies.
+    #[serde(default)]
+    bulk: String,
+    /// The types `only` forwards, separated by commas.
+    #[serde(default, rename = "bulkTypes")]
+    bulk_types: String,
+    /// `1`: every customer matching the search, not only those ticked.
+    #[serde(default)]
+    matching: String,
+    /// Set by "Apply to the selected customers".
+    #[serde(default)]
+    apply: String,
+}
+
+/// A customer in the forwarding list.
+type AlertRow = ForwardingRow;
 
 #[derive(Template)]
 #[template(path = "tickets.html")]
@@ -48,21 +93,32 @@ struct TicketsPage {
     groups: Vec<BoardGroup>,
     priorities: Vec<Opt>,
     signature: String,
+    q: String,
+    page: usize,
+    pages: usize,
+    total: usize,
+    previous: Option<String>,
+    next: Option<String>,
     accounts: Vec<AlertRow>,
     errors: Errors,
     done: bool,
 }
 
-/// `GET /setup/tickets`.
+/// `GET /setup/tickets?q=&page=`.
 pub async fn tickets_page(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<PageQuery>,
 ) -> Response {
+    let view = ListView {
+        q: query.q.clone(),
+        page: query.page.clone(),
+    };
     either(
         tickets_render(
             &state,
             &session,
+            &view,
             None,
             Errors::default(),
             notice_from(&query.notice),
@@ -74,7 +130,8 @@ pub async fn tickets_page(
 async fn tickets_render(
     state: &AppState,
     session: &Session,
-    typed: Option<&crate::web::Fields>,
+    view: &ListView,
+    typed: Option<&DefaultsForm>,
     mut errors: Errors,
     notice: Option<String>,
 ) -> Result<Response, Response> {
@@ -87,42 +144,43 @@ async fn tickets_render(
     let saved = or_page(e.ticket_settings(t).await)?;
     let boards: Vec<Board> = errors.listed(e.lookup_boards(t).await)?;
     let priorities: Vec<Named> = errors.listed(e.lookup_priorities(t).await)?;
-    let chosen = |field: &str, saved_id: Option<i64>| -> String {
-        match typed {
-            Some(f) => f.get(field).to_owned(),
+    let chosen = |posted: Option<&String>, saved_id: Option<i64>| -> String {
+        match posted {
+            Some(v) => v.clone(),
             None => saved_id.map(|i| i.to_string()).unwrap_or_default(),
         }
     };
-    let board = chosen("board", saved.as_ref().map(|s| s.board_id));
-    let status = chosen("status", saved.as_ref().map(|s| s.status_id));
-    let ticket_type = chosen("type", saved.as_ref().and_then(|s| s.type_id));
-    let priority = chosen("priority", saved.as_ref().map(|s| s.priority_id));
+    let board = chosen(typed.map(|f| &f.board), saved.as_ref().map(|s| s.board_id));
+    let status = chosen(
+        typed.map(|f| &f.status),
+        saved.as_ref().map(|s| s.status_id),
+    );
+    let ticket_type = chosen(
+        typed.map(|f| &f.ticket_type),
+        saved.as_ref().and_then(|s| s.type_id),
+    );
+    let priority = chosen(
+        typed.map(|f| &f.priority),
+        saved.as_ref().map(|s| s.priority_id),
+    );
+    let options = |items: &[Named], chosen: &str| -> Vec<Opt> {
+        items
+            .iter()
+            .map(|x| {
+                Opt::new(
+                    x.id,
+                    x.name.clone().unwrap_or_default(),
+                    x.id.to_string() == chosen,
+                )
+            })
+            .collect()
+    };
     let groups = boards
         .iter()
         .map(|b| BoardGroup {
             name: b.name.clone().unwrap_or_default(),
-            statuses: b
-                .statuses
-                .iter()
-                .map(|s| {
-                    Opt::new(
-                        s.id,
-                        s.name.clone().unwrap_or_default(),
-                        s.id.to_string() == status,
-                    )
-                })
-                .collect(),
-            types: b
-                .types
-                .iter()
-                .map(|s| {
-                    Opt::new(
-                        s.id,
-                        s.name.clone().unwrap_or_default(),
-                        s.id.to_string() == ticket_type,
-                    )
-                })
-                .collect(),
+            statuses: options(&b.statuses, &status),
+            types: options(&b.types, &ticket_type),
         })
         .collect();
     let board_opts = boards
@@ -135,60 +193,28 @@ async fn tickets_render(
             )
         })
         .collect();
-    let priority_opts = priorities
-        .iter()
-        .map(|x| {
-            Opt::new(
-                x.id,
-                x.name.clone().unwrap_or_default(),
-                x.id.to_string() == priority,
-            )
-        })
-        .collect();
     let signature = match typed {
-        Some(f) => f.get("signature").to_owned(),
+        Some(f) => f.signature.clone(),
         None => saved
             .as_ref()
             .map(|s| s.signature.clone())
             .unwrap_or_default(),
     };
-    // Per account: the types the vendor configured, and any seen in its alerts.
-    let recent = or_page(e.alerts(t).await)?;
-    let mut accounts = Vec::new();
-    for a in or_page(e.accounts(t).await)? {
-        let route = or_page(e.alert_route(t, &a.id).await)?;
-        let mut types: BTreeSet<String> = a.alert_types.iter().cloned().collect();
-        types.extend(
-            recent
-                .iter()
-                .filter(|x| x.account == a.id && x.alert_type != TEST_ALERT_TYPE)
-                .map(|x| x.alert_type.clone()),
-        );
-        if let Some(r) = &route {
-            types.extend(r.iter().cloned());
-        }
-        accounts.push(AlertRow {
-            mapped: a.mapping.is_some(),
-            all: route.is_none(),
-            types: types
-                .into_iter()
-                .map(|ty| {
-                    let on = route.as_ref().is_none_or(|r| r.contains(&ty));
-                    (ty, on)
-                })
-                .collect(),
-            id: a.id,
-            name: a.name,
-        });
-    }
+    let list = or_page(e.forwarding(t, &view.q, view.page(), PER_PAGE).await)?;
     let status_code = errors.status();
     let page = TicketsPage {
         chrome,
         boards: board_opts,
         groups,
-        priorities: priority_opts,
+        priorities: options(&priorities, &priority),
         signature,
-        accounts,
+        q: view.q.clone(),
+        page: list.page,
+        pages: list.pages,
+        total: list.total,
+        previous: (list.page > 1).then(|| view.href(list.page - 1)),
+        next: (list.page < list.pages).then(|| view.href(list.page + 1)),
+        accounts: list.rows,
         errors,
         done: p.tickets,
     };
@@ -200,24 +226,35 @@ pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> R
     if let Err(r) = require_open(&state, &form.session, SetupStep::Tickets).await {
         return r;
     }
-    let f = &form.fields;
+    let f: DefaultsForm = match form.fields.parse() {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     let mut errors = Errors::default();
-    for (field, what) in [
-        ("board", "choose the service board new tickets go to"),
-        ("status", "choose the status new tickets get"),
-        ("priority", "choose the priority new tickets get"),
+    for (value, field, what) in [
+        (
+            &f.board,
+            "board",
+            "choose the service board new tickets go to",
+        ),
+        (&f.status, "status", "choose the status new tickets get"),
+        (
+            &f.priority,
+            "priority",
+            "choose the priority new tickets get",
+        ),
     ] {
-        if f.get(field).is_empty() {
+        if value.is_empty() {
             errors.add(field, what);
         }
     }
     if !errors.any() {
         let input = TicketSettingsInput {
-            board: f.get("board").to_owned(),
-            status: f.get("status").to_owned(),
-            priority: f.get("priority").to_owned(),
-            ticket_type: Some(f.get("type").to_owned()).filter(|t| !t.is_empty()),
-            signature: Some(f.get("signature").to_owned()),
+            board: f.board.clone(),
+            status: f.status.clone(),
+            priority: f.priority.clone(),
+            ticket_type: Some(f.ticket_type.clone()).filter(|t| !t.is_empty()),
+            signature: Some(f.signature.clone()),
         };
         match state
             .engine
@@ -232,15 +269,57 @@ pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> R
             }
         }
     }
-    either(tickets_render(&state, &form.session, Some(f), errors, None).await)
+    let view = ListView::default();
+    either(tickets_render(&state, &form.session, &view, Some(&f), errors, None).await)
 }
 
-/// `POST /setup/tickets/alerts`: which alert types each account forwards.
+/// `POST /setup/tickets/alerts`: which alert types each customer on the page forwards, or
+/// ("Apply to the selected customers") one choice for the customers ticked, or for every
+/// customer matching the search.
 pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Response {
     if let Err(r) = require_open(&state, &form.session, SetupStep::Tickets).await {
         return r;
     }
     let t = form.session.tenant.id;
+    let f: ForwardingForm = match form.fields.parse() {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let back = |notice: &str| see_other(&format!("{}&notice={notice}", f.view.href(f.view.page())));
+    if !f.apply.is_empty() {
+        let types: Vec<String> = match f.bulk.as_str() {
+            "all" => vec!["*".to_owned()],
+            "none" => Vec::new(),
+            "only" => f
+                .bulk_types
+                .split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            _ => return back("bulk-unchosen"),
+        };
+        let accounts = if f.matching == "1" {
+            match state.engine.accounts_matching(t, &f.view.q).await {
+                Ok(ids) => ids,
+                Err(e) => return failure_page(&e.to_string()),
+            }
+        } else {
+            form.fields.all("select")
+        };
+        if accounts.is_empty() {
+            return back("bulk-none-selected");
+        }
+        return match state.engine.set_alert_routes(t, &accounts, &types).await {
+            Ok(_) => back("alerts-saved"),
+            Err(EngineError::Invalid { message, .. }) => problem_page(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Alert types not saved",
+                &format!("{message}. Go back and change the choice."),
+            ),
+            Err(e) => failure_page(&e.to_string()),
+        };
+    }
     for account in form.fields.all("account") {
         let types = if form.fields.get(&format!("forward:{account}")) == "all" {
             vec!["*".to_owned()]
@@ -252,7 +331,7 @@ pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Re
             Err(e) => return failure_page(&e.to_string()),
         }
     }
-    see_other("/setup/tickets?notice=alerts-saved")
+    back("alerts-saved")
 }
 
 /// `POST /setup/tickets/test`: a test alert for one account, to see a ticket arrive.
@@ -272,7 +351,8 @@ pub async fn test_alert(State(state): State<AppState>, form: SessionForm) -> Res
             if let Err(r) = errors.take(e) {
                 return r;
             }
-            either(tickets_render(&state, &form.session, None, errors, None).await)
+            let view = ListView::default();
+            either(tickets_render(&state, &form.session, &view, None, errors, None).await)
         }
     }
 }
