@@ -444,4 +444,35 @@ mod tests {
         assert_eq!(f.all("t:g1"), ["dmarc", "spf"]);
         assert_eq!(f.with_prefix("t:").count(), 2);
     }
+
+    #[test]
+    fn a_form_reads_as_its_struct() {
+        #[derive(Debug, serde::Deserialize)]
+        #[serde(rename_all = "camelCase")]
+        struct Form {
+            company_id: String,
+            #[serde(default)]
+            page: u32,
+        }
+        let f = Fields(vec![
+            ("companyId".into(), " 19 ".into()),
+            ("companyId".into(), "20".into()),
+            ("csrf".into(), "token".into()),
+            ("page".into(), "3".into()),
+        ]);
+        let form: Form = f.parse().unwrap();
+        assert_eq!((form.company_id.as_str(), form.page), ("19", 3));
+        let wrong = Fields(vec![
+            ("companyId".into(), "x".into()),
+            ("page".into(), "two".into()),
+        ]);
+        assert_eq!(
+            wrong.parse::<Form>().unwrap_err().status(),
+            StatusCode::BAD_REQUEST
+        );
+        assert!(
+            Fields(Vec::new()).parse::<Form>().is_err(),
+            "a required field is missing"
+        );
+    }
 }

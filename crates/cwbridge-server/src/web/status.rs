@@ -130,9 +130,19 @@ pub async fn billing_page(
     )
 }
 
+/// The Apply buttons: `full=1` reads every agreement first.
+#[derive(Debug, Default, serde::Deserialize)]
+struct ApplyForm {
+    #[serde(default)]
+    full: String,
+}
+
 /// `POST /billing/apply`: carries out the plan (`full=1` reads every agreement first).
 pub async fn billing_apply(State(state): State<AppState>, form: SessionForm) -> Response {
-    let full = form.fields.get("full") == "1";
+    let full = match form.fields.parse::<ApplyForm>() {
+        Ok(f) => f.full == "1",
+        Err(r) => return r,
+    };
     match state
         .engine
         .billing_apply(form.session.tenant.id, full)

@@ -14,6 +14,28 @@ struct Product {
     price: Option<f64>,
 }
 
+/// Step 2's form.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct BillingForm {
+    #[serde(default)]
+    product: String,
+    #[serde(default)]
+    agreement_type: String,
+    #[serde(default)]
+    mode: String,
+    #[serde(default)]
+    drift_policy: String,
+    #[serde(default)]
+    schedule_hours: String,
+    /// The catalog search typed in the form.
+    #[serde(default)]
+    q: String,
+    /// Set by the catalog's "Search" button: show the form again, save nothing.
+    #[serde(default)]
+    search: String,
+}
+
 #[derive(Template)]
 #[template(path = "billing_setup.html")]
 struct BillingSetupPage {
@@ -55,7 +77,7 @@ async fn billing_render(
     session: &Session,
     q: &str,
     plan_page: usize,
-    typed: Option<&crate::web::Fields>,
+    typed: Option<&BillingForm>,
     mut errors: Errors,
     notice: Option<String>,
 ) -> Result<Response, Response> {
@@ -69,7 +91,7 @@ async fn billing_render(
     let products: Vec<Product> = errors.listed(e.lookup_catalog(t, Some(q)).await)?;
     let types: Vec<Named> = errors.listed(e.lookup_agreement_types(t).await)?;
     let chosen_product = typed
-        .map(|f| f.get("product").to_owned())
+        .map(|f| f.product.clone())
         .or_else(|| saved.as_ref().map(|b| b.product_id.to_string()))
         .unwrap_or_default();
     let mut product_opts: Vec<Opt> = products
@@ -106,7 +128,7 @@ async fn billing_render(
         );
     }
     let chosen_type = typed
-        .map(|f| f.get("agreementType").to_owned())
+        .map(|f| f.agreement_type.clone())
         .or_else(|| saved.as_ref().map(|b| b.agreement_type_id.to_string()))
         .unwrap_or_default();
     let agreement_types = types
@@ -120,7 +142,7 @@ async fn billing_render(
         })
         .collect();
     let mode = typed
-        .map(|f| f.get("mode").to_owned())
+        .map(|f| f.mode.clone())
         .or_else(|| saved.as_ref().map(|b| b.mode.as_str().to_owned()))
         .unwrap_or_else(|| "per_unit".into());
     let modes = [
@@ -148,7 +170,7 @@ async fn billing_render(
     })
     .collect();
     let drift_now = typed
-        .map(|f| f.get("driftPolicy").to_owned())
+        .map(|f| f.drift_policy.clone())
         .or_else(|| saved.as_ref().map(|b| b.drift_policy.to_string()))
         .unwrap_or_else(|| DriftPolicy::Report.to_string());
     let drift = [
@@ -160,7 +182,7 @@ async fn billing_render(
     .map(|(p, l)| Opt::new(p.as_str(), l, p.as_str() == drift_now))
     .collect();
     let schedule_hours = typed
-        .map(|f| f.get("scheduleHours").to_owned())
+        .map(|f| f.schedule_hours.clone())
         .or_else(|| saved.as_ref().map(|b| b.schedule_hours.to_string()))
         .unwrap_or_else(|| "24".into());
     let plan = if saved.is_some() && typed.is_none() {
@@ -203,17 +225,19 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
     if let Err(r) = require_open(&state, &form.session, SetupStep::Billing).await {
         return r;
     }
-    let f = &form.fields;
-    if !f.get("search").is_empty() {
+    let f: BillingForm = match form.fields.parse() {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    if !f.search.is_empty() {
         // The catalog searched from inside the form: shown again with what was chosen.
-        let q = f.get("q").to_owned();
         return either(
             billing_render(
                 &state,
                 &form.session,
-                &q,
+                &f.q,
                 1,
-                Some(f),
+                Some(&f),
                 Errors::default(),
                 None,
             )
@@ -221,12 +245,12 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
         );
     }
     let mut errors = Errors::default();
-    let mode = Mode::parse(f.get("mode"));
+    let mode = Mode::parse(&f.mode);
     if mode.is_none() {
         errors.add("mode", "choose how customers are billed");
     }
-    let drift_policy = f.get("driftPolicy").parse().unwrap_or(DriftPolicy::Report);
-    let schedule_hours = match f.get("scheduleHours") {
+    let drift_policy = f.drift_policy.parse().unwrap_or(DriftPolicy::Report);
+    let schedule_hours = match f.schedule_hours.as_str() {
         "" => Some(0),
         h => h.parse::<u32>().ok().filter(|h| *h <= MAX_SCHEDULE_HOURS),
     };
@@ -236,19 +260,19 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
             format!("give whole hours from 0 (on demand only) to {MAX_SCHEDULE_HOURS} (a month)"),
         );
     }
-    if f.get("product").is_empty() {
+    if f.product.is_empty() {
         errors.add(
             "product",
             "choose the product from the catalog (search for it if it is not listed)",
         );
     }
-    if f.get("agreementType").is_empty() {
+    if f.agreement_type.is_empty() {
         errors.add("agreementType", "choose the default agreement type");
     }
     if let (false, Some(mode), Some(schedule_hours)) = (errors.any(), mode, schedule_hours) {
         let input = BillingInput {
-            product: f.get("product").to_owned(),
-            agreement_type: f.get("agreementType").to_owned(),
+            product: f.product.clone(),
+            agreement_type: f.agreement_type.clone(),
             mode,
             drift_policy,
             schedule_hours,
@@ -266,6 +290,5 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
             }
         }
     }
-    let q = f.get("q").to_owned();
-    either(billing_render(&state, &form.session, &q, 1, Some(f), errors, None).await)
+    either(billing_render(&state, &form.session, &f.q, 1, Some(&f), errors, None).await)
 }

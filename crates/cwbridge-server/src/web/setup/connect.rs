@@ -19,6 +19,30 @@ fn role_lines() -> Vec<(String, String)> {
     out
 }
 
+/// Step 1's form: what seed 004 tells the MSP admin to copy from ConnectWise.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ConnectForm {
+    #[serde(default)]
+    site: String,
+    #[serde(default)]
+    company_id: String,
+    #[serde(default)]
+    public_key: String,
+    #[serde(default)]
+    private_key: String,
+    #[serde(default)]
+    client_id: String,
+}
+
+/// "Check again", from step 1 or from the health page.
+#[derive(Debug, Default, Deserialize)]
+struct CheckForm {
+    /// The page to come back to.
+    #[serde(default)]
+    back: String,
+}
+
 #[derive(Template)]
 #[template(path = "connect.html")]
 struct ConnectPage {
@@ -57,7 +81,7 @@ pub async fn connect_page(
 async fn connect_render(
     state: &AppState,
     session: &Session,
-    typed: Option<&crate::web::Fields>,
+    typed: Option<&ConnectForm>,
     errors: Errors,
     notice: Option<String>,
 ) -> Result<Response, Response> {
@@ -69,18 +93,18 @@ async fn connect_render(
         Err(e) => return Err(failure_page(&e.to_string())),
     };
     let check = or_page(state.engine.last_check(t).await)?.map(|c| check_view(&c));
-    let pick = |name: &str, saved_value: Option<&String>| -> String {
+    let pick = |posted: fn(&ConnectForm) -> &String, saved_value: Option<&String>| -> String {
         match typed {
-            Some(f) => f.get(name).to_owned(),
+            Some(f) => posted(f).clone(),
             None => saved_value.cloned().unwrap_or_default(),
         }
     };
     let page = ConnectPage {
         chrome: Chrome::new("Step 1: Connect", "/setup/connect", session, &p).notice(notice),
-        site: pick("site", saved.as_ref().map(|c| &c.site)),
-        company_id: pick("companyId", saved.as_ref().map(|c| &c.company_id)),
-        public_key: pick("publicKey", saved.as_ref().map(|c| &c.public_key)),
-        client_id: pick("clientId", saved.as_ref().map(|c| &c.client_id)),
+        site: pick(|f| &f.site, saved.as_ref().map(|c| &c.site)),
+        company_id: pick(|f| &f.company_id, saved.as_ref().map(|c| &c.company_id)),
+        public_key: pick(|f| &f.public_key, saved.as_ref().map(|c| &c.public_key)),
+        client_id: pick(|f| &f.client_id, saved.as_ref().map(|c| &c.client_id)),
         has_key: saved.is_some(),
         ask_client_id: !state.engine.has_client_id(),
         check,
@@ -95,13 +119,16 @@ async fn connect_render(
 
 /// `POST /setup/connect`: saves the connection and checks it.
 pub async fn connect_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    let f = &form.fields;
+    let f: ConnectForm = match form.fields.parse() {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
     let input = ConnectionInput {
-        site: f.get("site").to_owned(),
-        company_id: f.get("companyId").to_owned(),
-        public_key: f.get("publicKey").to_owned(),
-        private_key: f.get("privateKey").to_owned(),
-        client_id: f.get("clientId").to_owned(),
+        site: f.site.clone(),
+        company_id: f.company_id.clone(),
+        public_key: f.public_key.clone(),
+        private_key: f.private_key.clone(),
+        client_id: f.client_id.clone(),
     };
     match state
         .engine
@@ -115,14 +142,18 @@ pub async fn connect_save(State(state): State<AppState>, form: SessionForm) -> R
             if let Err(r) = errors.take(e) {
                 return r;
             }
-            either(connect_render(&state, &form.session, Some(f), errors, None).await)
+            either(connect_render(&state, &form.session, Some(&f), errors, None).await)
         }
     }
 }
 
 /// `POST /setup/connect/check`: checks the saved connection again.
 pub async fn connect_check(State(state): State<AppState>, form: SessionForm) -> Response {
-    let back = match form.fields.get("back") {
+    let f: CheckForm = match form.fields.parse() {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let back = match f.back.as_str() {
         "/health" => "/health",
         _ => "/setup/connect",
     };

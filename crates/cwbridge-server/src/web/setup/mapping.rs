@@ -61,6 +61,26 @@ impl MapView {
     }
 }
 
+/// What the mapping forms send besides each row's choices (`company:{id}`,
+/// `agreement:{id}`): where the page was, and whether "Find" was pressed.
+#[derive(Debug, Default, Deserialize)]
+struct MapForm {
+    #[serde(default)]
+    q: String,
+    #[serde(default)]
+    show: String,
+    #[serde(default)]
+    page: String,
+    #[serde(default)]
+    find: String,
+}
+
+impl MapForm {
+    fn view(&self) -> MapView {
+        MapView::from_parts(&self.q, &self.show, &self.page)
+    }
+}
+
 /// An account in the mapping form.
 #[derive(Debug, Clone)]
 pub struct MapRow {
@@ -332,8 +352,12 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
         return r;
     }
     let f = &form.fields;
-    let view = MapView::from_parts(f.get("q"), f.get("show"), f.get("page"));
-    if !f.get("find").is_empty() {
+    let posted: MapForm = match f.parse() {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let view = posted.view();
+    if !posted.find.is_empty() {
         return either(
             mapping_render(
                 &state,
@@ -437,8 +461,10 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
         return r;
     }
     let t = form.session.tenant.id;
-    let f = &form.fields;
-    let view = MapView::from_parts(f.get("q"), f.get("show"), f.get("page"));
+    let view = match form.fields.parse::<MapForm>() {
+        Ok(p) => p.view(),
+        Err(r) => return r,
+    };
     let rows = match state.engine.mapping_overview(t).await {
         Ok(r) => r,
         Err(err) => {

@@ -82,6 +82,13 @@ struct ForwardingForm {
     apply: String,
 }
 
+/// "Send a test alert": the customer.
+#[derive(Debug, Default, Deserialize)]
+struct TestAlertForm {
+    #[serde(default)]
+    account: String,
+}
+
 /// A customer in the forwarding list.
 type AlertRow = ForwardingRow;
 
@@ -339,7 +346,11 @@ pub async fn test_alert(State(state): State<AppState>, form: SessionForm) -> Res
     if let Err(r) = require_open(&state, &form.session, SetupStep::Tickets).await {
         return r;
     }
-    let account = form.fields.get("account");
+    let f: TestAlertForm = match form.fields.parse() {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let account = f.account.as_str();
     match state
         .engine
         .send_test_alert(form.session.tenant.id, account)
