@@ -9,7 +9,9 @@ use std::time::{Duration, Instant};
 use connectwise_client::conditions::field;
 use cwbridge_store::TenantId;
 use futures_util::TryStreamExt;
-use serde_json::{Value, json};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
 
 use crate::Engine;
 use crate::error::Result;
@@ -132,23 +134,127 @@ fn contains(text: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// Something ConnectWise names: an agreement type, a priority, a board's ticket type.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NamedOption {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: Option<String>,
+}
+
+/// A company the pickers offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CompanyOption {
+    /// Its id.
+    pub id: i64,
+    /// Its identifier (`AcmeCorp`).
+    pub identifier: Option<String>,
+    /// Its name.
+    pub name: Option<String>,
+}
+
+/// An agreement the pickers offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AgreementOption {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: Option<String>,
+    /// The company it belongs to.
+    pub company: Option<i64>,
+    /// Its type.
+    #[serde(rename = "type")]
+    pub agreement_type: Option<NamedOption>,
+    /// Its status, as ConnectWise words it.
+    pub status: Option<String>,
+    /// Whether it is cancelled.
+    pub cancelled: bool,
+}
+
+/// A catalog product the pickers offer.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProductOption {
+    /// Its id.
+    pub id: i64,
+    /// Its identifier (`DMARC-MONITOR`).
+    pub identifier: Option<String>,
+    /// Its description.
+    pub description: Option<String>,
+    /// Its price.
+    pub price: Option<f64>,
+}
+
+/// A board's status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatusOption {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: Option<String>,
+    /// Whether a ticket in it is closed.
+    pub closed: bool,
+}
+
+/// A service board with its statuses and ticket types.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BoardOption {
+    /// Its id.
+    pub id: i64,
+    /// Its name.
+    pub name: Option<String>,
+    /// Its statuses.
+    pub statuses: Vec<StatusOption>,
+    /// Its ticket types.
+    pub types: Vec<NamedOption>,
+}
+
+fn named(id: Option<i64>, name: Option<String>) -> NamedOption {
+    NamedOption {
+        id: id.unwrap_or_default(),
+        name,
+    }
+}
+
+fn agreement_option(a: connectwise_client::models::Agreement) -> AgreementOption {
+    AgreementOption {
+        id: a.id.unwrap_or_default(),
+        name: a.name,
+        company: a.company.and_then(|c| c.id),
+        agreement_type: a.r#type.map(|t| named(t.id, t.name)),
+        status: a.agreement_status,
+        cancelled: a.cancelled_flag.unwrap_or(false),
+    }
+}
+
 impl Engine {
-    async fn cached<F, Fut>(&self, tenant: TenantId, key: String, fetch: F) -> Result<Value>
+    /// A look-up remembered for [`LOOKUP_TTL`], or read with `fetch` (re-checking the
+    /// connection on a 403).
+    async fn cached<T, F, Fut>(&self, tenant: TenantId, key: String, fetch: F) -> Result<Vec<T>>
     where
+        T: Serialize + DeserializeOwned,
         F: FnOnce(connectwise_client::Client) -> Fut,
-        Fut: std::future::Future<Output = Result<Value>>,
+        Fut: std::future::Future<Output = Result<Vec<T>>>,
     {
-        if let Some(v) = self.lookups.get(tenant, &key) {
-            return Ok(v);
+        if let Some(v) = self.lookups.get(tenant, &key)
+            && let Ok(list) = serde_json::from_value(v)
+        {
+            return Ok(list);
         }
         let client = self.client_for(tenant).await?;
-        let value = self.recheck_on_403(tenant, fetch(client).await).await?;
-        self.lookups.put(tenant, key, value.clone());
-        Ok(value)
+        let list = self.recheck_on_403(tenant, fetch(client).await).await?;
+        if let Ok(value) = serde_json::to_value(&list) {
+            self.lookups.put(tenant, key, value);
+        }
+        Ok(list)
     }
 
     /// Companies whose name or identifier contains `search` (up to 50), or the first 50.
-    pub async fn lookup_companies(&self, tenant: TenantId, search: Option<&str>) -> Result<Value> {
+    pub async fn lookup_companies(
+        &self,
+        tenant: TenantId,
+        search: Option<&str>,
+    ) -> Result<Vec<CompanyOption>> {
         let search = search.unwrap_or("").trim().to_owned();
         self.cached(tenant, format!("companies:{search}"), |client| async move {
             let mut list = client
@@ -165,82 +271,64 @@ impl Engine {
                         .or(field("identifier").like(contains(&search))),
                 );
             }
-            let companies = list.send().await?;
-            Ok(json!(
-                companies
-                    .iter()
-                    .map(|c| json!({"id": c.id, "identifier": c.identifier, "name": c.name}))
-                    .collect::<Vec<_>>()
-            ))
+            Ok(list
+                .send()
+                .await?
+                .into_iter()
+                .map(|c| CompanyOption {
+                    id: c.id.unwrap_or_default(),
+                    identifier: c.identifier,
+                    name: c.name,
+                })
+                .collect())
         })
         .await
     }
 
     /// A company's agreements.
-    pub async fn lookup_agreements(&self, tenant: TenantId, company: i64) -> Result<Value> {
-        self.cached(
-            tenant,
-            format!("agreements:{company}"),
-            |client| async move {
-                let agreements: Vec<connectwise_client::models::Agreement> = client
-                    .finance()
-                    .agreements()
-                    .list()
-                    .conditions(field("company/id").eq(company))
-                    .page_size(1000)
-                    .stream()
-                    .try_collect()
-                    .await?;
-                Ok(json!(agreements
-                .iter()
-                .map(|a| json!({
-                    "id": a.id, "name": a.name,
-                    "type": a.r#type.as_ref().map(|t| json!({"id": t.id, "name": t.name})),
-                    "status": a.agreement_status, "cancelled": a.cancelled_flag.unwrap_or(false),
-                }))
-                .collect::<Vec<_>>()))
-            },
-        )
-        .await
+    pub async fn lookup_agreements(
+        &self,
+        tenant: TenantId,
+        company: i64,
+    ) -> Result<Vec<AgreementOption>> {
+        self.lookup_agreements_of(tenant, &[company]).await
     }
 
     /// The agreements of several companies in one request (the mapping page's lists),
     /// each with its company's id.
-    pub async fn lookup_agreements_of(&self, tenant: TenantId, companies: &[i64]) -> Result<Value> {
+    pub async fn lookup_agreements_of(
+        &self,
+        tenant: TenantId,
+        companies: &[i64],
+    ) -> Result<Vec<AgreementOption>> {
         if companies.is_empty() {
-            return Ok(json!([]));
+            return Ok(Vec::new());
         }
         let mut ids = companies.to_vec();
         ids.sort_unstable();
         ids.dedup();
         let key = format!("agreements-of:{ids:?}");
         self.cached(tenant, key, |client| async move {
+            let condition = match ids.as_slice() {
+                [one] => field("company/id").eq(*one),
+                _ => field("company/id").in_list(ids),
+            };
             let agreements: Vec<connectwise_client::models::Agreement> = client
                 .finance()
                 .agreements()
                 .list()
-                .conditions(field("company/id").in_list(ids))
+                .conditions(condition)
                 .page_size(1000)
                 .stream()
                 .try_collect()
                 .await?;
-            Ok(json!(
-                agreements
-                    .iter()
-                    .map(|a| json!({
-                        "id": a.id, "name": a.name,
-                        "company": a.company.as_ref().and_then(|c| c.id),
-                        "type": a.r#type.as_ref().map(|t| json!({"id": t.id, "name": t.name})),
-                        "cancelled": a.cancelled_flag.unwrap_or(false),
-                    }))
-                    .collect::<Vec<_>>()
-            ))
+            Ok(agreements.into_iter().map(agreement_option).collect())
         })
         .await
     }
 
     /// Agreement types.
-    pub async fn lookup_agreement_types(&self, tenant: TenantId) -> Result<Value> {
+    pub async fn lookup_agreement_types(&self, tenant: TenantId) -> Result<Vec<NamedOption>> {
         self.cached(tenant, "agreement-types".into(), |client| async move {
             let types: Vec<connectwise_client::models::AgreementType> = client
                 .finance()
@@ -250,18 +338,17 @@ impl Engine {
                 .stream()
                 .try_collect()
                 .await?;
-            Ok(json!(
-                types
-                    .iter()
-                    .map(|t| json!({"id": t.id, "name": t.name}))
-                    .collect::<Vec<_>>()
-            ))
+            Ok(types.into_iter().map(|t| named(t.id, t.name)).collect())
         })
         .await
     }
 
     /// Active catalog products whose identifier or description contains `search` (up to 50).
-    pub async fn lookup_catalog(&self, tenant: TenantId, search: Option<&str>) -> Result<Value> {
+    pub async fn lookup_catalog(
+        &self,
+        tenant: TenantId,
+        search: Option<&str>,
+    ) -> Result<Vec<ProductOption>> {
         let search = search.unwrap_or("").trim().to_owned();
         self.cached(tenant, format!("catalog:{search}"), |client| async move {
             let mut condition = field("inactiveFlag").eq(false);
@@ -281,36 +368,55 @@ impl Engine {
                 .page_size(50)
                 .send()
                 .await?;
-            Ok(json!(items
-                .iter()
-                .map(|i| json!({"id": i.id, "identifier": i.identifier, "description": i.description, "price": i.price}))
-                .collect::<Vec<_>>()))
+            Ok(items
+                .into_iter()
+                .map(|i| ProductOption {
+                    id: i.id.unwrap_or_default(),
+                    identifier: i.identifier,
+                    description: i.description,
+                    price: i.price,
+                })
+                .collect())
         })
         .await
     }
 
     /// Service boards, each with its statuses and ticket types.
-    pub async fn lookup_boards(&self, tenant: TenantId) -> Result<Value> {
+    pub async fn lookup_boards(&self, tenant: TenantId) -> Result<Vec<BoardOption>> {
         self.cached(tenant, "boards".into(), |client| async move {
-            let boards = client.service().boards().list().page_size(1000).send().await?;
-            let mut out = Vec::new();
+            let service = client.service();
+            let boards = service.boards().list().page_size(1000).send().await?;
+            let mut out = Vec::with_capacity(boards.len());
             for b in boards {
                 let id = b.id.unwrap_or_default();
-                let statuses = client.service().board_statuses(id).list().page_size(1000).send().await?;
-                let types = client.service().board_types(id).list().page_size(1000).send().await?;
-                out.push(json!({
-                    "id": id, "name": b.name,
-                    "statuses": statuses.iter().map(|s| json!({"id": s.id, "name": s.name, "closed": s.closed_status.unwrap_or(false)})).collect::<Vec<_>>(),
-                    "types": types.iter().map(|t| json!({"id": t.id, "name": t.name})).collect::<Vec<_>>(),
-                }));
+                let statuses = service.board_statuses(id).list().page_size(1000).send();
+                let types = service.board_types(id).list().page_size(1000).send();
+                out.push(BoardOption {
+                    id,
+                    name: b.name,
+                    statuses: statuses
+                        .await?
+                        .into_iter()
+                        .map(|s| StatusOption {
+                            id: s.id.unwrap_or_default(),
+                            name: s.name,
+                            closed: s.closed_status.unwrap_or(false),
+                        })
+                        .collect(),
+                    types: types
+                        .await?
+                        .into_iter()
+                        .map(|t| named(t.id, t.name))
+                        .collect(),
+                });
             }
-            Ok(Value::Array(out))
+            Ok(out)
         })
         .await
     }
 
     /// Priorities.
-    pub async fn lookup_priorities(&self, tenant: TenantId) -> Result<Value> {
+    pub async fn lookup_priorities(&self, tenant: TenantId) -> Result<Vec<NamedOption>> {
         self.cached(tenant, "priorities".into(), |client| async move {
             let list = client
                 .service()
@@ -319,11 +425,7 @@ impl Engine {
                 .page_size(1000)
                 .send()
                 .await?;
-            Ok(json!(
-                list.iter()
-                    .map(|p| json!({"id": p.id, "name": p.name}))
-                    .collect::<Vec<_>>()
-            ))
+            Ok(list.into_iter().map(|p| named(p.id, p.name)).collect())
         })
         .await
     }

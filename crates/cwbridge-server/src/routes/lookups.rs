@@ -3,8 +3,10 @@
 
 use axum::Json;
 use axum::extract::State;
+use cwbridge_engine::lookup::{
+    AgreementOption, BoardOption, CompanyOption, NamedOption, ProductOption,
+};
 use serde::Deserialize;
-use serde_json::Value;
 
 use crate::error::ApiError;
 use crate::extract::{ApiPath, ApiQuery, CurrentTenant};
@@ -22,7 +24,7 @@ pub async fn companies(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<Search>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<CompanyOption>>, ApiError> {
     Ok(Json(
         state
             .engine
@@ -36,7 +38,7 @@ pub async fn agreements(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
     ApiPath(company): ApiPath<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<AgreementOption>>, ApiError> {
     Ok(Json(state.engine.lookup_agreements(t.id, company).await?))
 }
 
@@ -44,7 +46,7 @@ pub async fn agreements(
 pub async fn agreement_types(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<NamedOption>>, ApiError> {
     Ok(Json(state.engine.lookup_agreement_types(t.id).await?))
 }
 
@@ -53,7 +55,7 @@ pub async fn catalog(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<Search>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<ProductOption>>, ApiError> {
     Ok(Json(
         state
             .engine
@@ -66,7 +68,7 @@ pub async fn catalog(
 pub async fn boards(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<BoardOption>>, ApiError> {
     Ok(Json(state.engine.lookup_boards(t.id).await?))
 }
 
@@ -74,6 +76,6 @@ pub async fn boards(
 pub async fn priorities(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Vec<NamedOption>>, ApiError> {
     Ok(Json(state.engine.lookup_priorities(t.id).await?))
 }

@@ -199,7 +199,7 @@ pub fn spec() -> Value {
             },
             "/api/v1/lookups/companies/{id}/agreements": {
                 "parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "integer"}}],
-                "get": {"summary": "A company's agreements", "security": tenant_auth, "responses": {"200": {"description": "[{id, name, type, status, cancelled}]"}}}
+                "get": {"summary": "A company's agreements", "security": tenant_auth, "responses": {"200": {"description": "[{id, name, company, type, status, cancelled}]"}}}
             },
             "/api/v1/lookups/agreement-types": {
                 "get": {"summary": "Agreement types", "security": tenant_auth, "responses": {"200": {"description": "[{id, name}]"}}}

@@ -11,6 +11,9 @@ use cwbridge_engine::alert::TicketSettingsInput;
 use cwbridge_engine::billing::settings::{BillingInput, MAX_SCHEDULE_HOURS};
 use cwbridge_engine::billing::{DriftPolicy, Mode};
 use cwbridge_engine::forwarding::ForwardingRow;
+use cwbridge_engine::lookup::{
+    AgreementOption, BoardOption, CompanyOption, NamedOption, ProductOption,
+};
 use cwbridge_engine::mapping::{MappingInput, STRONG_MATCH};
 use cwbridge_engine::preflight::MANIFEST;
 use cwbridge_engine::{ConnectionInput, EngineError};
@@ -36,6 +39,15 @@ pub struct Opt {
 }
 
 impl Opt {
+    /// A choice of something ConnectWise names, chosen when its id is `chosen`.
+    fn named(id: i64, name: &Option<String>, chosen: &str) -> Opt {
+        Opt::new(
+            id,
+            name.clone().unwrap_or_default(),
+            id.to_string() == chosen,
+        )
+    }
+
     fn new(value: impl ToString, label: impl Into<String>, selected: bool) -> Opt {
         Opt {
             value: value.to_string(),
@@ -88,12 +100,9 @@ impl Errors {
     }
 
     /// A look-up's list, or an empty one with its failure filed (the page still shows).
-    fn listed<T: serde::de::DeserializeOwned>(
-        &mut self,
-        r: Result<serde_json::Value, EngineError>,
-    ) -> Result<Vec<T>, Response> {
+    fn listed<T>(&mut self, r: Result<Vec<T>, EngineError>) -> Result<Vec<T>, Response> {
         match r {
-            Ok(v) => parse(v),
+            Ok(list) => Ok(list),
             Err(e) => {
                 self.take(e)?;
                 Ok(Vec::new())
@@ -247,18 +256,6 @@ pub fn mode_words(mode: Mode) -> &'static str {
         Mode::Bundled => "billable, all sending domains on one line",
         Mode::NotBillable => "not billable (tracked only)",
     }
-}
-
-#[derive(Debug, Deserialize)]
-struct Named {
-    id: i64,
-    #[serde(default)]
-    name: Option<String>,
-}
-
-fn parse<T: serde::de::DeserializeOwned>(v: serde_json::Value) -> Result<T, Response> {
-    serde_json::from_value(v)
-        .map_err(|e| failure_page(&format!("a look-up was not understood: {e}")))
 }
 
 mod billing;

@@ -3,17 +3,6 @@
 
 use super::*;
 
-#[derive(Debug, Deserialize)]
-struct Product {
-    id: i64,
-    #[serde(default)]
-    identifier: Option<String>,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    price: Option<f64>,
-}
-
 /// Step 2's form.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -88,8 +77,8 @@ async fn billing_render(
     gate(SetupStep::Billing, &chrome, &p)?;
     let e = &state.engine;
     let saved = e.billing(t).await.ok();
-    let products: Vec<Product> = errors.listed(e.lookup_catalog(t, Some(q)).await)?;
-    let types: Vec<Named> = errors.listed(e.lookup_agreement_types(t).await)?;
+    let products: Vec<ProductOption> = errors.listed(e.lookup_catalog(t, Some(q)).await)?;
+    let types: Vec<NamedOption> = errors.listed(e.lookup_agreement_types(t).await)?;
     let chosen_product = typed
         .map(|f| f.product.clone())
         .or_else(|| saved.as_ref().map(|b| b.product_id.to_string()))
@@ -133,13 +122,7 @@ async fn billing_render(
         .unwrap_or_default();
     let agreement_types = types
         .iter()
-        .map(|a| {
-            Opt::new(
-                a.id,
-                a.name.clone().unwrap_or_default(),
-                a.id.to_string() == chosen_type,
-            )
-        })
+        .map(|a| Opt::named(a.id, &a.name, &chosen_type))
         .collect();
     let mode = typed
         .map(|f| f.mode.clone())

@@ -3,28 +3,6 @@
 
 use super::*;
 
-#[derive(Debug, Deserialize)]
-struct Company {
-    id: i64,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    identifier: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct Agreement {
-    id: i64,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    company: Option<i64>,
-    #[serde(default, rename = "type")]
-    agreement_type: Option<Named>,
-    #[serde(default)]
-    cancelled: bool,
-}
-
 /// Customers per page of the mapping step.
 const PER_PAGE: usize = 50;
 
@@ -194,7 +172,7 @@ async fn mapping_render(
         .skip((page - 1) * PER_PAGE)
         .take(PER_PAGE)
         .collect();
-    let mut companies: Vec<Company> = errors.listed(e.lookup_companies(t, Some(q)).await)?;
+    let mut companies: Vec<CompanyOption> = errors.listed(e.lookup_companies(t, Some(q)).await)?;
     if q.trim().is_empty() {
         // Every row lists these: without a search, fewer, so a page stays small.
         companies.truncate(UNSEARCHED_COMPANIES);
@@ -204,8 +182,9 @@ async fn mapping_render(
         .iter()
         .filter_map(|r| r.account.mapping.as_ref().map(|m| m.company_id))
         .collect();
-    let agreements: Vec<Agreement> = errors.listed(e.lookup_agreements_of(t, &mapped_ids).await)?;
-    let company_label = |c: &Company| {
+    let agreements: Vec<AgreementOption> =
+        errors.listed(e.lookup_agreements_of(t, &mapped_ids).await)?;
+    let company_label = |c: &CompanyOption| {
         format!(
             "{} ({})",
             c.name.clone().unwrap_or_default(),

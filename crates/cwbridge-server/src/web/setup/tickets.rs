@@ -3,17 +3,6 @@
 
 use super::*;
 
-#[derive(Debug, Deserialize)]
-struct Board {
-    id: i64,
-    #[serde(default)]
-    name: Option<String>,
-    #[serde(default)]
-    statuses: Vec<Named>,
-    #[serde(default)]
-    types: Vec<Named>,
-}
-
 /// A board with its statuses and types, for the grouped lists.
 #[derive(Debug, Clone)]
 pub struct BoardGroup {
@@ -149,8 +138,8 @@ async fn tickets_render(
     gate(SetupStep::Tickets, &chrome, &p)?;
     let e = &state.engine;
     let saved = or_page(e.ticket_settings(t).await)?;
-    let boards: Vec<Board> = errors.listed(e.lookup_boards(t).await)?;
-    let priorities: Vec<Named> = errors.listed(e.lookup_priorities(t).await)?;
+    let boards: Vec<BoardOption> = errors.listed(e.lookup_boards(t).await)?;
+    let priorities: Vec<NamedOption> = errors.listed(e.lookup_priorities(t).await)?;
     let chosen = |posted: Option<&String>, saved_id: Option<i64>| -> String {
         match posted {
             Some(v) => v.clone(),
@@ -170,35 +159,27 @@ async fn tickets_render(
         typed.map(|f| &f.priority),
         saved.as_ref().map(|s| s.priority_id),
     );
-    let options = |items: &[Named], chosen: &str| -> Vec<Opt> {
+    let options = |items: &[NamedOption], chosen: &str| -> Vec<Opt> {
         items
             .iter()
-            .map(|x| {
-                Opt::new(
-                    x.id,
-                    x.name.clone().unwrap_or_default(),
-                    x.id.to_string() == chosen,
-                )
-            })
+            .map(|x| Opt::named(x.id, &x.name, chosen))
             .collect()
     };
     let groups = boards
         .iter()
         .map(|b| BoardGroup {
             name: b.name.clone().unwrap_or_default(),
-            statuses: options(&b.statuses, &status),
+            statuses: b
+                .statuses
+                .iter()
+                .map(|x| Opt::named(x.id, &x.name, &status))
+                .collect(),
             types: options(&b.types, &ticket_type),
         })
         .collect();
     let board_opts = boards
         .iter()
-        .map(|b| {
-            Opt::new(
-                b.id,
-                b.name.clone().unwrap_or_default(),
-                b.id.to_string() == board,
-            )
-        })
+        .map(|b| Opt::named(b.id, &b.name, &board))
         .collect();
     let signature = match typed {
         Some(f) => f.signature.clone(),
