@@ -3,6 +3,7 @@
 
 pub mod apply;
 pub mod plan;
+mod reconcile;
 pub mod runs;
 pub mod settings;
 
