@@ -74,16 +74,19 @@ pub fn prepare(
         ParentLink::None | ParentLink::PathOnly => {}
     }
     resolve_references(data, resource, &mut out, &mut errors);
-    if errors.is_empty() {
-        apply_rules(
+    if errors.is_empty()
+        && let Some(rules) = resource.rules
+    {
+        rules(&mut crate::rules::Ctx {
             data,
             resource,
             parent,
-            &mut out,
+            out: &mut out,
             existing,
             actor,
-            &mut errors,
-        );
+            errors: &mut errors,
+            now: clock::now(),
+        });
     }
     for name in required_fields(resource) {
         if !errors.iter().any(|e| e.field == *name) && is_empty(out.get(name)) {
@@ -142,7 +145,7 @@ pub fn prepare(
     Ok(out)
 }
 
-fn is_empty(v: Option<&Value>) -> bool {
+pub(crate) fn is_empty(v: Option<&Value>) -> bool {
     match v {
         None | Some(Value::Null) => true,
         Some(Value::String(s)) => s.trim().is_empty(),
@@ -318,292 +321,6 @@ pub fn member_name(e: &Record) -> String {
         .filter_map(Val::as_str)
         .collect::<Vec<_>>()
         .join(" ")
-}
-
-fn set_default(out: &mut Entity, field: &str, value: Value) {
-    if is_empty(out.get(field)) {
-        out.insert(field.to_owned(), value);
-    }
-}
-
-fn find_default<'d>(data: &'d Data, key: &str, parent: i64) -> Option<(i64, &'d Record)> {
-    data.children(key, parent).min_by_key(|(id, e)| {
-        (
-            e.get("defaultFlag") != Some(&Val::Bool(true)),
-            e.get("sortOrder").and_then(Val::as_i64).unwrap_or(i64::MAX),
-            *id,
-        )
-    })
-}
-
-/// Resource-specific defaults and rules, as ConnectWise applies them.
-fn apply_rules(
-    data: &Data,
-    resource: &Resource,
-    parent: i64,
-    out: &mut Entity,
-    existing: Option<&Entity>,
-    actor: &Actor,
-    errors: &mut Vec<FieldError>,
-) {
-    let now = clock::now();
-    let keep = |out: &mut Entity, field: &str| {
-        if let Some(v) = existing.and_then(|e| e.get(field)) {
-            out.insert(field.to_owned(), v.clone());
-        }
-    };
-    match resource.key {
-        res::COMPANIES => {
-            if out.get("status").is_none()
-                && let Some((id, e)) = find_default(data, res::COMPANY_STATUSES, 0)
-            {
-                out.insert("status".into(), reference_to(res::COMPANY_STATUSES, id, e));
-            }
-            set_default(out, "deletedFlag", json!(false));
-            set_default(out, "leadFlag", json!(false));
-        }
-        res::AGREEMENTS_KEY => {
-            set_default(out, "agreementStatus", json!("Active"));
-            set_default(out, "cancelledFlag", json!(false));
-            set_default(out, "startDate", json!(now));
-            set_default(out, "noEndingDateFlag", json!(true));
-            if let Some(company) = out.get("company").cloned() {
-                set_default(out, "billToCompany", company);
-            }
-            if let Some(t) = out
-                .get("type")
-                .and_then(|t| t.get("id"))
-                .and_then(Value::as_i64)
-                .and_then(|id| data.get(res::AGREEMENT_TYPES, 0, id))
-            {
-                for k in ["billTime", "billExpenses", "billProducts"] {
-                    if let Some(v) = t.get(k) {
-                        set_default(out, k, v.to_value());
-                    }
-                }
-            }
-        }
-        res::ADDITIONS => {
-            let product = out
-                .get("product")
-                .and_then(|p| p.get("id"))
-                .and_then(Value::as_i64)
-                .and_then(|id| data.get(res::CATALOG, 0, id));
-            if let Some(p) = product {
-                for (to, from) in [
-                    ("unitPrice", "price"),
-                    ("unitCost", "cost"),
-                    ("description", "description"),
-                    ("invoiceDescription", "customerDescription"),
-                ] {
-                    if let Some(v) = p.get(from) {
-                        set_default(out, to, v.to_value());
-                    }
-                }
-            }
-            set_default(out, "quantity", json!(1));
-            set_default(out, "lessIncluded", json!(0));
-            set_default(out, "effectiveDate", json!(now));
-            set_default(out, "taxableFlag", json!(false));
-            let num = |k: &str| out.get(k).and_then(Value::as_f64).unwrap_or(0.0);
-            let billable = num("quantity") - num("lessIncluded");
-            let ext_price = billable * num("unitPrice");
-            let ext_cost = billable * num("unitCost");
-            out.insert("extPrice".into(), json!(round2(ext_price)));
-            out.insert("extCost".into(), json!(round2(ext_cost)));
-            out.insert("margin".into(), json!(round2(ext_price - ext_cost)));
-            let status = data
-                .get(res::AGREEMENTS_KEY, 0, parent)
-                .and_then(|a| a.get("agreementStatus").map(Val::to_value))
-                .unwrap_or(json!("Active"));
-            out.insert("agreementStatus".into(), status);
-            if let (Some(eff), Some(cancel)) = (
-                out.get("effectiveDate").and_then(Value::as_str),
-                out.get("cancelledDate").and_then(Value::as_str),
-            ) && cancel < eff
-            {
-                errors.push(FieldError::new(
-                    "InvalidField",
-                    resource.resource,
-                    "cancelledDate",
-                    "cancelledDate must not be before effectiveDate",
-                ));
-            }
-        }
-        res::TICKETS => {
-            if let Some(s) = out.get("summary").and_then(Value::as_str)
-                && s.chars().count() > 100
-            {
-                errors.push(FieldError::new(
-                    "InvalidField",
-                    resource.resource,
-                    "summary",
-                    "summary must be at most 100 characters",
-                ));
-            }
-            let board = out
-                .get("board")
-                .and_then(|b| b.get("id"))
-                .and_then(Value::as_i64);
-            if let Some(board) = board {
-                if out.get("status").is_none()
-                    && let Some((id, e)) = find_default(data, res::BOARD_STATUSES, board)
-                {
-                    out.insert("status".into(), reference_to(res::BOARD_STATUSES, id, e));
-                }
-                let closed = out
-                    .get("status")
-                    .and_then(|s| s.get("id"))
-                    .and_then(Value::as_i64)
-                    .and_then(|id| data.get(res::BOARD_STATUSES, board, id))
-                    .and_then(|s| s.get("closedStatus"))
-                    .and_then(Val::as_bool)
-                    .unwrap_or(false);
-                let was_closed = existing
-                    .and_then(|e| e.get("closedFlag"))
-                    .and_then(Value::as_bool)
-                    .unwrap_or(false);
-                out.insert("closedFlag".into(), json!(closed));
-                if closed && was_closed {
-                    keep(out, "closedDate");
-                    keep(out, "closedBy");
-                } else if closed {
-                    out.insert("closedDate".into(), json!(now));
-                    out.insert("closedBy".into(), json!(actor.identifier));
-                }
-            }
-            if out.get("priority").is_none()
-                && let Some((id, e)) = find_default(data, res::PRIORITIES, 0)
-            {
-                out.insert("priority".into(), reference_to(res::PRIORITIES, id, e));
-            }
-            set_default(out, "recordType", json!("ServiceTicket"));
-            set_default(out, "severity", json!("Medium"));
-            set_default(out, "impact", json!("Medium"));
-            if existing.is_some() {
-                // The first note is made once, on create.
-                out.remove("initialDescription");
-                out.remove("initialInternalAnalysis");
-                out.remove("initialResolution");
-            }
-        }
-        res::NOTES => {
-            let flags = [
-                "detailDescriptionFlag",
-                "internalAnalysisFlag",
-                "resolutionFlag",
-            ];
-            if !flags
-                .iter()
-                .any(|f| out.get(*f).and_then(Value::as_bool) == Some(true))
-            {
-                errors.push(FieldError::new(
-                    "InvalidField",
-                    resource.resource,
-                    "detailDescriptionFlag",
-                    "At least one of detailDescriptionFlag, internalAnalysisFlag or resolutionFlag must be true",
-                ));
-            }
-            for f in flags {
-                set_default(out, f, json!(false));
-            }
-            set_default(out, "internalFlag", json!(false));
-            set_default(out, "externalFlag", json!(false));
-            // Seed 000's quirk: a note written through the API is the API member's unless
-            // a member or contact is named on it.
-            if out.get("member").is_none()
-                && out.get("contact").is_none()
-                && let Some(m) = data.get(res::MEMBERS, 0, actor.member_id)
-            {
-                out.insert(
-                    "member".into(),
-                    reference_to(res::MEMBERS, actor.member_id, m),
-                );
-            }
-            match existing {
-                Some(_) => {
-                    keep(out, "createdBy");
-                    keep(out, "dateCreated");
-                }
-                None => {
-                    out.insert("createdBy".into(), json!(actor.identifier));
-                    out.insert("dateCreated".into(), json!(now));
-                }
-            }
-        }
-        res::MEMBERS => {
-            for (k, v) in [
-                (
-                    "agreementInvoicingDisplayOptions",
-                    "RemainOnInvoicingScreen",
-                ),
-                ("invoicingDisplayOptions", "RemainOnInvoicingScreen"),
-                ("defaultEmail", "Office"),
-                ("defaultPhone", "Office"),
-                ("invoiceScreenDefaultTabFormat", "ShowInvoicingTab"),
-                ("licenseClass", "F"),
-            ] {
-                set_default(out, k, json!(v));
-            }
-            set_default(out, "structureLevel", json!({"id": 1, "name": "Corporate"}));
-            set_default(out, "inactiveFlag", json!(false));
-            set_default(out, "adminFlag", json!(false));
-        }
-        res::ROLES => {
-            set_default(out, "adminFlag", json!(false));
-            set_default(out, "inactiveFlag", json!(false));
-        }
-        res::ROLE_SETTINGS => {
-            for k in [
-                "moduleName",
-                "moduleFunctionName",
-                "moduleIdentifier",
-                "moduleFunctionIdentifier",
-                "moduleDescription",
-                "moduleFunctionDescription",
-                "sortOrder",
-                "customFlag",
-                "myAllFlag",
-                "reportFlag",
-                "restrictFlag",
-            ] {
-                keep(out, k);
-            }
-            for k in ["addLevel", "editLevel", "deleteLevel", "inquireLevel"] {
-                set_default(out, k, json!("None"));
-            }
-        }
-        res::CALLBACKS => {
-            set_default(out, "objectId", json!(0));
-            set_default(out, "level", json!("owner"));
-            set_default(out, "inactiveFlag", json!(false));
-            set_default(out, "payloadVersion", json!("2.0"));
-            out.insert("memberId".into(), json!(actor.member_id));
-            if let Some(t) = out.get("type").and_then(Value::as_str)
-                && !["ticket", "company", "agreement"].contains(&t.to_ascii_lowercase().as_str())
-            {
-                errors.push(FieldError::new(
-                    "InvalidField",
-                    resource.resource,
-                    "type",
-                    "type must be ticket, company or agreement",
-                ));
-            }
-        }
-        res::BOARDS | res::CATALOG | res::AGREEMENT_TYPES | res::COMPANY_TYPES => {
-            set_default(out, "inactiveFlag", json!(false));
-        }
-        res::BOARD_STATUSES => {
-            set_default(out, "closedStatus", json!(false));
-            set_default(out, "inactive", json!(false));
-            set_default(out, "defaultFlag", json!(false));
-        }
-        _ => {}
-    }
-}
-
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
 }
 
 /// Renders a stored record as ConnectWise answers it: `id` first, then the fields that

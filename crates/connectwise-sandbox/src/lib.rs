@@ -17,6 +17,7 @@ pub mod query;
 pub mod record;
 pub mod resources;
 pub mod roles;
+pub mod rules;
 pub mod schema;
 pub mod seed;
 pub mod server;

@@ -12,6 +12,7 @@ use std::sync::OnceLock;
 
 pub use crate::functions::*;
 use crate::published::{Collection, Published};
+use crate::rules::{self, Rules};
 use crate::schema::{Kind, Schemas};
 
 /// How a child record names its parent.
@@ -89,6 +90,8 @@ pub struct Resource {
     pub callback_type: Option<&'static str>,
     /// The field that makes a record "mine" for a role level of `My`.
     pub owner_field: Option<&'static str>,
+    /// The defaults and checks ConnectWise applies when a record is made or changed.
+    pub rules: Option<Rules>,
 }
 
 const BASE: Resource = Resource {
@@ -111,6 +114,7 @@ const BASE: Resource = Resource {
     deletable: true,
     callback_type: None,
     owner_field: None,
+    rules: None,
 };
 
 /// Companies.
@@ -156,6 +160,7 @@ pub const API_KEYS: &str = "_keys";
 pub static RESOURCES: &[Resource] = &[
     Resource {
         key: COMPANIES,
+        rules: Some(rules::companies),
         path: "company/companies",
         schema: "Company",
         label: "Company",
@@ -187,6 +192,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: COMPANY_TYPES,
+        rules: Some(rules::active_by_default),
         path: "company/companies/types",
         schema: "CompanyType",
         label: "CompanyType",
@@ -207,6 +213,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: AGREEMENTS_KEY,
+        rules: Some(rules::agreements),
         path: "finance/agreements",
         schema: "Agreement",
         label: "Agreement",
@@ -225,6 +232,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: ADDITIONS,
+        rules: Some(rules::additions),
         path: "finance/agreements/{parent}/additions",
         schema: "Addition",
         label: "Addition",
@@ -236,6 +244,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: AGREEMENT_TYPES,
+        rules: Some(rules::active_by_default),
         path: "finance/agreements/types",
         schema: "AgreementType",
         label: "AgreementType",
@@ -246,6 +255,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: CATALOG,
+        rules: Some(rules::active_by_default),
         path: "procurement/catalog",
         schema: "CatalogItem",
         label: "CatalogItem",
@@ -257,6 +267,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: BOARDS,
+        rules: Some(rules::active_by_default),
         path: "service/boards",
         schema: "Board",
         label: "Board",
@@ -267,6 +278,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: BOARD_STATUSES,
+        rules: Some(rules::board_statuses),
         path: "service/boards/{parent}/statuses",
         schema: "BoardStatus",
         label: "BoardStatus",
@@ -301,6 +313,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: TICKETS,
+        rules: Some(rules::tickets),
         path: "service/tickets",
         schema: "Ticket",
         label: "Ticket",
@@ -330,6 +343,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: NOTES,
+        rules: Some(rules::notes),
         path: "service/tickets/{parent}/notes",
         schema: "ServiceNote",
         label: "ServiceNote",
@@ -342,6 +356,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: MEMBERS,
+        rules: Some(rules::members),
         path: "system/members",
         schema: "Member",
         label: "Member",
@@ -354,6 +369,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: ROLES,
+        rules: Some(rules::roles),
         path: "system/securityroles",
         schema: "SecurityRole",
         label: "SecurityRole",
@@ -364,6 +380,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: ROLE_SETTINGS,
+        rules: Some(rules::role_settings),
         path: "system/securityRoles/{parent}/settings",
         schema: "SecurityRoleSetting",
         label: "SecurityRoleSetting",
@@ -376,6 +393,7 @@ pub static RESOURCES: &[Resource] = &[
     },
     Resource {
         key: CALLBACKS,
+        rules: Some(rules::callbacks),
         path: "system/callbacks",
         schema: "CallbackEntry",
         label: "CallbackEntry",
@@ -519,6 +537,7 @@ fn generated(c: &Collection, published: &Published) -> Resource {
         deletable: c.delete,
         callback_type: None,
         owner_field: None,
+        rules: None,
     }
 }
 
