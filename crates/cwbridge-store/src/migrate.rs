@@ -1,4 +1,5 @@
-//! The schema, one migration list per dialect, embedded in the binary and applied at open.
+//! The schema, one migration list per dialect, embedded in the binary (every file of
+//! `migrations/<dialect>/`, by build.rs) and applied at open.
 
 use std::borrow::Cow;
 use std::future::Future;
@@ -13,136 +14,8 @@ use crate::Dialect;
 /// `(version, description, SQL)` of each migration, in order.
 type Steps = &'static [(i64, &'static str, &'static str)];
 
-const SQLITE: Steps = &[
-    (
-        1,
-        "tenants connections",
-        include_str!("../migrations/sqlite/0001_tenants_connections.sql"),
-    ),
-    (
-        2,
-        "billing",
-        include_str!("../migrations/sqlite/0002_billing.sql"),
-    ),
-    (
-        3,
-        "installation",
-        include_str!("../migrations/sqlite/0003_installation.sql"),
-    ),
-    (
-        4,
-        "alerts",
-        include_str!("../migrations/sqlite/0004_alerts.sql"),
-    ),
-    (
-        5,
-        "billing schedule",
-        include_str!("../migrations/sqlite/0005_billing_schedule.sql"),
-    ),
-    (
-        6,
-        "run heartbeat",
-        include_str!("../migrations/sqlite/0006_run_heartbeat.sql"),
-    ),
-    (
-        7,
-        "alert claims",
-        include_str!("../migrations/sqlite/0007_alert_claims.sql"),
-    ),
-    (
-        8,
-        "wizard sessions and account alert types",
-        include_str!("../migrations/sqlite/0008_web.sql"),
-    ),
-    (
-        9,
-        "connectwise failures",
-        include_str!("../migrations/sqlite/0009_connectwise_failures.sql"),
-    ),
-    (
-        10,
-        "alert lanes",
-        include_str!("../migrations/sqlite/0010_alert_lanes.sql"),
-    ),
-    (
-        11,
-        "tenant networks",
-        include_str!("../migrations/sqlite/0011_tenant_networks.sql"),
-    ),
-    (
-        12,
-        "received alerts",
-        include_str!("../migrations/sqlite/0012_received_alerts.sql"),
-    ),
-    (
-        13,
-        "alert lanes without rowid",
-        include_str!("../migrations/sqlite/0013_lanes_without_rowid.sql"),
-    ),
-];
-
-const POSTGRES: Steps = &[
-    (
-        1,
-        "tenants connections",
-        include_str!("../migrations/postgres/0001_tenants_connections.sql"),
-    ),
-    (
-        2,
-        "billing",
-        include_str!("../migrations/postgres/0002_billing.sql"),
-    ),
-    (
-        3,
-        "installation",
-        include_str!("../migrations/postgres/0003_installation.sql"),
-    ),
-    (
-        4,
-        "alerts",
-        include_str!("../migrations/postgres/0004_alerts.sql"),
-    ),
-    (
-        5,
-        "billing schedule",
-        include_str!("../migrations/postgres/0005_billing_schedule.sql"),
-    ),
-    (
-        6,
-        "run heartbeat",
-        include_str!("../migrations/postgres/0006_run_heartbeat.sql"),
-    ),
-    (
-        7,
-        "alert claims",
-        include_str!("../migrations/postgres/0007_alert_claims.sql"),
-    ),
-    (
-        8,
-        "wizard sessions and account alert types",
-        include_str!("../migrations/postgres/0008_web.sql"),
-    ),
-    (
-        9,
-        "connectwise failures",
-        include_str!("../migrations/postgres/0009_connectwise_failures.sql"),
-    ),
-    (
-        10,
-        "alert lanes",
-        include_str!("../migrations/postgres/0010_alert_lanes.sql"),
-    ),
-    (
-        11,
-        "tenant networks",
-        include_str!("../migrations/postgres/0011_tenant_networks.sql"),
-    ),
-    (
-        12,
-        "received alerts",
-        include_str!("../migrations/postgres/0012_received_alerts.sql"),
-    ),
-];
+// `SQLITE` and `POSTGRES`: every file of `migrations/<dialect>/`, listed by build.rs.
+include!(concat!(env!("OUT_DIR"), "/migrations.rs"));
 
 /// The embedded migrations of one dialect, as sqlx's migrator takes them.
 #[derive(Debug)]
@@ -177,4 +50,26 @@ pub async fn run(pool: &AnyPool, dialect: Dialect) -> Result<(), sqlx::migrate::
         Dialect::Postgres => POSTGRES,
     };
     Migrator::new(Embedded(steps)).await?.run(pool).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_migration_file_is_embedded_in_order() {
+        for (dialect, steps) in [("sqlite", SQLITE), ("postgres", POSTGRES)] {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("migrations")
+                .join(dialect);
+            let files = std::fs::read_dir(dir).unwrap().count();
+            assert_eq!(steps.len(), files, "{dialect}");
+            let versions: Vec<i64> = steps.iter().map(|(v, _, _)| *v).collect();
+            assert_eq!(
+                versions,
+                (1..=files as i64).collect::<Vec<_>>(),
+                "{dialect}"
+            );
+        }
+    }
 }
