@@ -132,7 +132,14 @@ async fn lanes_case(depth: usize) -> anyhow::Result<Case> {
             .await?
             .ok_or_else(|| anyhow::anyhow!("nothing due for {t}"))?;
         store
-            .finish_alert(a.id, &claim, "delivered", Some(1), Some("ticket"), None)
+            .finish_alert(
+                a.id,
+                &claim,
+                cwbridge_store::AlertState::Delivered,
+                Some(1),
+                Some("ticket"),
+                None,
+            )
             .await?;
         store
             .insert_alerts(&[(record(t, format!("refill-{n}")), None)])
@@ -193,7 +200,14 @@ async fn lanes_case(depth: usize) -> anyhow::Result<Case> {
         }
         if let Some(a) = store.claim_alert(t, 60_000, &claim).await? {
             store
-                .finish_alert(a.id, &claim, "delivered", Some(1), Some("ticket"), None)
+                .finish_alert(
+                    a.id,
+                    &claim,
+                    cwbridge_store::AlertState::Delivered,
+                    Some(1),
+                    Some("ticket"),
+                    None,
+                )
                 .await?;
             claimed += 1;
         }

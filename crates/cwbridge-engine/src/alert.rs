@@ -105,7 +105,7 @@ impl From<AlertRecord> for AlertView {
             key: a.alert_key,
             summary: a.summary,
             resolved: a.resolved,
-            state: a.state,
+            state: a.state.to_string(),
             ticket_id: a.ticket_id,
             action: a.action,
             attempts: a.attempts,

@@ -249,7 +249,11 @@ async fn pages_escape_what_vendors_send_and_show_one_tenant() {
         let run = engine.store().start_run(a.tenant.id, 30_000).await.unwrap();
         engine
             .store()
-            .finish_run(run, "done", r#"{"done":{},"failed":0}"#)
+            .finish_run(
+                run,
+                cwbridge_store::RunStatus::Done,
+                r#"{"done":{},"failed":0}"#,
+            )
             .await
             .unwrap();
         let res = site

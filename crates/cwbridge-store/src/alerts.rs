@@ -2,12 +2,13 @@
 
 use std::collections::{HashMap, HashSet};
 
+use sqlx::FromRow;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::{
-    AlertPolicyRecord, AlertRecord, AlertTicketRecord, Dialect, Result, Store, TenantId,
-    TicketSettingsRecord, now_ms,
+    AlertPolicyRecord, AlertRecord, AlertState, AlertTicketRecord, Dialect, Result, Store,
+    TenantId, TicketSettingsRecord, now_ms,
 };
 
 /// Which of a tenant's alerts to list.
@@ -97,20 +98,8 @@ impl Store {
         .bind(tenant.0)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(TicketSettingsRecord {
-                board_id: r.try_get("board_id")?,
-                board_name: r.try_get("board_name")?,
-                status_id: r.try_get("status_id")?,
-                status_name: r.try_get("status_name")?,
-                priority_id: r.try_get("priority_id")?,
-                priority_name: r.try_get("priority_name")?,
-                type_id: r.try_get("type_id")?,
-                type_name: r.try_get("type_name")?,
-                signature: r.try_get("signature")?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(TicketSettingsRecord::from_row(&r)?))
+            .transpose()
     }
 
     /// Sets which alert types an account forwards (`*` for all).
@@ -211,14 +200,8 @@ impl Store {
         .bind(alert_type)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(AlertPolicyRecord {
-                alert_type: r.try_get("alert_type")?,
-                note_on_resolve: r.try_get::<i64, _>("note_on_resolve")? != 0,
-                recur_after_close: r.try_get("recur_after_close")?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(AlertPolicyRecord::from_row(&r)?))
+            .transpose()
     }
 
     /// A tenant's alert.
@@ -340,14 +323,8 @@ impl Store {
             .bind(key)
             .fetch_optional(&self.pool)
             .await?;
-        row.map(|r| {
-            Ok(AlertTicketRecord {
-                generation: r.try_get("generation")?,
-                ticket_id: r.try_get("ticket_id")?,
-                created_by: r.try_get("created_by")?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(AlertTicketRecord::from_row(&r)?))
+            .transpose()
     }
 
     /// Records the ticket an alert key has (and its generation).
@@ -374,25 +351,5 @@ impl Store {
 }
 
 fn alert_from(r: &AnyRow) -> Result<AlertRecord> {
-    Ok(AlertRecord {
-        id: r.try_get("id")?,
-        tenant: TenantId(r.try_get("tenant_id")?),
-        account: r.try_get("external_id")?,
-        alert_type: r.try_get("alert_type")?,
-        alert_key: r.try_get("alert_key")?,
-        summary: r.try_get("summary")?,
-        description: r.try_get("description")?,
-        resolved: r.try_get::<i64, _>("resolved")? != 0,
-        state: match r.try_get::<String, _>("state")? {
-            // Stored, not yet in its lane: queued, as far as anyone outside the store knows.
-            s if s == "received" => "queued".to_owned(),
-            s => s,
-        },
-        ticket_id: r.try_get("ticket_id")?,
-        action: r.try_get("action")?,
-        attempts: r.try_get("attempts")?,
-        last_error: r.try_get("last_error")?,
-        created_at: r.try_get("created_at")?,
-        updated_at: r.try_get("updated_at")?,
-    })
+    Ok(AlertRecord::from_row(r)?)
 }

@@ -1,11 +1,12 @@
 //! Accounts and units, billing settings, mappings, the lines the bridge owns, and runs.
 
+use sqlx::FromRow;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::{
     AccountRecord, BillingSettingsRecord, ChangeRecord, LineRecord, MappingRecord, Result,
-    RunRecord, Store, TenantId, now_ms,
+    RunRecord, RunStatus, Store, TenantId, now_ms,
 };
 
 /// Units inserted by one statement.
@@ -177,20 +178,8 @@ impl Store {
         .bind(tenant.0)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(BillingSettingsRecord {
-                product_id: r.try_get("product_id")?,
-                product_identifier: r.try_get("product_identifier")?,
-                product_description: r.try_get("product_description")?,
-                unit_price: r.try_get("unit_price")?,
-                agreement_type_id: r.try_get("agreement_type_id")?,
-                agreement_type_name: r.try_get("agreement_type_name")?,
-                mode: r.try_get("mode")?,
-                drift_policy: r.try_get("drift_policy")?,
-                schedule_hours: r.try_get("schedule_hours")?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(BillingSettingsRecord::from_row(&r)?))
+            .transpose()
     }
 
     /// Maps an account to a company (replacing an earlier mapping).
@@ -235,15 +224,7 @@ impl Store {
         .bind(external_id)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(MappingRecord {
-                external_id: r.try_get("external_id")?,
-                company_id: r.try_get("company_id")?,
-                company_name: r.try_get("company_name")?,
-                agreement_id: r.try_get("agreement_id")?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(MappingRecord::from_row(&r)?)).transpose()
     }
 
     /// Whether any account of a tenant is mapped (mappings go with their accounts).
@@ -264,14 +245,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(MappingRecord {
-                    external_id: r.try_get("external_id")?,
-                    company_id: r.try_get("company_id")?,
-                    company_name: r.try_get("company_name")?,
-                    agreement_id: r.try_get("agreement_id")?,
-                })
-            })
+            .map(|r| Ok(MappingRecord::from_row(r)?))
             .collect()
     }
 
@@ -387,12 +361,12 @@ impl Store {
     }
 
     /// Ends a run.
-    pub async fn finish_run(&self, run: i64, status: &str, summary: &str) -> Result<()> {
+    pub async fn finish_run(&self, run: i64, status: RunStatus, summary: &str) -> Result<()> {
         sqlx::query(
             "UPDATE billing_runs SET finished_at = $1, status = $2, summary = $3 WHERE id = $4",
         )
         .bind(now_ms())
-        .bind(status)
+        .bind(status.as_str())
         .bind(summary)
         .bind(run)
         .execute(&self.pool)
@@ -446,37 +420,15 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(ChangeRecord {
-                    at: r.try_get("at")?,
-                    kind: r.try_get("kind")?,
-                    detail: r.try_get("detail")?,
-                })
-            })
+            .map(|r| Ok(ChangeRecord::from_row(r)?))
             .collect()
     }
 }
 
 fn line_from(r: &AnyRow) -> Result<LineRecord> {
-    Ok(LineRecord {
-        line_key: r.try_get("line_key")?,
-        addition_id: r.try_get("addition_id")?,
-        agreement_id: r.try_get("agreement_id")?,
-        company_id: r.try_get("company_id")?,
-        quantity: r.try_get("quantity")?,
-        description: r.try_get("description")?,
-        bill_customer: r.try_get("bill_customer")?,
-        cancelled: r.try_get::<i64, _>("cancelled")? != 0,
-        pinned: r.try_get("pinned")?,
-    })
+    Ok(LineRecord::from_row(r)?)
 }
 
 fn run_from(r: &AnyRow) -> Result<RunRecord> {
-    Ok(RunRecord {
-        id: r.try_get("id")?,
-        started_at: r.try_get("started_at")?,
-        finished_at: r.try_get("finished_at")?,
-        status: r.try_get("status")?,
-        summary: r.try_get("summary")?,
-    })
+    Ok(RunRecord::from_row(r)?)
 }

@@ -1,6 +1,6 @@
 //! ConnectWise's recent failed answers per tenant, kept to the newest few.
 
-use sqlx::Row;
+use sqlx::FromRow;
 
 use crate::{FailureRecord, Result, Store, TenantId};
 
@@ -52,16 +52,7 @@ impl Store {
         .fetch_all(&self.pool)
         .await?;
         rows.iter()
-            .map(|r| {
-                Ok(FailureRecord {
-                    at: r.try_get("at")?,
-                    method: r.try_get("method")?,
-                    path: r.try_get("path")?,
-                    status: r.try_get("status")?,
-                    message: r.try_get("message")?,
-                    retrying: r.try_get::<i64, _>("retrying")? != 0,
-                })
-            })
+            .map(|r| Ok(FailureRecord::from_row(r)?))
             .collect()
     }
 }

@@ -13,6 +13,7 @@ pub mod testing;
 use std::str::FromStr;
 use std::time::Duration;
 
+use sqlx::FromRow;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions, AnyRow};
 use sqlx::{AnyPool, Executor, Row};
 
@@ -420,17 +421,7 @@ impl Store {
         .bind(tenant.0)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(StoredConnection {
-                site: r.try_get("site")?,
-                company_id: r.try_get("company_id")?,
-                public_key: r.try_get("public_key")?,
-                private_key_sealed: r.try_get("private_key_sealed")?,
-                client_id: r.try_get("client_id")?,
-                updated_at: r.try_get("updated_at")?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(StoredConnection::from_row(&r)?)).transpose()
     }
 
     /// Every tenant's sealed private key (to re-seal them under a new key).
@@ -483,23 +474,12 @@ impl Store {
         .bind(tenant.0)
         .fetch_optional(&self.pool)
         .await?;
-        row.map(|r| {
-            Ok(CheckRecord {
-                checked_at: r.try_get("checked_at")?,
-                ok: r.try_get::<i64, _>("ok")? != 0,
-                report: r.try_get("report")?,
-            })
-        })
-        .transpose()
+        row.map(|r| Ok(CheckRecord::from_row(&r)?)).transpose()
     }
 }
 
 fn tenant_from(row: &AnyRow) -> Result<Tenant> {
-    Ok(Tenant {
-        id: TenantId(row.try_get("id")?),
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
-    })
+    Ok(Tenant::from_row(row)?)
 }
 
 /// Turns a unique-constraint violation into [`StoreError::Conflict`].

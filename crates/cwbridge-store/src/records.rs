@@ -1,8 +1,165 @@
-//! What the store keeps, as plain values.
+//! What the store keeps, as plain values, each read from its row by `sqlx::FromRow`.
+
+use sqlx::any::{Any, AnyTypeInfo, AnyValueRef};
+use sqlx::error::BoxDynError;
+use sqlx::{Decode, FromRow, Type};
 
 /// A tenant's id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct TenantId(pub i64);
+
+impl From<i64> for TenantId {
+    fn from(id: i64) -> Self {
+        TenantId(id)
+    }
+}
+
+/// A flag column: both dialects keep flags as integers (0 or 1), read here as a `bool`.
+#[derive(Debug, Clone, Copy)]
+pub struct IntFlag(i64);
+
+impl From<IntFlag> for bool {
+    fn from(flag: IntFlag) -> bool {
+        flag.0 != 0
+    }
+}
+
+impl Type<Any> for IntFlag {
+    fn type_info() -> AnyTypeInfo {
+        <i64 as Type<Any>>::type_info()
+    }
+
+    fn compatible(ty: &AnyTypeInfo) -> bool {
+        <i64 as Type<Any>>::compatible(ty)
+    }
+}
+
+impl<'r> Decode<'r, Any> for IntFlag {
+    fn decode(value: AnyValueRef<'r>) -> Result<Self, BoxDynError> {
+        Ok(IntFlag(<i64 as Decode<'r, Any>>::decode(value)?))
+    }
+}
+
+/// A text column holding a value its enum does not know.
+#[derive(Debug, thiserror::Error)]
+#[error("`{value}` is not a known {what}")]
+pub struct UnknownValue {
+    what: &'static str,
+    value: String,
+}
+
+/// Where an alert is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlertState {
+    /// Waiting for delivery (or stored and not yet in its lane: the same to anyone outside
+    /// the store).
+    Queued,
+    /// A ticket or note was written.
+    Delivered,
+    /// Not forwarded (its type is turned off for its account).
+    Skipped,
+    /// Given up, with the reason.
+    Failed,
+}
+
+impl AlertState {
+    /// How it is stored and shown: `queued`, `delivered`, `skipped` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlertState::Queued => "queued",
+            AlertState::Delivered => "delivered",
+            AlertState::Skipped => "skipped",
+            AlertState::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for AlertState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for AlertState {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, UnknownValue> {
+        Ok(match s {
+            "queued" | "received" => AlertState::Queued,
+            "delivered" => AlertState::Delivered,
+            "skipped" => AlertState::Skipped,
+            "failed" => AlertState::Failed,
+            _ => {
+                return Err(UnknownValue {
+                    what: "alert state",
+                    value: s.to_owned(),
+                });
+            }
+        })
+    }
+}
+
+impl TryFrom<String> for AlertState {
+    type Error = UnknownValue;
+
+    fn try_from(s: String) -> Result<Self, UnknownValue> {
+        s.parse()
+    }
+}
+
+/// Where a billing run is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RunStatus {
+    /// Carrying its plan out (or stopped without finishing: its heartbeat tells).
+    Running,
+    /// Finished; some changes may have failed (its summary says).
+    Done,
+    /// Stopped by an error.
+    Failed,
+}
+
+impl RunStatus {
+    /// How it is stored and shown: `running`, `done` or `failed`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RunStatus::Running => "running",
+            RunStatus::Done => "done",
+            RunStatus::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for RunStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for RunStatus {
+    type Err = UnknownValue;
+
+    fn from_str(s: &str) -> Result<Self, UnknownValue> {
+        Ok(match s {
+            "running" => RunStatus::Running,
+            "done" => RunStatus::Done,
+            "failed" => RunStatus::Failed,
+            _ => {
+                return Err(UnknownValue {
+                    what: "run status",
+                    value: s.to_owned(),
+                });
+            }
+        })
+    }
+}
+
+impl TryFrom<String> for RunStatus {
+    type Error = UnknownValue;
+
+    fn try_from(s: String) -> Result<Self, UnknownValue> {
+        s.parse()
+    }
+}
 
 impl std::fmt::Display for TenantId {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -11,9 +168,10 @@ impl std::fmt::Display for TenantId {
 }
 
 /// One of the vendor's MSP customers.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct Tenant {
     /// Its id.
+    #[sqlx(try_from = "i64")]
     pub id: TenantId,
     /// Its unique name.
     pub name: String,
@@ -22,7 +180,7 @@ pub struct Tenant {
 }
 
 /// A tenant's ConnectWise connection as stored: the private key sealed.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct StoredConnection {
     /// The site, as the user wrote it.
     pub site: String,
@@ -39,11 +197,12 @@ pub struct StoredConnection {
 }
 
 /// The result of one connection check.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct CheckRecord {
     /// When (Unix ms).
     pub checked_at: i64,
     /// Whether everything passed.
+    #[sqlx(try_from = "IntFlag")]
     pub ok: bool,
     /// The report, as JSON.
     pub report: String,
@@ -63,7 +222,7 @@ pub struct AccountRecord {
 }
 
 /// How a tenant bills (seed 004's step 2).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct BillingSettingsRecord {
     /// The catalog product's id.
     pub product_id: i64,
@@ -86,7 +245,7 @@ pub struct BillingSettingsRecord {
 }
 
 /// An account mapped to a ConnectWise company (seed 004's step 3).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct MappingRecord {
     /// The account.
     pub external_id: String,
@@ -99,7 +258,7 @@ pub struct MappingRecord {
 }
 
 /// An agreement addition the bridge made and owns.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, FromRow)]
 pub struct LineRecord {
     /// What the line bills: `{account}/{unit}`, or `{account}/*` for a bundle.
     pub line_key: String,
@@ -116,6 +275,7 @@ pub struct LineRecord {
     /// `Billable` or `DoNotBill`, as last written.
     pub bill_customer: String,
     /// Whether the bridge cancelled it.
+    #[sqlx(try_from = "IntFlag")]
     pub cancelled: bool,
     /// When a hand edit was adopted: the wanted state it stands in for (a later change of
     /// the wanted state updates the line again).
@@ -123,7 +283,7 @@ pub struct LineRecord {
 }
 
 /// One billing run.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct RunRecord {
     /// Its id.
     pub id: i64,
@@ -131,14 +291,15 @@ pub struct RunRecord {
     pub started_at: i64,
     /// When it finished, if it did.
     pub finished_at: Option<i64>,
-    /// `running`, `done` or `failed`.
-    pub status: String,
+    /// Where it is.
+    #[sqlx(try_from = "String")]
+    pub status: RunStatus,
     /// What it did, as JSON.
     pub summary: String,
 }
 
 /// One change a run made, for the audit.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct ChangeRecord {
     /// When (Unix ms).
     pub at: i64,
@@ -149,7 +310,7 @@ pub struct ChangeRecord {
 }
 
 /// Ticket defaults (seed 004's step 4).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct TicketSettingsRecord {
     /// The service board's id.
     pub board_id: i64,
@@ -172,24 +333,27 @@ pub struct TicketSettingsRecord {
 }
 
 /// What happens per alert type.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct AlertPolicyRecord {
     /// The alert type.
     pub alert_type: String,
     /// Whether a resolved alert adds a note to its ticket.
+    #[sqlx(try_from = "IntFlag")]
     pub note_on_resolve: bool,
     /// When an alert recurs after its ticket was closed: `new` ticket, or `reopen` it.
     pub recur_after_close: String,
 }
 
 /// One alert, as received and as delivered so far.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct AlertRecord {
     /// Its id.
     pub id: i64,
     /// Its tenant.
+    #[sqlx(rename = "tenant_id", try_from = "i64")]
     pub tenant: TenantId,
     /// The account it is about.
+    #[sqlx(rename = "external_id")]
     pub account: String,
     /// Its type, e.g. `dmarc-record-changed`.
     pub alert_type: String,
@@ -200,9 +364,11 @@ pub struct AlertRecord {
     /// The text (the alert e-mail's), the ticket's description.
     pub description: String,
     /// Whether this is the alert resolving.
+    #[sqlx(try_from = "IntFlag")]
     pub resolved: bool,
-    /// `queued`, `delivered`, `skipped` or `failed`.
-    pub state: String,
+    /// Where it is.
+    #[sqlx(try_from = "String")]
+    pub state: AlertState,
     /// The ticket it went to.
     pub ticket_id: Option<i64>,
     /// What delivery did: `ticket`, `note`, `reopen`, …
@@ -239,7 +405,7 @@ impl AlertRecord {
             summary: summary.into(),
             description: description.into(),
             resolved,
-            state: "queued".into(),
+            state: AlertState::Queued,
             ticket_id: None,
             action: None,
             attempts: 0,
@@ -251,7 +417,7 @@ impl AlertRecord {
 }
 
 /// The ticket an alert key has now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
 pub struct AlertTicketRecord {
     /// How many tickets this key has had (a new one after a close bumps it).
     pub generation: i64,
@@ -262,7 +428,7 @@ pub struct AlertTicketRecord {
 }
 
 /// A failed answer from a tenant's ConnectWise (the connection-health page).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct FailureRecord {
     /// When (Unix ms).
     pub at: i64,
@@ -275,5 +441,6 @@ pub struct FailureRecord {
     /// ConnectWise's message, or what went wrong.
     pub message: String,
     /// Whether the client retried it.
+    #[sqlx(try_from = "IntFlag")]
     pub retrying: bool,
 }

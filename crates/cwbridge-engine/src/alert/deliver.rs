@@ -65,7 +65,7 @@ impl Engine {
                     .finish_alert(
                         alert.id,
                         &claim,
-                        "delivered",
+                        cwbridge_store::AlertState::Delivered,
                         Some(ticket),
                         Some(action),
                         None,
@@ -74,7 +74,14 @@ impl Engine {
             }
             Ok(Outcome::Skipped(why)) => {
                 self.store
-                    .finish_alert(alert.id, &claim, "skipped", None, Some(&why), None)
+                    .finish_alert(
+                        alert.id,
+                        &claim,
+                        cwbridge_store::AlertState::Skipped,
+                        None,
+                        Some(&why),
+                        None,
+                    )
                     .await?
             }
             Err(e) if e.is_transient() && !self.retries_exhausted(&alert) => {
@@ -106,7 +113,14 @@ impl Engine {
                     e.to_string()
                 };
                 self.store
-                    .finish_alert(alert.id, &claim, "failed", None, None, Some(&reason))
+                    .finish_alert(
+                        alert.id,
+                        &claim,
+                        cwbridge_store::AlertState::Failed,
+                        None,
+                        None,
+                        Some(&reason),
+                    )
                     .await?
             }
         };

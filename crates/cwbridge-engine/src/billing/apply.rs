@@ -133,12 +133,16 @@ impl Engine {
                 report.plan.requests = client.stats().requests - before;
                 let summary =
                     json!({"done": report.done, "failed": report.failed.len()}).to_string();
-                self.store.finish_run(run, "done", &summary).await?;
+                self.store
+                    .finish_run(run, cwbridge_store::RunStatus::Done, &summary)
+                    .await?;
                 Ok(report)
             }
             Err(e) => {
                 let summary = json!({"error": e.to_string()}).to_string();
-                self.store.finish_run(run, "failed", &summary).await?;
+                self.store
+                    .finish_run(run, cwbridge_store::RunStatus::Failed, &summary)
+                    .await?;
                 if matches!(&e, EngineError::ConnectWise(c) if c.kind() == connectwise_client::ErrorKind::Permission)
                 {
                     // The role changed since the last check: name what is missing now.

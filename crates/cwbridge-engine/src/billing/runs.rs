@@ -45,7 +45,7 @@ impl From<RunRecord> for RunView {
             id: r.id,
             started_at: r.started_at,
             finished_at: r.finished_at,
-            status: r.status,
+            status: r.status.to_string(),
             summary: json_of(&r.summary),
         }
     }

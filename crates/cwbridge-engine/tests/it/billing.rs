@@ -241,7 +241,10 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
         );
         let runs = engine.store().runs(t, 10).await.unwrap();
         assert_eq!(runs.len(), 2);
-        assert!(runs.iter().all(|r| r.status == "done"));
+        assert!(
+            runs.iter()
+                .all(|r| r.status == cwbridge_store::RunStatus::Done)
+        );
         db.cleanup().await;
     }
 }

@@ -108,7 +108,7 @@ impl Store {
         &self,
         id: i64,
         claim: &str,
-        state: &str,
+        state: AlertState,
         ticket_id: Option<i64>,
         action: Option<&str>,
         error: Option<&str>,
@@ -119,7 +119,7 @@ impl Store {
             "UPDATE alerts SET state = $1, ticket_id = $2, action = $3, last_error = $4, updated_at = $5 \
              WHERE id = $6 AND claimed_by = $7 AND state = 'queued' RETURNING tenant_id, alert_key",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(ticket_id)
         .bind(action)
         .bind(error)

@@ -174,10 +174,13 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
         // A beat older than the staleness limit: the run is abandoned, a new one starts.
         let next = store.start_run(t, 10).await.unwrap();
         assert_ne!(next, run);
-        store.finish_run(next, "done", "{}").await.unwrap();
+        store
+            .finish_run(next, cwbridge_store::RunStatus::Done, "{}")
+            .await
+            .unwrap();
         store.record_change(run, "create", "{}").await.unwrap();
         store
-            .finish_run(run, "done", r#"{"created":1}"#)
+            .finish_run(run, cwbridge_store::RunStatus::Done, r#"{"created":1}"#)
             .await
             .unwrap();
         let runs = store.runs(t, 10).await.unwrap();

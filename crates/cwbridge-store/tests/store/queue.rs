@@ -27,14 +27,28 @@ async fn an_alert_is_held_by_one_claim_and_a_lapsed_claim_cannot_finish_it() {
         assert_eq!(b.id, first);
         assert!(
             !store
-                .finish_alert(first, "A", "delivered", Some(1), Some("ticket"), None)
+                .finish_alert(
+                    first,
+                    "A",
+                    cwbridge_store::AlertState::Delivered,
+                    Some(1),
+                    Some("ticket"),
+                    None
+                )
                 .await
                 .unwrap()
         );
         assert!(!store.extend_claim(first, "A", 30).await.unwrap());
         assert!(
             store
-                .finish_alert(first, "B", "delivered", Some(1), Some("ticket"), None)
+                .finish_alert(
+                    first,
+                    "B",
+                    cwbridge_store::AlertState::Delivered,
+                    Some(1),
+                    Some("ticket"),
+                    None
+                )
                 .await
                 .unwrap()
         );
@@ -79,7 +93,14 @@ async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_on
         assert_eq!(again.id, k1);
         assert!(
             store
-                .finish_alert(k1, "A2", "failed", None, None, Some("x"))
+                .finish_alert(
+                    k1,
+                    "A2",
+                    cwbridge_store::AlertState::Failed,
+                    None,
+                    None,
+                    Some("x")
+                )
                 .await
                 .unwrap()
         );
@@ -87,7 +108,14 @@ async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_on
         assert_eq!(next.id, k2);
         assert!(
             store
-                .finish_alert(k2, "D", "delivered", Some(1), Some("note"), None)
+                .finish_alert(
+                    k2,
+                    "D",
+                    cwbridge_store::AlertState::Delivered,
+                    Some(1),
+                    Some("note"),
+                    None
+                )
                 .await
                 .unwrap()
         );
@@ -99,7 +127,14 @@ async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_on
         assert!(store.claim_alert(t, 60_000, "F").await.unwrap().is_none());
         assert!(
             store
-                .finish_alert(k3, "E", "delivered", Some(1), Some("note"), None)
+                .finish_alert(
+                    k3,
+                    "E",
+                    cwbridge_store::AlertState::Delivered,
+                    Some(1),
+                    Some("note"),
+                    None
+                )
                 .await
                 .unwrap()
         );
@@ -107,20 +142,41 @@ async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_on
         assert_eq!(last.id, k1);
         assert!(
             store
-                .finish_alert(k1, "G", "delivered", Some(1), Some("note"), None)
+                .finish_alert(
+                    k1,
+                    "G",
+                    cwbridge_store::AlertState::Delivered,
+                    Some(1),
+                    Some("note"),
+                    None
+                )
                 .await
                 .unwrap()
         );
         assert!(
             store
-                .finish_alert(other, "B", "delivered", Some(2), Some("ticket"), None)
+                .finish_alert(
+                    other,
+                    "B",
+                    cwbridge_store::AlertState::Delivered,
+                    Some(2),
+                    Some("ticket"),
+                    None
+                )
                 .await
                 .unwrap()
         );
         // A finished alert is not finished twice.
         assert!(
             !store
-                .finish_alert(other, "B", "delivered", Some(2), Some("ticket"), None)
+                .finish_alert(
+                    other,
+                    "B",
+                    cwbridge_store::AlertState::Delivered,
+                    Some(2),
+                    Some("ticket"),
+                    None
+                )
                 .await
                 .unwrap()
         );
@@ -183,7 +239,14 @@ async fn a_batch_keeps_each_keys_order_and_answers_repeated_idempotency_keys_onc
             order.push(a.summary.clone());
             assert!(
                 store
-                    .finish_alert(a.id, "w", "delivered", Some(1), Some("ticket"), None)
+                    .finish_alert(
+                        a.id,
+                        "w",
+                        cwbridge_store::AlertState::Delivered,
+                        Some(1),
+                        Some("ticket"),
+                        None
+                    )
                     .await
                     .unwrap()
             );
@@ -220,7 +283,11 @@ async fn received_alerts_read_as_queued_and_join_their_lanes_in_the_order_receiv
         let all = store.alerts(t, 10).await.unwrap();
         let summaries: Vec<&str> = all.iter().map(|a| a.summary.as_str()).collect();
         assert_eq!(summaries, ["4", "3", "2", "1"], "{}", db.label);
-        assert!(all.iter().all(|a| a.state == "queued"), "{all:?}");
+        assert!(
+            all.iter()
+                .all(|a| a.state == cwbridge_store::AlertState::Queued),
+            "{all:?}"
+        );
         let page = |state: &str, before: Option<i64>| AlertQuery {
             state: Some(state.to_owned()),
             before,
@@ -262,7 +329,14 @@ async fn received_alerts_read_as_queued_and_join_their_lanes_in_the_order_receiv
             assert!(store.claim_alert(u, 60_000, "w").await.unwrap().is_none());
             assert!(
                 store
-                    .finish_alert(a.id, "w", "delivered", Some(1), Some("ticket"), None)
+                    .finish_alert(
+                        a.id,
+                        "w",
+                        cwbridge_store::AlertState::Delivered,
+                        Some(1),
+                        Some("ticket"),
+                        None
+                    )
                     .await
                     .unwrap()
             );
@@ -275,7 +349,14 @@ async fn received_alerts_read_as_queued_and_join_their_lanes_in_the_order_receiv
             assert_eq!(a.id, first);
             assert!(
                 store
-                    .finish_alert(a.id, "w", "delivered", Some(1), Some("ticket"), None)
+                    .finish_alert(
+                        a.id,
+                        "w",
+                        cwbridge_store::AlertState::Delivered,
+                        Some(1),
+                        Some("ticket"),
+                        None
+                    )
                     .await
                     .unwrap()
             );
@@ -285,7 +366,14 @@ async fn received_alerts_read_as_queued_and_join_their_lanes_in_the_order_receiv
         while let Some(a) = store.claim_alert(t, 60_000, "w").await.unwrap() {
             order.push(a.summary.clone());
             store
-                .finish_alert(a.id, "w", "delivered", Some(1), Some("ticket"), None)
+                .finish_alert(
+                    a.id,
+                    "w",
+                    cwbridge_store::AlertState::Delivered,
+                    Some(1),
+                    Some("ticket"),
+                    None,
+                )
                 .await
                 .unwrap();
         }
@@ -350,7 +438,14 @@ async fn a_tenants_claims_stop_at_its_in_flight_limit_whoever_holds_them() {
         // A finished delivery and a retried one free their places; a lapsed claim too.
         assert!(
             store
-                .finish_alert(a.id, "A", "delivered", Some(1), Some("ticket"), None)
+                .finish_alert(
+                    a.id,
+                    "A",
+                    cwbridge_store::AlertState::Delivered,
+                    Some(1),
+                    Some("ticket"),
+                    None
+                )
                 .await
                 .unwrap()
         );
