@@ -59,6 +59,19 @@ impl std::fmt::Debug for Credentials {
 }
 
 impl Credentials {
+    /// The `Authorization` header ConnectWise takes for these keys:
+    /// `Basic base64(companyId+publicKey:privateKey)`.
+    pub fn authorization(&self) -> String {
+        let raw = format!(
+            "{}+{}:{}",
+            self.company_id, self.public_key, self.private_key
+        );
+        format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(raw)
+        )
+    }
+
     /// Reads a `credentials.json` (`site`, `companyId`, `publicKey`, `privateKey`, `clientId`).
     pub fn from_file(path: &Path) -> Result<Credentials> {
         let text = std::fs::read_to_string(path)
@@ -248,11 +261,7 @@ impl ClientBuilder {
             .build()
             .map_err(|e| Error::Config(format!("cannot set up HTTPS: {e}")))?;
         let c = &self.credentials;
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!(
-            "{}+{}:{}",
-            c.company_id, c.public_key, c.private_key
-        ));
-        let mut authorization = HeaderValue::from_str(&format!("Basic {basic}"))
+        let mut authorization = HeaderValue::from_str(&c.authorization())
             .map_err(|_| Error::Config("the keys contain characters a header cannot".into()))?;
         authorization.set_sensitive(true);
         let accept = HeaderValue::from_str(&format!(

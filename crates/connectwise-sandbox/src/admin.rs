@@ -26,13 +26,7 @@ pub struct AdminClient {
 impl AdminClient {
     /// Connects with credentials and, for HTTPS, the certificate to trust (PEM).
     pub fn new(creds: Credentials, ca_pem: Option<&str>) -> anyhow::Result<Self> {
-        let mut builder = Client::builder(connectwise_client::Credentials {
-            site: creds.site.clone(),
-            company_id: creds.company_id.clone(),
-            public_key: creds.public_key.clone(),
-            private_key: creds.private_key.clone(),
-            client_id: creds.client_id.clone(),
-        });
+        let mut builder = Client::builder(creds.clone());
         let mut control = reqwest::Client::builder();
         if let Some(pem) = ca_pem {
             builder = builder.extra_ca_pem(pem.as_bytes().to_vec());

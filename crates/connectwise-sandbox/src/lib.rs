@@ -29,7 +29,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
 
 use anyhow::Context;
-use serde::{Deserialize, Serialize};
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -106,49 +105,11 @@ impl SandboxConfig {
     }
 }
 
-/// What a client needs to call the sandbox, in the format of `credentials.json`.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Credentials {
-    /// The site: `host:port` for HTTPS (as ConnectWise clients expect), `http://host:port`
-    /// for plain HTTP.
-    pub site: String,
-    /// The company id.
-    pub company_id: String,
-    /// The public key.
-    pub public_key: String,
-    /// The private key.
-    pub private_key: String,
-    /// The clientId header value.
-    pub client_id: String,
-}
-
-impl std::fmt::Debug for Credentials {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Credentials")
-            .field("site", &self.site)
-            .field("company_id", &self.company_id)
-            .field("public_key", &self.public_key)
-            .field("private_key", &"[redacted]")
-            .field("client_id", &self.client_id)
-            .finish()
-    }
-}
-
-impl Credentials {
-    /// The `Authorization` header value for these credentials.
-    pub fn authorization(&self) -> String {
-        use base64::Engine;
-        let raw = format!(
-            "{}+{}:{}",
-            self.company_id, self.public_key, self.private_key
-        );
-        format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(raw)
-        )
-    }
-}
+/// What a client needs to call the sandbox, in the format of `credentials.json`: the
+/// client's own type, so the sandbox's admin and a client read the same file the same way.
+/// The site is `host:port` for HTTPS (as ConnectWise clients expect), `http://host:port` for
+/// plain HTTP.
+pub use connectwise_client::Credentials;
 
 /// A running sandbox.
 pub struct Sandbox {

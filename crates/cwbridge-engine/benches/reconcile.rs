@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use connectwise_client::conditions::field;
 use connectwise_client::models::{Addition, Agreement, Company};
-use connectwise_client::{Client, Credentials, Patch};
+use connectwise_client::{Client, Patch};
 use connectwise_sandbox::{Faults, Sandbox, SandboxConfig, Seed};
 use cwbridge_engine::account::AccountInput;
 use cwbridge_engine::billing::settings::BillingInput;
@@ -97,16 +97,10 @@ async fn run() -> anyhow::Result<()> {
             },
         )
         .await?;
-    let admin = Client::builder(Credentials {
-        site: c.site.clone(),
-        company_id: c.company_id.clone(),
-        public_key: c.public_key.clone(),
-        private_key: c.private_key.clone(),
-        client_id: c.client_id.clone(),
-    })
-    .extra_ca_pem(ca)
-    .max_concurrency(AT_ONCE)
-    .build()?;
+    let admin = Client::builder(c.clone())
+        .extra_ca_pem(ca)
+        .max_concurrency(AT_ONCE)
+        .build()?;
     let companies: Vec<Company> = admin
         .company()
         .companies()
@@ -216,16 +210,10 @@ async fn run() -> anyhow::Result<()> {
         .iter()
         .filter_map(|a| Some((a.company.as_ref()?.id?, a.id?)))
         .collect();
-    let naive_client = Client::builder(Credentials {
-        site: c.site.clone(),
-        company_id: c.company_id.clone(),
-        public_key: c.public_key.clone(),
-        private_key: c.private_key.clone(),
-        client_id: c.client_id.clone(),
-    })
-    .extra_ca_pem(sandbox.ca_pem().unwrap_or_default().as_bytes().to_vec())
-    .max_concurrency(AT_ONCE)
-    .build()?;
+    let naive_client = Client::builder(c.clone())
+        .extra_ca_pem(sandbox.ca_pem().unwrap_or_default().as_bytes().to_vec())
+        .max_concurrency(AT_ONCE)
+        .build()?;
     let accounts = engine.accounts(tenant).await?;
     let written = Arc::new(AtomicU64::new(0));
     let t = Instant::now();

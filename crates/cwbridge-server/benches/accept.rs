@@ -207,16 +207,10 @@ async fn inline_tickets() -> anyhow::Result<f64> {
         ..connectwise_sandbox::Faults::default()
     })?;
     let c = sandbox.credentials();
-    let client = connectwise_client::Client::builder(connectwise_client::Credentials {
-        site: c.site.clone(),
-        company_id: c.company_id.clone(),
-        public_key: c.public_key.clone(),
-        private_key: c.private_key.clone(),
-        client_id: c.client_id.clone(),
-    })
-    .extra_ca_pem(sandbox.ca_pem().unwrap_or_default().as_bytes().to_vec())
-    .max_concurrency(32)
-    .build()?;
+    let client = connectwise_client::Client::builder(c.clone())
+        .extra_ca_pem(sandbox.ca_pem().unwrap_or_default().as_bytes().to_vec())
+        .max_concurrency(32)
+        .build()?;
     let made = Arc::new(std::sync::atomic::AtomicU64::new(0));
     let start = Instant::now();
     let mut workers = Vec::new();

@@ -26,13 +26,7 @@ impl Site {
 
     pub fn credentials(&self) -> Credentials {
         let c = self.sandbox.credentials();
-        Credentials {
-            site: c.site.clone(),
-            company_id: c.company_id.clone(),
-            public_key: c.public_key.clone(),
-            private_key: c.private_key.clone(),
-            client_id: c.client_id.clone(),
-        }
+        c.clone()
     }
 
     /// A builder trusting the sandbox's certificate, with quick retries so tests stay short.
