@@ -9,7 +9,7 @@ use crate::error::{EngineError, Result};
 use crate::mapping::MappingView;
 
 /// An account's whole state, as the vendor pushes it (`PUT` is idempotent).
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AccountInput {
     /// Its name, as the MSP knows the customer.
@@ -22,7 +22,7 @@ pub struct AccountInput {
 }
 
 /// An account as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
     /// The vendor's id for it.

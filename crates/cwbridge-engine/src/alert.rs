@@ -42,18 +42,21 @@ const SUMMARY_MAX: usize = 100;
 pub const TEST_ALERT_TYPE: &str = "cwbridge-test";
 
 /// An alert as the vendor posts it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AlertInput {
     /// The account it is about.
+    #[schema(min_length = 1)]
     pub account: String,
     /// Its type, e.g. `dmarc-record-changed`.
+    #[schema(min_length = 1)]
     #[serde(rename = "type")]
     pub alert_type: String,
     /// What makes repeats of it the same alert (default: account and type).
     #[serde(default)]
     pub key: Option<String>,
     /// A one-line summary (cut to ConnectWise's 100 characters on the ticket).
+    #[schema(min_length = 1)]
     pub summary: String,
     /// The alert's text, as the vendor's e-mail has it: the ticket's description.
     pub description: String,
@@ -63,7 +66,7 @@ pub struct AlertInput {
 }
 
 /// An alert as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AlertView {
     /// Its id.
@@ -117,14 +120,17 @@ impl From<AlertRecord> for AlertView {
 }
 
 /// Step 4's ticket defaults, by name or id.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct TicketSettingsInput {
     /// The service board.
+    #[schema(min_length = 1)]
     pub board: String,
     /// The status new tickets get (a status of that board).
+    #[schema(min_length = 1)]
     pub status: String,
     /// The priority.
+    #[schema(min_length = 1)]
     pub priority: String,
     /// The ticket type (a type of that board), optional.
     #[serde(default, rename = "type")]
@@ -136,7 +142,7 @@ pub struct TicketSettingsInput {
 }
 
 /// What happens per alert type.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AlertPolicyInput {
     /// Whether a resolved alert adds a note to its ticket (default: no; statuses stay

@@ -12,14 +12,17 @@ use crate::error::{EngineError, Result};
 use crate::preflight::{self, PermissionCheck, Status};
 
 /// What a tenant enters in step 1 (seed 004): the site, the company id and the API key.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConnectionInput {
     /// The ConnectWise site, e.g. `na.myconnectwise.net` or `cw.msp.example:8443`.
+    #[schema(min_length = 1)]
     pub site: String,
     /// The company id typed at ConnectWise's login.
+    #[schema(min_length = 1)]
     pub company_id: String,
     /// The API key's public half.
+    #[schema(min_length = 1)]
     pub public_key: String,
     /// The API key's private half (shown once by ConnectWise; sealed here). Left empty,
     /// the saved private key is kept, when the site, company and public key are unchanged.
@@ -44,7 +47,7 @@ impl std::fmt::Debug for ConnectionInput {
 }
 
 /// A saved connection as the API shows it: never the private key.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectionView {
     /// The site.
@@ -60,7 +63,7 @@ pub struct ConnectionView {
 }
 
 /// One step of a check.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Step {
     /// `reach`, `authenticate` or `permissions`.
     pub name: String,
@@ -74,7 +77,7 @@ pub struct Step {
 }
 
 /// The result of checking a connection.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct CheckReport {
     /// Whether everything passed (permissions that could not be verified do not fail it).
@@ -116,6 +119,24 @@ const RUN_RETRIES: RetryPolicy = RetryPolicy {
 
 fn context(tenant: TenantId) -> String {
     format!("tenant:{tenant}")
+}
+
+/// Whether a name (as a URL holds it: lower case, international names in punycode) is one
+/// DNS can hold: labels of letters, digits and inner hyphens, 1 to 63 characters each, at
+/// most 253 in all. A URL takes more (`!`, `_`, …); a TLS connection to such a name fails.
+fn is_dns_name(name: &str) -> bool {
+    let name = name.strip_suffix('.').unwrap_or(name);
+    !name.is_empty()
+        && name.len() <= 253
+        && name.split('.').all(|label| {
+            !label.is_empty()
+                && label.len() <= 63
+                && !label.starts_with('-')
+                && !label.ends_with('-')
+                && label
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+        })
 }
 
 /// Checks the fields a person typed, naming the first wrong one; `keeps_key` when an empty
@@ -243,6 +264,14 @@ impl Engine {
                 format!("`{site}` is not a host name ({e}); write it like na.myconnectwise.net"),
             )
         })?;
+        if let Some(url::Host::Domain(name)) = url.host()
+            && !is_dns_name(name)
+        {
+            return Err(EngineError::invalid(
+                "site",
+                format!("`{site}` is not a host name; write it like na.myconnectwise.net"),
+            ));
+        }
         fence
             .check_url(&url)
             .map_err(|r| EngineError::invalid("site", r.to_string()))?;
@@ -572,5 +601,33 @@ fn view(c: &StoredConnection) -> ConnectionView {
         public_key: c.public_key.clone(),
         client_id: c.client_id.clone(),
         updated_at: c.updated_at,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_names_dns_can_hold_are_host_names() {
+        for good in [
+            "na.myconnectwise.net",
+            "cw.example.com.",
+            "xn--bcher-kva.example",
+            "localhost",
+        ] {
+            assert!(is_dns_name(good), "{good}");
+        }
+        let long_label = format!("{}.example", "a".repeat(64));
+        for bad in [
+            "xn--a!o-nla70862h",
+            "under_score.example",
+            "-lead.example",
+            "a..b",
+            "",
+            long_label.as_str(),
+        ] {
+            assert!(!is_dns_name(bad), "{bad}");
+        }
     }
 }

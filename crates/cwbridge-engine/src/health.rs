@@ -27,7 +27,7 @@ const QUEUE: usize = 1024;
 const BATCH: usize = 256;
 
 /// A failed attempt against a tenant's ConnectWise.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RecentFailure {
     /// When (Unix ms).

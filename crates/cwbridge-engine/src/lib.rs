@@ -33,6 +33,8 @@ pub mod secret;
 pub mod tenant;
 // The delivery pool and the circuit breaker.
 pub mod worker;
+// Whole numbers read as JSON Schema counts them.
+pub mod whole;
 
 use cwbridge_store::Store;
 

@@ -135,7 +135,7 @@ fn contains(text: &str) -> String {
 }
 
 /// Something ConnectWise names: an agreement type, a priority, a board's ticket type.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct NamedOption {
     /// Its id.
     pub id: i64,
@@ -144,7 +144,7 @@ pub struct NamedOption {
 }
 
 /// A company the pickers offer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct CompanyOption {
     /// Its id.
     pub id: i64,
@@ -155,7 +155,7 @@ pub struct CompanyOption {
 }
 
 /// An agreement the pickers offer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct AgreementOption {
     /// Its id.
     pub id: i64,
@@ -173,7 +173,7 @@ pub struct AgreementOption {
 }
 
 /// A catalog product the pickers offer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ProductOption {
     /// Its id.
     pub id: i64,
@@ -186,7 +186,7 @@ pub struct ProductOption {
 }
 
 /// A board's status.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StatusOption {
     /// Its id.
     pub id: i64,
@@ -197,7 +197,7 @@ pub struct StatusOption {
 }
 
 /// A service board with its statuses and ticket types.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct BoardOption {
     /// Its id.
     pub id: i64,

@@ -15,18 +15,20 @@ use crate::account::AccountView;
 use crate::error::{EngineError, Result};
 
 /// What the user chooses for an account.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct MappingInput {
     /// The ConnectWise company.
+    #[schema(minimum = 1)]
+    #[serde(deserialize_with = "crate::whole::whole")]
     pub company_id: i64,
     /// An agreement of that company to bill on instead of the default type's.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::whole_opt")]
     pub agreement_id: Option<i64>,
 }
 
 /// A mapping as the API shows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MappingView {
     /// The company's id.
@@ -52,7 +54,7 @@ impl From<MappingRecord> for MappingView {
 pub const STRONG_MATCH: f64 = 0.9;
 
 /// A company suggested for an account, and why.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Suggestion {
     /// The company's id.
@@ -66,7 +68,7 @@ pub struct Suggestion {
 }
 
 /// An account in the mapping step: its mapping, or suggestions when it has none.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct MappingRow {
     /// The account.

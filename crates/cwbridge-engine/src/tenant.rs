@@ -72,8 +72,10 @@ pub fn token_hash(token: &str) -> String {
 impl Engine {
     /// Makes a tenant with a token. Names are 1 to 100 characters, unique.
     pub async fn create_tenant(&self, name: &str) -> Result<NewTenant> {
+        // Counted as sent (what the API's document bounds), stored trimmed.
+        let too_long = name.chars().count() > 100;
         let name = name.trim();
-        if name.is_empty() || name.chars().count() > 100 {
+        if name.is_empty() || too_long {
             return Err(EngineError::invalid(
                 "name",
                 "give the tenant a name of 1 to 100 characters",

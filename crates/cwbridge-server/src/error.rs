@@ -4,7 +4,9 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use cwbridge_engine::EngineError;
+use serde::Serialize;
 use serde_json::json;
+use utoipa::{IntoResponses, ToSchema};
 
 /// An error answer.
 #[derive(Debug)]
@@ -154,4 +156,75 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// An error as the API answers it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong, and where.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable code: `invalid_field`, `unauthenticated`, `not_found`, `conflict`,
+    /// `too_many_requests`, `connectwise`, …
+    pub code: String,
+    /// What happened and how to fix it, in words.
+    pub message: String,
+    /// The field at fault, when one is.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub field: Option<String>,
+}
+
+/// The errors every route may answer.
+#[derive(IntoResponses)]
+#[allow(dead_code)] // Only read by the OpenAPI document.
+pub enum Errors {
+    /// The body, a path segment or a query parameter could not be read.
+    #[response(
+        status = 400,
+        description = "The body, a path segment or the query could not be read; the field is named"
+    )]
+    BadRequest(ErrorBody),
+    /// No token, or one that is not valid.
+    #[response(status = 401, description = "No token, or one that is not valid")]
+    Unauthenticated(ErrorBody),
+    /// The record is not there (or belongs to another tenant).
+    #[response(status = 404, description = "Not found")]
+    NotFound(ErrorBody),
+    /// It conflicts with what is stored (a name taken, a run already going).
+    #[response(
+        status = 409,
+        description = "Conflicts with what is stored, or a billing run is already going"
+    )]
+    Conflict(ErrorBody),
+    /// The body is larger than the bridge reads.
+    #[response(status = 413, description = "The body is too large")]
+    TooLarge(ErrorBody),
+    /// A value was refused; the field is named.
+    #[response(
+        status = 422,
+        description = "A value was refused; the field is named, with the fix"
+    )]
+    Invalid(ErrorBody),
+    /// Too much is queued or asked at once; `Retry-After` says when to send again.
+    #[response(
+        status = 429,
+        description = "Too many requests; Retry-After says when to send again"
+    )]
+    TooMany(ErrorBody),
+    /// Something failed on the bridge's side.
+    #[response(status = 500, description = "Something failed on the bridge's side")]
+    Internal(ErrorBody),
+    /// ConnectWise answered with an error or could not be reached.
+    #[response(
+        status = 502,
+        description = "ConnectWise answered with an error or could not be reached"
+    )]
+    ConnectWise(ErrorBody),
+    /// The bridge is shutting down or its database is away.
+    #[response(status = 503, description = "The bridge cannot take it now")]
+    Unavailable(ErrorBody),
 }

@@ -109,6 +109,13 @@ where
                 ApiError::bad_request(format!("cannot read the body: {e}"))
             }
         })?;
+        // Every body of this API is an object; serde would also read a struct from an array
+        // of its fields in order, which is not what the document says nor what a client means.
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) != Some(&b'{') {
+            return Err(ApiError::bad_request(
+                "send the body as a JSON object ({\"field\": value, …})",
+            ));
+        }
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(&mut de)
             .map(JsonBody)

@@ -33,7 +33,7 @@ pub(super) const READS_AT_ONCE: usize = 16;
 const WRITES_AT_ONCE: usize = 16;
 
 /// An account the plan cannot bill, and why.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// The account.
     pub account: String,
@@ -42,7 +42,7 @@ pub struct Problem {
 }
 
 /// What a plan would do.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Plan {
     /// The changes, in the order they would be made.
@@ -58,7 +58,7 @@ pub struct Plan {
 }
 
 /// What an apply did.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ApplyReport {
     /// The run's id (its changes are in the audit).

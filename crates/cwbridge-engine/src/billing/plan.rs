@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 /// How a tenant bills (seed 004's step 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Mode {
     /// Billable, one line per unit.
@@ -40,7 +40,7 @@ impl Mode {
 }
 
 /// What to do with a line of ours that someone edited by hand in ConnectWise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DriftPolicy {
     /// Show it in the plan; change nothing.
@@ -96,7 +96,7 @@ impl std::str::FromStr for DriftPolicy {
 }
 
 /// One line that should exist.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Desired {
     /// `{account}/{unit}`, or `{account}/*` for a bundle.
@@ -149,7 +149,7 @@ pub fn fingerprint(d: &Desired) -> String {
 }
 
 /// One change of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(tag = "kind", rename_all = "camelCase")]
 pub enum Change {
     /// A new addition.

@@ -8,7 +8,7 @@ use cwbridge_store::{ChangeRecord, RunRecord, TenantId};
 use crate::{Engine, EngineError, Result};
 
 /// One billing run.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct RunView {
     /// Its id.
@@ -24,7 +24,7 @@ pub struct RunView {
 }
 
 /// One change a run made, as the audit recorded it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct ChangeView {
     /// When (Unix ms).
     pub at: i64,

@@ -11,13 +11,15 @@ use crate::Engine;
 use crate::error::{EngineError, Result};
 
 /// What the tenant chooses in step 2.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct BillingInput {
     /// The catalog product: its identifier (e.g. `DMARC-MONITOR`) or id.
+    #[schema(min_length = 1)]
     pub product: String,
     /// The default agreement type: its name or id. Each company's active agreement of this
     /// type gets the lines, unless the account's mapping names another agreement.
+    #[schema(min_length = 1)]
     pub agreement_type: String,
     /// How lines are billed.
     pub mode: Mode,
@@ -26,7 +28,8 @@ pub struct BillingInput {
     pub drift_policy: DriftPolicy,
     /// Apply on its own every this many hours (default 0: on demand only), at most
     /// [`MAX_SCHEDULE_HOURS`].
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::whole::whole")]
+    #[schema(maximum = 744)]
     pub schedule_hours: u32,
 }
 
@@ -38,7 +41,7 @@ fn report() -> DriftPolicy {
 }
 
 /// The saved settings, as the API shows them.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BillingView {
     /// The product's id.

@@ -4,23 +4,28 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
-use cwbridge_engine::alert::{AlertInput, AlertPolicyInput, TicketSettingsInput};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use cwbridge_engine::alert::{AlertInput, AlertPolicyInput, AlertView, TicketSettingsInput};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Errors};
 use crate::extract::{ApiPath, ApiQuery, CurrentTenant, JsonBody};
 use crate::state::AppState;
 
 /// `POST /api/v1/alerts`: stored durably, then `202` with its id; delivered by the worker.
 /// With an `Idempotency-Key` header, a resend answers what the first send answered (the
 /// alert, with `Idempotent-Replayed: true`) and stores nothing new.
+#[utoipa::path(post, path = "/api/v1/alerts", tag = "alerts",
+    security(("tenantToken" = [])), request_body = AlertInput,
+    params(("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same key, the alert is stored once; 1 to 255 visible ASCII characters")),
+    responses((status = 202, description = "Stored; delivered as ConnectWise takes it", body = AlertView,
+        headers(("Idempotent-Replayed" = String, description = "`true` when the key was seen before"))), Errors))]
 pub async fn receive(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     headers: HeaderMap,
     JsonBody(input): JsonBody<AlertInput>,
-) -> Result<(StatusCode, HeaderMap, Json<Value>), ApiError> {
+) -> Result<(StatusCode, HeaderMap, Json<AlertView>), ApiError> {
     let key = match headers.get("idempotency-key") {
         None => None,
         Some(v) => Some(v.to_str().map_err(|_| {
@@ -38,31 +43,51 @@ pub async fn receive(
     if replayed {
         answer.insert("idempotent-replayed", HeaderValue::from_static("true"));
     }
-    Ok((StatusCode::ACCEPTED, answer, Json(json!(alert))))
+    Ok((StatusCode::ACCEPTED, answer, Json(alert)))
 }
 
 /// The filters and cursor of `GET /api/v1/alerts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    /// Only alerts older than this id (the last id of the page before).
     before: Option<i64>,
+    /// Only alerts in this state.
+    #[param(pattern = "^(queued|delivered|skipped|failed)$")]
     state: Option<String>,
+    /// Only alerts of this type.
     #[serde(rename = "type")]
     alert_type: Option<String>,
+    /// Only alerts of this account.
     account: Option<String>,
+    /// Only alerts received at or after this time (Unix ms).
     since: Option<i64>,
+    /// Only alerts received before this time (Unix ms).
     until: Option<i64>,
+    /// Alerts a page, 1 to 1,000 (default 200).
+    #[param(minimum = 1, maximum = 1000)]
     limit: Option<i64>,
 }
 
 /// `GET /api/v1/alerts`: alerts with their delivery state, newest first, filtered by state,
 /// type, account and receipt time; a full page carries `Link: <…>; rel="next"`.
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts",
+    security(("tenantToken" = [])), params(ListQuery),
+    responses((status = 200, description = "A page of alerts, newest first", body = [AlertView],
+        headers(("Link" = String, description = "The next page, `rel=\"next\"`, when there may be one"))), Errors))]
 pub async fn list(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<ListQuery>,
-) -> Result<(HeaderMap, Json<Value>), ApiError> {
-    let limit = q.limit.unwrap_or(200).clamp(1, 1000);
+) -> Result<(HeaderMap, Json<Vec<AlertView>>), ApiError> {
+    let limit = q.limit.unwrap_or(200);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::invalid(
+            "limit",
+            "give 1 to 1,000 alerts a page (200 when left out)",
+        ));
+    }
     let query = cwbridge_store::AlertQuery {
         before: q.before,
         state: q.state.clone(),
@@ -100,91 +125,172 @@ pub async fn list(
             headers.insert(axum::http::header::LINK, link);
         }
     }
-    Ok((headers, Json(json!(page))))
+    Ok((headers, Json(page)))
 }
 
 /// `GET /api/v1/alerts/{id}`.
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts",
+    security(("tenantToken" = [])), params(("id" = i64, Path, description = "The alert's id")),
+    responses((status = 200, description = "The alert", body = AlertView), Errors))]
 pub async fn show(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.engine.alert(tenant.id, id).await?)))
+) -> Result<Json<AlertView>, ApiError> {
+    Ok(Json(state.engine.alert(tenant.id, id).await?))
 }
 
 /// `POST /api/v1/alerts/{id}/retry`: queues a failed alert again.
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/retry", tag = "alerts",
+    security(("tenantToken" = [])), params(("id" = i64, Path, description = "The alert's id")),
+    responses((status = 200, description = "Queued again", body = AlertView), Errors))]
 pub async fn retry(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.engine.retry_alert(tenant.id, id).await?)))
+) -> Result<Json<AlertView>, ApiError> {
+    Ok(Json(state.engine.retry_alert(tenant.id, id).await?))
 }
 
 /// `PUT /api/v1/tickets`: board, status, priority, type and signature.
+#[utoipa::path(put, path = "/api/v1/tickets", tag = "alerts",
+    security(("tenantToken" = [])), request_body = TicketSettingsInput,
+    responses((status = 200, description = "The defaults as saved", body = TicketSettingsView), Errors))]
 pub async fn put_settings(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     JsonBody(input): JsonBody<TicketSettingsInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketSettingsView>, ApiError> {
     let s = state.engine.set_ticket_settings(tenant.id, &input).await?;
-    Ok(Json(settings_json(&s)))
+    Ok(Json(TicketSettingsView::from(&s)))
 }
 
 /// `GET /api/v1/tickets`.
+#[utoipa::path(get, path = "/api/v1/tickets", tag = "alerts",
+    security(("tenantToken" = [])),
+    responses((status = 200, description = "The ticket defaults", body = TicketSettingsView), Errors))]
 pub async fn settings(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TicketSettingsView>, ApiError> {
     match state.engine.ticket_settings(tenant.id).await? {
-        Some(s) => Ok(Json(settings_json(&s))),
+        Some(s) => Ok(Json(TicketSettingsView::from(&s))),
         None => Err(ApiError::not_found("tickets are not set up yet")),
     }
 }
 
-fn settings_json(s: &cwbridge_store::TicketSettingsRecord) -> Value {
-    json!({
-        "board": {"id": s.board_id, "name": s.board_name},
-        "status": {"id": s.status_id, "name": s.status_name},
-        "priority": {"id": s.priority_id, "name": s.priority_name},
-        "type": s.type_id.map(|id| json!({"id": id, "name": s.type_name})),
-        "signature": s.signature,
-    })
+/// Something ConnectWise names, by id and name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Named {
+    /// Its id.
+    id: i64,
+    /// Its name.
+    name: Option<String>,
+}
+
+/// The ticket defaults, each with its name.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TicketSettingsView {
+    /// The service board.
+    board: Named,
+    /// The status new tickets get.
+    status: Named,
+    /// Their priority.
+    priority: Named,
+    /// Their type, if one was chosen.
+    #[serde(rename = "type")]
+    ticket_type: Option<Named>,
+    /// Who notes are written on behalf of.
+    signature: String,
+}
+
+impl From<&cwbridge_store::TicketSettingsRecord> for TicketSettingsView {
+    fn from(s: &cwbridge_store::TicketSettingsRecord) -> Self {
+        let named = |id: i64, name: &str| Named {
+            id,
+            name: Some(name.to_owned()),
+        };
+        TicketSettingsView {
+            board: named(s.board_id, &s.board_name),
+            status: named(s.status_id, &s.status_name),
+            priority: named(s.priority_id, &s.priority_name),
+            ticket_type: s.type_id.map(|id| Named {
+                id,
+                name: s.type_name.clone(),
+            }),
+            signature: s.signature.clone(),
+        }
+    }
 }
 
 /// The body of `PUT /api/v1/accounts/{id}/alerts`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RouteBody {
     types: Vec<String>,
 }
 
 /// `PUT /api/v1/accounts/{id}/alerts`: which alert types this account forwards (`["*"]`: all).
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/alerts", tag = "alerts",
+    security(("tenantToken" = [])), params(("id" = String, Path, description = "The vendor's id for the account")),
+    request_body = RouteBody,
+    responses((status = 200, description = "The route as saved", body = RouteView), Errors))]
 pub async fn put_route(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     ApiPath(account): ApiPath<String>,
     JsonBody(body): JsonBody<RouteBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RouteView>, ApiError> {
     state
         .engine
         .set_alert_route(tenant.id, &account, &body.types)
         .await?;
-    Ok(Json(json!({"account": account, "types": body.types})))
+    Ok(Json(RouteView {
+        account,
+        types: body.types,
+    }))
 }
 
 /// `PUT /api/v1/alert-types/{type}`: the type's policy.
+#[utoipa::path(put, path = "/api/v1/alert-types/{type}", tag = "alerts",
+    security(("tenantToken" = [])), params(("type" = String, Path, description = "The alert type, e.g. dmarc-record-changed")),
+    request_body = AlertPolicyInput,
+    responses((status = 200, description = "The policy as saved", body = PolicyView), Errors))]
 pub async fn put_policy(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     ApiPath(alert_type): ApiPath<String>,
     JsonBody(input): JsonBody<AlertPolicyInput>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PolicyView>, ApiError> {
     state
         .engine
         .set_alert_policy(tenant.id, &alert_type, &input)
         .await?;
-    Ok(Json(
-        json!({"type": alert_type, "noteOnResolve": input.note_on_resolve, "recurAfterClose": input.recur_after_close}),
-    ))
+    Ok(Json(PolicyView {
+        alert_type,
+        note_on_resolve: input.note_on_resolve,
+        recur_after_close: input.recur_after_close,
+    }))
+}
+
+/// An account's alert route as saved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RouteView {
+    /// The account.
+    account: String,
+    /// The types it forwards (`["*"]`: all).
+    types: Vec<String>,
+}
+
+/// An alert type's policy as saved.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PolicyView {
+    /// The alert type.
+    #[serde(rename = "type")]
+    alert_type: String,
+    /// Whether a resolved alert adds a note to its ticket.
+    note_on_resolve: bool,
+    /// `new` ticket or `reopen` when it recurs after its ticket was closed.
+    recur_after_close: String,
 }

@@ -2,64 +2,76 @@
 
 use axum::Json;
 use axum::extract::State;
-use cwbridge_engine::billing::runs::RunView;
-use cwbridge_engine::billing::settings::BillingInput;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use cwbridge_engine::billing::apply::{ApplyReport, Plan};
+use cwbridge_engine::billing::runs::{ChangeView, RunView};
+use cwbridge_engine::billing::settings::{BillingInput, BillingView};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Errors};
 use crate::extract::{ApiPath, ApiQuery, CurrentTenant, JsonBody};
 use crate::state::AppState;
 
 /// `PUT /api/v1/billing`.
+#[utoipa::path(put, path = "/api/v1/billing", tag = "billing",
+    security(("tenantToken" = [])), request_body = BillingInput,
+    responses((status = 200, description = "The settings as saved, with the product's details", body = BillingView), Errors))]
 pub async fn put(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     JsonBody(input): JsonBody<BillingInput>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(
-        state.engine.set_billing(tenant.id, &input).await?
-    )))
+) -> Result<Json<BillingView>, ApiError> {
+    Ok(Json(state.engine.set_billing(tenant.id, &input).await?))
 }
 
 /// `GET /api/v1/billing`.
+#[utoipa::path(get, path = "/api/v1/billing", tag = "billing",
+    security(("tenantToken" = [])),
+    responses((status = 200, description = "The billing settings", body = BillingView), Errors))]
 pub async fn show(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(state.engine.billing(tenant.id).await?)))
+) -> Result<Json<BillingView>, ApiError> {
+    Ok(Json(state.engine.billing(tenant.id).await?))
 }
 
 /// `?full=true` reads every agreement with lines (finding hand edits everywhere).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PlanQuery {
+    /// Read every agreement the bridge has lines on first, to catch hand edits.
     #[serde(default)]
     full: bool,
 }
 
 /// `GET /api/v1/billing/plan`: what apply would change, before anything is written.
+#[utoipa::path(get, path = "/api/v1/billing/plan", tag = "billing",
+    security(("tenantToken" = [])), params(PlanQuery),
+    responses((status = 200, description = "The changes Apply would make", body = Plan), Errors))]
 pub async fn plan(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<PlanQuery>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(
-        state.engine.billing_plan(tenant.id, q.full).await?
-    )))
+) -> Result<Json<Plan>, ApiError> {
+    Ok(Json(state.engine.billing_plan(tenant.id, q.full).await?))
 }
 
 /// `POST /api/v1/billing/apply?full=true`: carries out the plan (`full` as for the plan).
+#[utoipa::path(post, path = "/api/v1/billing/apply", tag = "billing",
+    security(("tenantToken" = [])), params(PlanQuery),
+    responses((status = 200, description = "What the run did", body = ApplyReport), Errors))]
 pub async fn apply(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     ApiQuery(q): ApiQuery<PlanQuery>,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!(
-        state.engine.billing_apply(tenant.id, q.full).await?
-    )))
+) -> Result<Json<ApplyReport>, ApiError> {
+    Ok(Json(state.engine.billing_apply(tenant.id, q.full).await?))
 }
 
 /// `GET /api/v1/billing/runs`: the latest runs, newest first.
+#[utoipa::path(get, path = "/api/v1/billing/runs", tag = "billing",
+    security(("tenantToken" = [])),
+    responses((status = 200, description = "The latest 50 runs, newest first", body = [RunView]), Errors))]
 pub async fn runs(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
@@ -68,11 +80,23 @@ pub async fn runs(
 }
 
 /// `GET /api/v1/billing/runs/{id}`: one run's changes, in order.
+#[utoipa::path(get, path = "/api/v1/billing/runs/{id}", tag = "billing",
+    security(("tenantToken" = [])), params(("id" = i64, Path, description = "The run's id")),
+    responses((status = 200, description = "The run's changes, in order", body = RunChanges), Errors))]
 pub async fn run(
     CurrentTenant(tenant): CurrentTenant,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<RunChanges>, ApiError> {
     let (_, changes) = state.engine.billing_run(tenant.id, id).await?;
-    Ok(Json(json!({ "id": id, "changes": changes })))
+    Ok(Json(RunChanges { id, changes }))
+}
+
+/// A run's changes, in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunChanges {
+    /// The run's id.
+    id: i64,
+    /// What it did, one change at a time.
+    changes: Vec<ChangeView>,
 }

@@ -7,19 +7,25 @@ use cwbridge_engine::lookup::{
     AgreementOption, BoardOption, CompanyOption, NamedOption, ProductOption,
 };
 use serde::Deserialize;
+use utoipa::IntoParams;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Errors};
 use crate::extract::{ApiPath, ApiQuery, CurrentTenant};
 use crate::state::AppState;
 
 /// `?search=` for the searchable pickers.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct Search {
+    /// Text the name or identifier contains (any case).
     #[serde(default)]
     search: Option<String>,
 }
 
 /// `GET /api/v1/lookups/companies?search=`.
+#[utoipa::path(get, path = "/api/v1/lookups/companies", tag = "lookups",
+    security(("tenantToken" = [])), params(Search),
+    responses((status = 200, description = "Up to 50 companies", body = [CompanyOption]), Errors))]
 pub async fn companies(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
@@ -34,6 +40,9 @@ pub async fn companies(
 }
 
 /// `GET /api/v1/lookups/companies/{id}/agreements`.
+#[utoipa::path(get, path = "/api/v1/lookups/companies/{id}/agreements", tag = "lookups",
+    security(("tenantToken" = [])), params(("id" = i64, Path, description = "The company's id")),
+    responses((status = 200, description = "The company's agreements", body = [AgreementOption]), Errors))]
 pub async fn agreements(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
@@ -43,6 +52,9 @@ pub async fn agreements(
 }
 
 /// `GET /api/v1/lookups/agreement-types`.
+#[utoipa::path(get, path = "/api/v1/lookups/agreement-types", tag = "lookups",
+    security(("tenantToken" = [])),
+    responses((status = 200, description = "Agreement types", body = [NamedOption]), Errors))]
 pub async fn agreement_types(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
@@ -51,6 +63,9 @@ pub async fn agreement_types(
 }
 
 /// `GET /api/v1/lookups/catalog?search=`.
+#[utoipa::path(get, path = "/api/v1/lookups/catalog", tag = "lookups",
+    security(("tenantToken" = [])), params(Search),
+    responses((status = 200, description = "Up to 50 active products", body = [ProductOption]), Errors))]
 pub async fn catalog(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
@@ -65,6 +80,9 @@ pub async fn catalog(
 }
 
 /// `GET /api/v1/lookups/boards`: each with its statuses and types.
+#[utoipa::path(get, path = "/api/v1/lookups/boards", tag = "lookups",
+    security(("tenantToken" = [])),
+    responses((status = 200, description = "Boards with their statuses and types", body = [BoardOption]), Errors))]
 pub async fn boards(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,
@@ -73,6 +91,9 @@ pub async fn boards(
 }
 
 /// `GET /api/v1/lookups/priorities`.
+#[utoipa::path(get, path = "/api/v1/lookups/priorities", tag = "lookups",
+    security(("tenantToken" = [])),
+    responses((status = 200, description = "Priorities", body = [NamedOption]), Errors))]
 pub async fn priorities(
     CurrentTenant(t): CurrentTenant,
     State(state): State<AppState>,

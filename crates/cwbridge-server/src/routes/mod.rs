@@ -1,4 +1,5 @@
-//! The routes, mirroring the URLs: one module per resource.
+//! The routes, mirroring the URLs: one module per resource. Each handler carries its own
+//! OpenAPI description; the router and the document are made together from them.
 
 pub mod accounts;
 pub mod alerts;
@@ -8,64 +9,53 @@ pub mod lookups;
 pub mod openapi;
 pub mod tenants;
 
+use std::sync::Arc;
+
 use axum::Router;
-use axum::routing::{get, post, put};
+use axum::routing::get;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::state::AppState;
 
-/// Every `/api` route.
+/// Every `/api` route, and the document describing them.
 pub fn api() -> Router<AppState> {
-    Router::new()
-        .route("/api/openapi.json", get(openapi::document))
-        .route("/api/v1/tenants", post(tenants::create).get(tenants::list))
-        .route(
-            "/api/v1/tenants/{id}/token",
-            post(tenants::rotate_token).delete(tenants::revoke_tokens),
-        )
-        .route("/api/v1/tenants/{id}/networks", put(tenants::put_networks))
-        .route(
-            "/api/v1/connection",
-            get(connection::show).put(connection::save),
-        )
-        .route(
-            "/api/v1/connection/check",
-            post(connection::check).get(connection::last_check),
-        )
-        .route("/api/v1/connection/failures", get(connection::failures))
-        .route("/api/v1/accounts", get(accounts::list))
-        .route(
-            "/api/v1/accounts/{id}",
-            put(accounts::put).delete(accounts::delete),
-        )
-        .route(
-            "/api/v1/accounts/{id}/mapping",
-            put(accounts::map).delete(accounts::unmap),
-        )
-        .route("/api/v1/mappings", get(accounts::mappings))
-        .route("/api/v1/billing", put(billing::put).get(billing::show))
-        .route("/api/v1/billing/plan", get(billing::plan))
-        .route("/api/v1/billing/apply", post(billing::apply))
-        .route("/api/v1/billing/runs", get(billing::runs))
-        .route("/api/v1/billing/runs/{id}", get(billing::run))
-        .route("/api/v1/alerts", post(alerts::receive).get(alerts::list))
-        .route("/api/v1/alerts/{id}", get(alerts::show))
-        .route("/api/v1/alerts/{id}/retry", post(alerts::retry))
-        .route(
-            "/api/v1/tickets",
-            put(alerts::put_settings).get(alerts::settings),
-        )
-        .route("/api/v1/accounts/{id}/alerts", put(alerts::put_route))
-        .route("/api/v1/alert-types/{type}", put(alerts::put_policy))
-        .route("/api/v1/lookups/companies", get(lookups::companies))
-        .route(
-            "/api/v1/lookups/companies/{id}/agreements",
-            get(lookups::agreements),
-        )
-        .route(
-            "/api/v1/lookups/agreement-types",
-            get(lookups::agreement_types),
-        )
-        .route("/api/v1/lookups/catalog", get(lookups::catalog))
-        .route("/api/v1/lookups/boards", get(lookups::boards))
-        .route("/api/v1/lookups/priorities", get(lookups::priorities))
+    let (router, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .routes(routes!(tenants::create, tenants::list))
+        .routes(routes!(tenants::rotate_token, tenants::revoke_tokens))
+        .routes(routes!(tenants::put_networks))
+        .routes(routes!(connection::show, connection::save))
+        .routes(routes!(connection::check, connection::last_check))
+        .routes(routes!(connection::failures))
+        .routes(routes!(accounts::list))
+        .routes(routes!(accounts::put, accounts::delete))
+        .routes(routes!(accounts::map, accounts::unmap))
+        .routes(routes!(accounts::mappings))
+        .routes(routes!(billing::put, billing::show))
+        .routes(routes!(billing::plan))
+        .routes(routes!(billing::apply))
+        .routes(routes!(billing::runs))
+        .routes(routes!(billing::run))
+        .routes(routes!(alerts::receive, alerts::list))
+        .routes(routes!(alerts::show))
+        .routes(routes!(alerts::retry))
+        .routes(routes!(alerts::put_settings, alerts::settings))
+        .routes(routes!(alerts::put_route))
+        .routes(routes!(alerts::put_policy))
+        .routes(routes!(lookups::companies))
+        .routes(routes!(lookups::agreements))
+        .routes(routes!(lookups::agreement_types))
+        .routes(routes!(lookups::catalog))
+        .routes(routes!(lookups::boards))
+        .routes(routes!(lookups::priorities))
+        .split_for_parts();
+    let document = Arc::new(serde_json::to_value(&document).unwrap_or_default());
+    router.route(
+        "/api/openapi.json",
+        get(move || {
+            let document = Arc::clone(&document);
+            async move { axum::Json((*document).clone()) }
+        }),
+    )
 }

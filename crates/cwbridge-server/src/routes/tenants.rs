@@ -3,63 +3,132 @@
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
-use serde::Deserialize;
-use serde_json::{Value, json};
+use cwbridge_store::TenantId;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, Errors};
 use crate::extract::{ApiPath, JsonBody, Operator};
 use crate::state::AppState;
-use cwbridge_store::TenantId;
 
 /// The body of `POST /api/v1/tenants`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTenantBody {
+    /// Its unique name, 1 to 100 characters.
+    #[schema(min_length = 1, max_length = 100)]
     name: String,
 }
 
+/// A tenant as the operator sees it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TenantView {
+    /// Its id.
+    id: i64,
+    /// Its name.
+    name: String,
+    /// When it was made (Unix ms).
+    created_at: i64,
+}
+
+impl From<cwbridge_store::Tenant> for TenantView {
+    fn from(t: cwbridge_store::Tenant) -> Self {
+        TenantView {
+            id: t.id.0,
+            name: t.name,
+            created_at: t.created_at,
+        }
+    }
+}
+
+/// A tenant just made, with its token (shown this once).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct NewTenantView {
+    /// The tenant.
+    #[serde(flatten)]
+    tenant: TenantView,
+    /// Its API token: give it to the tenant; it is not stored.
+    token: String,
+}
+
+/// A tenant's new token (shown this once).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TokenView {
+    /// The tenant's id.
+    id: i64,
+    /// The new token.
+    token: String,
+}
+
+/// The networks a tenant's ConnectWise may be in.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NetworksBody {
+    /// CIDR networks, e.g. `10.20.0.0/16`.
+    networks: Vec<String>,
+}
+
+/// A tenant's networks as saved.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct NetworksView {
+    /// The tenant's id.
+    id: i64,
+    /// The networks, normalised.
+    networks: Vec<String>,
+}
+
 /// `POST /api/v1/tenants`: a tenant and its token (shown this once).
+#[utoipa::path(post, path = "/api/v1/tenants", tag = "tenants",
+    security(("operatorToken" = [])), request_body = NewTenantBody,
+    responses((status = 201, description = "The tenant and its token", body = NewTenantView), Errors))]
 pub async fn create(
     _: Operator,
     State(state): State<AppState>,
     JsonBody(body): JsonBody<NewTenantBody>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewTenantView>), ApiError> {
     let made = state.engine.create_tenant(&body.name).await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "id": made.tenant.id.0,
-            "name": made.tenant.name,
-            "createdAt": made.tenant.created_at,
-            "token": made.token,
-        })),
+        Json(NewTenantView {
+            tenant: made.tenant.into(),
+            token: made.token,
+        }),
     ))
 }
 
 /// `GET /api/v1/tenants`.
-pub async fn list(_: Operator, State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
+#[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants",
+    security(("operatorToken" = [])),
+    responses((status = 200, description = "Every tenant", body = [TenantView]), Errors))]
+pub async fn list(
+    _: Operator,
+    State(state): State<AppState>,
+) -> Result<Json<Vec<TenantView>>, ApiError> {
     let tenants = state.engine.tenants().await?;
-    Ok(Json(Value::Array(
-        tenants
-            .into_iter()
-            .map(|t| json!({"id": t.id.0, "name": t.name, "createdAt": t.created_at}))
-            .collect(),
-    )))
+    Ok(Json(tenants.into_iter().map(TenantView::from).collect()))
 }
 
 /// `POST /api/v1/tenants/{id}/token`: a new token for the tenant (shown this once); its
 /// other tokens stop working and its wizard sessions end.
+#[utoipa::path(post, path = "/api/v1/tenants/{id}/token", tag = "tenants",
+    security(("operatorToken" = [])), params(("id" = i64, Path, description = "The tenant's id")),
+    responses((status = 200, description = "The new token", body = TokenView), Errors))]
 pub async fn rotate_token(
     _: Operator,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<TokenView>, ApiError> {
     let token = state.engine.rotate_token(TenantId(id)).await?;
-    Ok(Json(json!({"id": id, "token": token})))
+    Ok(Json(TokenView { id, token }))
 }
 
 /// `DELETE /api/v1/tenants/{id}/token`: revokes every token of the tenant and ends its
 /// sessions (a new token, from `POST`, enables it again).
+#[utoipa::path(delete, path = "/api/v1/tenants/{id}/token", tag = "tenants",
+    security(("operatorToken" = [])), params(("id" = i64, Path, description = "The tenant's id")),
+    responses((status = 204, description = "Every token revoked"), Errors))]
 pub async fn revoke_tokens(
     _: Operator,
     State(state): State<AppState>,
@@ -69,24 +138,21 @@ pub async fn revoke_tokens(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// The body of `PUT /api/v1/tenants/{id}/networks`.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NetworksBody {
-    networks: Vec<String>,
-}
-
 /// `PUT /api/v1/tenants/{id}/networks`: the networks this tenant's ConnectWise may be in
 /// beyond public addresses (its on-premise server over a private link), for it alone.
+#[utoipa::path(put, path = "/api/v1/tenants/{id}/networks", tag = "tenants",
+    security(("operatorToken" = [])), params(("id" = i64, Path, description = "The tenant's id")),
+    request_body = NetworksBody,
+    responses((status = 200, description = "The networks as saved", body = NetworksView), Errors))]
 pub async fn put_networks(
     _: Operator,
     State(state): State<AppState>,
     ApiPath(id): ApiPath<i64>,
     JsonBody(body): JsonBody<NetworksBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<NetworksView>, ApiError> {
     let networks = state
         .engine
         .set_allowed_networks(TenantId(id), &body.networks)
         .await?;
-    Ok(Json(json!({"id": id, "networks": networks})))
+    Ok(Json(NetworksView { id, networks }))
 }

@@ -221,6 +221,11 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
         .map(|(m, p, _)| (m.to_string(), p.to_string()))
         .collect();
     assert_eq!(called, documented, "the document and the routes agree");
+    assert_eq!(
+        doc["components"]["schemas"]["BillingInput"]["properties"]["scheduleHours"]["maximum"],
+        cwbridge_engine::billing::settings::MAX_SCHEDULE_HOURS,
+        "the document bounds the schedule as the engine does"
+    );
     let mut run_id = String::new();
     let mut alert_id = String::new();
     for (method, path, body) in steps {
@@ -244,6 +249,13 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
         let (status, answer, _) = b
             .call(method.parse().unwrap(), &concrete, Some(auth), body)
             .await;
+        if path != "/api/openapi.json" {
+            let listed = &doc["paths"][path][method.to_lowercase()]["responses"];
+            assert!(
+                listed.get(status.as_str()).is_some(),
+                "{method} {path} answered {status}, which its document does not list: {listed}"
+            );
+        }
         if path == "/api/v1/alerts/{id}/retry" {
             // Only a failed alert can be retried; this one is still queued (no worker here).
             assert_eq!(status, StatusCode::CONFLICT, "{answer}");
