@@ -336,9 +336,31 @@ struct Inner {
 impl Inner {
     /// Tells the failure observer, if any, about a failed codebase-discovery attempt.
     fn observe(&self, path: &str, status: Option<StatusCode>, message: &str, retrying: bool) {
+        self.tell("GET", path, status, message, retrying);
+    }
+
+    /// Tells the failure observer, if any, about a failed attempt of `call`.
+    fn observe_call(&self, call: &Call, status: Option<StatusCode>, message: &str, retrying: bool) {
+        self.tell(
+            call.method.as_str(),
+            &call.describe(),
+            status,
+            message,
+            retrying,
+        );
+    }
+
+    fn tell(
+        &self,
+        method: &str,
+        path: &str,
+        status: Option<StatusCode>,
+        message: &str,
+        retrying: bool,
+    ) {
         if let Some(observe) = &self.on_failure {
             observe(&Failure {
-                method: "GET".into(),
+                method: method.to_owned(),
                 path: path.to_owned(),
                 status: status.map(|s| s.as_u16()),
                 message: message.to_owned(),

@@ -87,42 +87,7 @@ impl Client {
                 request_id: None,
                 attempts,
             };
-            let outcome = {
-                let _permit = inner
-                    .permits
-                    .acquire()
-                    .await
-                    .expect("the semaphore is never closed");
-                self.wait_for_throttle().await;
-                if let Some(pacer) = &inner.pacer {
-                    pacer.wait().await;
-                }
-                inner.sent.fetch_add(1, Ordering::Relaxed);
-                if attempts > 1 {
-                    inner.retried.fetch_add(1, Ordering::Relaxed);
-                }
-                let mut builder = inner
-                    .http
-                    .request(call.method.clone(), &url)
-                    .header(AUTHORIZATION, inner.authorization.clone())
-                    .header("clientId", inner.client_id.clone())
-                    .header(ACCEPT, inner.accept.clone());
-                if !call.query.is_empty() {
-                    builder = builder.query(&call.query);
-                }
-                for (k, v) in &call.headers {
-                    builder = builder.header(*k, *v);
-                }
-                if let Some(body) = &call.body {
-                    builder = builder
-                        .header(CONTENT_TYPE, "application/json")
-                        .body(serde_json::to_vec(body).unwrap_or_default());
-                }
-                match builder.send().await {
-                    Ok(response) => read_answer(response, inner.max_response_bytes).await,
-                    Err(e) => Err(Unanswered::Http(e)),
-                }
-            };
+            let outcome = self.attempt(call, &url, attempts).await;
 
             match outcome {
                 Ok((status, final_url, headers, body)) => {
@@ -139,15 +104,8 @@ impl Client {
                     if status.is_redirection() {
                         let url = reqwest::Url::parse(&url).unwrap_or(final_url);
                         let host = redirect_host(&headers, &url);
-                        if let Some(observe) = &inner.on_failure {
-                            observe(&Failure {
-                                method: call.method.to_string(),
-                                path: call.describe(),
-                                status: Some(status.as_u16()),
-                                message: format!("a redirect to {host}"),
-                                retrying: false,
-                            });
-                        }
+                        let message = format!("a redirect to {host}");
+                        inner.observe_call(call, Some(status), &message, false);
                         return Err(Error::Redirect {
                             host,
                             request: Box::new(request),
@@ -192,15 +150,7 @@ impl Client {
                         attempts,
                         may_retry_sent,
                     );
-                    if let Some(observe) = &inner.on_failure {
-                        observe(&Failure {
-                            method: call.method.to_string(),
-                            path: call.describe(),
-                            status: Some(status.as_u16()),
-                            message: failed.message.clone(),
-                            retrying,
-                        });
-                    }
+                    inner.observe_call(call, Some(status), &failed.message, retrying);
                     if retrying {
                         let wait = inner.retry.delay(attempts, retry_after);
                         tracing::info!(
@@ -230,15 +180,7 @@ impl Client {
                     });
                 }
                 Err(Unanswered::TooLarge(what)) => {
-                    if let Some(observe) = &inner.on_failure {
-                        observe(&Failure {
-                            method: call.method.to_string(),
-                            path: call.describe(),
-                            status: None,
-                            message: what.clone(),
-                            retrying: false,
-                        });
-                    }
+                    inner.observe_call(call, None, &what, false);
                     return Err(Error::TooLarge {
                         what,
                         request: Box::new(request),
@@ -260,15 +202,7 @@ impl Client {
                         Outcome::NotSent
                     };
                     let retrying = inner.retry.retries(outcome, attempts, may_retry_sent);
-                    if let Some(observe) = &inner.on_failure {
-                        observe(&Failure {
-                            method: call.method.to_string(),
-                            path: call.describe(),
-                            status: None,
-                            message: error_chain(&e),
-                            retrying,
-                        });
-                    }
+                    inner.observe_call(call, None, &error_chain(&e), retrying);
                     if retrying {
                         let wait = inner.retry.delay(attempts, None);
                         tracing::info!(
@@ -288,6 +222,46 @@ impl Client {
                     });
                 }
             }
+        }
+    }
+
+    /// One attempt: a concurrency permit, any wait a 429 imposed on the connection, the
+    /// request budget, then the request and its answer (read up to the size cap).
+    async fn attempt(&self, call: &Call, url: &str, attempt: u32) -> Result<Answer, Unanswered> {
+        let inner = &*self.inner;
+        let _permit = inner
+            .permits
+            .acquire()
+            .await
+            .expect("the semaphore is never closed");
+        self.wait_for_throttle().await;
+        if let Some(pacer) = &inner.pacer {
+            pacer.wait().await;
+        }
+        inner.sent.fetch_add(1, Ordering::Relaxed);
+        if attempt > 1 {
+            inner.retried.fetch_add(1, Ordering::Relaxed);
+        }
+        let mut builder = inner
+            .http
+            .request(call.method.clone(), url)
+            .header(AUTHORIZATION, inner.authorization.clone())
+            .header("clientId", inner.client_id.clone())
+            .header(ACCEPT, inner.accept.clone());
+        if !call.query.is_empty() {
+            builder = builder.query(&call.query);
+        }
+        for (k, v) in &call.headers {
+            builder = builder.header(*k, *v);
+        }
+        if let Some(body) = &call.body {
+            builder = builder
+                .header(CONTENT_TYPE, "application/json")
+                .body(serde_json::to_vec(body).unwrap_or_default());
+        }
+        match builder.send().await {
+            Ok(response) => read_answer(response, inner.max_response_bytes).await,
+            Err(e) => Err(Unanswered::Http(e)),
         }
     }
 }
