@@ -125,6 +125,28 @@ struct Prepared {
     domain: Option<String>,
 }
 
+/// An account as ranking reads it: its name's words (and them run together, to meet an
+/// identifier) and its units' domains, prepared once.
+#[derive(Debug)]
+struct Wanted<'a> {
+    name: &'a str,
+    words: BTreeSet<String>,
+    squashed: String,
+    domains: BTreeSet<String>,
+}
+
+impl<'a> Wanted<'a> {
+    fn new(name: &'a str, units: &[String]) -> Wanted<'a> {
+        let words = words(name);
+        Wanted {
+            name,
+            squashed: words.iter().cloned().collect(),
+            words,
+            domains: units.iter().map(|u| domain_of(u)).collect(),
+        }
+    }
+}
+
 /// Companies prepared for ranking many accounts: each company's words, identifier and
 /// website domain read once, and looked up by them, so an account is compared only with the
 /// companies that share something with it (the others score nothing).
@@ -170,39 +192,44 @@ impl CompanyIndex {
 
     /// Up to five companies for an account, best first, each with why.
     pub fn rank(&self, account_name: &str, units: &[String]) -> Vec<Suggestion> {
-        let account_words = words(account_name);
-        let squashed: String = account_words.iter().cloned().collect();
-        let unit_domains: BTreeSet<String> = units.iter().map(|u| domain_of(u)).collect();
+        let account = Wanted::new(account_name, units);
         let mut candidates: BTreeSet<usize> = BTreeSet::new();
-        for w in &account_words {
+        for w in &account.words {
             candidates.extend(self.by_word.get(w).into_iter().flatten());
         }
-        if !squashed.is_empty() {
-            candidates.extend(self.by_identifier.get(&squashed).into_iter().flatten());
+        if !account.squashed.is_empty() {
+            candidates.extend(
+                self.by_identifier
+                    .get(&account.squashed)
+                    .into_iter()
+                    .flatten(),
+            );
         }
-        for d in &unit_domains {
+        for d in &account.domains {
             candidates.extend(self.by_domain.get(d).into_iter().flatten());
         }
-        self.score(candidates, account_name, units)
+        self.score(candidates, &account)
     }
 
     /// Scores the companies at `candidates` for an account; the best five, best first.
     fn score(
         &self,
         candidates: impl IntoIterator<Item = usize>,
-        account_name: &str,
-        units: &[String],
+        account: &Wanted<'_>,
     ) -> Vec<Suggestion> {
-        let account_words = words(account_name);
-        let squashed: String = account_words.iter().cloned().collect();
-        let unit_domains: BTreeSet<String> = units.iter().map(|u| domain_of(u)).collect();
+        let Wanted {
+            name: account_name,
+            words: account_words,
+            squashed,
+            domains: unit_domains,
+        } = account;
         let mut out: Vec<Suggestion> = candidates
             .into_iter()
             .filter_map(|i| {
                 let c = &self.companies[i];
                 let mut score: f64 = 0.0;
                 let mut reasons = Vec::new();
-                if !account_words.is_empty() && account_words == c.words {
+                if !account_words.is_empty() && *account_words == c.words {
                     score = score.max(1.0);
                     reasons.push(format!(
                         "the names match (“{account_name}” and “{}”)",
@@ -220,7 +247,7 @@ impl CompanyIndex {
                 }
                 if let Some(identifier) = &c.identifier
                     && !squashed.is_empty()
-                    && identifier.to_lowercase() == squashed
+                    && identifier.to_lowercase() == *squashed
                 {
                     score = score.max(0.95);
                     reasons.push(format!(
@@ -414,7 +441,7 @@ mod tests {
             let index = CompanyIndex::new(&companies);
             proptest::prop_assert_eq!(
                 index.rank(&account, &units),
-                index.score(0..companies.len(), &account, &units)
+                index.score(0..companies.len(), &Wanted::new(&account, &units))
             );
         }
     }

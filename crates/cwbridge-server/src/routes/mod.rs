@@ -9,9 +9,8 @@ pub mod lookups;
 pub mod openapi;
 pub mod tenants;
 
-use std::sync::Arc;
-
 use axum::Router;
+use axum::http::header::CONTENT_TYPE;
 use axum::routing::get;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
@@ -50,12 +49,13 @@ pub fn api() -> Router<AppState> {
         .routes(routes!(lookups::boards))
         .routes(routes!(lookups::priorities))
         .split_for_parts();
-    let document = Arc::new(serde_json::to_value(&document).unwrap_or_default());
+    // Serialised once: every request answers the same bytes.
+    let body = axum::body::Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
     router.route(
         "/api/openapi.json",
         get(move || {
-            let document = Arc::clone(&document);
-            async move { axum::Json((*document).clone()) }
+            let body = body.clone();
+            async move { ([(CONTENT_TYPE, "application/json")], body) }
         }),
     )
 }

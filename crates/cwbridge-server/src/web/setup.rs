@@ -158,19 +158,19 @@ fn gate(step: SetupStep, chrome: &Chrome, p: &Progress) -> Result<(), Response> 
     ))
 }
 
-/// For a form of step `n`: `Err` with a redirect to the step's page (which says what must
-/// come first) when the step is not open, so an old tab cannot skip the order.
-async fn require_open(
+/// A form of `step` read into its struct. `Err` with the answer to send: a redirect to the
+/// step's page (which says what must come first) when the step is not open, so an old tab
+/// cannot skip the order, or a 400 page when the form cannot be read.
+async fn open_form<T: serde::de::DeserializeOwned>(
     state: &AppState,
-    session: &Session,
+    form: &SessionForm,
     step: SetupStep,
-) -> Result<(), Response> {
-    let p = progress(state, session).await?;
-    if p.open(step) {
-        Ok(())
-    } else {
-        Err(see_other(steps::page(step)))
+) -> Result<T, Response> {
+    let p = progress(state, &form.session).await?;
+    if !p.open(step) {
+        return Err(see_other(steps::page(step)));
     }
+    form.fields.parse()
 }
 
 // ---- overview ------------------------------------------------------------------------------

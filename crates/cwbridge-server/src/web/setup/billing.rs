@@ -205,10 +205,7 @@ async fn billing_render(
 
 /// `POST /setup/billing`.
 pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, SetupStep::Billing).await {
-        return r;
-    }
-    let f: BillingForm = match form.fields.parse() {
+    let f: BillingForm = match open_form(&state, &form, SetupStep::Billing).await {
         Ok(f) => f,
         Err(r) => return r,
     };

@@ -327,14 +327,11 @@ async fn mapping_render(
 /// others are shown again as chosen, with why. "Find" shows the form again with the
 /// companies found, keeping what was chosen.
 pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, SetupStep::Mapping).await {
-        return r;
-    }
-    let f = &form.fields;
-    let posted: MapForm = match f.parse() {
+    let posted: MapForm = match open_form(&state, &form, SetupStep::Mapping).await {
         Ok(p) => p,
         Err(r) => return r,
     };
+    let f = &form.fields;
     let view = posted.view();
     if !posted.find.is_empty() {
         return either(
@@ -436,14 +433,11 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
 /// `POST /setup/mapping/accept`: every unmapped account whose best suggestion is strong
 /// (a matching domain, identifier or name) gets it; weaker ones are left to the admin.
 pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, SetupStep::Mapping).await {
-        return r;
-    }
-    let t = form.session.tenant.id;
-    let view = match form.fields.parse::<MapForm>() {
+    let view = match open_form::<MapForm>(&state, &form, SetupStep::Mapping).await {
         Ok(p) => p.view(),
         Err(r) => return r,
     };
+    let t = form.session.tenant.id;
     let rows = match state.engine.mapping_overview(t).await {
         Ok(r) => r,
         Err(err) => {

@@ -78,9 +78,6 @@ struct TestAlertForm {
     account: String,
 }
 
-/// A customer in the forwarding list.
-type AlertRow = ForwardingRow;
-
 #[derive(Template)]
 #[template(path = "tickets.html")]
 struct TicketsPage {
@@ -95,7 +92,7 @@ struct TicketsPage {
     total: usize,
     previous: Option<String>,
     next: Option<String>,
-    accounts: Vec<AlertRow>,
+    accounts: Vec<ForwardingRow>,
     errors: Errors,
     done: bool,
 }
@@ -211,10 +208,7 @@ async fn tickets_render(
 
 /// `POST /setup/tickets`: the ticket defaults.
 pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, SetupStep::Tickets).await {
-        return r;
-    }
-    let f: DefaultsForm = match form.fields.parse() {
+    let f: DefaultsForm = match open_form(&state, &form, SetupStep::Tickets).await {
         Ok(f) => f,
         Err(r) => return r,
     };
@@ -265,14 +259,11 @@ pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> R
 /// ("Apply to the selected customers") one choice for the customers ticked, or for every
 /// customer matching the search.
 pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, SetupStep::Tickets).await {
-        return r;
-    }
-    let t = form.session.tenant.id;
-    let f: ForwardingForm = match form.fields.parse() {
+    let f: ForwardingForm = match open_form(&state, &form, SetupStep::Tickets).await {
         Ok(f) => f,
         Err(r) => return r,
     };
+    let t = form.session.tenant.id;
     let back = |notice: &str| see_other(&format!("{}&notice={notice}", f.view.href(f.view.page())));
     if !f.apply.is_empty() {
         let types: Vec<String> = match f.bulk.as_str() {
@@ -324,10 +315,7 @@ pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Re
 
 /// `POST /setup/tickets/test`: a test alert for one account, to see a ticket arrive.
 pub async fn test_alert(State(state): State<AppState>, form: SessionForm) -> Response {
-    if let Err(r) = require_open(&state, &form.session, SetupStep::Tickets).await {
-        return r;
-    }
-    let f: TestAlertForm = match form.fields.parse() {
+    let f: TestAlertForm = match open_form(&state, &form, SetupStep::Tickets).await {
         Ok(f) => f,
         Err(r) => return r,
     };
