@@ -173,15 +173,36 @@ async fn progress(state: &AppState, session: &Session) -> Result<Progress, Respo
         .map_err(|e| failure_page(&e.to_string()))
 }
 
+/// The frame of a page outside the steps, with the notice its address names.
+async fn frame(
+    state: &AppState,
+    session: &Session,
+    title: &str,
+    path: &str,
+    query: &PageQuery,
+) -> Result<Chrome, Response> {
+    let p = progress(state, session).await?;
+    Ok(Chrome::new(title, path, session, &p).notice(notice_from(&query.notice)))
+}
+
 /// An engine result, or the failure page.
 fn or_page<T>(r: Result<T, cwbridge_engine::EngineError>) -> Result<T, Response> {
     r.map_err(|e| failure_page(&e.to_string()))
 }
 
-/// Unwraps a handler's `Result<Response, Response>`: the page, or the page for what stopped it.
-fn either(r: Result<Response, Response>) -> Response {
-    r.unwrap_or_else(|e| e)
+/// An engine result that may be missing: `None` when the engine found nothing, the failure
+/// page for any other failure.
+fn found<T>(r: Result<T, cwbridge_engine::EngineError>) -> Result<Option<T>, Response> {
+    match r {
+        Ok(v) => Ok(Some(v)),
+        Err(cwbridge_engine::EngineError::NotFound(_)) => Ok(None),
+        Err(e) => Err(failure_page(&e.to_string())),
+    }
 }
+
+/// What a page handler answers: the page, or (`Err`) the page for what stopped it — the sign-in
+/// redirect, the locked step, the failure page. axum sends either.
+type Page = Result<Response, Response>;
 
 /// A fresh random token (session ids, anti-forgery tokens).
 pub fn random_token() -> String {

@@ -22,8 +22,8 @@ use serde::Deserialize;
 use super::progress::{self as steps, SetupStep};
 use super::views::{CheckView, PlanView, check_view, money, plan_view};
 use super::{
-    Chrome, PageQuery, Progress, Session, SessionForm, either, failure_page, notice_from, or_page,
-    page_number, problem_page, progress, query_text, render, see_other, when,
+    Chrome, Page, PageQuery, Progress, Session, SessionForm, failure_page, found, notice_from,
+    or_page, page_number, problem_page, progress, query_text, render, see_other, when,
 };
 use crate::state::AppState;
 
@@ -110,6 +110,13 @@ impl Errors {
         }
     }
 
+    /// The errors of a form the engine refused; `Err` when the failure is not the user's to fix.
+    fn refusing(e: EngineError) -> Result<Errors, Response> {
+        let mut errors = Errors::default();
+        errors.take(e)?;
+        Ok(errors)
+    }
+
     /// Files an engine error under its field (the engine names fields as the forms do), or
     /// as the problem. Failures that are not the user's to fix are `Err`.
     fn take(&mut self, e: EngineError) -> Result<(), Response> {
@@ -158,6 +165,50 @@ fn gate(step: SetupStep, chrome: &Chrome, p: &Progress) -> Result<(), Response> 
     ))
 }
 
+/// What a step's page shows beside what is stored: the form as it was sent (when it is shown
+/// again), what was wrong with it, and a notice.
+struct Shown<'a, F> {
+    typed: Option<&'a F>,
+    errors: Errors,
+    notice: Option<String>,
+}
+
+impl<'a, F> Shown<'a, F> {
+    /// The page as a GET asks for it: what is stored, with the notice the address names.
+    fn fresh(query: &PageQuery) -> Self {
+        Shown {
+            typed: None,
+            errors: Errors::default(),
+            notice: notice_from(&query.notice),
+        }
+    }
+
+    /// The page shown again after a POST, with the form as sent (if it is to be kept) and
+    /// what was wrong.
+    fn again(typed: Option<&'a F>, errors: Errors) -> Self {
+        Shown {
+            typed,
+            errors,
+            notice: None,
+        }
+    }
+}
+
+/// Step `step`'s frame and the tenant's progress; `Err` with the locked page when the step is
+/// not open yet.
+async fn step_frame(
+    state: &AppState,
+    session: &Session,
+    step: SetupStep,
+    notice: Option<String>,
+) -> Result<(Chrome, Progress), Response> {
+    let p = progress(state, session).await?;
+    let title = format!("Step {}: {}", step.number(), step.name());
+    let chrome = Chrome::new(&title, steps::page(step), session, &p).notice(notice);
+    gate(step, &chrome, &p)?;
+    Ok((chrome, p))
+}
+
 /// A form of `step` read into its struct. `Err` with the answer to send: a redirect to the
 /// step's page (which says what must come first) when the step is not open, so an old tab
 /// cannot skip the order, or a 400 page when the form cannot be read.
@@ -193,12 +244,8 @@ struct StepSummary {
 }
 
 /// `GET /`: where the tenant stands, and what comes next.
-pub async fn overview(State(state): State<AppState>, session: Session) -> Response {
-    either(overview_inner(&state, &session).await)
-}
-
-async fn overview_inner(state: &AppState, session: &Session) -> Result<Response, Response> {
-    let p = progress(state, session).await?;
+pub async fn overview(State(state): State<AppState>, session: Session) -> Page {
+    let p = progress(&state, &session).await?;
     let t = session.tenant.id;
     let e = &state.engine;
     let connect = match or_page(e.last_check(t).await)? {
@@ -242,7 +289,7 @@ async fn overview_inner(state: &AppState, session: &Session) -> Result<Response,
         })
         .collect();
     let page = OverviewPage {
-        chrome: Chrome::new("Overview", "/", session, &p),
+        chrome: Chrome::new("Overview", "/", &session, &p),
         next: p.next().map(|s| (s.number(), s.name(), steps::page(s))),
         summaries,
     };

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::views::{CheckView, PlanView, check_view, plan_view};
 use super::{
-    Chrome, PageQuery, Session, SessionForm, either, failure_page, notice_from, or_page, progress,
-    render, see_other, when,
+    Chrome, Page, PageQuery, Session, SessionForm, failure_page, found, frame, or_page, render,
+    see_other, when,
 };
 use crate::state::AppState;
 
@@ -76,58 +76,50 @@ pub async fn billing_page(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<PageQuery>,
-) -> Response {
-    either(
-        async {
-            let t = session.tenant.id;
-            let p = progress(&state, &session).await?;
-            let chrome =
-                Chrome::new("Billing", "/billing", &session, &p).notice(notice_from(&query.notice));
-            let before = query.before.parse::<i64>().ok();
-            let plan_href = |n: usize| match before {
-                Some(id) => format!("/billing?page={n}&before={id}"),
-                None => format!("/billing?page={n}"),
-            };
-            let (plan, problem) = match state.engine.billing_plan(t, false).await {
-                Ok(plan) => {
-                    let accounts = or_page(state.engine.accounts(t).await)?;
-                    let view = plan_view(&plan, &accounts, query.page_number(), plan_href);
-                    (Some(view), None)
-                }
-                Err(
-                    e @ (EngineError::NotFound(_)
-                    | EngineError::Invalid { .. }
-                    | EngineError::ConnectWise(_)),
-                ) => (None, Some(e.to_string())),
-                Err(e) => return Err(failure_page(&e.to_string())),
-            };
-            let runs: Vec<RunRow> =
-                or_page(state.engine.billing_runs(t, before, RUNS_PER_PAGE).await)?
-                    .into_iter()
-                    .map(|r| RunRow {
-                        id: r.id,
-                        started: when(r.started_at),
-                        status: r.status,
-                        summary: summary_words(&r.summary),
-                    })
-                    .collect();
-            let older = (runs.len() == RUNS_PER_PAGE as usize)
-                .then(|| runs.last().map(|r| format!("/billing?before={}", r.id)))
-                .flatten();
-            Ok(render(
-                StatusCode::OK,
-                &BillingPage {
-                    chrome,
-                    plan,
-                    problem,
-                    runs,
-                    older,
-                    newest: before.is_some().then(|| "/billing".to_owned()),
-                },
-            ))
+) -> Page {
+    let t = session.tenant.id;
+    let chrome = frame(&state, &session, "Billing", "/billing", &query).await?;
+    let before = query.before.parse::<i64>().ok();
+    let plan_href = |n: usize| match before {
+        Some(id) => format!("/billing?page={n}&before={id}"),
+        None => format!("/billing?page={n}"),
+    };
+    let (plan, problem) = match state.engine.billing_plan(t, false).await {
+        Ok(plan) => {
+            let accounts = or_page(state.engine.accounts(t).await)?;
+            let view = plan_view(&plan, &accounts, query.page_number(), plan_href);
+            (Some(view), None)
         }
-        .await,
-    )
+        Err(
+            e @ (EngineError::NotFound(_)
+            | EngineError::Invalid { .. }
+            | EngineError::ConnectWise(_)),
+        ) => (None, Some(e.to_string())),
+        Err(e) => return Err(failure_page(&e.to_string())),
+    };
+    let runs: Vec<RunRow> = or_page(state.engine.billing_runs(t, before, RUNS_PER_PAGE).await)?
+        .into_iter()
+        .map(|r| RunRow {
+            id: r.id,
+            started: when(r.started_at),
+            status: r.status,
+            summary: summary_words(&r.summary),
+        })
+        .collect();
+    let older = (runs.len() == RUNS_PER_PAGE as usize)
+        .then(|| runs.last().map(|r| format!("/billing?before={}", r.id)))
+        .flatten();
+    Ok(render(
+        StatusCode::OK,
+        &BillingPage {
+            chrome,
+            plan,
+            problem,
+            runs,
+            older,
+            newest: before.is_some().then(|| "/billing".to_owned()),
+        },
+    ))
 }
 
 /// The Apply buttons: `full=1` reads every agreement first.
@@ -138,37 +130,38 @@ struct ApplyForm {
 }
 
 /// `POST /billing/apply`: carries out the plan (`full=1` reads every agreement first).
-pub async fn billing_apply(State(state): State<AppState>, form: SessionForm) -> Response {
-    let full = match form.fields.parse::<ApplyForm>() {
-        Ok(f) => f.full == "1",
-        Err(r) => return r,
-    };
+pub async fn billing_apply(State(state): State<AppState>, form: SessionForm) -> Page {
+    let full = form.fields.parse::<ApplyForm>()?.full == "1";
     match state
         .engine
         .billing_apply(form.session.tenant.id, full)
         .await
     {
-        Ok(report) if report.failed.is_empty() => {
-            see_other(&format!("/billing/runs/{}?notice=applied", report.run_id))
+        Ok(report) => {
+            let notice = if report.failed.is_empty() {
+                "applied"
+            } else {
+                "applied-partly"
+            };
+            Ok(see_other(&format!(
+                "/billing/runs/{}?notice={notice}",
+                report.run_id
+            )))
         }
-        Ok(report) => see_other(&format!(
-            "/billing/runs/{}?notice=applied-partly",
-            report.run_id
-        )),
         Err(
             e @ (EngineError::NotFound(_)
             | EngineError::Invalid { .. }
             | EngineError::Conflict(_)
             | EngineError::RunInProgress { .. }
             | EngineError::ConnectWise(_)),
-        ) => super::problem_page(
+        ) => Err(super::problem_page(
             StatusCode::CONFLICT,
             "Billing did not finish",
             &format!(
                 "{e}. Any change made before this is recorded in the run on the Billing page; the next Apply carries out the rest."
             ),
-        ),
-        Err(e) => failure_page(&e.to_string()),
+        )),
+        Err(e) => Err(failure_page(&e.to_string())),
     }
 }
 
@@ -198,44 +191,34 @@ pub async fn run_page(
     session: Session,
     Path(id): Path<i64>,
     Query(query): Query<PageQuery>,
-) -> Response {
-    either(
-        async {
-            let t = session.tenant.id;
-            let p = progress(&state, &session).await?;
-            let (run, changes) = match state.engine.billing_run(t, id).await {
-                Ok(found) => found,
-                Err(EngineError::NotFound(_)) => {
-                    return Err(super::problem_page(
-                        StatusCode::NOT_FOUND,
-                        "No such billing run",
-                        "It may belong to another tenant, or the link is wrong.",
-                    ));
-                }
-                Err(e) => return Err(failure_page(&e.to_string())),
-            };
-            let changes = changes
-                .into_iter()
-                .map(|c| RunChange {
-                    at: when(c.at),
-                    kind: c.kind,
-                    detail: c.detail.to_string(),
-                })
-                .collect();
-            let chrome = Chrome::new(&format!("Billing run {id}"), "/billing", &session, &p)
-                .notice(notice_from(&query.notice));
-            Ok(render(
-                StatusCode::OK,
-                &RunPage {
-                    chrome,
-                    status: run.status,
-                    summary: summary_words(&run.summary),
-                    changes,
-                },
-            ))
-        }
-        .await,
-    )
+) -> Page {
+    let t = session.tenant.id;
+    let Some((run, changes)) = found(state.engine.billing_run(t, id).await)? else {
+        return Err(super::problem_page(
+            StatusCode::NOT_FOUND,
+            "No such billing run",
+            "It may belong to another tenant, or the link is wrong.",
+        ));
+    };
+    let changes = changes
+        .into_iter()
+        .map(|c| RunChange {
+            at: when(c.at),
+            kind: c.kind,
+            detail: c.detail.to_string(),
+        })
+        .collect();
+    let title = format!("Billing run {id}");
+    let chrome = frame(&state, &session, &title, "/billing", &query).await?;
+    Ok(render(
+        StatusCode::OK,
+        &RunPage {
+            chrome,
+            status: run.status,
+            summary: summary_words(&run.summary),
+            changes,
+        },
+    ))
 }
 
 // ---- alerts --------------------------------------------------------------------------------
@@ -277,36 +260,29 @@ pub async fn alerts_page(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<PageQuery>,
-) -> Response {
-    either(
-        async {
-            let t = session.tenant.id;
-            let p = progress(&state, &session).await?;
-            let accounts = or_page(state.engine.accounts(t).await)?;
-            let alerts = or_page(state.engine.alerts(t).await)?
-                .into_iter()
-                .map(|a| AlertRow {
-                    id: a.id,
-                    received: when(a.created_at),
-                    account: accounts
-                        .iter()
-                        .find(|x| x.id == a.account)
-                        .map_or(a.account.clone(), |x| x.name.clone()),
-                    alert_type: a.alert_type,
-                    summary: a.summary,
-                    state: a.state,
-                    ticket: a.ticket_id.map(|t| format!("#{t}")).unwrap_or_default(),
-                    action: a.action.unwrap_or_default(),
-                    attempts: a.attempts,
-                    last_error: a.last_error.unwrap_or_default(),
-                })
-                .collect();
-            let chrome = Chrome::new("Alert deliveries", "/alerts", &session, &p)
-                .notice(notice_from(&query.notice));
-            Ok(render(StatusCode::OK, &AlertsPage { chrome, alerts }))
-        }
-        .await,
-    )
+) -> Page {
+    let t = session.tenant.id;
+    let accounts = or_page(state.engine.accounts(t).await)?;
+    let alerts = or_page(state.engine.alerts(t).await)?
+        .into_iter()
+        .map(|a| AlertRow {
+            id: a.id,
+            received: when(a.created_at),
+            account: accounts
+                .iter()
+                .find(|x| x.id == a.account)
+                .map_or(a.account.clone(), |x| x.name.clone()),
+            alert_type: a.alert_type,
+            summary: a.summary,
+            state: a.state,
+            ticket: a.ticket_id.map(|t| format!("#{t}")).unwrap_or_default(),
+            action: a.action.unwrap_or_default(),
+            attempts: a.attempts,
+            last_error: a.last_error.unwrap_or_default(),
+        })
+        .collect();
+    let chrome = frame(&state, &session, "Alert deliveries", "/alerts", &query).await?;
+    Ok(render(StatusCode::OK, &AlertsPage { chrome, alerts }))
 }
 
 /// `POST /alerts/{id}/retry`: queues a failed alert again.
@@ -365,56 +341,45 @@ pub async fn health_page(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<PageQuery>,
-) -> Response {
-    either(
-        async {
-            let t = session.tenant.id;
-            let p = progress(&state, &session).await?;
-            let connection = match state.engine.connection(t).await {
-                Ok(c) => Some(c),
-                Err(EngineError::NotFound(_)) => None,
-                Err(e) => return Err(failure_page(&e.to_string())),
-            };
-            let check = or_page(state.engine.last_check(t).await)?.map(|c| check_view(&c));
-            let failures = or_page(state.engine.recent_failures(t).await)?
-                .into_iter()
-                .map(|f| FailureRow {
-                    at: when(f.at),
-                    request: format!("{} {}", f.method, f.path),
-                    status: f
-                        .status
-                        .map_or_else(|| "no answer".to_owned(), |s| s.to_string()),
-                    kind: match f.status {
-                        None => "no answer",
-                        Some(429) => "rate limit",
-                        Some(s) if s >= 500 => "server error",
-                        Some(_) => "refused",
-                    },
-                    message: f.message,
-                    retried: f.retrying,
-                })
-                .collect();
-            let updated = connection
-                .as_ref()
-                .map(|c| when(c.updated_at))
-                .unwrap_or_default();
-            let chrome = Chrome::new("Connection health", "/health", &session, &p)
-                .notice(notice_from(&query.notice));
-            Ok(render(
-                StatusCode::OK,
-                &HealthPage {
-                    chrome,
-                    connection,
-                    check,
-                    failures,
-                    updated,
-                    paused: state
-                        .engine
-                        .delivery_pause(t)
-                        .map(|p| (when(p.until), p.failures, p.reason)),
-                },
-            ))
-        }
-        .await,
-    )
+) -> Page {
+    let t = session.tenant.id;
+    let connection = found(state.engine.connection(t).await)?;
+    let check = or_page(state.engine.last_check(t).await)?.map(|c| check_view(&c));
+    let failures = or_page(state.engine.recent_failures(t).await)?
+        .into_iter()
+        .map(|f| FailureRow {
+            at: when(f.at),
+            request: format!("{} {}", f.method, f.path),
+            status: f
+                .status
+                .map_or_else(|| "no answer".to_owned(), |s| s.to_string()),
+            kind: match f.status {
+                None => "no answer",
+                Some(429) => "rate limit",
+                Some(s) if s >= 500 => "server error",
+                Some(_) => "refused",
+            },
+            message: f.message,
+            retried: f.retrying,
+        })
+        .collect();
+    let updated = connection
+        .as_ref()
+        .map(|c| when(c.updated_at))
+        .unwrap_or_default();
+    let chrome = frame(&state, &session, "Connection health", "/health", &query).await?;
+    Ok(render(
+        StatusCode::OK,
+        &HealthPage {
+            chrome,
+            connection,
+            check,
+            failures,
+            updated,
+            paused: state
+                .engine
+                .delivery_pause(t)
+                .map(|p| (when(p.until), p.failures, p.reason)),
+        },
+    ))
 }

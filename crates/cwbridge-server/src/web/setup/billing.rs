@@ -46,19 +46,9 @@ pub async fn billing_page(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<PageQuery>,
-) -> Response {
-    either(
-        billing_render(
-            &state,
-            &session,
-            &query.q,
-            query.page_number(),
-            None,
-            Errors::default(),
-            notice_from(&query.notice),
-        )
-        .await,
-    )
+) -> Page {
+    let plan_page = query.page_number();
+    billing_render(&state, &session, &query.q, plan_page, Shown::fresh(&query)).await
 }
 
 async fn billing_render(
@@ -66,15 +56,11 @@ async fn billing_render(
     session: &Session,
     q: &str,
     plan_page: usize,
-    typed: Option<&BillingForm>,
-    mut errors: Errors,
-    notice: Option<String>,
-) -> Result<Response, Response> {
+    shown: Shown<'_, BillingForm>,
+) -> Page {
     let t = session.tenant.id;
-    let p = progress(state, session).await?;
-    let chrome =
-        Chrome::new("Step 2: Billing & product", "/setup/billing", session, &p).notice(notice);
-    gate(SetupStep::Billing, &chrome, &p)?;
+    let (chrome, p) = step_frame(state, session, SetupStep::Billing, shown.notice).await?;
+    let (typed, mut errors) = (shown.typed, shown.errors);
     let e = &state.engine;
     let saved = e.billing(t).await.ok();
     let products: Vec<ProductOption> = errors.listed(e.lookup_catalog(t, Some(q)).await)?;
@@ -204,25 +190,12 @@ async fn billing_render(
 }
 
 /// `POST /setup/billing`.
-pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    let f: BillingForm = match open_form(&state, &form, SetupStep::Billing).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> Page {
+    let f: BillingForm = open_form(&state, &form, SetupStep::Billing).await?;
     if !f.search.is_empty() {
         // The catalog searched from inside the form: shown again with what was chosen.
-        return either(
-            billing_render(
-                &state,
-                &form.session,
-                &f.q,
-                1,
-                Some(&f),
-                Errors::default(),
-                None,
-            )
-            .await,
-        );
+        let shown = Shown::again(Some(&f), Errors::default());
+        return billing_render(&state, &form.session, &f.q, 1, shown).await;
     }
     let mut errors = Errors::default();
     let mode = Mode::parse(&f.mode);
@@ -262,13 +235,16 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> R
             .set_billing(form.session.tenant.id, &input)
             .await
         {
-            Ok(_) => return see_other("/setup/billing?notice=billing-saved"),
-            Err(e) => {
-                if let Err(r) = errors.take(e) {
-                    return r;
-                }
-            }
+            Ok(_) => return Ok(see_other("/setup/billing?notice=billing-saved")),
+            Err(e) => errors.take(e)?,
         }
     }
-    either(billing_render(&state, &form.session, &f.q, 1, Some(&f), errors, None).await)
+    billing_render(
+        &state,
+        &form.session,
+        &f.q,
+        1,
+        Shown::again(Some(&f), errors),
+    )
+    .await
 }

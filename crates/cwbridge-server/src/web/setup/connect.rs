@@ -65,33 +65,19 @@ pub async fn connect_page(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<PageQuery>,
-) -> Response {
-    either(
-        connect_render(
-            &state,
-            &session,
-            None,
-            Errors::default(),
-            notice_from(&query.notice),
-        )
-        .await,
-    )
+) -> Page {
+    connect_render(&state, &session, Shown::fresh(&query)).await
 }
 
 async fn connect_render(
     state: &AppState,
     session: &Session,
-    typed: Option<&ConnectForm>,
-    errors: Errors,
-    notice: Option<String>,
-) -> Result<Response, Response> {
+    shown: Shown<'_, ConnectForm>,
+) -> Page {
     let t = session.tenant.id;
-    let p = progress(state, session).await?;
-    let saved = match state.engine.connection(t).await {
-        Ok(c) => Some(c),
-        Err(EngineError::NotFound(_)) => None,
-        Err(e) => return Err(failure_page(&e.to_string())),
-    };
+    let (chrome, p) = step_frame(state, session, SetupStep::Connect, shown.notice).await?;
+    let (typed, errors) = (shown.typed, shown.errors);
+    let saved = found(state.engine.connection(t).await)?;
     let check = or_page(state.engine.last_check(t).await)?.map(|c| check_view(&c));
     let pick = |posted: fn(&ConnectForm) -> &String, saved_value: Option<&String>| -> String {
         match typed {
@@ -100,7 +86,7 @@ async fn connect_render(
         }
     };
     let page = ConnectPage {
-        chrome: Chrome::new("Step 1: Connect", "/setup/connect", session, &p).notice(notice),
+        chrome,
         site: pick(|f| &f.site, saved.as_ref().map(|c| &c.site)),
         company_id: pick(|f| &f.company_id, saved.as_ref().map(|c| &c.company_id)),
         public_key: pick(|f| &f.public_key, saved.as_ref().map(|c| &c.public_key)),
@@ -118,11 +104,8 @@ async fn connect_render(
 }
 
 /// `POST /setup/connect`: saves the connection and checks it.
-pub async fn connect_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    let f: ConnectForm = match form.fields.parse() {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn connect_save(State(state): State<AppState>, form: SessionForm) -> Page {
+    let f: ConnectForm = form.fields.parse()?;
     let input = ConnectionInput {
         site: f.site.clone(),
         company_id: f.company_id.clone(),
@@ -135,31 +118,25 @@ pub async fn connect_save(State(state): State<AppState>, form: SessionForm) -> R
         .save_connection(form.session.tenant.id, &input)
         .await
     {
-        Ok((_, report)) if report.ok => see_other("/setup/connect?notice=connection-saved"),
-        Ok(_) => see_other("/setup/connect?notice=connection-failed"),
+        Ok((_, report)) if report.ok => Ok(see_other("/setup/connect?notice=connection-saved")),
+        Ok(_) => Ok(see_other("/setup/connect?notice=connection-failed")),
         Err(e) => {
-            let mut errors = Errors::default();
-            if let Err(r) = errors.take(e) {
-                return r;
-            }
-            either(connect_render(&state, &form.session, Some(&f), errors, None).await)
+            let shown = Shown::again(Some(&f), Errors::refusing(e)?);
+            connect_render(&state, &form.session, shown).await
         }
     }
 }
 
 /// `POST /setup/connect/check`: checks the saved connection again.
-pub async fn connect_check(State(state): State<AppState>, form: SessionForm) -> Response {
-    let f: CheckForm = match form.fields.parse() {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn connect_check(State(state): State<AppState>, form: SessionForm) -> Page {
+    let f: CheckForm = form.fields.parse()?;
     let back = match f.back.as_str() {
         "/health" => "/health",
         _ => "/setup/connect",
     };
     match state.engine.check_connection(form.session.tenant.id).await {
-        Ok(_) => see_other(&format!("{back}?notice=checked")),
-        Err(EngineError::NotFound(_)) => see_other("/setup/connect"),
-        Err(e) => failure_page(&e.to_string()),
+        Ok(_) => Ok(see_other(&format!("{back}?notice=checked"))),
+        Err(EngineError::NotFound(_)) => Ok(see_other("/setup/connect")),
+        Err(e) => Err(failure_page(&e.to_string())),
     }
 }

@@ -105,34 +105,20 @@ pub async fn mapping_page(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<PageQuery>,
-) -> Response {
+) -> Page {
     let view = MapView::from_parts(&query.q, &query.show, &query.page);
-    either(
-        mapping_render(
-            &state,
-            &session,
-            &view,
-            None,
-            Errors::default(),
-            notice_from(&query.notice),
-        )
-        .await,
-    )
+    mapping_render(&state, &session, &view, Shown::fresh(&query)).await
 }
 
 async fn mapping_render(
     state: &AppState,
     session: &Session,
     view: &MapView,
-    typed: Option<&crate::web::Fields>,
-    mut errors: Errors,
-    notice: Option<String>,
-) -> Result<Response, Response> {
+    shown: Shown<'_, crate::web::Fields>,
+) -> Page {
     let t = session.tenant.id;
-    let p = progress(state, session).await?;
-    let chrome =
-        Chrome::new("Step 3: Customer mapping", "/setup/mapping", session, &p).notice(notice);
-    gate(SetupStep::Mapping, &chrome, &p)?;
+    let (chrome, p) = step_frame(state, session, SetupStep::Mapping, shown.notice).await?;
+    let (typed, mut errors) = (shown.typed, shown.errors);
     let e = &state.engine;
     let default_type = e
         .billing(t)
@@ -326,32 +312,17 @@ async fn mapping_render(
 /// written. Each account is its own record: the rows ConnectWise accepts are saved, the
 /// others are shown again as chosen, with why. "Find" shows the form again with the
 /// companies found, keeping what was chosen.
-pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    let posted: MapForm = match open_form(&state, &form, SetupStep::Mapping).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> Page {
+    let posted: MapForm = open_form(&state, &form, SetupStep::Mapping).await?;
     let f = &form.fields;
     let view = posted.view();
     if !posted.find.is_empty() {
-        return either(
-            mapping_render(
-                &state,
-                &form.session,
-                &view,
-                Some(f),
-                Errors::default(),
-                None,
-            )
-            .await,
-        );
+        let shown = Shown::again(Some(f), Errors::default());
+        return mapping_render(&state, &form.session, &view, shown).await;
     }
     let t = form.session.tenant.id;
     let e = &state.engine;
-    let accounts = match e.accounts(t).await {
-        Ok(a) => a,
-        Err(err) => return failure_page(&err.to_string()),
-    };
+    let accounts = or_page(e.accounts(t).await)?;
     let current: HashMap<&str, _> = accounts
         .iter()
         .map(|a| (a.id.as_str(), a.mapping.as_ref()))
@@ -370,11 +341,7 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
             if now.is_some() {
                 match e.unmap_account(t, account).await {
                     Ok(()) => saved += 1,
-                    Err(err) => {
-                        if let Err(r) = errors.take(err) {
-                            return r;
-                        }
-                    }
+                    Err(err) => errors.take(err)?,
                 }
             }
             continue;
@@ -404,11 +371,7 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
             Err(EngineError::Invalid { message, .. }) => {
                 errors.add(&format!("company:{account}"), format!("{name}: {message}"));
             }
-            Err(other) => {
-                if let Err(r) = errors.take(other) {
-                    return r;
-                }
-            }
+            Err(other) => errors.take(other)?,
         }
     }
     if errors.any() {
@@ -422,33 +385,29 @@ pub async fn mapping_save(State(state): State<AppState>, form: SessionForm) -> R
                     .unwrap_or_default()
             ));
         }
-        return either(mapping_render(&state, &form.session, &view, Some(f), errors, None).await);
+        return mapping_render(&state, &form.session, &view, Shown::again(Some(f), errors)).await;
     }
-    see_other(&format!(
+    Ok(see_other(&format!(
         "{}&notice=mapping-saved",
         view.href(view.unmapped_only, view.page)
-    ))
+    )))
 }
 
 /// `POST /setup/mapping/accept`: every unmapped account whose best suggestion is strong
 /// (a matching domain, identifier or name) gets it; weaker ones are left to the admin.
-pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) -> Response {
-    let view = match open_form::<MapForm>(&state, &form, SetupStep::Mapping).await {
-        Ok(p) => p.view(),
-        Err(r) => return r,
-    };
+pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) -> Page {
+    let view = open_form::<MapForm>(&state, &form, SetupStep::Mapping)
+        .await?
+        .view();
     let t = form.session.tenant.id;
+    let mut errors = Errors::default();
     let rows = match state.engine.mapping_overview(t).await {
         Ok(r) => r,
         Err(err) => {
-            let mut errors = Errors::default();
-            if let Err(r) = errors.take(err) {
-                return r;
-            }
-            return either(mapping_render(&state, &form.session, &view, None, errors, None).await);
+            errors.take(err)?;
+            Vec::new()
         }
     };
-    let mut errors = Errors::default();
     for row in rows.iter().filter(|r| r.account.mapping.is_none()) {
         let Some(best) = row.suggestions.first().filter(|s| s.score >= STRONG_MATCH) else {
             continue;
@@ -457,17 +416,15 @@ pub async fn mapping_accept(State(state): State<AppState>, form: SessionForm) ->
             company_id: best.company_id,
             agreement_id: None,
         };
-        if let Err(err) = state.engine.map_account(t, &row.account.id, &input).await
-            && let Err(r) = errors.take(err)
-        {
-            return r;
+        if let Err(err) = state.engine.map_account(t, &row.account.id, &input).await {
+            errors.take(err)?;
         }
     }
     if errors.any() {
-        return either(mapping_render(&state, &form.session, &view, None, errors, None).await);
+        return mapping_render(&state, &form.session, &view, Shown::again(None, errors)).await;
     }
-    see_other(&format!(
+    Ok(see_other(&format!(
         "{}&notice=accepted",
         view.href(view.unmapped_only, view.page)
-    ))
+    )))
 }

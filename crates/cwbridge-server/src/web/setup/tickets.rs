@@ -102,37 +102,23 @@ pub async fn tickets_page(
     State(state): State<AppState>,
     session: Session,
     Query(query): Query<PageQuery>,
-) -> Response {
+) -> Page {
     let view = ListView {
         q: query.q.clone(),
         page: query.page.clone(),
     };
-    either(
-        tickets_render(
-            &state,
-            &session,
-            &view,
-            None,
-            Errors::default(),
-            notice_from(&query.notice),
-        )
-        .await,
-    )
+    tickets_render(&state, &session, &view, Shown::fresh(&query)).await
 }
 
 async fn tickets_render(
     state: &AppState,
     session: &Session,
     view: &ListView,
-    typed: Option<&DefaultsForm>,
-    mut errors: Errors,
-    notice: Option<String>,
-) -> Result<Response, Response> {
+    shown: Shown<'_, DefaultsForm>,
+) -> Page {
     let t = session.tenant.id;
-    let p = progress(state, session).await?;
-    let chrome =
-        Chrome::new("Step 4: Tickets & alerts", "/setup/tickets", session, &p).notice(notice);
-    gate(SetupStep::Tickets, &chrome, &p)?;
+    let (chrome, p) = step_frame(state, session, SetupStep::Tickets, shown.notice).await?;
+    let (typed, mut errors) = (shown.typed, shown.errors);
     let e = &state.engine;
     let saved = or_page(e.ticket_settings(t).await)?;
     let boards: Vec<BoardOption> = errors.listed(e.lookup_boards(t).await)?;
@@ -207,11 +193,8 @@ async fn tickets_render(
 }
 
 /// `POST /setup/tickets`: the ticket defaults.
-pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    let f: DefaultsForm = match open_form(&state, &form, SetupStep::Tickets).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> Page {
+    let f: DefaultsForm = open_form(&state, &form, SetupStep::Tickets).await?;
     let mut errors = Errors::default();
     for (value, field, what) in [
         (
@@ -243,28 +226,26 @@ pub async fn tickets_save(State(state): State<AppState>, form: SessionForm) -> R
             .set_ticket_settings(form.session.tenant.id, &input)
             .await
         {
-            Ok(_) => return see_other("/setup/tickets?notice=tickets-saved"),
-            Err(e) => {
-                if let Err(r) = errors.take(e) {
-                    return r;
-                }
-            }
+            Ok(_) => return Ok(see_other("/setup/tickets?notice=tickets-saved")),
+            Err(e) => errors.take(e)?,
         }
     }
     let view = ListView::default();
-    either(tickets_render(&state, &form.session, &view, Some(&f), errors, None).await)
+    tickets_render(&state, &form.session, &view, Shown::again(Some(&f), errors)).await
 }
 
 /// `POST /setup/tickets/alerts`: which alert types each customer on the page forwards, or
 /// ("Apply to the selected customers") one choice for the customers ticked, or for every
 /// customer matching the search.
-pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Response {
-    let f: ForwardingForm = match open_form(&state, &form, SetupStep::Tickets).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Page {
+    let f: ForwardingForm = open_form(&state, &form, SetupStep::Tickets).await?;
     let t = form.session.tenant.id;
-    let back = |notice: &str| see_other(&format!("{}&notice={notice}", f.view.href(f.view.page())));
+    let back = |notice: &str| {
+        Ok(see_other(&format!(
+            "{}&notice={notice}",
+            f.view.href(f.view.page())
+        )))
+    };
     if !f.apply.is_empty() {
         let types: Vec<String> = match f.bulk.as_str() {
             "all" => vec!["*".to_owned()],
@@ -279,10 +260,7 @@ pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Re
             _ => return back("bulk-unchosen"),
         };
         let accounts = if f.matching == "1" {
-            match state.engine.accounts_matching(t, &f.view.q).await {
-                Ok(ids) => ids,
-                Err(e) => return failure_page(&e.to_string()),
-            }
+            or_page(state.engine.accounts_matching(t, &f.view.q).await)?
         } else {
             form.fields.all("select")
         };
@@ -291,12 +269,12 @@ pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Re
         }
         return match state.engine.set_alert_routes(t, &accounts, &types).await {
             Ok(_) => back("alerts-saved"),
-            Err(EngineError::Invalid { message, .. }) => problem_page(
+            Err(EngineError::Invalid { message, .. }) => Err(problem_page(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "Alert types not saved",
                 &format!("{message}. Go back and change the choice."),
-            ),
-            Err(e) => failure_page(&e.to_string()),
+            )),
+            Err(e) => Err(failure_page(&e.to_string())),
         };
     }
     for account in form.fields.all("account") {
@@ -307,32 +285,25 @@ pub async fn alerts_save(State(state): State<AppState>, form: SessionForm) -> Re
         };
         match state.engine.set_alert_route(t, &account, &types).await {
             Ok(()) | Err(EngineError::NotFound(_)) => {}
-            Err(e) => return failure_page(&e.to_string()),
+            Err(e) => return Err(failure_page(&e.to_string())),
         }
     }
     back("alerts-saved")
 }
 
 /// `POST /setup/tickets/test`: a test alert for one account, to see a ticket arrive.
-pub async fn test_alert(State(state): State<AppState>, form: SessionForm) -> Response {
-    let f: TestAlertForm = match open_form(&state, &form, SetupStep::Tickets).await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
+pub async fn test_alert(State(state): State<AppState>, form: SessionForm) -> Page {
+    let f: TestAlertForm = open_form(&state, &form, SetupStep::Tickets).await?;
     let account = f.account.as_str();
     match state
         .engine
         .send_test_alert(form.session.tenant.id, account)
         .await
     {
-        Ok(_) => see_other("/alerts?notice=test-sent"),
+        Ok(_) => Ok(see_other("/alerts?notice=test-sent")),
         Err(e) => {
-            let mut errors = Errors::default();
-            if let Err(r) = errors.take(e) {
-                return r;
-            }
-            let view = ListView::default();
-            either(tickets_render(&state, &form.session, &view, None, errors, None).await)
+            let shown = Shown::again(None, Errors::refusing(e)?);
+            tickets_render(&state, &form.session, &ListView::default(), shown).await
         }
     }
 }
