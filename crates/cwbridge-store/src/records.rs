@@ -48,11 +48,20 @@ pub struct UnknownValue {
     value: String,
 }
 
-/// Where an alert is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Reads a text column into its enum; the error names what the column holds.
+fn known<T: std::str::FromStr>(what: &'static str, value: String) -> Result<T, UnknownValue> {
+    value.parse().map_err(|_| UnknownValue { what, value })
+}
+
+/// Where an alert is. Stored and shown as `queued`, `delivered`, `skipped` or `failed`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum AlertState {
-    /// Waiting for delivery (or stored and not yet in its lane: the same to anyone outside
-    /// the store).
+    /// Waiting for delivery, or (`received` in the table) stored and not yet in its lane:
+    /// the same to anyone outside the store.
+    #[strum(to_string = "queued", serialize = "received")]
     Queued,
     /// A ticket or note was written.
     Delivered,
@@ -63,39 +72,9 @@ pub enum AlertState {
 }
 
 impl AlertState {
-    /// How it is stored and shown: `queued`, `delivered`, `skipped` or `failed`.
+    /// How it is stored and shown.
     pub fn as_str(self) -> &'static str {
-        match self {
-            AlertState::Queued => "queued",
-            AlertState::Delivered => "delivered",
-            AlertState::Skipped => "skipped",
-            AlertState::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for AlertState {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for AlertState {
-    type Err = UnknownValue;
-
-    fn from_str(s: &str) -> Result<Self, UnknownValue> {
-        Ok(match s {
-            "queued" | "received" => AlertState::Queued,
-            "delivered" => AlertState::Delivered,
-            "skipped" => AlertState::Skipped,
-            "failed" => AlertState::Failed,
-            _ => {
-                return Err(UnknownValue {
-                    what: "alert state",
-                    value: s.to_owned(),
-                });
-            }
-        })
+        self.into()
     }
 }
 
@@ -103,12 +82,15 @@ impl TryFrom<String> for AlertState {
     type Error = UnknownValue;
 
     fn try_from(s: String) -> Result<Self, UnknownValue> {
-        s.parse()
+        known("alert state", s)
     }
 }
 
-/// Where a billing run is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// Where a billing run is. Stored and shown as `running`, `done` or `failed`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, strum::Display, strum::EnumString, strum::IntoStaticStr,
+)]
+#[strum(serialize_all = "snake_case")]
 pub enum RunStatus {
     /// Carrying its plan out (or stopped without finishing: its heartbeat tells).
     Running,
@@ -119,37 +101,9 @@ pub enum RunStatus {
 }
 
 impl RunStatus {
-    /// How it is stored and shown: `running`, `done` or `failed`.
+    /// How it is stored and shown.
     pub fn as_str(self) -> &'static str {
-        match self {
-            RunStatus::Running => "running",
-            RunStatus::Done => "done",
-            RunStatus::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for RunStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for RunStatus {
-    type Err = UnknownValue;
-
-    fn from_str(s: &str) -> Result<Self, UnknownValue> {
-        Ok(match s {
-            "running" => RunStatus::Running,
-            "done" => RunStatus::Done,
-            "failed" => RunStatus::Failed,
-            _ => {
-                return Err(UnknownValue {
-                    what: "run status",
-                    value: s.to_owned(),
-                });
-            }
-        })
+        self.into()
     }
 }
 
@@ -157,7 +111,7 @@ impl TryFrom<String> for RunStatus {
     type Error = UnknownValue;
 
     fn try_from(s: String) -> Result<Self, UnknownValue> {
-        s.parse()
+        known("run status", s)
     }
 }
 

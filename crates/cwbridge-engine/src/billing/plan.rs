@@ -6,9 +6,23 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-/// How a tenant bills (seed 004's step 2).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// How a tenant bills (seed 004's step 2). Stored, sent and parsed as `per_unit`, `bundled`
+/// or `not_billable`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Mode {
     /// Billable, one line per unit.
     PerUnit,
@@ -21,27 +35,27 @@ pub enum Mode {
 impl Mode {
     /// The stored spelling.
     pub fn as_str(self) -> &'static str {
-        match self {
-            Mode::PerUnit => "per_unit",
-            Mode::Bundled => "bundled",
-            Mode::NotBillable => "not_billable",
-        }
-    }
-
-    /// Reads the stored spelling.
-    pub fn parse(text: &str) -> Option<Mode> {
-        match text {
-            "per_unit" => Some(Mode::PerUnit),
-            "bundled" => Some(Mode::Bundled),
-            "not_billable" => Some(Mode::NotBillable),
-            _ => None,
-        }
+        self.into()
     }
 }
 
-/// What to do with a line of ours that someone edited by hand in ConnectWise.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+/// What to do with a line of ours that someone edited by hand in ConnectWise. Stored, sent
+/// and parsed as `report`, `correct` or `adopt`.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+    strum::Display,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum DriftPolicy {
     /// Show it in the plan; change nothing.
     Report,
@@ -52,46 +66,9 @@ pub enum DriftPolicy {
 }
 
 impl DriftPolicy {
-    /// The spelling stored and sent (`report`, `correct`, `adopt`).
+    /// The spelling stored and sent.
     pub fn as_str(self) -> &'static str {
-        match self {
-            DriftPolicy::Report => "report",
-            DriftPolicy::Correct => "correct",
-            DriftPolicy::Adopt => "adopt",
-        }
-    }
-}
-
-impl std::fmt::Display for Mode {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for Mode {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Mode::parse(s).ok_or_else(|| format!("`{s}`: use per_unit, bundled or not_billable"))
-    }
-}
-
-impl std::fmt::Display for DriftPolicy {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl std::str::FromStr for DriftPolicy {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        [
-            DriftPolicy::Report,
-            DriftPolicy::Correct,
-            DriftPolicy::Adopt,
-        ]
-        .into_iter()
-        .find(|p| p.as_str() == s)
-        .ok_or_else(|| format!("`{s}`: use report, correct or adopt"))
+        self.into()
     }
 }
 

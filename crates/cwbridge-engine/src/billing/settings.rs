@@ -72,7 +72,7 @@ pub(crate) fn view(r: &BillingSettingsRecord) -> Result<BillingView> {
         unit_price: r.unit_price,
         agreement_type_id: r.agreement_type_id,
         agreement_type_name: r.agreement_type_name.clone(),
-        mode: Mode::parse(&r.mode).ok_or_else(|| {
+        mode: r.mode.parse().map_err(|_| {
             EngineError::Store(cwbridge_store::StoreError::Corrupt(format!(
                 "billing mode `{}`",
                 r.mode

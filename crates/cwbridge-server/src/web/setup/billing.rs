@@ -198,7 +198,7 @@ pub async fn billing_save(State(state): State<AppState>, form: SessionForm) -> P
         return billing_render(&state, &form.session, &f.q, 1, shown).await;
     }
     let mut errors = Errors::default();
-    let mode = Mode::parse(&f.mode);
+    let mode: Option<Mode> = f.mode.parse().ok();
     if mode.is_none() {
         errors.add("mode", "choose how customers are billed");
     }
