@@ -218,83 +218,62 @@ impl Engine {
             });
         }
 
-        if let Some(AlertTicketRecord {
-            generation,
-            ticket_id: Some(ticket),
-            ..
-        }) = link
-        {
-            match client.service().tickets().get(ticket).await {
-                Ok(t) if t.closed_flag != Some(true) => {
-                    self.note_once(&client, &installation, &settings, ticket, a, "Again")
-                        .await?;
-                    return Ok(Outcome::Delivered {
-                        ticket,
-                        action: "note",
-                    });
-                }
-                Ok(_) if policy.recur_after_close == "reopen" => {
-                    client
-                        .service()
-                        .tickets()
-                        .patch(
+        // The generation whose ticket this alert opens, and whether it is new to the store.
+        let (generation, first_of_generation) = match link {
+            Some(AlertTicketRecord {
+                generation,
+                ticket_id: Some(ticket),
+                ..
+            }) => {
+                match client.service().tickets().get(ticket).await {
+                    Ok(t) if t.closed_flag != Some(true) => {
+                        self.note_once(&client, &installation, &settings, ticket, a, "Again")
+                            .await?;
+                        return Ok(Outcome::Delivered {
                             ticket,
-                            &Patch::new().replace(
-                                "status",
-                                ServiceStatusReference {
-                                    id: Some(settings.status_id),
-                                    ..Default::default()
-                                },
-                            ),
-                        )
-                        .await?;
-                    self.note_once(&client, &installation, &settings, ticket, a, "Recurred")
-                        .await?;
-                    return Ok(Outcome::Delivered {
-                        ticket,
-                        action: "reopen",
-                    });
+                            action: "note",
+                        });
+                    }
+                    Ok(_) if policy.recur_after_close == "reopen" => {
+                        client
+                            .service()
+                            .tickets()
+                            .patch(
+                                ticket,
+                                &Patch::new().replace(
+                                    "status",
+                                    ServiceStatusReference {
+                                        id: Some(settings.status_id),
+                                        ..Default::default()
+                                    },
+                                ),
+                            )
+                            .await?;
+                        self.note_once(&client, &installation, &settings, ticket, a, "Recurred")
+                            .await?;
+                        return Ok(Outcome::Delivered {
+                            ticket,
+                            action: "reopen",
+                        });
+                    }
+                    // Closed (or deleted): this occurrence opens the key's next ticket.
+                    Ok(_) => {}
+                    Err(e) if e.kind() == ErrorKind::NotFound => {}
+                    Err(e) => return Err(e.into()),
                 }
-                // Closed (or deleted): this occurrence opens the key's next ticket.
-                Ok(_) => {}
-                Err(e) if e.kind() == ErrorKind::NotFound => {}
-                Err(e) => return Err(e.into()),
+                (generation + 1, true)
             }
-            let next = AlertTicketRecord {
-                generation: generation + 1,
+            Some(l) => (l.generation, false),
+            None => (1, true),
+        };
+        if first_of_generation {
+            let record = AlertTicketRecord {
+                generation,
                 ticket_id: None,
                 created_by: None,
             };
             self.store
-                .put_alert_ticket(tenant, &a.alert_key, next)
-                .await?;
-            let ticket = self
-                .ticket_once(
-                    &client,
-                    &installation,
-                    &settings,
-                    mapping.company_id,
-                    a,
-                    next.generation,
-                )
-                .await?;
-            return Ok(Outcome::Delivered {
-                ticket,
-                action: "ticket",
-            });
-        }
-        let generation = link.map_or(1, |l| l.generation);
-        if link.is_none() {
-            self.store
-                .put_alert_ticket(
-                    tenant,
-                    &a.alert_key,
-                    AlertTicketRecord {
-                        generation,
-                        ticket_id: None,
-                        created_by: None,
-                    },
-                )
+                .put_alert_ticket(tenant, &a.alert_key, record)
                 .await?;
         }
         let ticket = self

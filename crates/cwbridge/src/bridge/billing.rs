@@ -14,30 +14,24 @@ pub struct BillingCmd {
 #[derive(Debug, Subcommand)]
 enum BillingAction {
     /// Show what apply would change, writing nothing.
-    Plan {
-        /// The tenant, by name.
-        #[arg(long)]
-        tenant: String,
-        /// Read every agreement with lines (finds hand edits everywhere).
-        #[arg(long)]
-        full: bool,
-        /// Print as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Plan(RunArgs),
     /// Carry the plan out.
-    Apply {
-        /// The tenant, by name.
-        #[arg(long)]
-        tenant: String,
-        /// Plan from every agreement with lines (carries out drift corrections and follows
-        /// replaced agreements).
-        #[arg(long)]
-        full: bool,
-        /// Print as JSON.
-        #[arg(long)]
-        json: bool,
-    },
+    Apply(RunArgs),
+}
+
+/// What `plan` and `apply` both take.
+#[derive(Debug, Args)]
+struct RunArgs {
+    /// The tenant, by name.
+    #[arg(long)]
+    tenant: String,
+    /// Read every agreement with lines: finds hand edits everywhere, so apply carries out drift
+    /// corrections and follows replaced agreements.
+    #[arg(long)]
+    full: bool,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 fn describe(change: &cwbridge_engine::billing::Change) -> String {
@@ -109,7 +103,7 @@ pub async fn billing(cmd: BillingCmd) -> anyhow::Result<()> {
 
 async fn billing_with(engine: &Engine, action: BillingAction) -> anyhow::Result<()> {
     match action {
-        BillingAction::Plan { tenant, full, json } => {
+        BillingAction::Plan(RunArgs { tenant, full, json }) => {
             let t = engine.tenant_named(&tenant).await?;
             let spinner = spinner("planning: reading ConnectWise");
             let plan = engine.billing_plan(t.id, full).await;
@@ -133,7 +127,7 @@ async fn billing_with(engine: &Engine, action: BillingAction) -> anyhow::Result<
                 plan.requests
             );
         }
-        BillingAction::Apply { tenant, full, json } => {
+        BillingAction::Apply(RunArgs { tenant, full, json }) => {
             let t = engine.tenant_named(&tenant).await?;
             let bar = spinner("planning: reading ConnectWise");
             let report = engine
