@@ -101,6 +101,26 @@ fn script(dir: &std::path::Path, name: &str, body: &str) -> anyhow::Result<PathB
     Ok(path)
 }
 
+/// A wrk script asking for `path` on every request.
+fn fixed_path(dir: &std::path::Path, name: &str, path: &str) -> anyhow::Result<PathBuf> {
+    let body = format!("request = function()\n  return wrk.format(nil, '{path}')\nend\n");
+    script(dir, name, &body)
+}
+
+/// A wrk script asking for `{api}service/tickets/{id}` for random ids of the seeded tickets.
+fn ticket_by_random_id(dir: &std::path::Path, name: &str, api: &str) -> anyhow::Result<PathBuf> {
+    let url = format!("\"{api}service/tickets/\" .. math.random(1, {TICKETS})");
+    let body =
+        format!("math.randomseed(7)\nrequest = function()\n  return wrk.format(nil, {url})\nend\n");
+    script(dir, name, &body)
+}
+
+/// The tickets list with two predicates over every ticket, one `company/id` (answered from
+/// the reference index).
+const LIST_QUERY: &str = "service/tickets?conditions=closedFlag%20%3D%20false%20and%20company%2Fid%20%3D%207&pageSize=1000";
+/// The tickets list with two predicates no index can answer.
+const SCAN_QUERY: &str = "service/tickets?conditions=closedFlag%20%3D%20false%20and%20summary%20like%20%22Bench%20ticket%204242%25%22&pageSize=1000";
+
 fn rss_kib(pid: u32) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status
@@ -176,25 +196,10 @@ fn main() -> anyhow::Result<()> {
         ("Authorization".to_owned(), creds.authorization()),
         ("clientId".to_owned(), creds.client_id.clone()),
     ];
-    let by_id = script(
-        &work,
-        "by_id.lua",
-        &format!(
-            "math.randomseed(7)\nrequest = function()\n  return wrk.format(nil, \"/v4_6_release/apis/3.0/service/tickets/\" .. math.random(1, {TICKETS}))\nend\n"
-        ),
-    )?;
-    let list_path = "/v4_6_release/apis/3.0/service/tickets?conditions=closedFlag%20%3D%20false%20and%20company%2Fid%20%3D%207&pageSize=1000";
-    let list = script(
-        &work,
-        "list.lua",
-        &format!("request = function()\n  return wrk.format(nil, \"{list_path}\")\nend\n"),
-    )?;
-    let scan_path = "/v4_6_release/apis/3.0/service/tickets?conditions=closedFlag%20%3D%20false%20and%20summary%20like%20%22Bench%20ticket%204242%25%22&pageSize=1000";
-    let scan = script(
-        &work,
-        "scan.lua",
-        &format!("request = function()\n  return wrk.format(nil, '{scan_path}')\nend\n"),
-    )?;
+    let api = "/v4_6_release/apis/3.0/";
+    let by_id = ticket_by_random_id(&work, "by_id.lua", api)?;
+    let list = fixed_path(&work, "list.lua", &format!("{api}{LIST_QUERY}"))?;
+    let scan = fixed_path(&work, "scan.lua", &format!("{api}{SCAN_QUERY}"))?;
     let rss = rss_kib(std::process::id());
     println!(
         "workload: {TICKETS} tickets, 1,000 companies; wrk -t1 -d{DURATION}, keep-alive; GET by id with {CONNECTIONS} connections, the conditions list with 1"
@@ -215,18 +220,8 @@ fn main() -> anyhow::Result<()> {
     match start_prism(&work, &schema) {
         Some((_prism, port)) => {
             let url = format!("http://127.0.0.1:{port}");
-            let by_id_prism = script(
-                &work,
-                "by_id_prism.lua",
-                &format!(
-                    "math.randomseed(7)\nrequest = function()\n  return wrk.format(nil, \"/service/tickets/\" .. math.random(1, {TICKETS}))\nend\n"
-                ),
-            )?;
-            let list_prism = script(
-                &work,
-                "list_prism.lua",
-                "request = function()\n  return wrk.format(nil, \"/service/tickets?conditions=closedFlag%20%3D%20false%20and%20company%2Fid%20%3D%207&pageSize=1000\")\nend\n",
-            )?;
+            let by_id_prism = ticket_by_random_id(&work, "by_id_prism.lua", "/")?;
+            let list_prism = fixed_path(&work, "list_prism.lua", &format!("/{LIST_QUERY}"))?;
             let p_get = wrk(&url, CONNECTIONS, &by_id_prism, &[])?;
             let p_list = wrk(&url, "1", &list_prism, &[])?;
             p_get.print("prism (HTTP)     GET ticket by id");

@@ -8,11 +8,12 @@ CWBRIDGE_SANDBOX_CLIENT_ID, and REQUESTS_CA_BUNDLE pointing at the sandbox's cer
 
 import base64
 import os
-import sys
 
 from connectpyse.company import companies_api, contacts_api
 from connectpyse.service import boards_api, ticket, ticket_note, ticket_notes_api, tickets_api
 from connectpyse.restapi import ApiError
+
+from steps import check, step
 
 env = os.environ.get
 codebase = env("CWBRIDGE_SANDBOX_CODEBASE", "v4_6_release").strip("/")
@@ -23,22 +24,6 @@ AUTH = {
     "Authorization": "Basic " + base64.b64encode(user.encode()).decode(),
     "clientId": env("CWBRIDGE_SANDBOX_CLIENT_ID"),
 }
-
-
-def step(name, fn):
-    try:
-        result = fn()
-    except Exception as e:  # noqa: BLE001 - any failure ends the run with one line
-        msg = " ".join(str(e).split())[:400]
-        print(f"FAIL {name}: {type(e).__name__}: {msg}")
-        sys.exit(1)
-    print(f"ok   {name}")
-    return result
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 def list_filtered():

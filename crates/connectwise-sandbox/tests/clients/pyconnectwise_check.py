@@ -6,28 +6,13 @@ REQUESTS_CA_BUNDLE pointing at the sandbox's cert.pem.
 """
 
 import os
-import sys
 
 from pyconnectwise import ConnectWiseManageAPIClient
 from pyconnectwise.exceptions import NotFoundException, ObjectExistsError
 
+from steps import check, step
+
 env = os.environ.get
-
-
-def step(name, fn):
-    try:
-        result = fn()
-    except Exception as e:  # noqa: BLE001 - any failure ends the run with one line
-        msg = " ".join(str(e).split())[:400]
-        print(f"FAIL {name}: {type(e).__name__}: {msg}")
-        sys.exit(1)
-    print(f"ok   {name}")
-    return result
-
-
-def check(cond, what):
-    if not cond:
-        raise AssertionError(what)
 
 
 # The client reads the codebase from /login/companyinfo/{company} when none is passed.

@@ -4,101 +4,72 @@
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
-use crate::helpers::{Reply, TestSandbox, accept_version};
+use crate::helpers::{Reply, accept_version, demo, replace};
 
 fn basic(user: &str, password: &str) -> String {
     format!("Basic {}", STANDARD.encode(format!("{user}:{password}")))
 }
 
+/// Asserts a 401 with ConnectWise's error JSON; `case` names the credentials sent.
 #[track_caller]
-fn assert_unauthorized(reply: &Reply) {
-    assert_eq!(reply.status, 401, "{}", reply.text);
-    assert!(
-        reply.body["code"].is_string(),
-        "ConnectWise error JSON: {}",
-        reply.text
-    );
-    assert!(
-        reply.body["message"].is_string(),
-        "ConnectWise error JSON: {}",
-        reply.text
-    );
+fn assert_unauthorized(case: &str, reply: &Reply) {
+    assert_eq!(reply.status, 401, "{case}: {}", reply.text);
+    for field in ["code", "message"] {
+        assert!(
+            reply.body[field].is_string(),
+            "{case}: ConnectWise error JSON: {}",
+            reply.text
+        );
+    }
 }
 
 #[tokio::test]
-async fn a_request_without_an_authorization_header_gets_401() {
-    let sb = TestSandbox::demo().await;
-    let reply = sb.anonymous().get("service/tickets").await;
-    assert_unauthorized(&reply);
-}
-
-#[tokio::test]
-async fn a_wrong_private_key_gets_401() {
-    let sb = TestSandbox::demo().await;
+async fn missing_or_wrong_credentials_get_401() {
+    let (sb, api) = demo().await;
     let creds = sb.admin();
-    let auth = basic(
-        &format!("{}+{}", creds.company_id, creds.public_key),
-        "not-the-private-key",
-    );
-    let reply = sb
-        .api()
-        .with_authorization(auth)
-        .get("service/tickets")
-        .await;
-    assert_unauthorized(&reply);
-}
-
-#[tokio::test]
-async fn a_wrong_company_id_gets_401() {
-    let sb = TestSandbox::demo().await;
-    let creds = sb.admin();
-    let auth = basic(
-        &format!("othercompany+{}", creds.public_key),
-        &creds.private_key,
-    );
-    let reply = sb
-        .api()
-        .with_authorization(auth)
-        .get("service/tickets")
-        .await;
-    assert_unauthorized(&reply);
-}
-
-#[tokio::test]
-async fn an_unknown_public_key_gets_401() {
-    let sb = TestSandbox::demo().await;
-    let creds = sb.credentials_for("NoSuchPublicKey1", &sb.admin().private_key);
-    let reply = sb.api_as(&creds).get("service/tickets").await;
-    assert_unauthorized(&reply);
+    let company_and_key = format!("{}+{}", creds.company_id, creds.public_key);
+    let other_company = format!("othercompany+{}", creds.public_key);
+    let unknown_key = sb.credentials_for("NoSuchPublicKey1", &creds.private_key);
+    for (case, client) in [
+        ("no Authorization header", sb.anonymous()),
+        (
+            "a wrong private key",
+            api.clone()
+                .with_authorization(basic(&company_and_key, "not-the-private-key")),
+        ),
+        (
+            "a wrong company id",
+            api.clone()
+                .with_authorization(basic(&other_company, &creds.private_key)),
+        ),
+        ("an unknown public key", sb.api_as(&unknown_key)),
+    ] {
+        let reply = client.get("service/tickets").await;
+        assert_unauthorized(case, &reply);
+    }
 }
 
 #[tokio::test]
 async fn correct_keys_without_a_client_id_header_get_401() {
-    let sb = TestSandbox::demo().await;
-    let reply = sb.api().without_client_id().get("service/tickets").await;
-    assert_unauthorized(&reply);
+    let (_sb, api) = demo().await;
+    let reply = api.without_client_id().get("service/tickets").await;
+    assert_unauthorized("no clientId", &reply);
     assert!(reply.message().contains("clientId"), "{}", reply.text);
 }
 
 #[tokio::test]
 async fn the_company_id_in_the_user_name_is_case_insensitive() {
-    let sb = TestSandbox::demo().await;
+    let (sb, api) = demo().await;
     let creds = sb.admin();
-    let auth = basic(
-        &format!("{}+{}", creds.company_id.to_uppercase(), creds.public_key),
-        &creds.private_key,
-    );
-    sb.api()
-        .with_authorization(auth)
-        .get("system/info")
-        .await
-        .expect_status(200);
+    let upper_case = format!("{}+{}", creds.company_id.to_uppercase(), creds.public_key);
+    let api = api.with_authorization(basic(&upper_case, &creds.private_key));
+    api.get_expecting("system/info", 200).await;
 }
 
 #[tokio::test]
 async fn a_member_and_key_created_through_the_api_can_authenticate() {
     // Arrange: POST system/members, then POST system/members/{id}/tokens.
-    let sb = TestSandbox::demo().await;
+    let (sb, api) = demo().await;
     let (member_id, creds) = sb.api_member("IntegrationBot", "Admin").await;
 
     // Act
@@ -106,7 +77,7 @@ async fn a_member_and_key_created_through_the_api_can_authenticate() {
 
     // Assert
     reply.expect_status(200);
-    let me = sb.api().fetch(&format!("system/members/{member_id}")).await;
+    let me = api.fetch(&format!("system/members/{member_id}")).await;
     assert_eq!(me["identifier"], "IntegrationBot");
     assert_eq!(me["licenseClass"], "A");
 }
@@ -114,34 +85,30 @@ async fn a_member_and_key_created_through_the_api_can_authenticate() {
 #[tokio::test]
 async fn a_new_key_private_part_is_shown_only_in_the_token_answer() {
     // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (sb, api) = demo().await;
     let (member_id, creds) = sb.api_member("KeyHolder", "Admin").await;
 
     // Act
-    let member = api
-        .get(&format!("system/members/{member_id}"))
-        .await
-        .expect_status(200);
-    let members = api.get("system/members").await.expect_status(200);
+    let one = format!("system/members/{member_id}");
+    let member = api.get_expecting(&one, 200).await;
+    let members = api.get_expecting("system/members", 200).await;
 
     // Assert
-    assert!(!member.text.contains(&creds.private_key));
-    assert!(!members.text.contains(&creds.private_key));
+    for reply in [member, members] {
+        assert!(!reply.text.contains(&creds.private_key), "{}", reply.url);
+    }
 }
 
 #[tokio::test]
 async fn an_accept_header_naming_a_supported_version_is_honoured() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    api.get_with("service/boards", &[("Accept", &accept_version("2020.4"))])
-        .await
-        .expect_status(200);
-    // A list of media types, the version on one of them, as connectwise-rest sends it.
+    let (_sb, api) = demo().await;
+    // One version, or a list of media types with the version on one of them, as
+    // connectwise-rest sends it.
+    let pinned = accept_version("2020.4");
     let listed = format!("{}, application/json", accept_version("2021.1"));
     let reversed = format!("application/json, {}", accept_version("2021.1"));
-    for plain in ["*/*", "application/json", &listed, &reversed] {
-        api.get_with("service/boards", &[("Accept", plain)])
+    for accept in [&pinned, "*/*", "application/json", &listed, &reversed] {
+        api.get_with("service/boards", &[("Accept", accept)])
             .await
             .expect_status(200);
     }
@@ -150,18 +117,12 @@ async fn an_accept_header_naming_a_supported_version_is_honoured() {
 #[tokio::test]
 async fn an_accept_header_naming_an_unsupported_version_gets_400_naming_the_supported_range() {
     // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (_sb, api) = demo().await;
+    let unsupported = format!("{}, application/json", accept_version("9999.1"));
 
     // Act
     let reply = api
-        .get_with(
-            "service/boards",
-            &[(
-                "Accept",
-                &format!("{}, application/json", accept_version("9999.1")),
-            )],
-        )
+        .get_with("service/boards", &[("Accept", &unsupported)])
         .await
         .expect_status(400);
 
@@ -192,23 +153,17 @@ async fn an_accept_header_naming_an_unsupported_version_gets_400_naming_the_supp
 #[tokio::test]
 async fn an_inactive_members_key_gets_401() {
     // Arrange
-    let sb = TestSandbox::demo().await;
+    let (sb, api) = demo().await;
     let (member, creds) = sb.api_member("Leaver", "Admin").await;
-    sb.api_as(&creds)
-        .get("system/info")
-        .await
-        .expect_status(200);
+    let leaver = sb.api_as(&creds);
+    leaver.get_expecting("system/info", 200).await;
 
     // Act
-    sb.api()
-        .patch(
-            &format!("system/members/{member}"),
-            serde_json::json!([{"op": "replace", "path": "inactiveFlag", "value": true}]),
-        )
-        .await
-        .expect_status(200);
+    let inactive = replace("inactiveFlag", serde_json::json!(true));
+    api.update(&format!("system/members/{member}"), inactive)
+        .await;
 
     // Assert
-    let reply = sb.api_as(&creds).get("system/info").await;
-    assert_unauthorized(&reply);
+    let reply = leaver.get("system/info").await;
+    assert_unauthorized("an inactive member's key", &reply);
 }

@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
-use crate::helpers::{Api, TestSandbox};
+use crate::helpers::{Api, TestSandbox, demo, replace, ticket_body};
 
 /// One delivery: its headers and raw body.
 type Delivery = (HeaderMap, Bytes);
@@ -64,38 +64,38 @@ impl Receiver {
             .await
             .is_ok()
     }
+
+    /// Waits for the next delivery and reads its body as JSON.
+    async fn next_payload(&mut self) -> Value {
+        let (_, body) = self.next().await;
+        serde_json::from_slice(&body).expect("the payload is JSON")
+    }
+}
+
+/// A demo sandbox, an admin client and a listener for callbacks.
+async fn demo_with_receiver() -> (TestSandbox, Api, Receiver) {
+    let (sb, api) = demo().await;
+    (sb, api, Receiver::start().await)
 }
 
 async fn register(api: &Api, url: &str, kind: &str, level: &str, object_id: i64) -> i64 {
-    api.create(
-        "system/callbacks",
-        json!({"url": url, "type": kind, "level": level, "objectId": object_id, "description": "t"}),
-    )
-    .await["id"]
-        .as_i64()
-        .unwrap()
-}
-
-fn ticket_body(summary: &str) -> Value {
-    json!({"summary": summary, "board": {"name": "Help Desk"}, "company": {"identifier": "AcmeCorp"}})
+    let callback = json!({"url": url, "type": kind, "level": level, "objectId": object_id, "description": "t"});
+    api.create_id("system/callbacks", callback).await
 }
 
 #[tokio::test]
 async fn a_created_ticket_is_announced_with_connectwise_s_payload() {
     // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let mut receiver = Receiver::start().await;
+    let (_sb, api, mut receiver) = demo_with_receiver().await;
     register(&api, &receiver.url, "ticket", "owner", 0).await;
 
     // Act
     let ticket = api
         .create("service/tickets", ticket_body("Callback me"))
         .await;
-    let (_, body) = receiver.next().await;
+    let payload = receiver.next_payload().await;
 
     // Assert
-    let payload: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(payload["Action"], "added");
     assert_eq!(payload["Type"], "ticket");
     assert_eq!(payload["ID"], ticket["id"]);
@@ -117,9 +117,7 @@ async fn a_created_ticket_is_announced_with_connectwise_s_payload() {
 #[tokio::test]
 async fn the_payload_signature_is_the_hmac_of_the_body_under_the_published_key() {
     // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let mut receiver = Receiver::start().await;
+    let (sb, api, mut receiver) = demo_with_receiver().await;
     register(&api, &receiver.url, "ticket", "owner", 0).await;
     api.create("service/tickets", ticket_body("Signed")).await;
 
@@ -147,58 +145,38 @@ async fn the_payload_signature_is_the_hmac_of_the_body_under_the_published_key()
 
 #[tokio::test]
 async fn updates_and_deletes_are_announced_too() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let mut receiver = Receiver::start().await;
+    let (_sb, api, mut receiver) = demo_with_receiver().await;
     let id = api
-        .create("service/tickets", ticket_body("Lifecycle"))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+        .create_id("service/tickets", ticket_body("Lifecycle"))
+        .await;
     register(&api, &receiver.url, "ticket", "owner", id).await;
+    let ticket = format!("service/tickets/{id}");
 
-    api.patch(
-        &format!("service/tickets/{id}"),
-        json!([{"op": "replace", "path": "summary", "value": "Changed"}]),
-    )
-    .await
-    .expect_status(200);
-    let (_, updated) = receiver.next().await;
-    api.delete(&format!("service/tickets/{id}"))
-        .await
-        .expect_status(204);
-    let (_, deleted) = receiver.next().await;
+    api.update(&ticket, replace("summary", json!("Changed")))
+        .await;
+    let updated = receiver.next_payload().await;
+    api.remove(&ticket).await;
+    let deleted = receiver.next_payload().await;
 
-    let updated: Value = serde_json::from_slice(&updated).unwrap();
-    let deleted: Value = serde_json::from_slice(&deleted).unwrap();
-    assert_eq!(
-        (updated["Action"].as_str(), updated["ID"].as_i64()),
-        (Some("updated"), Some(id))
-    );
-    assert_eq!(
-        (deleted["Action"].as_str(), deleted["ID"].as_i64()),
-        (Some("deleted"), Some(id))
-    );
+    for (payload, action) in [(updated, "updated"), (deleted, "deleted")] {
+        assert_eq!(
+            (payload["Action"].as_str(), payload["ID"].as_i64()),
+            (Some(action), Some(id))
+        );
+    }
 }
 
 #[tokio::test]
 async fn a_registration_for_one_object_or_another_type_hears_nothing_else() {
     // Arrange: one registration for another ticket, one for companies, one inactive.
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let mut receiver = Receiver::start().await;
-    let other = api.create("service/tickets", ticket_body("Other")).await["id"]
-        .as_i64()
-        .unwrap();
+    let (_sb, api, mut receiver) = demo_with_receiver().await;
+    let other = api.create_id("service/tickets", ticket_body("Other")).await;
     register(&api, &receiver.url, "ticket", "owner", other).await;
     register(&api, &receiver.url, "company", "owner", 0).await;
     let inactive = register(&api, &receiver.url, "ticket", "owner", 0).await;
-    api.patch(
-        &format!("system/callbacks/{inactive}"),
-        json!([{"op": "replace", "path": "inactiveFlag", "value": true}]),
-    )
-    .await
-    .expect_status(200);
+    let deactivate = replace("inactiveFlag", json!(true));
+    api.update(&format!("system/callbacks/{inactive}"), deactivate)
+        .await;
 
     // Act
     api.create("service/tickets", ticket_body("Unwatched"))
@@ -214,25 +192,18 @@ async fn a_registration_for_one_object_or_another_type_hears_nothing_else() {
 #[tokio::test]
 async fn a_company_level_registration_hears_tickets_of_that_company() {
     // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let mut receiver = Receiver::start().await;
-    let acme = api
-        .find_id("company/companies", "identifier = \"AcmeCorp\"")
-        .await;
+    let (_sb, api, mut receiver) = demo_with_receiver().await;
+    let acme = api.company_id("AcmeCorp").await;
     register(&api, &receiver.url, "ticket", "company", acme).await;
 
     // Act: a ticket for another company, then one for Acme.
-    api.create(
-        "service/tickets",
-        json!({"summary": "Elsewhere", "board": {"name": "Help Desk"}, "company": {"identifier": "Contoso"}}),
-    )
-    .await;
+    let mut elsewhere = ticket_body("Elsewhere");
+    elsewhere["company"] = json!({"identifier": "Contoso"});
+    api.create("service/tickets", elsewhere).await;
     let ticket = api.create("service/tickets", ticket_body("At Acme")).await;
 
     // Assert: only Acme's ticket is announced.
-    let (_, body) = receiver.next().await;
-    let payload: Value = serde_json::from_slice(&body).unwrap();
+    let payload = receiver.next_payload().await;
     assert_eq!(payload["ID"], ticket["id"]);
     assert!(!receiver.anything_within(Duration::from_millis(300)).await);
 }

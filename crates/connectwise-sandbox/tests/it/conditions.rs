@@ -1,15 +1,22 @@
 //! `conditions`, `childConditions`, `orderBy` and `fields` over HTTP, against the demo MSP.
 
+use connectwise_sandbox::Seed;
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestSandbox, encode, ids};
+use crate::helpers::{Api, TestSandbox, demo, ids, query, replace, ticket_body};
 
+/// Every company matching `conditions`.
 async fn companies_where(api: &Api, conditions: &str) -> Vec<Value> {
-    api.list(&format!(
-        "company/companies?pageSize=1000&conditions={}",
-        encode(conditions)
-    ))
-    .await
+    let params = [("conditions", conditions)];
+    api.list_query("company/companies?pageSize=1000", &params)
+        .await
+}
+
+/// Every ticket matching `conditions`.
+async fn tickets_where(api: &Api, conditions: &str) -> Vec<Value> {
+    let params = [("conditions", conditions)];
+    api.list_query("service/tickets?pageSize=1000", &params)
+        .await
 }
 
 fn strings<'a>(items: &'a [Value], field: &str) -> Vec<&'a str> {
@@ -19,96 +26,90 @@ fn strings<'a>(items: &'a [Value], field: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// Asserts that every record (ticket, contact…) belongs to Acme.
+#[track_caller]
+fn assert_all_at_acme(records: &[Value]) {
+    let at_acme = |r: &Value| r["company"]["identifier"] == "AcmeCorp";
+    assert!(records.iter().all(at_acme), "{records:?}");
+}
+
 /// Moves the first ticket to its board's Closed status; returns every ticket (as listed
 /// before) and the closed one's id.
 async fn close_first_ticket(api: &Api) -> (Vec<Value>, i64) {
     let all = api.list("service/tickets?pageSize=1000").await;
     let closing = all[0]["id"].as_i64().unwrap();
     let board = all[0]["board"]["id"].as_i64().unwrap();
-    let closed = api
-        .find_id(
-            &format!("service/boards/{board}/statuses"),
-            "name = \"Closed\"",
-        )
+    let statuses = format!("service/boards/{board}/statuses");
+    let closed = api.find_id(&statuses, "name = \"Closed\"").await;
+    let to_closed = replace("status", json!({"id": closed}));
+    api.update(&format!("service/tickets/{closing}"), to_closed)
         .await;
-    api.patch(
-        &format!("service/tickets/{closing}"),
-        json!([{"op": "replace", "path": "status", "value": {"id": closed}}]),
-    )
-    .await
-    .expect_status(200);
     (all, closing)
 }
 
 #[tokio::test]
-async fn like_matches_a_prefix() {
-    let sb = TestSandbox::demo().await;
-    let hits = companies_where(&sb.api(), "name like \"Acme%\"").await;
-    assert_eq!(strings(&hits, "name"), vec!["Acme Corporation"]);
-}
-
-#[tokio::test]
-async fn equals_compares_strings_case_insensitively() {
-    let sb = TestSandbox::demo().await;
-    let hits = companies_where(&sb.api(), "identifier = \"acmecorp\"").await;
-    assert_eq!(strings(&hits, "identifier"), vec!["AcmeCorp"]);
+async fn like_equals_and_or_and_parentheses_select_the_expected_companies() {
+    let (_sb, api) = demo().await;
+    // (case, conditions, the field compared, its values in the matching companies)
+    for (case, conditions, field, expected) in [
+        (
+            "like matches a prefix",
+            r#"name like "Acme%""#,
+            "name",
+            "Acme Corporation",
+        ),
+        (
+            "equals compares strings case-insensitively",
+            r#"identifier = "acmecorp""#,
+            "identifier",
+            "AcmeCorp",
+        ),
+        (
+            "and and or combine with parentheses",
+            r#"(identifier = "AcmeCorp" or identifier = "Contoso") and state = "OH""#,
+            "identifier",
+            "Contoso",
+        ),
+        (
+            "a condition wrapped in parentheses",
+            r#"(identifier = "AcmeCorp")"#,
+            "identifier",
+            "AcmeCorp",
+        ),
+        (
+            // a or b and c  ==  a or (b and c)
+            "and binds tighter than or",
+            r#"identifier = "AcmeCorp" or identifier = "Contoso" and state = "FL""#,
+            "identifier",
+            "AcmeCorp",
+        ),
+    ] {
+        let hits = companies_where(&api, conditions).await;
+        assert_eq!(
+            strings(&hits, field),
+            vec![expected],
+            "{case}: {conditions}"
+        );
+    }
 }
 
 #[tokio::test]
 async fn in_matches_any_listed_value() {
-    let sb = TestSandbox::demo().await;
-    let hits = companies_where(&sb.api(), "id in (1,2,3)").await;
-    let mut ids: Vec<i64> = hits.iter().map(|h| h["id"].as_i64().unwrap()).collect();
+    let (_sb, api) = demo().await;
+    let mut ids = ids(&companies_where(&api, "id in (1,2,3)").await);
     ids.sort_unstable();
     assert_eq!(ids, vec![1, 2, 3]);
 }
 
 #[tokio::test]
-async fn and_and_or_combine_with_parentheses() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let grouped = companies_where(
-        &api,
-        "(identifier = \"AcmeCorp\" or identifier = \"Contoso\") and state = \"OH\"",
-    )
-    .await;
-    assert_eq!(strings(&grouped, "identifier"), vec!["Contoso"]);
-    let wrapped = companies_where(&api, "(identifier = \"AcmeCorp\")").await;
-    assert_eq!(strings(&wrapped, "identifier"), vec!["AcmeCorp"]);
-}
-
-#[tokio::test]
-async fn and_binds_tighter_than_or() {
-    // a or b and c  ==  a or (b and c)
-    let sb = TestSandbox::demo().await;
-    let hits = companies_where(
-        &sb.api(),
-        "identifier = \"AcmeCorp\" or identifier = \"Contoso\" and state = \"FL\"",
-    )
-    .await;
-    assert_eq!(strings(&hits, "identifier"), vec!["AcmeCorp"]);
-}
-
-#[tokio::test]
 async fn closed_flag_false_leaves_out_closed_tickets() {
     // Arrange: close one ticket.
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (_sb, api) = demo().await;
     let (all, closing) = close_first_ticket(&api).await;
 
     // Act
-    let open = api
-        .list(&format!(
-            "service/tickets?pageSize=1000&conditions={}",
-            encode("closedFlag = false")
-        ))
-        .await;
-    let open_any_case = api
-        .list(&format!(
-            "service/tickets?pageSize=1000&conditions={}",
-            encode("closedFlag = False")
-        ))
-        .await;
+    let open = tickets_where(&api, "closedFlag = false").await;
+    let open_any_case = tickets_where(&api, "closedFlag = False").await;
 
     // Assert
     assert_eq!(open.len(), all.len() - 1);
@@ -118,30 +119,17 @@ async fn closed_flag_false_leaves_out_closed_tickets() {
 
 #[tokio::test]
 async fn a_nested_path_filters_on_a_reference() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let tickets = api
-        .list(&format!(
-            "service/tickets?conditions={}",
-            encode("company/identifier = \"AcmeCorp\"")
-        ))
-        .await;
+    let (_sb, api) = demo().await;
+    let at_acme = [("conditions", r#"company/identifier = "AcmeCorp""#)];
+    let tickets = api.list_query("service/tickets", &at_acme).await;
     assert!(!tickets.is_empty());
-    assert!(
-        tickets
-            .iter()
-            .all(|t| t["company"]["identifier"] == "AcmeCorp"),
-        "{tickets:?}"
-    );
+    assert_all_at_acme(&tickets);
 }
 
 #[tokio::test]
 async fn dates_in_square_brackets_compare_with_info_timestamps() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let total = api.fetch("company/companies/count").await["count"]
-        .as_u64()
-        .unwrap();
+    let (_sb, api) = demo().await;
+    let total = api.count("company/companies").await;
     let after = companies_where(&api, "_info/lastUpdated > [2000-01-01T00:00:00Z]").await;
     let before = companies_where(&api, "_info/lastUpdated < [2000-01-01T00:00:00Z]").await;
     assert_eq!(after.len() as u64, total);
@@ -150,13 +138,10 @@ async fn dates_in_square_brackets_compare_with_info_timestamps() {
 
 #[tokio::test]
 async fn order_by_sorts_descending() {
-    let sb = TestSandbox::demo().await;
-    let items = sb
-        .api()
-        .list(&format!(
-            "company/companies?pageSize=1000&orderBy={}",
-            encode("name desc")
-        ))
+    let (_sb, api) = demo().await;
+    let by_name = [("orderBy", "name desc")];
+    let items = api
+        .list_query("company/companies?pageSize=1000", &by_name)
         .await;
     let names: Vec<String> = strings(&items, "name")
         .iter()
@@ -169,9 +154,8 @@ async fn order_by_sorts_descending() {
 
 #[tokio::test]
 async fn fields_returns_only_the_named_fields() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let board = api.find_id("service/boards", "name = \"Help Desk\"").await;
+    let (_sb, api) = demo().await;
+    let board = api.board_id("Help Desk").await;
     let statuses = api
         .list(&format!(
             "service/boards/{board}/statuses?fields=id,name,board/name"
@@ -194,71 +178,55 @@ async fn fields_returns_only_the_named_fields() {
 
 #[tokio::test]
 async fn child_conditions_filter_on_array_members() {
-    let sb = TestSandbox::demo().await;
-    let contacts = sb
-        .api()
-        .list(&format!(
-            "company/contacts?pageSize=1000&childConditions={}",
-            encode("communicationItems/value like \"%@acme.example\"")
-        ))
+    let (_sb, api) = demo().await;
+    let at_acme = [(
+        "childConditions",
+        r#"communicationItems/value like "%@acme.example""#,
+    )];
+    let contacts = api
+        .list_query("company/contacts?pageSize=1000", &at_acme)
         .await;
     assert_eq!(contacts.len(), 2, "{contacts:?}");
-    assert!(
-        contacts
-            .iter()
-            .all(|c| c["company"]["identifier"] == "AcmeCorp"),
-        "{contacts:?}"
-    );
+    assert_all_at_acme(&contacts);
 }
 
 #[tokio::test]
-async fn a_malformed_conditions_string_gets_400_naming_the_position() {
-    let sb = TestSandbox::demo().await;
-    let reply = sb
-        .api()
-        .get(&format!(
-            "company/companies?conditions={}",
-            encode("name = \"Acme\" and")
-        ))
-        .await
-        .expect_status(400);
-    let message = reply.message();
-    assert!(message.contains("position"), "{message}");
-    assert!(message.contains("conditions"), "{message}");
-}
-
-#[tokio::test]
-async fn a_condition_on_an_unknown_field_gets_400_naming_it() {
-    let sb = TestSandbox::demo().await;
-    let reply = sb
-        .api()
-        .get(&format!(
-            "company/companies?conditions={}",
-            encode("nosuchfield = 1")
-        ))
-        .await
-        .expect_status(400);
-    assert!(reply.message().contains("nosuchfield"), "{}", reply.text);
-}
-
-#[tokio::test]
-async fn an_order_by_on_an_unknown_field_gets_400_naming_it() {
-    let sb = TestSandbox::demo().await;
-    let reply = sb
-        .api()
-        .get(&format!(
-            "company/companies?orderBy={}",
-            encode("nosuchfield asc")
-        ))
-        .await
-        .expect_status(400);
-    assert!(reply.message().contains("nosuchfield"), "{}", reply.text);
+async fn a_malformed_or_unknown_query_gets_400_naming_what_is_wrong() {
+    let (_sb, api) = demo().await;
+    // (case, the parameter, its value, what the message names)
+    for (case, param, value, named) in [
+        (
+            "a malformed conditions string names the position",
+            "conditions",
+            r#"name = "Acme" and"#,
+            &["position", "conditions"][..],
+        ),
+        (
+            "a condition on an unknown field names it",
+            "conditions",
+            "nosuchfield = 1",
+            &["nosuchfield"],
+        ),
+        (
+            "an orderBy on an unknown field names it",
+            "orderBy",
+            "nosuchfield asc",
+            &["nosuchfield"],
+        ),
+    ] {
+        let path = query("company/companies", &[(param, value)]);
+        let reply = api.get(&path).await;
+        assert_eq!(reply.status, 400, "{case}: {}", reply.text);
+        let message = reply.message();
+        for word in named {
+            assert!(message.contains(word), "{case}: {word} in {message}");
+        }
+    }
 }
 
 #[tokio::test]
 async fn a_quote_inside_a_string_is_escaped_with_a_backslash() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (_sb, api) = demo().await;
     api.create(
         "company/companies",
         json!({"identifier": "Quoted", "name": "The \"Quoted\" Shop"}),
@@ -271,8 +239,7 @@ async fn a_quote_inside_a_string_is_escaped_with_a_backslash() {
 #[tokio::test]
 async fn custom_field_conditions_match_one_custom_field_by_caption_and_value() {
     // Arrange: two companies whose custom fields differ.
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (_sb, api) = demo().await;
     let field = |caption: &str, value: &str| json!({"id": 1, "caption": caption, "type": "Text", "entryMethod": "EntryField", "value": value});
     api.create(
         "company/companies",
@@ -286,40 +253,24 @@ async fn custom_field_conditions_match_one_custom_field_by_caption_and_value() {
     .await;
 
     // Act
-    let hits = api
-        .list(&format!(
-            "company/companies?customFieldConditions={}",
-            encode("caption=\"Region\" AND value=\"EU\"")
-        ))
-        .await;
+    let in_eu = [(
+        "customFieldConditions",
+        r#"caption="Region" AND value="EU""#,
+    )];
+    let hits = api.list_query("company/companies", &in_eu).await;
 
     // Assert
     assert_eq!(strings(&hits, "identifier"), vec!["EuCo"]);
-}
-
-async fn tickets_where(api: &Api, conditions: &str) -> Vec<Value> {
-    api.list(&format!(
-        "service/tickets?pageSize=1000&conditions={}",
-        encode(conditions)
-    ))
-    .await
 }
 
 #[tokio::test]
 async fn last_updated_filters_without_the_info_prefix() {
     // ConnectWise takes `lastUpdated` as a condition field (the reference's own example, and
     // how sync clients such as django-connectwise ask for changes since their last run).
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (_sb, api) = demo().await;
     let all = api.list("service/tickets?pageSize=1000").await;
-    let reply = api
-        .get(&format!(
-            "service/tickets?pageSize=1000&conditions={}",
-            encode("lastUpdated > [2000-01-01T00:00:00Z]")
-        ))
-        .await
-        .expect_status(200);
-    assert_eq!(reply.items(), all.as_slice());
+    let since_2000 = tickets_where(&api, "lastUpdated > [2000-01-01T00:00:00Z]").await;
+    assert_eq!(since_2000, all);
     assert!(
         tickets_where(&api, "lastUpdated < [2000-01-01T00:00:00Z]")
             .await
@@ -330,12 +281,9 @@ async fn last_updated_filters_without_the_info_prefix() {
 #[tokio::test]
 async fn the_reference_examples_filter_as_written() {
     // Arrange: close one Help Desk ticket.
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (_sb, api) = demo().await;
     let (all, _) = close_first_ticket(&api).await;
-    let acme = api
-        .find_id("company/companies", "identifier = \"AcmeCorp\"")
-        .await;
+    let acme = api.company_id("AcmeCorp").await;
 
     // Act / Assert
     let open_help_desk = tickets_where(
@@ -364,26 +312,23 @@ async fn the_reference_examples_filter_as_written() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_large_collection_filtered_on_two_threads_gives_every_match_once_in_id_order() {
     // Arrange: enough tickets that the sandbox splits the scan across threads.
-    let sb = TestSandbox::start(connectwise_sandbox::SandboxConfig {
-        seed: Some(connectwise_sandbox::Seed::Bench {
-            companies: 100,
-            tickets: 25_000,
-        }),
-        ..connectwise_sandbox::SandboxConfig::ephemeral()
+    let sb = TestSandbox::seeded(Seed::Bench {
+        companies: 100,
+        tickets: 25_000,
     })
     .await;
     let api = sb.api();
     // The `or` keeps the reference index out of it, so this is a full scan.
-    let conditions = encode("(company/id in (7, 8, 9, 10, 11) or id < 0) and closedFlag = false");
+    let conditions = [(
+        "conditions",
+        "(company/id in (7, 8, 9, 10, 11) or id < 0) and closedFlag = false",
+    )];
 
     // Act
-    let tickets = api
-        .list(&format!(
-            "service/tickets?pageSize=1000&fields=id,company/id,closedFlag&conditions={conditions}"
-        ))
-        .await;
+    let fields = "service/tickets?pageSize=1000&fields=id,company/id,closedFlag";
+    let tickets = api.list_query(fields, &conditions).await;
     let count = api
-        .fetch(&format!("service/tickets/count?conditions={conditions}"))
+        .fetch(&query("service/tickets/count", &conditions))
         .await;
 
     // Assert: ticket i belongs to company i % 100 + 1 and has status i % 5, so companies 7 to
@@ -403,22 +348,12 @@ async fn a_large_collection_filtered_on_two_threads_gives_every_match_once_in_id
 #[tokio::test]
 async fn a_reference_condition_follows_every_write_to_the_reference() {
     // Arrange: a ticket at Acme.
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let acme = api
-        .find_id("company/companies", "identifier = \"AcmeCorp\"")
-        .await;
-    let other = api
-        .find_id("company/companies", "identifier = \"BlueRidge\"")
-        .await;
-    let ticket = api
-        .create(
-            "service/tickets",
-            json!({"summary": "Moves", "board": {"name": "Help Desk"}, "company": {"id": acme}}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let (_sb, api) = demo().await;
+    let acme = api.company_id("AcmeCorp").await;
+    let other = api.company_id("BlueRidge").await;
+    let mut body = ticket_body("Moves");
+    body["company"] = json!({"id": acme});
+    let ticket = api.create_id("service/tickets", body).await;
     let has = |items: Vec<Value>| ids(&items).contains(&ticket);
 
     // Act / Assert: found by id, by the id as a string and in a list…
@@ -436,12 +371,9 @@ async fn a_reference_condition_follows_every_write_to_the_reference() {
     )
     .await));
     // …then, moved to another company, found there and no longer at Acme…
-    api.patch(
-        &format!("service/tickets/{ticket}"),
-        json!([{"op": "replace", "path": "company", "value": {"id": other}}]),
-    )
-    .await
-    .expect_status(200);
+    let move_to_other = replace("company", json!({"id": other}));
+    api.update(&format!("service/tickets/{ticket}"), move_to_other)
+        .await;
     assert!(!has(
         tickets_where(&api, &format!("company/id = {acme}")).await
     ));
@@ -450,17 +382,11 @@ async fn a_reference_condition_follows_every_write_to_the_reference() {
         &format!("company/id = {other} and summary = \"Moves\"")
     )
     .await));
-    let count = api
-        .fetch(&format!(
-            "service/tickets/count?conditions={}",
-            encode(&format!("company/id = {other} and summary = \"Moves\""))
-        ))
-        .await;
-    assert_eq!(count["count"], 1);
+    let moved = format!("company/id = {other} and summary = \"Moves\"");
+    let count = query("service/tickets/count", &[("conditions", &moved)]);
+    assert_eq!(api.fetch(&count).await["count"], 1);
     // …and gone once deleted.
-    api.delete(&format!("service/tickets/{ticket}"))
-        .await
-        .expect_status(204);
+    api.remove(&format!("service/tickets/{ticket}")).await;
     assert!(!has(
         tickets_where(&api, &format!("company/id = {other}")).await
     ));

@@ -4,7 +4,7 @@
 use reqwest::Method;
 use serde_json::Value;
 
-use crate::helpers::TestSandbox;
+use crate::helpers::{TestSandbox, ids};
 use crate::schema::*;
 
 #[test]
@@ -106,26 +106,18 @@ async fn every_seeded_record_conforms_to_its_schema() {
     ] {
         api.get(path).await.expect_status(200);
     }
-    let boards = api.list("service/boards").await;
-    for board in &boards {
-        let id = board["id"].as_i64().unwrap();
-        api.get(&format!("service/boards/{id}/statuses"))
-            .await
-            .expect_status(200);
-        api.get(&format!("service/boards/{id}/types"))
-            .await
-            .expect_status(200);
+    let mut children = Vec::new();
+    for board in ids(&api.list("service/boards").await) {
+        children.push(format!("service/boards/{board}/statuses"));
+        children.push(format!("service/boards/{board}/types"));
     }
-    let ticket = api.list("service/tickets").await[0]["id"].as_i64().unwrap();
-    api.get(&format!("service/tickets/{ticket}/notes"))
-        .await
-        .expect_status(200);
-    let role = api.list("system/securityroles").await[0]["id"]
-        .as_i64()
-        .unwrap();
-    api.get(&format!("system/securityRoles/{role}/settings"))
-        .await
-        .expect_status(200);
+    let ticket = api.first_id("service/tickets").await;
+    children.push(format!("service/tickets/{ticket}/notes"));
+    let role = api.first_id("system/securityroles").await;
+    children.push(format!("system/securityRoles/{role}/settings"));
+    for path in children {
+        api.get_expecting(&path, 200).await;
+    }
 }
 
 #[tokio::test]

@@ -4,37 +4,38 @@
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Api, TestSandbox, unique};
+use crate::helpers::{Api, TestSandbox, replace, unique};
 use crate::schema;
 
 /// Asserts that `record` holds `expected`: objects field by field (a subset), the rest equal.
+/// `what` names the record in the failure message.
 #[track_caller]
-pub fn assert_holds(record: &Value, expected: &Value) {
+pub fn assert_holds(what: &str, record: &Value, expected: &Value) {
+    if let Some(wrong) = mismatch(record, expected) {
+        panic!("{what}: {wrong}");
+    }
+}
+
+/// Where `record` does not hold `expected` (see [`assert_holds`]), if anywhere.
+fn mismatch(record: &Value, expected: &Value) -> Option<String> {
+    let differs = || Some(format!("{record} vs {expected}"));
     match (record, expected) {
-        (Value::Object(r), Value::Object(e)) => {
-            for (k, v) in e {
-                let got = r
-                    .get(k)
-                    .unwrap_or_else(|| panic!("{k} missing from {record}"));
-                assert_holds(got, v);
-            }
+        (Value::Object(r), Value::Object(e)) => e.iter().find_map(|(k, v)| match r.get(k) {
+            Some(got) => mismatch(got, v),
+            None => Some(format!("{k} missing from {record}")),
+        }),
+        (Value::Array(r), Value::Array(e)) if r.len() == e.len() => {
+            r.iter().zip(e).find_map(|(g, x)| mismatch(g, x))
         }
-        (Value::Array(r), Value::Array(e)) => {
-            assert_eq!(r.len(), e.len(), "{record} vs {expected}");
-            for (g, x) in r.iter().zip(e) {
-                assert_holds(g, x);
-            }
-        }
-        (Value::Number(r), Value::Number(e)) => {
-            assert_eq!(r.as_f64(), e.as_f64(), "{record} vs {expected}");
-        }
-        _ => assert_eq!(record, expected),
+        (Value::Number(r), Value::Number(e)) if r.as_f64() == e.as_f64() => None,
+        _ if record == expected => None,
+        _ => differs(),
     }
 }
 
 /// One endpoint's full life cycle.
 pub(crate) struct Cycle<'a> {
-    /// The collection path, e.g. `service/boards/3/statuses`.
+    /// The collection path, e.g. `service/boards/3/statuses`; failures name it.
     pub(crate) collection: &'a str,
     pub(crate) create: Value,
     pub(crate) replace: Value,
@@ -44,225 +45,155 @@ pub(crate) struct Cycle<'a> {
 }
 
 impl Cycle<'_> {
+    /// The life cycle of a record known by its name: created and replaced under new names
+    /// made from `prefix` (with the fields of `create` and `replace` besides), then renamed by
+    /// PATCH, after which it holds its new name and `holds`.
+    pub(crate) fn renamed<'a>(
+        collection: &'a str,
+        prefix: &str,
+        [create, replaced, holds]: [Value; 3],
+    ) -> Cycle<'a> {
+        let named = |mut fields: Value, name: &str| {
+            fields["name"] = json!(name);
+            fields
+        };
+        let new_name = format!("Patched {}", prefix.to_lowercase());
+        Cycle {
+            collection,
+            create: named(create, &unique(prefix)),
+            replace: named(replaced, &unique(prefix)),
+            patch: replace("name", json!(new_name)),
+            patched: named(holds, &new_name),
+        }
+    }
+
     /// list → count → create → get → list/count again → replace → patch → delete → 404.
     /// Returns the id the record had.
     pub(crate) async fn run(self, api: &Api) -> i64 {
         let c = self.collection;
         let list_path = format!("{c}?pageSize=1000");
         let count_path = format!("{c}/count");
+        let counted = |n: usize| json!({"count": n});
 
         // list and count agree before
         let before = api.list(&list_path).await;
-        assert_eq!(api.fetch(&count_path).await, json!({"count": before.len()}));
+        assert_eq!(api.fetch(&count_path).await, counted(before.len()), "{c}");
 
         // create
         let created = api.post(c, self.create.clone()).await.expect_status(201);
         let id = created.id();
-        assert_holds(&created.body, &self.create);
-        assert!(
-            !before.iter().any(|r| r["id"] == id),
-            "a new record gets a new id"
-        );
+        assert_holds(c, &created.body, &self.create);
+        let new = !before.iter().any(|r| r["id"] == id);
+        assert!(new, "{c}: a new record gets a new id");
 
         // get answers what create answered
-        let got = api.fetch(&format!("{c}/{id}")).await;
-        assert_eq!(got, created.body, "GET answers the record POST answered");
+        let one = format!("{c}/{id}");
+        let got = api.fetch(&one).await;
+        assert_eq!(
+            got, created.body,
+            "{c}: GET answers the record POST answered"
+        );
 
         // list and count include it
         let after = api.list(&list_path).await;
-        assert_eq!(after.len(), before.len() + 1);
-        assert!(after.iter().any(|r| r == &created.body));
-        assert_eq!(
-            api.fetch(&count_path).await,
-            json!({"count": before.len() + 1})
-        );
+        assert_eq!(after.len(), before.len() + 1, "{c}");
+        assert!(after.iter().any(|r| r == &created.body), "{c}");
+        let count = api.fetch(&count_path).await;
+        assert_eq!(count, counted(before.len() + 1), "{c}");
 
         // replace
-        let replaced = api
-            .put(&format!("{c}/{id}"), self.replace.clone())
-            .await
-            .expect_status(200);
-        assert_eq!(replaced.id(), id);
-        assert_holds(&replaced.body, &self.replace);
-        assert_eq!(api.fetch(&format!("{c}/{id}")).await, replaced.body);
+        let replaced = api.put(&one, self.replace.clone()).await.expect_status(200);
+        assert_eq!(replaced.id(), id, "{c}");
+        assert_holds(c, &replaced.body, &self.replace);
+        assert_eq!(api.fetch(&one).await, replaced.body, "{c}");
 
         // patch
-        let patched = api
-            .patch(&format!("{c}/{id}"), self.patch.clone())
-            .await
-            .expect_status(200);
-        assert_holds(&patched.body, &self.patched);
-        assert_eq!(api.fetch(&format!("{c}/{id}")).await, patched.body);
+        let patched = api.update(&one, self.patch.clone()).await;
+        assert_holds(c, &patched, &self.patched);
+        assert_eq!(api.fetch(&one).await, patched, "{c}");
 
         // delete
-        let deleted = api.delete(&format!("{c}/{id}")).await.expect_status(204);
-        assert!(deleted.text.is_empty());
-        api.get(&format!("{c}/{id}")).await.expect_status(404);
-        assert_eq!(api.list(&list_path).await.len(), before.len());
-        assert_eq!(api.fetch(&count_path).await, json!({"count": before.len()}));
+        let deleted = api.delete(&one).await.expect_status(204);
+        assert!(deleted.text.is_empty(), "{c}: {}", deleted.text);
+        api.get_expecting(&one, 404).await;
+        assert_eq!(api.list(&list_path).await.len(), before.len(), "{c}");
+        assert_eq!(api.fetch(&count_path).await, counted(before.len()), "{c}");
         id
     }
 }
 
+/// A demo sandbox and an admin client checking every answer against the reference schema.
 pub(crate) async fn demo() -> (TestSandbox, Api) {
     let sb = TestSandbox::demo().await;
     let api = sb.api().conforming();
     (sb, api)
 }
 
-pub(crate) fn replace(field: &str, value: Value) -> Value {
-    json!([{"op": "replace", "path": field, "value": value}])
-}
-
 #[tokio::test]
-async fn companies_offer_the_full_life_cycle() {
+async fn company_collections_offer_the_full_life_cycle() {
+    // Arrange
     let (_sb, api) = demo().await;
     let identifier = unique("CycleCo");
-    Cycle {
-        collection: "company/companies",
-        create: json!({
-            "identifier": identifier,
-            "name": "Cycle Company",
-            "status": {"name": "Active"},
-            "types": [{"name": "Client"}],
-            "city": "Tampa",
-        }),
-        replace: json!({"identifier": identifier, "name": "Cycle Company Renamed", "city": "Boston"}),
-        patch: replace("city", json!("Denver")),
-        patched: json!({"name": "Cycle Company Renamed", "city": "Denver"}),
+    let acme = api.company_id("AcmeCorp").await;
+    let vendor = |flag: bool| json!({"vendorFlag": flag});
+
+    // Act / Assert: each collection in turn.
+    for cycle in [
+        Cycle {
+            collection: "company/companies",
+            create: json!({
+                "identifier": identifier,
+                "name": "Cycle Company",
+                "status": {"name": "Active"},
+                "types": [{"name": "Client"}],
+                "city": "Tampa",
+            }),
+            replace: json!({"identifier": identifier, "name": "Cycle Company Renamed", "city": "Boston"}),
+            patch: replace("city", json!("Denver")),
+            patched: json!({"name": "Cycle Company Renamed", "city": "Denver"}),
+        },
+        Cycle::renamed(
+            "company/companies/statuses",
+            "Status",
+            [json!({}), json!({}), json!({})],
+        ),
+        Cycle::renamed(
+            "company/companies/types",
+            "Type",
+            [vendor(false), vendor(true), vendor(true)],
+        ),
+        Cycle {
+            collection: "company/contacts",
+            create: json!({
+                "firstName": "Cyd",
+                "lastName": "Cle",
+                "company": {"identifier": "AcmeCorp"},
+                "communicationItems": [{
+                    "type": {"id": 1, "name": "Email"},
+                    "communicationType": "Email",
+                    "value": "cyd.cle@acme.example",
+                    "defaultFlag": true,
+                }],
+            }),
+            replace: json!({"firstName": "Cyd", "lastName": "Changed", "company": {"id": acme}}),
+            patch: replace("title", json!("CFO")),
+            patched: json!({"lastName": "Changed", "title": "CFO", "company": {"id": acme}}),
+        },
+    ] {
+        cycle.run(&api).await;
     }
-    .run(&api)
-    .await;
 }
 
 #[tokio::test]
-async fn company_statuses_offer_the_full_life_cycle() {
+async fn finance_and_catalog_collections_offer_the_full_life_cycle() {
+    // Arrange
     let (_sb, api) = demo().await;
-    Cycle {
-        collection: "company/companies/statuses",
-        create: json!({"name": unique("Status")}),
-        replace: json!({"name": unique("Status")}),
-        patch: replace("name", json!("Patched status")),
-        patched: json!({"name": "Patched status"}),
-    }
-    .run(&api)
-    .await;
-}
-
-#[tokio::test]
-async fn company_types_offer_the_full_life_cycle() {
-    let (_sb, api) = demo().await;
-    Cycle {
-        collection: "company/companies/types",
-        create: json!({"name": unique("Type"), "vendorFlag": false}),
-        replace: json!({"name": unique("Type"), "vendorFlag": true}),
-        patch: replace("name", json!("Patched type")),
-        patched: json!({"name": "Patched type", "vendorFlag": true}),
-    }
-    .run(&api)
-    .await;
-}
-
-#[tokio::test]
-async fn contacts_offer_the_full_life_cycle() {
-    let (_sb, api) = demo().await;
-    let acme = api
-        .find_id("company/companies", "identifier = \"AcmeCorp\"")
-        .await;
-    Cycle {
-        collection: "company/contacts",
-        create: json!({
-            "firstName": "Cyd",
-            "lastName": "Cle",
-            "company": {"identifier": "AcmeCorp"},
-            "communicationItems": [{
-                "type": {"id": 1, "name": "Email"},
-                "communicationType": "Email",
-                "value": "cyd.cle@acme.example",
-                "defaultFlag": true,
-            }],
-        }),
-        replace: json!({"firstName": "Cyd", "lastName": "Changed", "company": {"id": acme}}),
-        patch: replace("title", json!("CFO")),
-        patched: json!({"lastName": "Changed", "title": "CFO", "company": {"id": acme}}),
-    }
-    .run(&api)
-    .await;
-}
-
-#[tokio::test]
-async fn agreements_offer_the_full_life_cycle() {
-    let (_sb, api) = demo().await;
-    let acme = api
-        .find_id("company/companies", "identifier = \"AcmeCorp\"")
-        .await;
-    Cycle {
-        collection: "finance/agreements",
-        create: json!({
-            "name": "Acme - Backup",
-            "type": {"name": "Managed Services"},
-            "company": {"identifier": "AcmeCorp"},
-        }),
-        replace: json!({
-            "name": "Acme - Backup (renewed)",
-            "type": {"name": "Security Services"},
-            "company": {"id": acme},
-        }),
-        patch: replace("billAmount", json!(250)),
-        patched: json!({"name": "Acme - Backup (renewed)", "billAmount": 250}),
-    }
-    .run(&api)
-    .await;
-}
-
-#[tokio::test]
-async fn agreement_additions_offer_the_full_life_cycle() {
-    let (_sb, api) = demo().await;
-    let agreement = api.list("finance/agreements").await[0]["id"]
-        .as_i64()
-        .unwrap();
-    let product = api
-        .find_id("procurement/catalog", "identifier = \"DMARC-MONITOR\"")
-        .await;
-    let collection = format!("finance/agreements/{agreement}/additions");
-    Cycle {
-        collection: &collection,
-        create: json!({
-            "product": {"identifier": "DMARC-MONITOR"},
-            "billCustomer": "Billable",
-            "quantity": 3,
-        }),
-        replace: json!({"product": {"id": product}, "billCustomer": "DoNotBill", "quantity": 5}),
-        patch: replace("quantity", json!(7)),
-        patched: json!({"quantity": 7, "billCustomer": "DoNotBill", "agreementId": agreement}),
-    }
-    .run(&api)
-    .await;
-}
-
-#[tokio::test]
-async fn an_addition_prices_itself_from_the_catalog_item() {
-    let (_sb, api) = demo().await;
-    let agreement = api.list("finance/agreements").await[0]["id"]
-        .as_i64()
-        .unwrap();
-    let addition = api
-        .create(
-            &format!("finance/agreements/{agreement}/additions"),
-            json!({"product": {"identifier": "DMARC-MONITOR"}, "billCustomer": "Billable", "quantity": 3}),
-        )
-        .await;
-    assert_holds(
-        &addition,
-        &json!({"unitPrice": 12.0, "unitCost": 4.0, "extPrice": 36.0, "extCost": 12.0}),
-    );
-    assert_eq!(addition["product"]["identifier"], "DMARC-MONITOR");
-}
-
-#[tokio::test]
-async fn agreement_types_offer_the_full_life_cycle() {
-    let (_sb, api) = demo().await;
-    let body = |name: String| {
+    let acme = api.company_id("AcmeCorp").await;
+    let agreement = api.first_id("finance/agreements").await;
+    let additions = format!("finance/agreements/{agreement}/additions");
+    let dmarc = "identifier = \"DMARC-MONITOR\"";
+    let product = api.find_id("procurement/catalog", dmarc).await;
+    let agreement_type = |name: String| {
         json!({
             "name": name,
             "billTime": "Billable",
@@ -273,41 +204,92 @@ async fn agreement_types_offer_the_full_life_cycle() {
             "invoicingCycle": "ContractYear",
         })
     };
-    Cycle {
-        collection: "finance/agreements/types",
-        create: body(unique("Type")),
-        replace: body(unique("Type")),
-        patch: replace("invoicingCycle", json!("CalendarYear")),
-        patched: json!({"invoicingCycle": "CalendarYear", "billTime": "Billable"}),
+    let sku = unique("SKU-");
+
+    // Act / Assert: each collection in turn.
+    for cycle in [
+        Cycle {
+            collection: "finance/agreements",
+            create: json!({
+                "name": "Acme - Backup",
+                "type": {"name": "Managed Services"},
+                "company": {"identifier": "AcmeCorp"},
+            }),
+            replace: json!({
+                "name": "Acme - Backup (renewed)",
+                "type": {"name": "Security Services"},
+                "company": {"id": acme},
+            }),
+            patch: replace("billAmount", json!(250)),
+            patched: json!({"name": "Acme - Backup (renewed)", "billAmount": 250}),
+        },
+        Cycle {
+            collection: &additions,
+            create: json!({
+                "product": {"identifier": "DMARC-MONITOR"},
+                "billCustomer": "Billable",
+                "quantity": 3,
+            }),
+            replace: json!({"product": {"id": product}, "billCustomer": "DoNotBill", "quantity": 5}),
+            patch: replace("quantity", json!(7)),
+            patched: json!({"quantity": 7, "billCustomer": "DoNotBill", "agreementId": agreement}),
+        },
+        Cycle {
+            collection: "finance/agreements/types",
+            create: agreement_type(unique("Type")),
+            replace: agreement_type(unique("Type")),
+            patch: replace("invoicingCycle", json!("CalendarYear")),
+            patched: json!({"invoicingCycle": "CalendarYear", "billTime": "Billable"}),
+        },
+        Cycle {
+            collection: "procurement/catalog",
+            create: json!({
+                "identifier": sku,
+                "description": "Firewall management",
+                "customerDescription": "Firewall management",
+                "price": 40.0,
+                "cost": 10.0,
+            }),
+            replace: json!({
+                "identifier": sku,
+                "description": "Firewall management (v2)",
+                "customerDescription": "Firewall management",
+                "price": 45.0,
+            }),
+            patch: replace("price", json!(50.5)),
+            patched: json!({"price": 50.5, "description": "Firewall management (v2)"}),
+        },
+    ] {
+        cycle.run(&api).await;
     }
-    .run(&api)
-    .await;
 }
 
 #[tokio::test]
-async fn catalog_items_offer_the_full_life_cycle() {
+async fn an_addition_prices_itself_from_the_catalog_item() {
     let (_sb, api) = demo().await;
-    let identifier = unique("SKU-");
-    Cycle {
-        collection: "procurement/catalog",
-        create: json!({
-            "identifier": identifier,
-            "description": "Firewall management",
-            "customerDescription": "Firewall management",
-            "price": 40.0,
-            "cost": 10.0,
-        }),
-        replace: json!({
-            "identifier": identifier,
-            "description": "Firewall management (v2)",
-            "customerDescription": "Firewall management",
-            "price": 45.0,
-        }),
-        patch: replace("price", json!(50.5)),
-        patched: json!({"price": 50.5, "description": "Firewall management (v2)"}),
-    }
-    .run(&api)
-    .await;
+    let agreement = api.first_id("finance/agreements").await;
+    let three = json!({"product": {"identifier": "DMARC-MONITOR"}, "billCustomer": "Billable", "quantity": 3});
+    let addition = api
+        .create(&format!("finance/agreements/{agreement}/additions"), three)
+        .await;
+    let prices = json!({"unitPrice": 12.0, "unitCost": 4.0, "extPrice": 36.0, "extCost": 12.0});
+    assert_holds("the addition", &addition, &prices);
+    assert_eq!(addition["product"]["identifier"], "DMARC-MONITOR");
+}
+
+/// Asserts that `created`, a record just made in `collection` when it held `before` records,
+/// is what GET answers for it and is counted; returns the record's path.
+async fn assert_read_and_counted(
+    api: &Api,
+    collection: &str,
+    created: &Value,
+    before: usize,
+) -> String {
+    let one = format!("{collection}/{}", created["id"]);
+    assert_eq!(api.fetch(&one).await, *created, "{one}");
+    let count = api.fetch(&format!("{collection}/count")).await;
+    assert_eq!(count, json!({"count": before + 1}), "{collection}");
+    one
 }
 
 #[tokio::test]
@@ -315,60 +297,38 @@ async fn members_are_listed_read_counted_created_replaced_and_patched_but_not_de
     // Arrange
     let (_sb, api) = demo().await;
     let before = api.list("system/members").await;
+    let jane = json!({
+        "identifier": "JDoe",
+        "firstName": "Jane",
+        "lastName": "Doe",
+        "officeEmail": "jane@example.test",
+        "licenseClass": "F",
+        "securityRole": {"name": "Admin"},
+    });
 
     // Act / Assert
-    let created = api
-        .create(
-            "system/members",
-            json!({
-                "identifier": "JDoe",
-                "firstName": "Jane",
-                "lastName": "Doe",
-                "officeEmail": "jane@example.test",
-                "licenseClass": "F",
-                "securityRole": {"name": "Admin"},
-            }),
-        )
-        .await;
-    let id = created["id"].as_i64().unwrap();
+    let created = api.create("system/members", jane).await;
     assert_eq!(created["securityRole"]["name"], "Admin");
-    assert_eq!(api.fetch(&format!("system/members/{id}")).await, created);
-    assert_eq!(
-        api.fetch("system/members/count").await,
-        json!({"count": before.len() + 1})
-    );
-    let replaced = api
-        .put(
-            &format!("system/members/{id}"),
-            json!({
-                "identifier": "JDoe",
-                "firstName": "Janet",
-                "lastName": "Doe",
-                "securityRole": {"name": "Admin"},
-            }),
-        )
-        .await
-        .expect_status(200);
+    let one = assert_read_and_counted(&api, "system/members", &created, before.len()).await;
+    let janet = json!({
+        "identifier": "JDoe",
+        "firstName": "Janet",
+        "lastName": "Doe",
+        "securityRole": {"name": "Admin"},
+    });
+    let replaced = api.put(&one, janet).await.expect_status(200);
     assert_eq!(replaced.body["firstName"], "Janet");
-    let patched = api
-        .patch(
-            &format!("system/members/{id}"),
-            replace("title", json!("Engineer")),
-        )
-        .await
-        .expect_status(200);
-    assert_eq!(patched.body["title"], "Engineer");
-    assert_eq!(patched.body["firstName"], "Janet");
+    let patched = api.update(&one, replace("title", json!("Engineer"))).await;
+    assert_eq!(patched["title"], "Engineer");
+    assert_eq!(patched["firstName"], "Janet");
 
-    let delete = api.delete(&format!("system/members/{id}")).await;
+    let delete = api.delete(&one).await;
     assert_eq!(
         delete.status, 405,
         "members cannot be deleted: {}",
         delete.text
     );
-    api.get(&format!("system/members/{id}"))
-        .await
-        .expect_status(200);
+    api.get_expecting(&one, 200).await;
 }
 
 #[tokio::test]
@@ -376,81 +336,57 @@ async fn member_tokens_are_only_created() {
     // Arrange
     let (sb, api) = demo().await;
     let (member, _) = sb.api_member("TokenBot", "Admin").await;
+    let tokens = format!("system/members/{member}/tokens");
 
     // Act
-    let token = api
-        .post(
-            &format!("system/members/{member}/tokens"),
-            json!({"description": "ci"}),
-        )
-        .await
-        .expect_status(201);
-    let get = api.get(&format!("system/members/{member}/tokens")).await;
+    let token = api.post(&tokens, json!({"description": "ci"})).await;
+    let get = api.get(&tokens).await;
 
     // Assert
+    let token = token.expect_status(201);
     assert!(token.str("publicKey").len() >= 8);
     assert!(token.str("privateKey").len() >= 8);
     assert_ne!(get.status, 200, "tokens are not readable: {}", get.text);
-    api.post("system/members/999999/tokens", json!({}))
+    let nobody = api.post("system/members/999999/tokens", json!({})).await;
+    nobody.expect_status(404);
+}
+
+/// Creates a security role with this name; returns the record.
+async fn new_role(api: &Api, name: &str) -> Value {
+    api.create("system/securityroles", json!({"name": name}))
         .await
-        .expect_status(404);
 }
 
 #[tokio::test]
 async fn security_roles_are_listed_read_counted_created_and_deleted() {
     let (_sb, api) = demo().await;
     let before = api.list("system/securityroles").await;
-    let role = api
-        .create("system/securityroles", json!({"name": "Dispatch"}))
-        .await;
-    let id = role["id"].as_i64().unwrap();
+    let role = new_role(&api, "Dispatch").await;
     assert_eq!(role["adminFlag"], false);
-    assert_eq!(api.fetch(&format!("system/securityroles/{id}")).await, role);
-    assert_eq!(
-        api.fetch("system/securityroles/count").await,
-        json!({"count": before.len() + 1})
-    );
-    api.delete(&format!("system/securityroles/{id}"))
-        .await
-        .expect_status(204);
-    api.get(&format!("system/securityroles/{id}"))
-        .await
-        .expect_status(404);
+    let one = assert_read_and_counted(&api, "system/securityroles", &role, before.len()).await;
+    api.remove(&one).await;
+    api.get_expecting(&one, 404).await;
 }
 
 #[tokio::test]
 async fn a_security_role_given_to_a_member_cannot_be_deleted() {
     let (sb, api) = demo().await;
-    let role = api
-        .create("system/securityroles", json!({"name": "InUse"}))
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let role = new_role(&api, "InUse").await["id"].clone();
     sb.api_member("RoleUser", "InUse").await;
-    let reply = api.delete(&format!("system/securityroles/{role}")).await;
+    let one = format!("system/securityroles/{role}");
+    let reply = api.delete(&one).await;
     assert_eq!(reply.status, 400, "{}", reply.text);
-    api.get(&format!("system/securityroles/{role}"))
-        .await
-        .expect_status(200);
+    api.get_expecting(&one, 200).await;
 }
 
 #[tokio::test]
 async fn security_role_settings_are_listed_read_and_patched() {
     // Arrange: a new role gets one setting per module function, all None.
     let (sb, api) = demo().await;
-    let role = api
-        .create("system/securityroles", json!({"name": "Settings"}))
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    let settings = api
-        .list(&format!(
-            "system/securityRoles/{role}/settings?pageSize=1000"
-        ))
-        .await;
-    let count = api
-        .fetch(&format!("system/securityRoles/{role}/settings/count"))
-        .await;
+    let role = new_role(&api, "Settings").await["id"].clone();
+    let settings_path = format!("system/securityRoles/{role}/settings");
+    let settings = api.list(&format!("{settings_path}?pageSize=1000")).await;
+    let count = api.fetch(&format!("{settings_path}/count")).await;
     assert_eq!(count, json!({"count": settings.len()}));
     let tickets = settings
         .iter()
@@ -459,44 +395,30 @@ async fn security_role_settings_are_listed_read_and_patched() {
     for level in ["addLevel", "editLevel", "deleteLevel", "inquireLevel"] {
         assert_eq!(tickets[level], "None");
     }
-    let sid = tickets["id"].as_i64().unwrap();
-    assert_eq!(
-        &api.fetch(&format!("system/securityRoles/{role}/settings/{sid}"))
-            .await,
-        tickets
-    );
+    let one = format!("{settings_path}/{}", tickets["id"]);
+    assert_eq!(&api.fetch(&one).await, tickets);
 
     // Act: x-endpoints lists no PATCH for settings, so the answer is checked by hand.
-    let patched = sb
-        .api()
-        .patch(
-            &format!("system/securityRoles/{role}/settings/{sid}"),
-            json!([
-                {"op": "replace", "path": "inquireLevel", "value": "All"},
-                {"op": "replace", "path": "addLevel", "value": "My"},
-            ]),
-        )
-        .await
-        .expect_status(200);
+    let unchecked = sb.api();
+    let levels = json!([
+        {"op": "replace", "path": "inquireLevel", "value": "All"},
+        {"op": "replace", "path": "addLevel", "value": "My"},
+    ]);
+    let patched = unchecked.update(&one, levels).await;
 
     // Assert
     schema::document()
-        .validate("SecurityRoleSetting", &patched.body)
+        .validate("SecurityRoleSetting", &patched)
         .unwrap_or_else(|e| panic!("{e:?}"));
-    assert_holds(
-        &patched.body,
-        &json!({
-            "moduleName": "Service Desk",
-            "moduleFunctionName": "Service Tickets",
-            "inquireLevel": "All",
-            "addLevel": "My",
-            "editLevel": "None",
-        }),
-    );
-    let delete = sb
-        .api()
-        .delete(&format!("system/securityRoles/{role}/settings/{sid}"))
-        .await;
+    let holds = json!({
+        "moduleName": "Service Desk",
+        "moduleFunctionName": "Service Tickets",
+        "inquireLevel": "All",
+        "addLevel": "My",
+        "editLevel": "None",
+    });
+    assert_holds("the patched setting", &patched, &holds);
+    let delete = unchecked.delete(&one).await;
     assert_eq!(
         delete.status, 405,
         "settings cannot be deleted: {}",

@@ -3,23 +3,17 @@
 
 use std::time::{Duration, Instant};
 
-use connectwise_sandbox::{Faults, LostMode};
+use connectwise_sandbox::LostMode;
 use reqwest::Method;
 use serde_json::json;
 
-use crate::helpers::{Api, TestSandbox, encode};
+use crate::helpers::{Api, TestSandbox, demo};
 
 #[tokio::test]
 async fn fail_next_answers_503_once_then_recovers() {
     // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    sb.sandbox
-        .set_faults(Faults {
-            fail_next: 1,
-            ..Faults::default()
-        })
-        .unwrap();
+    let (sb, api) = demo().await;
+    sb.set_faults(|f| f.fail_next = 1);
 
     // Act
     let failed = api.get("service/boards").await;
@@ -37,15 +31,11 @@ async fn fail_next_answers_503_once_then_recovers() {
 
 #[tokio::test]
 async fn throttle_next_answers_429_with_retry_after() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    sb.sandbox
-        .set_faults(Faults {
-            throttle_next: 1,
-            retry_after_secs: 3,
-            ..Faults::default()
-        })
-        .unwrap();
+    let (sb, api) = demo().await;
+    sb.set_faults(|f| {
+        f.throttle_next = 1;
+        f.retry_after_secs = 3;
+    });
 
     let throttled = api.get("service/boards").await;
     let next = api.get("service/boards").await;
@@ -57,14 +47,8 @@ async fn throttle_next_answers_429_with_retry_after() {
 
 #[tokio::test]
 async fn a_member_rate_limit_throttles_the_request_past_it() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    sb.sandbox
-        .set_faults(Faults {
-            member_rate_limit: Some(2),
-            ..Faults::default()
-        })
-        .unwrap();
+    let (sb, api) = demo().await;
+    sb.set_faults(|f| f.member_rate_limit = Some(2));
 
     let first = api.get("system/info").await;
     let second = api.get("system/info").await;
@@ -79,15 +63,9 @@ async fn a_member_rate_limit_throttles_the_request_past_it() {
 #[tokio::test]
 async fn latency_delays_a_request() {
     // A behaviour check, not a benchmark: one request, a generous lower bound only.
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (sb, api) = demo().await;
     api.get("system/info").await.expect_status(200); // connection already open
-    sb.sandbox
-        .set_faults(Faults {
-            latency_ms: 200,
-            ..Faults::default()
-        })
-        .unwrap();
+    sb.set_faults(|f| f.latency_ms = 200);
 
     let started = Instant::now();
     api.get("system/info").await.expect_status(200);
@@ -103,22 +81,15 @@ async fn latency_delays_a_request() {
 /// the company was created, once.
 async fn assert_lost_write_is_applied_once(sb: &TestSandbox, api: &Api, identifier: &str) {
     // Arrange
-    sb.sandbox
-        .set_faults(Faults {
-            lose_next_writes: 1,
-            lost_response_mode: LostMode::Drop,
-            ..Faults::default()
-        })
-        .unwrap();
+    sb.set_faults(|f| {
+        f.lose_next_writes = 1;
+        f.lost_response_mode = LostMode::Drop;
+    });
 
     // Act
+    let company = json!({"identifier": identifier, "name": "Lost Response Co"});
     let sent = api
-        .try_call(
-            Method::POST,
-            "company/companies",
-            Some(&json!({"identifier": identifier, "name": "Lost Response Co"})),
-            &[],
-        )
+        .try_call(Method::POST, "company/companies", Some(&company))
         .await;
 
     // Assert: no answer reached the client…
@@ -128,11 +99,9 @@ async fn assert_lost_write_is_applied_once(sb: &TestSandbox, api: &Api, identifi
         sent.map(|r| r.status)
     );
     // …yet the company exists, and only once.
+    let conditions = format!("identifier = \"{identifier}\"");
     let found = api
-        .list(&format!(
-            "company/companies?conditions={}",
-            encode(&format!("identifier = \"{identifier}\""))
-        ))
+        .list_query("company/companies", &[("conditions", &conditions)])
         .await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert_eq!(found[0]["name"], "Lost Response Co");
@@ -154,8 +123,7 @@ async fn a_lost_write_response_over_http1_fails_the_request_but_the_write_happen
 #[tokio::test]
 async fn an_upgrade_moves_the_api_to_the_new_codebase() {
     // Arrange
-    let sb = TestSandbox::demo().await;
-    let old = sb.api();
+    let (sb, old) = demo().await;
     old.get("service/boards").await.expect_status(200);
 
     // Act
@@ -164,11 +132,7 @@ async fn an_upgrade_moves_the_api_to_the_new_codebase() {
     // Assert: the old path is gone…
     old.get("service/boards").await.expect_status(404);
     // …companyinfo reports the new codebase…
-    let info = sb
-        .anonymous()
-        .get(&format!("{}/login/companyinfo/sandbox", sb.origin()))
-        .await
-        .expect_status(200);
+    let info = sb.companyinfo("sandbox").await;
     assert_eq!(info.body["Codebase"], "v2026_1/");
     // …and the new path works.
     let new = old.with_base(format!("{}/v2026_1/apis/3.0/", sb.origin()));

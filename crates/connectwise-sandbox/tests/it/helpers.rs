@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use connectwise_sandbox::admin::AdminClient;
-use connectwise_sandbox::{Credentials, Grant, Sandbox, SandboxConfig, Seed};
+use connectwise_sandbox::{Credentials, Faults, Grant, Sandbox, SandboxConfig, Seed};
 use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -21,14 +21,40 @@ pub struct TestSandbox {
     pub sandbox: Sandbox,
 }
 
+/// An in-memory sandbox's configuration, holding this seed.
+pub fn seeded(seed: Seed) -> SandboxConfig {
+    SandboxConfig {
+        seed: Some(seed),
+        ..SandboxConfig::ephemeral()
+    }
+}
+
+/// A demo sandbox and a client calling it as the built-in admin.
+pub async fn demo() -> (TestSandbox, Api) {
+    let sb = TestSandbox::demo().await;
+    let api = sb.api();
+    (sb, api)
+}
+
+/// A Help Desk ticket at Acme with this summary, as a create body.
+pub fn ticket_body(summary: &str) -> Value {
+    json!({"summary": summary, "board": {"name": "Help Desk"}, "company": {"identifier": "AcmeCorp"}})
+}
+
+/// A PATCH body replacing one field.
+pub fn replace(field: &str, value: Value) -> Value {
+    json!([{"op": "replace", "path": field, "value": value}])
+}
+
 impl TestSandbox {
     /// An in-memory sandbox holding the demo MSP.
     pub async fn demo() -> Self {
-        Self::start(SandboxConfig {
-            seed: Some(Seed::Demo),
-            ..SandboxConfig::ephemeral()
-        })
-        .await
+        Self::seeded(Seed::Demo).await
+    }
+
+    /// An in-memory sandbox holding this seed.
+    pub async fn seeded(seed: Seed) -> Self {
+        Self::start(seeded(seed)).await
     }
 
     /// A sandbox with this configuration.
@@ -73,6 +99,7 @@ impl TestSandbox {
             base: self.sandbox.api_url(),
             authorization: Some(creds.authorization()),
             client_id: Some(creds.client_id.clone()),
+            headers: Vec::new(),
             schema: None,
         }
     }
@@ -97,6 +124,21 @@ impl TestSandbox {
             client_id: None,
             ..self.api()
         }
+    }
+
+    /// Changes the sandbox's faults from the defaults (none) as `change` says.
+    pub fn set_faults(&self, change: impl FnOnce(&mut Faults)) {
+        let mut faults = Faults::default();
+        change(&mut faults);
+        self.sandbox
+            .set_faults(faults)
+            .expect("the faults are valid");
+    }
+
+    /// `/login/companyinfo/{company}`, asked without credentials, which must answer 200.
+    pub async fn companyinfo(&self, company: &str) -> Reply {
+        let url = format!("{}/login/companyinfo/{company}", self.origin());
+        self.anonymous().get_expecting(&url, 200).await
     }
 
     /// Credentials for another key of the sandbox's company.
@@ -157,6 +199,8 @@ pub struct Api {
     base: String,
     authorization: Option<String>,
     client_id: Option<String>,
+    /// Further headers sent with every request.
+    headers: Vec<(String, String)>,
     schema: Option<&'static Document>,
 }
 
@@ -194,6 +238,13 @@ impl Api {
         }
     }
 
+    /// The same client sending these headers too with every request.
+    pub fn with_headers(mut self, headers: &[(&str, &str)]) -> Self {
+        let owned = headers.iter().map(|(n, v)| (n.to_string(), v.to_string()));
+        self.headers.extend(owned);
+        self
+    }
+
     /// The API base the client calls.
     pub fn base(&self) -> &str {
         &self.base
@@ -205,7 +256,6 @@ impl Api {
         method: Method,
         path: &str,
         body: Option<&Value>,
-        headers: &[(&str, &str)],
     ) -> Result<Reply, reqwest::Error> {
         let url = if path.starts_with("https://") || path.starts_with("http://") {
             path.to_owned()
@@ -219,8 +269,8 @@ impl Api {
         if let Some(c) = &self.client_id {
             req = req.header("clientId", c);
         }
-        for (name, value) in headers {
-            req = req.header(*name, *value);
+        for (name, value) in &self.headers {
+            req = req.header(name, value);
         }
         if let Some(b) = body {
             req = req.json(b);
@@ -259,41 +309,36 @@ impl Api {
     }
 
     /// Sends one request and expects an answer (any status).
-    pub async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        body: Option<&Value>,
-        headers: &[(&str, &str)],
-    ) -> Reply {
-        match self.try_call(method.clone(), path, body, headers).await {
+    pub async fn call(&self, method: Method, path: &str, body: Option<&Value>) -> Reply {
+        match self.try_call(method.clone(), path, body).await {
             Ok(r) => r,
             Err(e) => panic!("{method} {path} got no answer: {e:?}"),
         }
     }
 
     pub async fn get(&self, path: &str) -> Reply {
-        self.call(Method::GET, path, None, &[]).await
+        self.call(Method::GET, path, None).await
     }
 
+    /// GET sending these headers too.
     pub async fn get_with(&self, path: &str, headers: &[(&str, &str)]) -> Reply {
-        self.call(Method::GET, path, None, headers).await
+        self.clone().with_headers(headers).get(path).await
     }
 
     pub async fn post(&self, path: &str, body: Value) -> Reply {
-        self.call(Method::POST, path, Some(&body), &[]).await
+        self.call(Method::POST, path, Some(&body)).await
     }
 
     pub async fn put(&self, path: &str, body: Value) -> Reply {
-        self.call(Method::PUT, path, Some(&body), &[]).await
+        self.call(Method::PUT, path, Some(&body)).await
     }
 
     pub async fn patch(&self, path: &str, body: Value) -> Reply {
-        self.call(Method::PATCH, path, Some(&body), &[]).await
+        self.call(Method::PATCH, path, Some(&body)).await
     }
 
     pub async fn delete(&self, path: &str) -> Reply {
-        self.call(Method::DELETE, path, None, &[]).await
+        self.call(Method::DELETE, path, None).await
     }
 
     /// GET that must answer 200; returns the body.
@@ -306,15 +351,64 @@ impl Api {
         self.get(path).await.expect_status(200).items().to_vec()
     }
 
+    /// GET that must answer `status`; returns the answer.
+    pub async fn get_expecting(&self, path: &str, status: u16) -> Reply {
+        self.get(path).await.expect_status(status)
+    }
+
+    /// GET of a list that must answer 200, with these query parameters percent-encoded after
+    /// `path` (which may hold a query already); returns its items.
+    pub async fn list_query(&self, path: &str, params: &[(&str, &str)]) -> Vec<Value> {
+        self.list(&query(path, params)).await
+    }
+
+    /// The count `{collection}/count` answers.
+    pub async fn count(&self, collection: &str) -> u64 {
+        let count = self.fetch(&format!("{collection}/count")).await;
+        count["count"].as_u64().expect("a count")
+    }
+
     /// POST that must answer 201; returns the created record.
     pub async fn create(&self, path: &str, body: Value) -> Value {
         self.post(path, body).await.expect_status(201).body
     }
 
+    /// POST that must answer 201; returns the created record's id.
+    pub async fn create_id(&self, path: &str, body: Value) -> i64 {
+        self.post(path, body).await.expect_status(201).id()
+    }
+
+    /// PATCH that must answer 200; returns the record.
+    pub async fn update(&self, path: &str, body: Value) -> Value {
+        self.patch(path, body).await.expect_status(200).body
+    }
+
+    /// DELETE that must answer 204.
+    pub async fn remove(&self, path: &str) {
+        self.delete(path).await.expect_status(204);
+    }
+
+    /// The id of the first record a list call answers.
+    pub async fn first_id(&self, path: &str) -> i64 {
+        ids(&self.list(path).await)[0]
+    }
+
+    /// The id of the company with this identifier.
+    pub async fn company_id(&self, identifier: &str) -> i64 {
+        let conditions = format!("identifier = \"{identifier}\"");
+        self.find_id("company/companies", &conditions).await
+    }
+
+    /// The id of the service board with this name.
+    pub async fn board_id(&self, name: &str) -> i64 {
+        self.find_id("service/boards", &format!("name = \"{name}\""))
+            .await
+    }
+
     /// The id of the only record a list call with these conditions finds.
     pub async fn find_id(&self, collection: &str, conditions: &str) -> i64 {
         let items = self
-            .list(&format!("{collection}?conditions={}", encode(conditions)))
+            .list_query(collection, &[("conditions", conditions)])
             .await;
         assert_eq!(
             items.len(),
@@ -341,28 +435,24 @@ impl Reply {
     /// Asserts the status, showing the body when it differs.
     #[track_caller]
     pub fn expect_status(self, status: u16) -> Self {
-        assert_eq!(
-            self.status.as_u16(),
-            status,
-            "{} {} answered {}: {}",
-            self.method,
-            self.url,
-            self.status,
-            self.text
-        );
-        self
+        let ok = self.status.as_u16() == status;
+        self.expect(ok, &status.to_string())
     }
 
     /// Asserts a 2xx status, showing the body otherwise.
     #[track_caller]
     pub fn expect_status_success(self) -> Self {
+        let ok = self.status.is_success();
+        self.expect(ok, "a 2xx status")
+    }
+
+    /// Asserts `ok` (the status is `expected`), showing the call and the body otherwise.
+    #[track_caller]
+    fn expect(self, ok: bool, expected: &str) -> Self {
         assert!(
-            self.status.is_success(),
-            "{} {} answered {}: {}",
-            self.method,
-            self.url,
-            self.status,
-            self.text
+            ok,
+            "{} {} answered {}, expected {expected}: {}",
+            self.method, self.url, self.status, self.text
         );
         self
     }
@@ -446,6 +536,16 @@ pub fn ids(items: &[Value]) -> Vec<i64> {
         .iter()
         .map(|i| i["id"].as_i64().expect("records have ids"))
         .collect()
+}
+
+/// `path` with these query parameters appended, their values percent-encoded.
+pub fn query(path: &str, params: &[(&str, &str)]) -> String {
+    let mut out = path.to_owned();
+    for (name, value) in params {
+        out.push(if out.contains('?') { '&' } else { '?' });
+        out.push_str(&format!("{name}={}", encode(value)));
+    }
+    out
 }
 
 /// Percent-encodes a query parameter value (spaces as `%20`).

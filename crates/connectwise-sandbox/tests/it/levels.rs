@@ -5,7 +5,7 @@
 use connectwise_sandbox::{Grant, Level, Preset};
 use serde_json::json;
 
-use crate::helpers::{Api, TestSandbox, unique};
+use crate::helpers::{Api, Reply, TestSandbox, demo, ids, replace, ticket_body, unique};
 use crate::roles::{Need, TICKETS_EDIT, TICKETS_INQUIRE, is};
 
 /// Seed 004's role with one Service Tickets level lowered to My, a member holding it, one
@@ -17,13 +17,10 @@ async fn my_ticket_and_theirs(sb: &TestSandbox, lowered: Need) -> (Api, Api, i64
     tickets.levels.set(lowered.action, Level::My);
     let (_, creds) = sb.member_with_role(&grants).await;
     let api = sb.api_as(&creds);
-    let body = |summary: &str| json!({"summary": summary, "board": {"name": "Help Desk"}, "company": {"identifier": "AcmeCorp"}});
-    let mine = api.create("service/tickets", body("Mine")).await["id"]
-        .as_i64()
-        .unwrap();
-    let theirs = admin.create("service/tickets", body("Theirs")).await["id"]
-        .as_i64()
-        .unwrap();
+    let mine = api.create_id("service/tickets", ticket_body("Mine")).await;
+    let theirs = admin
+        .create_id("service/tickets", ticket_body("Theirs"))
+        .await;
     (admin, api, mine, theirs)
 }
 
@@ -34,21 +31,16 @@ async fn level_my_on_service_tickets_inquire_lists_only_the_members_own_tickets(
     let (admin, api, mine, theirs) = my_ticket_and_theirs(&sb, TICKETS_INQUIRE).await;
 
     // Act
-    let listed = api
-        .get("service/tickets?pageSize=1000")
-        .await
-        .expect_status(200);
+    let listed = api.list("service/tickets?pageSize=1000").await;
     let count = api.fetch("service/tickets/count").await;
 
     // Assert
-    assert_eq!(listed.ids(), vec![mine]);
+    assert_eq!(ids(&listed), vec![mine]);
     assert_eq!(count, json!({"count": 1}));
-    api.get(&format!("service/tickets/{mine}"))
-        .await
-        .expect_status(200);
-    api.get(&format!("service/tickets/{theirs}"))
-        .await
-        .expect_status(403);
+    for (ticket, status) in [(mine, 200), (theirs, 403)] {
+        api.get_expecting(&format!("service/tickets/{ticket}"), status)
+            .await;
+    }
     assert!(admin.list("service/tickets?pageSize=1000").await.len() > 2);
 }
 
@@ -57,70 +49,55 @@ async fn level_my_on_service_tickets_edit_allows_only_the_members_own_tickets() 
     // Arrange
     let sb = TestSandbox::demo().await;
     let (admin, api, mine, theirs) = my_ticket_and_theirs(&sb, TICKETS_EDIT).await;
-    let rename = json!([{"op": "replace", "path": "summary", "value": "Renamed"}]);
+    let rename = replace("summary", json!("Renamed"));
+    let (mine, theirs) = (
+        format!("service/tickets/{mine}"),
+        format!("service/tickets/{theirs}"),
+    );
 
     // Act
-    let own = api
-        .patch(&format!("service/tickets/{mine}"), rename.clone())
-        .await;
-    let other = api
-        .patch(&format!("service/tickets/{theirs}"), rename)
-        .await;
+    let own = api.patch(&mine, rename.clone()).await;
+    let other = api.patch(&theirs, rename).await;
 
     // Assert
     own.expect_status(200);
     other.expect_status(403);
-    assert_eq!(
-        admin.fetch(&format!("service/tickets/{theirs}")).await["summary"],
-        "Theirs"
-    );
+    assert_eq!(admin.fetch(&theirs).await["summary"], "Theirs");
 }
 
 #[tokio::test]
 async fn a_member_below_corporate_level_sees_only_its_territorys_companies_and_their_records() {
     // Arrange: Acme in territory 5, a ticket there and one at Blue Ridge (no territory), and
     // an admin-role member confined by its Level to location 5.
-    let sb = TestSandbox::demo().await;
-    let admin = sb.api();
-    let acme = admin
-        .find_id("company/companies", "identifier = \"AcmeCorp\"")
-        .await;
-    let blue = admin
-        .find_id("company/companies", "identifier = \"BlueRidge\"")
-        .await;
+    let (sb, admin) = demo().await;
+    let acme = admin.company_id("AcmeCorp").await;
+    let blue = admin.company_id("BlueRidge").await;
+    let tampa = json!({"id": 5, "name": "Tampa"});
     admin
-        .patch(
+        .update(
             &format!("company/companies/{acme}"),
-            json!([{"op": "replace", "path": "territory", "value": {"id": 5, "name": "Tampa"}}]),
+            replace("territory", tampa.clone()),
         )
-        .await
-        .expect_status(200);
-    let ticket_at = |company: i64| {
-        let admin = admin.clone();
-        async move {
-            admin
-                .create(
-                    "service/tickets",
-                    json!({"summary": "Scoped", "board": {"name": "Help Desk"}, "company": {"id": company}}),
-                )
-                .await["id"]
-                .as_i64()
-                .unwrap()
-        }
+        .await;
+    let ticket_at = |summary: &str, company: i64| {
+        let mut body = ticket_body(summary);
+        body["company"] = json!({"id": company});
+        body
     };
-    let at_acme = ticket_at(acme).await;
-    let at_blue = ticket_at(blue).await;
+    let at_acme = admin
+        .create_id("service/tickets", ticket_at("Scoped", acme))
+        .await;
+    let at_blue = admin
+        .create_id("service/tickets", ticket_at("Scoped", blue))
+        .await;
     let (member, creds) = sb.api_member(&unique("Regional"), "Admin").await;
+    let location = json!([
+        {"op": "replace", "path": "structureLevel", "value": {"id": 3, "name": "Location"}},
+        {"op": "replace", "path": "securityLocation", "value": tampa}
+    ]);
     admin
-        .patch(
-            &format!("system/members/{member}"),
-            json!([
-                {"op": "replace", "path": "structureLevel", "value": {"id": 3, "name": "Location"}},
-                {"op": "replace", "path": "securityLocation", "value": {"id": 5, "name": "Tampa"}}
-            ]),
-        )
-        .await
-        .expect_status(200);
+        .update(&format!("system/members/{member}"), location)
+        .await;
     let api = sb.api_as(&creds);
 
     // Act
@@ -131,38 +108,34 @@ async fn a_member_below_corporate_level_sees_only_its_territorys_companies_and_t
         .await;
 
     // Assert: only Acme and its records…
-    assert_eq!(crate::helpers::ids(&companies), vec![acme]);
+    assert_eq!(ids(&companies), vec![acme]);
     assert_eq!(count, json!({"count": 1}));
-    assert_eq!(crate::helpers::ids(&tickets), vec![at_acme]);
-    api.get(&format!("company/companies/{acme}"))
-        .await
-        .expect_status(200);
-    api.get(&format!("company/companies/{blue}"))
-        .await
-        .expect_status(404);
-    api.get(&format!("service/tickets/{at_blue}"))
-        .await
-        .expect_status(404);
-    api.get(&format!("service/tickets/{at_blue}/notes"))
-        .await
-        .expect_status(404);
+    assert_eq!(ids(&tickets), vec![at_acme]);
+    for (path, status) in [
+        (format!("company/companies/{acme}"), 200),
+        (format!("company/companies/{blue}"), 404),
+        (format!("service/tickets/{at_blue}"), 404),
+        (format!("service/tickets/{at_blue}/notes"), 404),
+    ] {
+        api.get_expecting(&path, status).await;
+    }
     // …no writes outside the territory, and nothing written when refused…
     let refused = api
-        .post(
-            "service/tickets",
-            json!({"summary": "Elsewhere", "board": {"name": "Help Desk"}, "company": {"id": blue}}),
-        )
-        .await
-        .expect_status(400);
-    assert_eq!(refused.field_errors()[0]["field"], "company");
+        .post("service/tickets", ticket_at("Elsewhere", blue))
+        .await;
+    let to_blue = replace("company", json!({"id": blue}));
     let moved = api
-        .patch(
-            &format!("service/tickets/{at_acme}"),
-            json!([{"op": "replace", "path": "company", "value": {"id": blue}}]),
-        )
-        .await
-        .expect_status(400);
-    assert_eq!(moved.field_errors()[0]["field"], "company");
+        .patch(&format!("service/tickets/{at_acme}"), to_blue)
+        .await;
+    for reply in [refused, moved] {
+        let reply = reply.expect_status(400);
+        assert_eq!(
+            reply.field_errors()[0]["field"],
+            "company",
+            "{}",
+            reply.text
+        );
+    }
     assert_eq!(
         admin.fetch(&format!("service/tickets/{at_acme}")).await["company"]["id"],
         acme
@@ -171,9 +144,15 @@ async fn a_member_below_corporate_level_sees_only_its_territorys_companies_and_t
     assert!(admin.list("company/companies?pageSize=1000").await.len() > 25);
 }
 
+/// Asks for a new key for `member`, as the member `api` calls as.
+async fn mint(api: &Api, member: i64) -> Reply {
+    let tokens = format!("system/members/{member}/tokens");
+    api.post(&tokens, json!({})).await
+}
+
 #[tokio::test]
 async fn a_member_mints_keys_only_for_members_whose_role_grants_no_more_than_its_own() {
-    let sb = TestSandbox::demo().await;
+    let (sb, admin) = demo().await;
     // A role that manages members (System > Members: inquire and add) and nothing else…
     let members: Grant = "System/Member Maintenance: inquire=All, add=All"
         .parse()
@@ -185,28 +164,17 @@ async fn a_member_mints_keys_only_for_members_whose_role_grants_no_more_than_its
     let narrower: Grant = "System/Member Maintenance: inquire=All".parse().unwrap();
     let (narrow, _) = sb.member_with_role(&[narrower]).await;
     for member in [peer, narrow] {
-        manager
-            .post(&format!("system/members/{member}/tokens"), json!({}))
-            .await
-            .expect_status(201);
+        mint(&manager, member).await.expect_status(201);
     }
     // …but not for a member whose role grants more (seed 004's), nor for an admin.
     let (wider, _) = sb.member_with_role(&Preset::BillingTickets.grants()).await;
-    let refused = manager
-        .post(&format!("system/members/{wider}/tokens"), json!({}))
-        .await
-        .expect_status(403);
+    let refused = mint(&manager, wider).await.expect_status(403);
     assert!(
         refused.text.contains("may not make keys for this member"),
         "{}",
         refused.text
     );
-    let admin_member = sb
-        .api()
-        .find_id("system/members", "identifier = \"SandboxAdmin\"")
-        .await;
-    manager
-        .post(&format!("system/members/{admin_member}/tokens"), json!({}))
-        .await
-        .expect_status(403);
+    let sandbox_admin = "identifier = \"SandboxAdmin\"";
+    let admin_member = admin.find_id("system/members", sandbox_admin).await;
+    mint(&manager, admin_member).await.expect_status(403);
 }

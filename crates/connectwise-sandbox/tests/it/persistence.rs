@@ -6,13 +6,12 @@ use std::path::Path;
 use connectwise_sandbox::{Credentials, SandboxConfig, Seed};
 use serde_json::{Value, json};
 
-use crate::helpers::TestSandbox;
+use crate::helpers::{TestSandbox, ids, seeded, ticket_body};
 
 async fn start_in(dir: &Path) -> TestSandbox {
     TestSandbox::start(SandboxConfig {
         state_dir: Some(dir.to_owned()),
-        seed: Some(Seed::Demo),
-        ..SandboxConfig::ephemeral()
+        ..seeded(Seed::Demo)
     })
     .await
 }
@@ -21,35 +20,39 @@ fn read(dir: &Path, file: &str) -> String {
     std::fs::read_to_string(dir.join(file)).unwrap_or_else(|e| panic!("{file}: {e}"))
 }
 
+/// Asserts that the state file `file` holds the key record `public_key` but none of the
+/// private keys `secrets`.
+#[track_caller]
+fn assert_holds_no_private_key(dir: &Path, file: &str, public_key: &str, secrets: &[&str]) {
+    let text = read(dir, file);
+    assert!(
+        text.contains(public_key),
+        "{file} holds the new key's record"
+    );
+    for secret in secrets {
+        assert!(!text.contains(secret), "a private key in {file}");
+    }
+}
+
+/// Asserts that these credentials work against `sb`.
+async fn assert_can_call(sb: &TestSandbox, creds: &Credentials) {
+    sb.api_as(creds).get_expecting("system/info", 200).await;
+}
+
 #[tokio::test]
 async fn records_credentials_and_certificate_survive_a_restart() {
     // Arrange
     let dir = tempfile::tempdir().unwrap();
     let first = start_in(dir.path()).await;
     let api = first.api();
-    let company = api
-        .create(
-            "company/companies",
-            json!({"identifier": "Durable", "name": "Durable Inc"}),
-        )
-        .await;
-    let ticket = api
-        .create(
-            "service/tickets",
-            json!({"summary": "Survives", "board": {"name": "Help Desk"}, "company": {"identifier": "Durable"}}),
-        )
-        .await;
-    let doomed = api
-        .create(
-            "company/companies",
-            json!({"identifier": "Doomed", "name": "Doomed"}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
-    api.delete(&format!("company/companies/{doomed}"))
-        .await
-        .expect_status(204);
+    let durable = json!({"identifier": "Durable", "name": "Durable Inc"});
+    let company = api.create("company/companies", durable).await;
+    let mut survives = ticket_body("Survives");
+    survives["company"] = json!({"identifier": "Durable"});
+    let ticket = api.create("service/tickets", survives).await;
+    let doomed = json!({"identifier": "Doomed", "name": "Doomed"});
+    let doomed = api.create_id("company/companies", doomed).await;
+    api.remove(&format!("company/companies/{doomed}")).await;
     let companies_before = api.list("company/companies?pageSize=1000").await;
     let creds_before = first.admin().clone();
     let cert_before = first.sandbox.ca_pem().unwrap().to_owned();
@@ -71,7 +74,7 @@ async fn records_credentials_and_certificate_survive_a_restart() {
         ))
         .await;
     assert_eq!(
-        crate::helpers::ids(&by_company),
+        ids(&by_company),
         vec![ticket_id],
         "a reloaded record is found by its references"
     );
@@ -92,23 +95,12 @@ async fn records_credentials_and_certificate_survive_a_restart() {
     assert_eq!(second.sandbox.ca_pem().unwrap(), cert_before);
     assert_eq!(read(dir.path(), "cert.pem"), cert_before);
     // …and new ids continue after the old ones, deleted ones included.
-    let next = api
-        .create(
-            "company/companies",
-            json!({"identifier": "After", "name": "After Restart"}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let after = json!({"identifier": "After", "name": "After Restart"});
+    let next = api.create_id("company/companies", after).await;
     assert!(next > doomed, "id {next} must come after {doomed}");
-    let next_ticket = api
-        .create(
-            "service/tickets",
-            json!({"summary": "Next", "board": {"name": "Help Desk"}, "company": {"id": next}}),
-        )
-        .await["id"]
-        .as_i64()
-        .unwrap();
+    let mut next_body = ticket_body("Next");
+    next_body["company"] = json!({"id": next});
+    let next_ticket = api.create_id("service/tickets", next_body).await;
     assert!(next_ticket > ticket_id);
     second.sandbox.stop().await;
 }
@@ -137,11 +129,7 @@ async fn credentials_json_holds_working_keys_for_the_current_site() {
         "the site is the running sandbox's"
     );
     let creds: Credentials = serde_json::from_value(file).unwrap();
-    second
-        .api_as(&creds)
-        .get("system/info")
-        .await
-        .expect_status(200);
+    assert_can_call(&second, &creds).await;
     second.sandbox.stop().await;
 }
 
@@ -152,41 +140,19 @@ async fn no_private_key_is_written_to_the_state_files() {
     let sb = start_in(dir.path()).await;
     let (_, member) = sb.api_member("Keyed", "Admin").await;
     let admin_key = sb.admin().private_key.clone();
+    let secrets = [admin_key.as_str(), &member.private_key];
 
     // Act / Assert: the journal as it is written…
-    let journal = read(dir.path(), "journal.jsonl");
-    assert!(
-        journal.contains(&member.public_key),
-        "the journal holds the new key's record"
-    );
-    for secret in [&admin_key, &member.private_key] {
-        assert!(
-            !journal.contains(secret.as_str()),
-            "a private key in journal.jsonl"
-        );
-    }
+    let (state, key) = (dir.path(), &member.public_key);
+    assert_holds_no_private_key(state, "journal.jsonl", key, &secrets);
     // …and the snapshot written on stop.
     sb.sandbox.stop().await;
-    let state = read(dir.path(), "state.json");
-    assert!(
-        state.contains(&member.public_key),
-        "the snapshot holds the key record"
-    );
-    for secret in [&admin_key, &member.private_key] {
-        assert!(
-            !state.contains(secret.as_str()),
-            "a private key in state.json"
-        );
-    }
-    let journal = read(dir.path(), "journal.jsonl");
+    assert_holds_no_private_key(state, "state.json", key, &secrets);
+    let journal = read(state, "journal.jsonl");
     assert!(!journal.contains(&member.private_key));
 
     // The new member's key still works after the restart.
-    let again = start_in(dir.path()).await;
-    again
-        .api_as(&member)
-        .get("system/info")
-        .await
-        .expect_status(200);
+    let again = start_in(state).await;
+    assert_can_call(&again, &member).await;
     again.sandbox.stop().await;
 }

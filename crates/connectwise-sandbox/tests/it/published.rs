@@ -443,7 +443,6 @@ async fn every_published_action_is_named_as_not_simulated() {
                 Method::from_bytes(method.as_bytes()).unwrap(),
                 &concrete,
                 (method != "GET" && method != "DELETE").then_some(&json!({})),
-                &[],
             )
             .await;
         if reply.status != 501 || reply.body["code"] != "NotSimulated" {

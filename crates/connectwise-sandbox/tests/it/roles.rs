@@ -86,23 +86,12 @@ struct Fixtures {
 
 impl Fixtures {
     async fn make(admin: &Api) -> Self {
-        let acme = admin
-            .find_id("company/companies", "identifier = \"AcmeCorp\"")
-            .await;
-        let board = admin
-            .find_id("service/boards", "name = \"Help Desk\"")
-            .await;
-        let ticket = admin
-            .create(
-                "service/tickets",
-                json!({"summary": "Probe target", "board": {"id": board}, "company": {"id": acme}}),
-            )
-            .await["id"]
-            .as_i64()
-            .unwrap();
-        let agreement = admin.list("finance/agreements").await[0]["id"]
-            .as_i64()
-            .unwrap();
+        let acme = admin.company_id("AcmeCorp").await;
+        let board = admin.board_id("Help Desk").await;
+        let target =
+            json!({"summary": "Probe target", "board": {"id": board}, "company": {"id": acme}});
+        let ticket = admin.create_id("service/tickets", target).await;
+        let agreement = admin.first_id("finance/agreements").await;
         Self {
             acme,
             board,
@@ -114,14 +103,9 @@ impl Fixtures {
     }
 
     async fn addition(admin: &Api, agreement: i64) -> i64 {
-        admin
-            .create(
-                &format!("finance/agreements/{agreement}/additions"),
-                json!({"product": {"identifier": "M365-BP"}, "billCustomer": "Billable", "quantity": 10}),
-            )
-            .await["id"]
-            .as_i64()
-            .unwrap()
+        let ten = json!({"product": {"identifier": "M365-BP"}, "billCustomer": "Billable", "quantity": 10});
+        let additions = format!("finance/agreements/{agreement}/additions");
+        admin.create_id(&additions, ten).await
     }
 }
 
@@ -269,9 +253,7 @@ async fn only_calls_needing_it_are_forbidden(missing: Need) {
     // Act / Assert
     let mut wrong = Vec::new();
     for p in probes(&fixtures) {
-        let reply = api
-            .call(p.method.clone(), &p.path, p.body.as_ref(), &[])
-            .await;
+        let reply = api.call(p.method.clone(), &p.path, p.body.as_ref()).await;
         let call = format!("{} {}", p.method, p.path);
         if p.needs == missing {
             if reply.status != 403 {
@@ -363,7 +345,7 @@ async fn seed_004s_role_is_allowed_every_probe_and_refused_what_it_lacks() {
 
     // Act / Assert: everything the role grants works…
     for p in probes(&fixtures) {
-        api.call(p.method, &p.path, p.body.as_ref(), &[])
+        api.call(p.method, &p.path, p.body.as_ref())
             .await
             .expect_status_success();
     }
@@ -389,7 +371,7 @@ async fn seed_004s_role_is_allowed_every_probe_and_refused_what_it_lacks() {
             Some(json!({"name": "Nope"})),
         ),
     ] {
-        api.call(method, &path, body.as_ref(), &[])
+        api.call(method, &path, body.as_ref())
             .await
             .expect_status(403);
     }
@@ -412,12 +394,8 @@ async fn the_admin_steps_follow_the_codebase_companyinfo_reports() {
         .unwrap();
 
     // Assert
-    let settings = sb
-        .api()
-        .list(&format!(
-            "system/securityroles/{role}/settings?pageSize=1000"
-        ))
-        .await;
+    let all_settings = format!("system/securityroles/{role}/settings?pageSize=1000");
+    let settings = sb.api().list(&all_settings).await;
     assert!(
         settings
             .iter()

@@ -6,165 +6,138 @@ use connectwise_sandbox::bootstrap::ADMIN_IDENTIFIER;
 use serde_json::{Value, json};
 
 use crate::crud::assert_holds;
-use crate::helpers::{Api, Reply, TestSandbox};
+use crate::helpers::{Api, Reply, TestSandbox, demo, replace, ticket_body};
 
+/// Asserts that `reply` is ConnectWise's `InvalidObject` 400 with an error `{code, resource,
+/// field}` among its `errors[]`, every one with a message; `case` names the write.
 #[track_caller]
-fn assert_field_error(reply: &Reply, code: &str, resource: &str, field: &str) {
-    assert_eq!(reply.status, 400, "{}", reply.text);
-    assert_eq!(reply.body["code"], "InvalidObject", "{}", reply.text);
+fn assert_field_error(case: &str, reply: &Reply, [code, resource, field]: [&str; 3]) {
+    assert_eq!(reply.status, 400, "{case}: {}", reply.text);
+    assert_eq!(
+        reply.body["code"], "InvalidObject",
+        "{case}: {}",
+        reply.text
+    );
     let hit = reply
         .field_errors()
         .into_iter()
         .any(|e| e["code"] == code && e["resource"] == resource && e["field"] == field);
     assert!(
         hit,
-        "expected an error {{code {code}, resource {resource}, field {field}}} in {}",
+        "{case}: expected an error {{code {code}, resource {resource}, field {field}}} in {}",
         reply.text
     );
     for e in reply.field_errors() {
         assert!(
             e["message"].is_string(),
-            "every field error has a message: {e}"
+            "{case}: every field error has a message: {e}"
         );
     }
 }
 
-async fn help_desk_ticket(api: &Api, summary: &str) -> Value {
-    api.create(
-        "service/tickets",
-        json!({"summary": summary, "board": {"name": "Help Desk"}, "company": {"identifier": "AcmeCorp"}}),
-    )
-    .await
+/// Creates a Help Desk ticket at Acme; returns its id.
+async fn help_desk_ticket(api: &Api, summary: &str) -> i64 {
+    api.create_id("service/tickets", ticket_body(summary)).await
 }
 
 async fn status_id(api: &Api, board: &str, status: &str) -> i64 {
-    let board = api
-        .find_id("service/boards", &format!("name = \"{board}\""))
-        .await;
-    api.find_id(
-        &format!("service/boards/{board}/statuses"),
-        &format!("name = \"{status}\""),
-    )
-    .await
+    let board = api.board_id(board).await;
+    let statuses = format!("service/boards/{board}/statuses");
+    api.find_id(&statuses, &format!("name = \"{status}\""))
+        .await
+}
+
+/// A Help Desk ticket body at Acme with one field changed.
+fn ticket_with(summary: &str, field: &str, value: Value) -> Value {
+    let mut body = ticket_body(summary);
+    body[field] = value;
+    body
 }
 
 #[tokio::test]
-async fn a_missing_required_field_is_refused_as_null_or_empty() {
-    let sb = TestSandbox::demo().await;
-    let reply = sb
-        .api()
-        .post("company/companies", json!({"name": "No Identifier Inc"}))
-        .await;
-    assert_field_error(&reply, "NullOrEmpty", "company", "identifier");
-}
+async fn a_write_breaking_a_rule_is_refused_naming_the_field() {
+    // Arrange: an agreement for additions and a status of another board than Help Desk.
+    let (_sb, api) = demo().await;
+    let agreement = api.first_id("finance/agreements").await;
+    let additions = format!("finance/agreements/{agreement}/additions");
+    let alerts_new = status_id(&api, "Alerts", "New").await;
 
-#[tokio::test]
-async fn a_ticket_without_summary_board_or_company_names_each_field() {
-    let sb = TestSandbox::demo().await;
-    let reply = sb.api().post("service/tickets", json!({})).await;
-    for field in ["summary", "board", "company"] {
-        assert_field_error(&reply, "NullOrEmpty", "ticket", field);
+    // Act / Assert: (case, path, body, the error naming the field).
+    for (case, path, body, error) in [
+        (
+            "a missing required field is refused as null or empty",
+            "company/companies",
+            json!({"name": "No Identifier Inc"}),
+            ["NullOrEmpty", "company", "identifier"],
+        ),
+        (
+            "a duplicate company identifier is refused as object exists",
+            "company/companies",
+            json!({"identifier": "acmecorp", "name": "Acme Again"}),
+            ["ObjectExists", "company", "identifier"],
+        ),
+        (
+            "a value of the wrong type",
+            &additions,
+            json!({"product": {"identifier": "DMARC-MONITOR"}, "billCustomer": "Billable", "quantity": "lots"}),
+            ["InvalidField", "addition", "quantity"],
+        ),
+        (
+            "an enum value outside the schema",
+            &additions,
+            json!({"product": {"identifier": "DMARC-MONITOR"}, "billCustomer": "Free"}),
+            ["InvalidField", "addition", "billCustomer"],
+        ),
+        (
+            "a ticket whose status belongs to another board",
+            "service/tickets",
+            ticket_with("Wrong board status", "status", json!({"id": alerts_new})),
+            ["InvalidField", "ticket", "status"],
+        ),
+        (
+            "a reference to a missing record",
+            "service/tickets",
+            ticket_with("x", "board", json!({"name": "No Such Board"})),
+            ["InvalidField", "ticket", "board"],
+        ),
+        (
+            "a ticket summary over 100 characters",
+            "service/tickets",
+            ticket_body(&"x".repeat(101)),
+            ["InvalidField", "ticket", "summary"],
+        ),
+    ] {
+        let reply = api.post(path, body).await;
+        assert_field_error(case, &reply, error);
     }
 }
 
 #[tokio::test]
-async fn a_duplicate_company_identifier_is_refused_as_object_exists() {
-    let sb = TestSandbox::demo().await;
-    let reply = sb
-        .api()
-        .post(
-            "company/companies",
-            json!({"identifier": "acmecorp", "name": "Acme Again"}),
-        )
-        .await;
-    assert_field_error(&reply, "ObjectExists", "company", "identifier");
+async fn a_ticket_without_summary_board_or_company_names_each_field() {
+    let (_sb, api) = demo().await;
+    let reply = api.post("service/tickets", json!({})).await;
+    for field in ["summary", "board", "company"] {
+        assert_field_error("an empty ticket", &reply, ["NullOrEmpty", "ticket", field]);
+    }
 }
 
 #[tokio::test]
-async fn a_value_of_the_wrong_type_is_refused_naming_the_field() {
-    // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let agreement = api.list("finance/agreements").await[0]["id"]
-        .as_i64()
-        .unwrap();
-
-    // Act
-    let reply = api
-        .post(
-            &format!("finance/agreements/{agreement}/additions"),
-            json!({"product": {"identifier": "DMARC-MONITOR"}, "billCustomer": "Billable", "quantity": "lots"}),
-        )
-        .await;
-
-    // Assert
-    assert_field_error(&reply, "InvalidField", "addition", "quantity");
-}
-
-#[tokio::test]
-async fn an_enum_value_outside_the_schema_is_refused() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let agreement = api.list("finance/agreements").await[0]["id"]
-        .as_i64()
-        .unwrap();
-    let reply = api
-        .post(
-            &format!("finance/agreements/{agreement}/additions"),
-            json!({"product": {"identifier": "DMARC-MONITOR"}, "billCustomer": "Free"}),
-        )
-        .await;
-    assert_field_error(&reply, "InvalidField", "addition", "billCustomer");
-}
-
-#[tokio::test]
-async fn a_ticket_whose_status_belongs_to_another_board_is_refused_naming_status() {
-    // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let alerts_new = status_id(&api, "Alerts", "New").await;
-
-    // Act
-    let reply = api
-        .post(
-            "service/tickets",
-            json!({
-                "summary": "Wrong board status",
-                "board": {"name": "Help Desk"},
-                "company": {"identifier": "AcmeCorp"},
-                "status": {"id": alerts_new},
-            }),
-        )
-        .await;
-
-    // Assert
-    assert_field_error(&reply, "InvalidField", "ticket", "status");
-}
-
-#[tokio::test]
-async fn a_ticket_summary_over_100_characters_is_refused() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let body = |summary: String| json!({"summary": summary, "board": {"name": "Help Desk"}, "company": {"identifier": "AcmeCorp"}});
-    let too_long = api.post("service/tickets", body("x".repeat(101))).await;
-    assert_field_error(&too_long, "InvalidField", "ticket", "summary");
-    api.post("service/tickets", body("é".repeat(100)))
-        .await
-        .expect_status(201);
+async fn a_ticket_summary_of_100_characters_is_accepted() {
+    let (_sb, api) = demo().await;
+    help_desk_ticket(&api, &"é".repeat(100)).await;
 }
 
 #[tokio::test]
 async fn references_by_name_or_identifier_are_answered_expanded_with_links() {
     // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let board = api.find_id("service/boards", "name = \"Help Desk\"").await;
-    let acme = api
-        .find_id("company/companies", "identifier = \"AcmeCorp\"")
-        .await;
+    let (_sb, api) = demo().await;
+    let board = api.board_id("Help Desk").await;
+    let acme = api.company_id("AcmeCorp").await;
 
     // Act
-    let ticket = help_desk_ticket(&api, "Expanded references").await;
+    let ticket = api
+        .create("service/tickets", ticket_body("Expanded references"))
+        .await;
 
     // Assert
     assert_eq!(ticket["board"]["id"], board);
@@ -195,22 +168,9 @@ async fn references_by_name_or_identifier_are_answered_expanded_with_links() {
 }
 
 #[tokio::test]
-async fn a_reference_to_a_missing_record_is_refused_naming_the_field() {
-    let sb = TestSandbox::demo().await;
-    let reply = sb
-        .api()
-        .post(
-            "service/tickets",
-            json!({"summary": "x", "board": {"name": "No Such Board"}, "company": {"identifier": "AcmeCorp"}}),
-        )
-        .await;
-    assert_field_error(&reply, "InvalidField", "ticket", "board");
-}
-
-#[tokio::test]
 async fn every_entity_has_info_of_string_values() {
-    let sb = TestSandbox::demo().await;
-    let ticket = help_desk_ticket(&sb.api(), "Info").await;
+    let (_sb, api) = demo().await;
+    let ticket = api.create("service/tickets", ticket_body("Info")).await;
     let info = ticket["_info"].as_object().unwrap();
     for key in ["lastUpdated", "updatedBy", "dateEntered", "enteredBy"] {
         assert!(
@@ -223,175 +183,101 @@ async fn every_entity_has_info_of_string_values() {
 }
 
 #[tokio::test]
-async fn patch_takes_an_operation_array_with_a_reference_value() {
-    // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let ticket = help_desk_ticket(&api, "Patch me").await;
-    let id = ticket["id"].as_i64().unwrap();
+async fn patch_takes_operation_arrays_with_references_nested_paths_and_strings_for_numbers() {
+    // Arrange: Help Desk statuses to move tickets to.
+    let (_sb, api) = demo().await;
     let in_progress = status_id(&api, "Help Desk", "In Progress").await;
+    let waiting = status_id(&api, "Help Desk", "Waiting on Customer").await;
+    let resolved = status_id(&api, "Help Desk", "Resolved").await;
 
-    // Act
-    let patched = api
-        .patch(
-            &format!("service/tickets/{id}"),
+    // Act / Assert: (case, operations, what the patched ticket holds), each on a new ticket.
+    for (case, operations, holds) in [
+        (
+            "an operation array with a reference value",
             json!([
                 {"op": "replace", "path": "status", "value": {"id": in_progress}},
                 {"op": "replace", "path": "summary", "value": "Patched"},
             ]),
-        )
-        .await
-        .expect_status(200);
-
-    // Assert
-    assert_holds(
-        &patched.body,
-        &json!({"summary": "Patched", "status": {"id": in_progress, "name": "In Progress"}}),
-    );
-}
-
-#[tokio::test]
-async fn patch_takes_a_nested_path() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let id = help_desk_ticket(&api, "Nested").await["id"]
-        .as_i64()
-        .unwrap();
-    let waiting = status_id(&api, "Help Desk", "Waiting on Customer").await;
-    let patched = api
-        .patch(
-            &format!("service/tickets/{id}"),
-            json!([{"op": "replace", "path": "status/id", "value": waiting}]),
-        )
-        .await
-        .expect_status(200);
-    assert_holds(
-        &patched.body,
-        &json!({"status": {"id": waiting, "name": "Waiting on Customer"}}),
-    );
-}
-
-#[tokio::test]
-async fn patch_accepts_a_reference_id_sent_as_a_string() {
-    // Clients such as connectpyse send ids as strings: "value": "7".
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let id = help_desk_ticket(&api, "String id").await["id"]
-        .as_i64()
-        .unwrap();
-    let resolved = status_id(&api, "Help Desk", "Resolved").await;
-    let patched = api
-        .patch(
-            &format!("service/tickets/{id}"),
-            json!([{"op": "replace", "path": "status/id", "value": resolved.to_string()}]),
-        )
-        .await
-        .expect_status(200);
-    assert_holds(
-        &patched.body,
-        &json!({"status": {"id": resolved, "name": "Resolved"}, "closedFlag": true}),
-    );
+            json!({"summary": "Patched", "status": {"id": in_progress, "name": "In Progress"}}),
+        ),
+        (
+            "a nested path",
+            replace("status/id", json!(waiting)),
+            json!({"status": {"id": waiting, "name": "Waiting on Customer"}}),
+        ),
+        (
+            // Clients such as connectpyse send ids as strings: "value": "7".
+            "a reference id sent as a string",
+            replace("status/id", json!(resolved.to_string())),
+            json!({"status": {"id": resolved, "name": "Resolved"}, "closedFlag": true}),
+        ),
+        (
+            "a number sent as a string",
+            replace("budgetHours", json!("2.5")),
+            json!({"budgetHours": 2.5}),
+        ),
+    ] {
+        let id = help_desk_ticket(&api, case).await;
+        let patched = api
+            .patch(&format!("service/tickets/{id}"), operations)
+            .await;
+        assert_eq!(patched.status, 200, "{case}: {}", patched.text);
+        assert_holds(case, &patched.body, &holds);
+    }
 }
 
 #[tokio::test]
 async fn create_accepts_a_reference_id_sent_as_a_string() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let board = api.find_id("service/boards", "name = \"Help Desk\"").await;
-    let ticket = api
-        .post(
-            "service/tickets",
-            json!({"summary": "String ids", "board": {"id": board.to_string()}, "company": {"identifier": "AcmeCorp"}}),
-        )
-        .await
-        .expect_status(201);
+    let (_sb, api) = demo().await;
+    let board = api.board_id("Help Desk").await;
+    let body = ticket_with("String ids", "board", json!({"id": board.to_string()}));
+    let ticket = api.create("service/tickets", body).await;
     assert_holds(
-        &ticket.body,
+        "the ticket",
+        &ticket,
         &json!({"board": {"id": board, "name": "Help Desk"}}),
     );
 }
 
 #[tokio::test]
-async fn patch_accepts_a_number_sent_as_a_string() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let id = help_desk_ticket(&api, "String number").await["id"]
-        .as_i64()
-        .unwrap();
-    let patched = api
-        .patch(
-            &format!("service/tickets/{id}"),
-            json!([{"op": "replace", "path": "budgetHours", "value": "2.5"}]),
-        )
-        .await
-        .expect_status(200);
-    assert_holds(&patched.body, &json!({"budgetHours": 2.5}));
-}
-
-#[tokio::test]
 async fn patch_naming_an_unknown_field_is_refused_naming_it() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let id = help_desk_ticket(&api, "Unknown").await["id"]
-        .as_i64()
-        .unwrap();
-    let reply = api
-        .patch(
-            &format!("service/tickets/{id}"),
-            json!([{"op": "replace", "path": "nosuchfield", "value": 1}]),
-        )
-        .await;
+    let (_sb, api) = demo().await;
+    let id = help_desk_ticket(&api, "Unknown").await;
+    let unknown = replace("nosuchfield", json!(1));
+    let reply = api.patch(&format!("service/tickets/{id}"), unknown).await;
     assert_eq!(reply.status, 400, "{}", reply.text);
     assert!(reply.text.contains("nosuchfield"), "{}", reply.text);
 }
 
 #[tokio::test]
 async fn closing_a_ticket_sets_closed_flag_date_and_member() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let id = help_desk_ticket(&api, "Close me").await["id"]
-        .as_i64()
-        .unwrap();
+    let (_sb, api) = demo().await;
+    let id = help_desk_ticket(&api, "Close me").await;
     let closed = status_id(&api, "Help Desk", "Closed").await;
+    let to_closed = replace("status", json!({"id": closed}));
     let patched = api
-        .patch(
-            &format!("service/tickets/{id}"),
-            json!([{"op": "replace", "path": "status", "value": {"id": closed}}]),
-        )
-        .await
-        .expect_status(200);
-    assert_eq!(patched.body["closedFlag"], true);
-    assert!(patched.body["closedDate"].is_string(), "{}", patched.text);
-    assert_eq!(patched.body["closedBy"], ADMIN_IDENTIFIER);
+        .update(&format!("service/tickets/{id}"), to_closed)
+        .await;
+    assert_eq!(patched["closedFlag"], true);
+    assert!(patched["closedDate"].is_string(), "{patched}");
+    assert_eq!(patched["closedBy"], ADMIN_IDENTIFIER);
 }
 
 #[tokio::test]
 async fn a_ticket_created_with_an_initial_description_gets_it_as_its_first_note() {
     // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (_sb, api) = demo().await;
+    let description = "Outlook crashes when opening attachments.";
 
     // Act
-    let ticket = api
-        .create(
-            "service/tickets",
-            json!({
-                "summary": "Outlook crashes",
-                "board": {"name": "Help Desk"},
-                "company": {"identifier": "AcmeCorp"},
-                "initialDescription": "Outlook crashes when opening attachments.",
-            }),
-        )
-        .await;
+    let body = ticket_with("Outlook crashes", "initialDescription", json!(description));
+    let ticket = api.create("service/tickets", body).await;
     let id = ticket["id"].as_i64().unwrap();
 
     // Assert
     let notes = api.list(&format!("service/tickets/{id}/notes")).await;
     assert_eq!(notes.len(), 1, "{notes:?}");
-    assert_eq!(
-        notes[0]["text"],
-        "Outlook crashes when opening attachments."
-    );
+    assert_eq!(notes[0]["text"], description);
     assert_eq!(notes[0]["detailDescriptionFlag"], true);
     assert_eq!(notes[0]["ticketId"], id);
     let notes_href = ticket["_info"]["notes_href"].as_str().unwrap();
@@ -402,23 +288,14 @@ async fn a_ticket_created_with_an_initial_description_gets_it_as_its_first_note(
 async fn a_note_written_without_a_member_names_the_api_member() {
     // Seed 000's quirk: notes written through the API are the API member's unless a member
     // or contact is named on the note.
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let admin = api
-        .find_id(
-            "system/members",
-            &format!("identifier = \"{ADMIN_IDENTIFIER}\""),
-        )
-        .await;
-    let ticket = help_desk_ticket(&api, "Note author").await["id"]
-        .as_i64()
-        .unwrap();
+    let (_sb, api) = demo().await;
+    let conditions = format!("identifier = \"{ADMIN_IDENTIFIER}\"");
+    let admin = api.find_id("system/members", &conditions).await;
+    let ticket = help_desk_ticket(&api, "Note author").await;
 
+    let text = json!({"text": "Rebooted the printer", "detailDescriptionFlag": true});
     let note = api
-        .create(
-            &format!("service/tickets/{ticket}/notes"),
-            json!({"text": "Rebooted the printer", "detailDescriptionFlag": true}),
-        )
+        .create(&format!("service/tickets/{ticket}/notes"), text)
         .await;
 
     assert_eq!(note["member"]["id"], admin, "{note}");
@@ -428,18 +305,13 @@ async fn a_note_written_without_a_member_names_the_api_member() {
 
 #[tokio::test]
 async fn a_note_naming_another_member_keeps_that_member() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (sb, api) = demo().await;
     let (tech, _) = sb.api_member("TechOne", "Admin").await;
-    let ticket = help_desk_ticket(&api, "Other author").await["id"]
-        .as_i64()
-        .unwrap();
+    let ticket = help_desk_ticket(&api, "Other author").await;
 
+    let text = json!({"text": "On site", "internalAnalysisFlag": true, "member": {"id": tech}});
     let note = api
-        .create(
-            &format!("service/tickets/{ticket}/notes"),
-            json!({"text": "On site", "internalAnalysisFlag": true, "member": {"id": tech}}),
-        )
+        .create(&format!("service/tickets/{ticket}/notes"), text)
         .await;
 
     assert_eq!(note["member"]["id"], tech, "{note}");
@@ -448,49 +320,35 @@ async fn a_note_naming_another_member_keeps_that_member() {
 
 #[tokio::test]
 async fn a_note_needs_one_of_its_kind_flags() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let ticket = help_desk_ticket(&api, "Flags").await["id"]
-        .as_i64()
-        .unwrap();
-    let reply = api
-        .post(
-            &format!("service/tickets/{ticket}/notes"),
-            json!({"text": "no flag"}),
-        )
-        .await;
+    let (_sb, api) = demo().await;
+    let ticket = help_desk_ticket(&api, "Flags").await;
+    let notes = format!("service/tickets/{ticket}/notes");
+    let reply = api.post(&notes, json!({"text": "no flag"})).await;
     assert_eq!(reply.status, 400, "{}", reply.text);
+}
+
+/// Asserts that a refused write answered 400 and left the tickets as `before` listed them.
+async fn assert_refused_and_nothing_written(api: &Api, reply: Reply, before: &[Value]) {
+    assert_eq!(reply.status, 400, "{}", reply.text);
+    assert_eq!(api.list("service/tickets?pageSize=1000").await, before);
 }
 
 #[tokio::test]
 async fn a_refused_post_writes_nothing() {
     // Arrange
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
+    let (_sb, api) = demo().await;
     let before = api.list("service/tickets?pageSize=1000").await;
     let alerts_new = status_id(&api, "Alerts", "New").await;
+    let mut body = ticket_with("Half-written?", "status", json!({"id": alerts_new}));
+    body["initialDescription"] = json!("This note must not exist either.");
 
     // Act
-    let reply = api
-        .post(
-            "service/tickets",
-            json!({
-                "summary": "Half-written?",
-                "board": {"name": "Help Desk"},
-                "company": {"identifier": "AcmeCorp"},
-                "status": {"id": alerts_new},
-                "initialDescription": "This note must not exist either.",
-            }),
-        )
-        .await;
+    let reply = api.post("service/tickets", body).await;
 
     // Assert
-    assert_eq!(reply.status, 400, "{}", reply.text);
-    assert_eq!(api.list("service/tickets?pageSize=1000").await, before);
+    assert_refused_and_nothing_written(&api, reply, &before).await;
     // No orphan note was left under the id the refused ticket would have had.
-    let next = help_desk_ticket(&api, "After").await["id"]
-        .as_i64()
-        .unwrap();
+    let next = help_desk_ticket(&api, "After").await;
     let orphan_notes = api.list(&format!("service/tickets/{next}/notes")).await;
     assert!(orphan_notes.is_empty(), "{orphan_notes:?}");
 }
@@ -498,55 +356,43 @@ async fn a_refused_post_writes_nothing() {
 #[tokio::test]
 async fn a_refused_patch_writes_nothing() {
     // Arrange: one good operation and one bad one.
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let id = help_desk_ticket(&api, "Atomic").await["id"]
-        .as_i64()
-        .unwrap();
+    let (_sb, api) = demo().await;
+    let id = help_desk_ticket(&api, "Atomic").await;
     let before = api.list("service/tickets?pageSize=1000").await;
     let alerts_new = status_id(&api, "Alerts", "New").await;
 
     // Act
+    let operations = json!([
+        {"op": "replace", "path": "summary", "value": "Changed"},
+        {"op": "replace", "path": "status", "value": {"id": alerts_new}},
+    ]);
     let reply = api
-        .patch(
-            &format!("service/tickets/{id}"),
-            json!([
-                {"op": "replace", "path": "summary", "value": "Changed"},
-                {"op": "replace", "path": "status", "value": {"id": alerts_new}},
-            ]),
-        )
+        .patch(&format!("service/tickets/{id}"), operations)
         .await;
 
     // Assert
-    assert_eq!(reply.status, 400, "{}", reply.text);
-    assert_eq!(api.list("service/tickets?pageSize=1000").await, before);
+    assert_refused_and_nothing_written(&api, reply, &before).await;
 }
 
 #[tokio::test]
 async fn a_refused_put_writes_nothing() {
-    let sb = TestSandbox::demo().await;
-    let api = sb.api();
-    let id = help_desk_ticket(&api, "Atomic put").await["id"]
-        .as_i64()
-        .unwrap();
-    let before = api.fetch(&format!("service/tickets/{id}")).await;
-    let reply = api
-        .put(
-            &format!("service/tickets/{id}"),
-            json!({"summary": "x".repeat(101), "board": {"name": "Help Desk"}, "company": {"identifier": "AcmeCorp"}}),
-        )
-        .await;
+    let (_sb, api) = demo().await;
+    let id = help_desk_ticket(&api, "Atomic put").await;
+    let path = format!("service/tickets/{id}");
+    let before = api.fetch(&path).await;
+    let reply = api.put(&path, ticket_body(&"x".repeat(101))).await;
     assert_eq!(reply.status, 400, "{}", reply.text);
-    assert_eq!(api.fetch(&format!("service/tickets/{id}")).await, before);
+    assert_eq!(api.fetch(&path).await, before);
 }
 
 #[tokio::test]
 async fn a_body_that_is_not_json_is_refused_with_400() {
     let sb = TestSandbox::demo().await;
-    let http = sb.http();
+    let url = format!("{}service/tickets", sb.sandbox.api_url());
     let creds = sb.admin();
-    let res = http
-        .post(format!("{}service/tickets", sb.sandbox.api_url()))
+    let res = sb
+        .http()
+        .post(url)
         .header("Authorization", creds.authorization())
         .header("clientId", &creds.client_id)
         .header("Content-Type", "application/json")
