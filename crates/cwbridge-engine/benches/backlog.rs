@@ -17,11 +17,13 @@
 
 use std::time::{Duration, Instant};
 
+use cwbridge_engine::EngineConfig;
 use cwbridge_engine::alert::AlertInput;
-use cwbridge_engine::{Engine, EngineConfig, Keyring};
 use cwbridge_store::{AlertRecord, Store, TenantId, now_ms};
 use futures_util::StreamExt;
 use sqlx::Row;
+
+mod common;
 
 const BACKLOG: usize = 100_000;
 const TENANTS: usize = 100;
@@ -30,10 +32,7 @@ const POSTS: usize = 50_000;
 const BEFORE_DEPTHS: [usize; 3] = [10, 1_000, 5_000];
 
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run())
+    common::run(run())
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -75,6 +74,15 @@ async fn run() -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Marks the alert `id`, claimed as `claim`, delivered as a ticket.
+async fn deliver(store: &Store, id: i64, claim: &str) -> anyhow::Result<()> {
+    let delivered = cwbridge_store::AlertState::Delivered;
+    store
+        .finish_alert(id, claim, delivered, Some(1), Some("ticket"), None)
+        .await?;
+    Ok(())
+}
+
 fn record(tenant: TenantId, key: String) -> AlertRecord {
     AlertRecord::received(
         tenant,
@@ -105,12 +113,8 @@ struct Case {
 /// queued, on today's schema.
 async fn lanes_case(depth: usize) -> anyhow::Result<Case> {
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&format!("sqlite://{}", dir.path().join("b.db").display())).await?;
-    let engine = Engine::new(
-        store.clone(),
-        Keyring::from_base64(&[Keyring::generate_key()])?,
-        EngineConfig::default(),
-    );
+    let store = common::sqlite(&dir, "b.db").await?;
+    let engine = common::engine(store.clone(), EngineConfig::default())?;
     let mut tenants = Vec::new();
     for i in 0..TENANTS {
         tenants.push(engine.create_tenant(&format!("MSP {i}")).await?.tenant.id);
@@ -131,16 +135,7 @@ async fn lanes_case(depth: usize) -> anyhow::Result<Case> {
             .claim_alert(t, 60_000, &claim)
             .await?
             .ok_or_else(|| anyhow::anyhow!("nothing due for {t}"))?;
-        store
-            .finish_alert(
-                a.id,
-                &claim,
-                cwbridge_store::AlertState::Delivered,
-                Some(1),
-                Some("ticket"),
-                None,
-            )
-            .await?;
+        deliver(&store, a.id, &claim).await?;
         store
             .insert_alerts(&[(record(t, format!("refill-{n}")), None)])
             .await?;
@@ -199,16 +194,7 @@ async fn lanes_case(depth: usize) -> anyhow::Result<Case> {
             most_received = most_received.max(store.received_alerts().await?);
         }
         if let Some(a) = store.claim_alert(t, 60_000, &claim).await? {
-            store
-                .finish_alert(
-                    a.id,
-                    &claim,
-                    cwbridge_store::AlertState::Delivered,
-                    Some(1),
-                    Some("ticket"),
-                    None,
-                )
-                .await?;
+            deliver(&store, a.id, &claim).await?;
             claimed += 1;
         }
         if turn > (claimed + CLAIMS) * 50 {
@@ -235,27 +221,19 @@ async fn before_case(depth: usize) -> anyhow::Result<f64> {
         dir.path().join("before.db").display()
     );
     let pool = sqlx::SqlitePool::connect(&url).await?;
-    sqlx::query("PRAGMA journal_mode = WAL")
-        .execute(&pool)
-        .await?;
-    sqlx::query("PRAGMA synchronous = NORMAL")
-        .execute(&pool)
-        .await?;
-    // The alerts table and indexes of migrations 0004 and 0007.
-    sqlx::query(
+    // WAL as the store uses it, then the alerts table and indexes of migrations 0004 and 0007.
+    for sql in [
+        "PRAGMA journal_mode = WAL",
+        "PRAGMA synchronous = NORMAL",
         "CREATE TABLE alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, tenant_id BIGINT NOT NULL, external_id TEXT NOT NULL, \
          alert_type TEXT NOT NULL, alert_key TEXT NOT NULL, summary TEXT NOT NULL, description TEXT NOT NULL, resolved BIGINT NOT NULL, \
          state TEXT NOT NULL, ticket_id BIGINT, action TEXT, attempts BIGINT NOT NULL, next_attempt_at BIGINT NOT NULL, \
          claimed_until BIGINT, last_error TEXT, created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, claimed_by TEXT)",
-    )
-    .execute(&pool)
-    .await?;
-    sqlx::query("CREATE INDEX alerts_due ON alerts (state, next_attempt_at)")
-        .execute(&pool)
-        .await?;
-    sqlx::query("CREATE INDEX alerts_by_tenant ON alerts (tenant_id, id)")
-        .execute(&pool)
-        .await?;
+        "CREATE INDEX alerts_due ON alerts (state, next_attempt_at)",
+        "CREATE INDEX alerts_by_tenant ON alerts (tenant_id, id)",
+    ] {
+        sqlx::query(sql).execute(&pool).await?;
+    }
     sqlx::query(
         "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i + 1 < $1) \
          INSERT INTO alerts (tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, attempts, next_attempt_at, created_at, updated_at) \

@@ -22,10 +22,11 @@ use std::time::{Duration, Instant};
 use connectwise_client::Fence;
 use connectwise_sandbox::{Faults, Sandbox, SandboxConfig, Seed};
 use cwbridge_engine::alert::AlertInput;
-use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring};
-use cwbridge_store::{AlertQuery, Store, TenantId};
+use cwbridge_engine::{ConnectionInput, Engine, EngineConfig};
+use cwbridge_store::{AlertQuery, TenantId};
 use futures_util::StreamExt;
 
+mod common;
 #[path = "../tests/it/pool.rs"]
 mod pool;
 
@@ -37,10 +38,7 @@ const HANGING: usize = 5;
 const LATENCY_MS: u64 = 200;
 
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run())
+    common::run(run())
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -125,11 +123,7 @@ impl Scenario {
         })
         .await?;
         let dir = tempfile::tempdir()?;
-        let store = Store::open(&format!(
-            "sqlite://{}",
-            dir.path().join("bench.db").display()
-        ))
-        .await?;
+        let store = common::sqlite(&dir, "bench.db").await?;
         let config = EngineConfig {
             connectwise_ca: sandbox.ca_pem().map(|p| p.as_bytes().to_vec()),
             fence: Fence::public_only()
@@ -137,19 +131,8 @@ impl Scenario {
                 .allow_http(true),
             ..EngineConfig::default()
         };
-        let engine = Engine::new(
-            store,
-            Keyring::from_base64(&[Keyring::generate_key()])?,
-            config.clone(),
-        );
-        let c = sandbox.credentials().clone();
-        let input = ConnectionInput {
-            site: c.site.clone(),
-            company_id: c.company_id.clone(),
-            public_key: c.public_key.clone(),
-            private_key: c.private_key.clone(),
-            client_id: c.client_id.clone(),
-        };
+        let engine = common::engine(store, config.clone())?;
+        let input = common::connection(&sandbox);
         let mut tenants = Vec::new();
         for i in 0..TENANTS {
             tenants.push(pool::alert_tenant(&engine, &format!("MSP {i}"), &input, "bench").await?);

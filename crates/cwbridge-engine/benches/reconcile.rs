@@ -21,9 +21,11 @@ use connectwise_sandbox::{Faults, Sandbox, SandboxConfig, Seed};
 use cwbridge_engine::account::AccountInput;
 use cwbridge_engine::billing::settings::BillingInput;
 use cwbridge_engine::billing::{DriftPolicy, Mode, plan};
-use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring};
-use cwbridge_store::{MappingRecord, Store};
+use cwbridge_engine::{Engine, EngineConfig};
+use cwbridge_store::{MappingRecord, TenantId};
 use futures_util::{StreamExt, TryStreamExt};
+
+mod common;
 
 const ACCOUNTS: usize = 10_000;
 const CHANGED: usize = ACCOUNTS / 20;
@@ -37,11 +39,32 @@ fn units(i: usize, extra: bool) -> Vec<String> {
     u
 }
 
+/// Puts the accounts numbered `which` (`acct00000`…), each with its two units and, if
+/// `extra`, a third.
+async fn put_accounts(
+    engine: &Engine,
+    tenant: TenantId,
+    which: std::ops::Range<usize>,
+    extra: bool,
+) -> anyhow::Result<()> {
+    for i in which {
+        let account = AccountInput {
+            alert_types: Vec::new(),
+            name: format!("Account {i}"),
+            units: units(i, extra),
+        };
+        engine.put_account(tenant, &account_id(i), &account).await?;
+    }
+    Ok(())
+}
+
+/// The external id of account `i`.
+fn account_id(i: usize) -> String {
+    format!("acct{i:05}")
+}
+
 fn main() -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    runtime.block_on(run())
+    common::run(run())
 }
 
 async fn run() -> anyhow::Result<()> {
@@ -57,50 +80,34 @@ async fn run() -> anyhow::Result<()> {
     let c = sandbox.credentials().clone();
     let ca = sandbox.ca_pem().unwrap_or_default().as_bytes().to_vec();
     let dir = tempfile::tempdir()?;
-    let store = Store::open(&format!(
-        "sqlite://{}",
-        dir.path().join("bench.db").display()
-    ))
-    .await?;
-    let engine = Engine::new(
-        store.clone(),
-        Keyring::from_base64(&[Keyring::generate_key()])?,
-        EngineConfig {
-            connectwise_ca: Some(ca.clone()),
-            fence: connectwise_client::Fence::public_only()
-                .allow_network("127.0.0.1/32".parse().unwrap()),
-            ..EngineConfig::default()
-        },
-    );
+    let store = common::sqlite(&dir, "bench.db").await?;
+    let config = EngineConfig {
+        connectwise_ca: Some(ca.clone()),
+        fence: connectwise_client::Fence::public_only()
+            .allow_network("127.0.0.1/32".parse().unwrap()),
+        ..EngineConfig::default()
+    };
+    let engine = common::engine(store.clone(), config)?;
     let tenant = engine.create_tenant("Bench MSP").await?.tenant.id;
     engine
-        .save_connection(
-            tenant,
-            &ConnectionInput {
-                site: c.site.clone(),
-                company_id: c.company_id.clone(),
-                public_key: c.public_key.clone(),
-                private_key: c.private_key.clone(),
-                client_id: c.client_id.clone(),
-            },
-        )
+        .save_connection(tenant, &common::connection(&sandbox))
         .await?;
-    engine
-        .set_billing(
-            tenant,
-            &BillingInput {
-                product: "DMARC-MONITOR".into(),
-                agreement_type: "Managed Services".into(),
-                mode: Mode::Bundled,
-                drift_policy: DriftPolicy::Report,
-                schedule_hours: 0,
-            },
-        )
-        .await?;
-    let admin = Client::builder(c.clone())
-        .extra_ca_pem(ca)
-        .max_concurrency(AT_ONCE)
-        .build()?;
+    let bundled = BillingInput {
+        product: "DMARC-MONITOR".into(),
+        agreement_type: "Managed Services".into(),
+        mode: Mode::Bundled,
+        drift_policy: DriftPolicy::Report,
+        schedule_hours: 0,
+    };
+    engine.set_billing(tenant, &bundled).await?;
+    // The admin's client, and a client for the naive reconcile (counting its own requests).
+    let client = || {
+        Client::builder(c.clone())
+            .extra_ca_pem(ca.clone())
+            .max_concurrency(AT_ONCE)
+            .build()
+    };
+    let admin = client()?;
     let companies: Vec<Company> = admin
         .company()
         .companies()
@@ -112,30 +119,15 @@ async fn run() -> anyhow::Result<()> {
         .try_collect()
         .await?;
     anyhow::ensure!(companies.len() == ACCOUNTS, "{} companies", companies.len());
+    put_accounts(&engine, tenant, 0..ACCOUNTS, false).await?;
     for (i, company) in companies.iter().enumerate() {
-        let id = format!("acct{i:05}");
-        engine
-            .put_account(
-                tenant,
-                &id,
-                &AccountInput {
-                    alert_types: Vec::new(),
-                    name: format!("Account {i}"),
-                    units: units(i, false),
-                },
-            )
-            .await?;
-        store
-            .put_mapping(
-                tenant,
-                &MappingRecord {
-                    external_id: id,
-                    company_id: company.id.unwrap_or_default(),
-                    company_name: company.name.clone().unwrap_or_default(),
-                    agreement_id: None,
-                },
-            )
-            .await?;
+        let mapping = MappingRecord {
+            external_id: account_id(i),
+            company_id: company.id.unwrap_or_default(),
+            company_name: company.name.clone().unwrap_or_default(),
+            agreement_id: None,
+        };
+        store.put_mapping(tenant, &mapping).await?;
     }
     let first = Instant::now();
     let report = engine.billing_apply(tenant, false).await?;
@@ -157,20 +149,7 @@ async fn run() -> anyhow::Result<()> {
     })?;
 
     // cwbridge: 5% of the accounts gain a unit; plan and apply.
-    for i in 0..CHANGED {
-        let id = format!("acct{i:05}");
-        engine
-            .put_account(
-                tenant,
-                &id,
-                &AccountInput {
-                    alert_types: Vec::new(),
-                    name: format!("Account {i}"),
-                    units: units(i, true),
-                },
-            )
-            .await?;
-    }
+    put_accounts(&engine, tenant, 0..CHANGED, true).await?;
     let t = Instant::now();
     let ours = engine.billing_apply(tenant, false).await?;
     let ours_secs = t.elapsed().as_secs_f64();
@@ -183,20 +162,7 @@ async fn run() -> anyhow::Result<()> {
     // Naive: another 5% gain a unit; read every agreement's additions, write what differs.
     let installation = store.installation_id().await?;
     let settings = engine.billing(tenant).await?;
-    for i in CHANGED..2 * CHANGED {
-        let id = format!("acct{i:05}");
-        engine
-            .put_account(
-                tenant,
-                &id,
-                &AccountInput {
-                    alert_types: Vec::new(),
-                    name: format!("Account {i}"),
-                    units: units(i, true),
-                },
-            )
-            .await?;
-    }
+    put_accounts(&engine, tenant, CHANGED..2 * CHANGED, true).await?;
     let agreements: Vec<Agreement> = admin
         .finance()
         .agreements()
@@ -210,10 +176,7 @@ async fn run() -> anyhow::Result<()> {
         .iter()
         .filter_map(|a| Some((a.company.as_ref()?.id?, a.id?)))
         .collect();
-    let naive_client = Client::builder(c.clone())
-        .extra_ca_pem(sandbox.ca_pem().unwrap_or_default().as_bytes().to_vec())
-        .max_concurrency(AT_ONCE)
-        .build()?;
+    let naive_client = client()?;
     let accounts = engine.accounts(tenant).await?;
     let written = Arc::new(AtomicU64::new(0));
     let t = Instant::now();
@@ -239,15 +202,10 @@ async fn run() -> anyhow::Result<()> {
                 agreement,
             );
             async move {
-                let additions: Vec<Addition> = client
-                    .finance()
-                    .additions(agreement)
-                    .list()
-                    .page_size(1000)
-                    .send()
-                    .await?;
+                let additions = client.finance().additions(agreement);
+                let lines: Vec<Addition> = additions.list().page_size(1000).send().await?;
                 if let (Some(line), Some(want)) = (
-                    additions
+                    lines
                         .iter()
                         .find(|a| a.serial_number.as_deref() == Some(marker.as_str())),
                     wanted.first(),
@@ -257,11 +215,7 @@ async fn run() -> anyhow::Result<()> {
                     let patch = Patch::new()
                         .replace("quantity", want.quantity)
                         .replace("description", &want.description);
-                    client
-                        .finance()
-                        .additions(agreement)
-                        .patch(line.id.unwrap_or_default(), &patch)
-                        .await?;
+                    additions.patch(line.id.unwrap_or_default(), &patch).await?;
                     written.fetch_add(1, Ordering::Relaxed);
                 }
                 Ok::<_, connectwise_client::Error>(())

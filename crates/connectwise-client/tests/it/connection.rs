@@ -2,18 +2,12 @@
 
 use connectwise_client::models::{Member, SecurityRole, SecurityRoleReference};
 use connectwise_client::{Error, ErrorKind};
-use connectwise_sandbox::{SandboxConfig, Seed};
 
-use crate::helpers::Site;
+use crate::helpers::{Site, assert_error};
 
 #[tokio::test]
 async fn the_codebase_comes_from_companyinfo() {
-    let site = Site::start(SandboxConfig {
-        seed: Some(Seed::Demo),
-        codebase: "v2025_1/".into(),
-        ..SandboxConfig::ephemeral()
-    })
-    .await;
+    let site = Site::demo_with(|config| config.codebase = "v2025_1/".into()).await;
     let client = site.client();
     assert_eq!(client.codebase().await.unwrap(), "v2025_1/");
     let boards = client.service().boards().list().send().await.unwrap();
@@ -42,20 +36,15 @@ async fn an_upgrade_that_moves_the_codebase_is_followed() {
 #[tokio::test]
 async fn an_unknown_company_id_is_a_config_error_naming_it() {
     let site = Site::demo().await;
-    let mut creds = site.credentials();
-    creds.company_id = "nosuchmsp".into();
-    let client = site.builder_for(creds).build().unwrap();
+    let client = site.client_as(|creds| creds.company_id = "nosuchmsp".into());
     let err = client.service().boards().list().send().await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Config);
-    assert!(err.to_string().contains("nosuchmsp"), "{err}");
+    assert_error(&err, ErrorKind::Config, "nosuchmsp");
 }
 
 #[tokio::test]
 async fn a_wrong_private_key_is_an_authentication_error_that_does_not_print_it() {
     let site = Site::demo().await;
-    let mut creds = site.credentials();
-    creds.private_key = "WrongWrongWrong1".into();
-    let client = site.builder_for(creds).build().unwrap();
+    let client = site.client_as(|creds| creds.private_key = "WrongWrongWrong1".into());
     let err = client.service().tickets().get(1).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Authentication);
     assert_eq!(err.status().map(|s| s.as_u16()), Some(401));
@@ -105,32 +94,27 @@ async fn a_role_without_a_permission_gets_a_permission_error_naming_it() {
         .create_api_key(member.id.unwrap(), "tests")
         .await
         .unwrap();
-    let mut creds = site.credentials();
-    creds.public_key = key.public_key.unwrap();
-    creds.private_key = key.private_key.unwrap();
-    let client = site.builder_for(creds).build().unwrap();
+    let client = site.client_as(|creds| {
+        creds.public_key = key.public_key.unwrap();
+        creds.private_key = key.private_key.unwrap();
+    });
 
     // Act
     let err = client.service().tickets().list().send().await.unwrap_err();
 
     // Assert
-    assert_eq!(err.kind(), ErrorKind::Permission);
-    assert!(err.to_string().contains("Service Tickets"), "{err}");
+    assert_error(&err, ErrorKind::Permission, "Service Tickets");
 }
 
 #[tokio::test]
 async fn the_pinned_api_version_is_sent_and_an_unsupported_one_is_refused() {
     let site = Site::demo().await;
-    let old = site.builder().api_version("2019.1").build().unwrap();
-    old.service().priorities().list().send().await.unwrap();
-    let future = site.builder().api_version("1999.1").build().unwrap();
-    let err = future
-        .service()
-        .priorities()
-        .list()
-        .send()
-        .await
-        .unwrap_err();
+    let priorities = async |version: &str| {
+        let client = site.client_with(|b| b.api_version(version));
+        client.service().priorities().list().send().await
+    };
+    priorities("2019.1").await.unwrap();
+    let err = priorities("1999.1").await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Validation);
     assert_eq!(err.code(), Some("InvalidVersion"));
     assert!(matches!(err, Error::Api { .. }));

@@ -6,7 +6,7 @@ use std::time::Duration;
 use connectwise_client::conditions::field;
 use connectwise_client::models::{ServiceNote, ServiceStatusReference, Ticket};
 use connectwise_client::{Client, Patch};
-use connectwise_sandbox::{Faults, LostMode, Preset};
+use connectwise_sandbox::{Faults, LostMode};
 use cwbridge_engine::Engine;
 use cwbridge_engine::account::AccountInput;
 use cwbridge_engine::alert::{AlertInput, AlertPolicyInput, AlertView};
@@ -18,12 +18,18 @@ use cwbridge_testkit::{Site, engines};
 
 /// A tenant with tickets set up (Help Desk, New, Priority 3, Alert type) and Acme mapped.
 async fn alert_tenant(site: &Site, engine: &Engine, name: &str) -> TenantId {
-    let input = site
-        .api_member(name, &Preset::BillingTickets.grants())
-        .await;
+    let input = site.seed_member(name).await;
     crate::pool::alert_tenant(engine, name, &input, "EasyDMARC")
         .await
         .unwrap()
+}
+
+/// A tenant as [`alert_tenant`] makes it, and the start of its tickets' markers
+/// (`externalXRef`).
+async fn marked_tenant(site: &Site, engine: &Engine, name: &str) -> (TenantId, String) {
+    let t = alert_tenant(site, engine, name).await;
+    let installation = engine.store().installation_id().await.unwrap();
+    (t, format!("cwb-{installation}-{t}-"))
 }
 
 fn alert(key: &str, summary: &str, resolved: bool) -> AlertInput {
@@ -37,6 +43,52 @@ fn alert(key: &str, summary: &str, resolved: bool) -> AlertInput {
         ),
         resolved,
     }
+}
+
+/// Receives `alert(key, summary, resolved)` for tenant `t`.
+async fn receive(
+    engine: &Engine,
+    t: TenantId,
+    key: &str,
+    summary: &str,
+    resolved: bool,
+) -> AlertView {
+    let input = alert(key, summary, resolved);
+    engine.receive_alert(t, &input).await.unwrap()
+}
+
+/// Receives `count` open alerts `summary` for tenant `t`, keyed `{keys}-0`, `{keys}-1`…
+async fn receive_many(
+    engine: &Engine,
+    t: TenantId,
+    keys: &str,
+    count: usize,
+    summary: &str,
+) -> Vec<AlertView> {
+    let mut received = Vec::new();
+    for i in 0..count {
+        received.push(receive(engine, t, &format!("{keys}-{i}"), summary, false).await);
+    }
+    received
+}
+
+/// Sets the sandbox's faults: the defaults, as `set` changes them.
+fn faults(site: &Site, set: impl FnOnce(&mut Faults)) {
+    let mut faults = Faults::default();
+    set(&mut faults);
+    site.sandbox.set_faults(faults).unwrap();
+}
+
+/// Sets what `dmarc-record-changed` alerts do on resolve and after their ticket is closed.
+async fn set_policy(engine: &Engine, t: TenantId, note_on_resolve: bool, recur_after_close: &str) {
+    let policy = AlertPolicyInput {
+        note_on_resolve,
+        recur_after_close: recur_after_close.into(),
+    };
+    engine
+        .set_alert_policy(t, "dmarc-record-changed", &policy)
+        .await
+        .unwrap();
 }
 
 /// Delivers everything due; waits for retries to come due, up to 20 s.
@@ -88,53 +140,28 @@ async fn close(cw: &Client, ticket: i64) {
         .await
         .unwrap()[0]
         .id;
-    cw.service()
-        .tickets()
-        .patch(
-            ticket,
-            &Patch::new().replace(
-                "status",
-                ServiceStatusReference {
-                    id: closed,
-                    ..Default::default()
-                },
-            ),
-        )
-        .await
-        .unwrap();
+    let status = ServiceStatusReference {
+        id: closed,
+        ..Default::default()
+    };
+    let patch = Patch::new().replace("status", status);
+    cw.service().tickets().patch(ticket, &patch).await.unwrap();
 }
 
 #[tokio::test]
 async fn an_alert_becomes_one_ticket_and_its_repeats_become_notes() {
     let site = Site::demo().await;
     let cw = site.admin_client();
-    for (n, (engine, db)) in engines(&site.config()).await.into_iter().enumerate() {
-        let t = alert_tenant(&site, &engine, &format!("Alerts{n}")).await;
-        let prefix = format!(
-            "cwb-{}-{}-",
-            engine.store().installation_id().await.unwrap(),
-            t
+    for (engine, db) in engines(&site.config()).await {
+        let (t, prefix) = marked_tenant(&site, &engine, &format!("Alerts{}", db.label)).await;
+        let (key, summary) = (
+            "acme.example/dmarc",
+            "DMARC record changed for acme.example",
         );
 
-        let first = engine
-            .receive_alert(
-                t,
-                &alert(
-                    "acme.example/dmarc",
-                    "DMARC record changed for acme.example",
-                    false,
-                ),
-            )
-            .await
-            .unwrap();
+        let first = receive(&engine, t, key, summary, false).await;
         assert_eq!(first.state, "queued", "stored, not yet delivered");
-        engine
-            .receive_alert(
-                t,
-                &alert("acme.example/dmarc", "DMARC record changed again", false),
-            )
-            .await
-            .unwrap();
+        receive(&engine, t, key, "DMARC record changed again", false).await;
         let done = drain(&engine, t).await;
 
         assert!(
@@ -145,30 +172,26 @@ async fn an_alert_becomes_one_ticket_and_its_repeats_become_notes() {
         let tickets = tickets_with(cw, &prefix).await;
         assert_eq!(tickets.len(), 1, "one ticket for one alert key");
         let ticket = &tickets[0];
-        assert_eq!(
+        // Its summary, company, board and type.
+        let made = (
             ticket.summary.as_deref(),
-            Some("DMARC record changed for acme.example")
-        );
-        assert_eq!(ticket.company.as_ref().and_then(|c| c.id), Some(1));
-        assert_eq!(
+            ticket.company.as_ref().and_then(|c| c.id),
             ticket.board.as_ref().and_then(|b| b.name.as_deref()),
-            Some("Help Desk")
+            ticket.r#type.as_ref().and_then(|b| b.name.as_deref()),
         );
         assert_eq!(
-            ticket.r#type.as_ref().and_then(|b| b.name.as_deref()),
-            Some("Alert")
+            made,
+            (Some(summary), Some(1), Some("Help Desk"), Some("Alert"))
         );
         let id = ticket.id.unwrap();
         let notes = notes(cw, id).await;
         // The description, as ConnectWise keeps it (the initial description note), is the
         // alert's text exactly; the repeat is one note, signed.
+        let description = alert(key, summary, false).description;
         assert!(
-            notes.iter().any(|n| n.text.as_deref()
-                == Some(
-                    alert("", "DMARC record changed for acme.example", false)
-                        .description
-                        .as_str()
-                )),
+            notes
+                .iter()
+                .any(|n| n.text.as_deref() == Some(description.as_str())),
             "{notes:#?}"
         );
         let repeats: Vec<_> = notes
@@ -195,24 +218,13 @@ async fn resolves_and_recurrences_follow_the_alert_types_policy() {
     let site = Site::demo().await;
     let cw = site.admin_client();
     let (engine, db) = engines(&site.config()).await.remove(0);
-    let t = alert_tenant(&site, &engine, "Policies").await;
-    let prefix = format!(
-        "cwb-{}-{}-",
-        engine.store().installation_id().await.unwrap(),
-        t
-    );
-    engine
-        .receive_alert(t, &alert("k1", "SPF failing", false))
-        .await
-        .unwrap();
+    let (t, prefix) = marked_tenant(&site, &engine, "Policies").await;
+    receive(&engine, t, "k1", "SPF failing", false).await;
     drain(&engine, t).await;
     let ticket = tickets_with(cw, &prefix).await[0].id.unwrap();
 
     // By default a resolve changes nothing in ConnectWise (statuses stay independent).
-    engine
-        .receive_alert(t, &alert("k1", "SPF passing again", true))
-        .await
-        .unwrap();
+    receive(&engine, t, "k1", "SPF passing again", true).await;
     let latest = drain(&engine, t).await;
     assert_eq!(
         (latest[0].state.as_str(), latest[0].action.as_deref()),
@@ -224,52 +236,23 @@ async fn resolves_and_recurrences_follow_the_alert_types_policy() {
     let before = notes(cw, ticket).await.len();
 
     // With the policy, a resolve adds a note…
-    engine
-        .set_alert_policy(
-            t,
-            "dmarc-record-changed",
-            &AlertPolicyInput {
-                note_on_resolve: true,
-                recur_after_close: "new".into(),
-            },
-        )
-        .await
-        .unwrap();
-    engine
-        .receive_alert(t, &alert("k1", "SPF passing", true))
-        .await
-        .unwrap();
+    set_policy(&engine, t, true, "new").await;
+    receive(&engine, t, "k1", "SPF passing", true).await;
     drain(&engine, t).await;
     assert_eq!(notes(cw, ticket).await.len(), before + 1);
 
     // …a recurrence after the ticket was closed opens a new ticket (policy `new`)…
     close(cw, ticket).await;
-    engine
-        .receive_alert(t, &alert("k1", "SPF failing again", false))
-        .await
-        .unwrap();
+    receive(&engine, t, "k1", "SPF failing again", false).await;
     drain(&engine, t).await;
     let tickets = tickets_with(cw, &prefix).await;
     assert_eq!(tickets.len(), 2);
     let second = tickets.iter().map(|t| t.id.unwrap()).max().unwrap();
 
     // …or reopens it (policy `reopen`).
-    engine
-        .set_alert_policy(
-            t,
-            "dmarc-record-changed",
-            &AlertPolicyInput {
-                note_on_resolve: false,
-                recur_after_close: "reopen".into(),
-            },
-        )
-        .await
-        .unwrap();
+    set_policy(&engine, t, false, "reopen").await;
     close(cw, second).await;
-    engine
-        .receive_alert(t, &alert("k1", "SPF failing once more", false))
-        .await
-        .unwrap();
+    receive(&engine, t, "k1", "SPF failing once more", false).await;
     let latest = drain(&engine, t).await;
     assert_eq!(latest[0].action.as_deref(), Some("reopen"));
     assert_eq!(tickets_with(cw, &prefix).await.len(), 2);
@@ -282,29 +265,15 @@ async fn resolves_and_recurrences_follow_the_alert_types_policy() {
 async fn lost_answers_never_duplicate_a_ticket_or_a_note() {
     let site = Site::demo().await;
     let cw = site.admin_client();
-    for (n, (engine, db)) in engines(&site.config()).await.into_iter().enumerate() {
-        let t = alert_tenant(&site, &engine, &format!("Lossy{n}")).await;
-        let prefix = format!(
-            "cwb-{}-{}-",
-            engine.store().installation_id().await.unwrap(),
-            t
-        );
-        engine
-            .receive_alert(t, &alert("lossy", "First", false))
-            .await
-            .unwrap();
-        engine
-            .receive_alert(t, &alert("lossy", "Second", false))
-            .await
-            .unwrap();
+    for (engine, db) in engines(&site.config()).await {
+        let (t, prefix) = marked_tenant(&site, &engine, &format!("Lossy{}", db.label)).await;
+        receive(&engine, t, "lossy", "First", false).await;
+        receive(&engine, t, "lossy", "Second", false).await;
         // The ticket's create and the note's create are both carried out, answers lost.
-        site.sandbox
-            .set_faults(Faults {
-                lose_next_writes: 2,
-                lost_response_mode: LostMode::Drop,
-                ..Faults::default()
-            })
-            .unwrap();
+        faults(&site, |f| {
+            f.lose_next_writes = 2;
+            f.lost_response_mode = LostMode::Drop;
+        });
 
         let done = drain(&engine, t).await;
 
@@ -343,10 +312,7 @@ async fn alerts_not_forwarded_are_skipped_and_permanent_failures_kept_with_their
         .set_alert_route(t, "g-acme", &["spf-failing".into()])
         .await
         .unwrap();
-    engine
-        .receive_alert(t, &alert("x", "Not forwarded", false))
-        .await
-        .unwrap();
+    receive(&engine, t, "x", "Not forwarded", false).await;
     engine
         .put_account(
             t,
@@ -371,15 +337,12 @@ async fn alerts_not_forwarded_are_skipped_and_permanent_failures_kept_with_their
     assert_eq!(failed.state, "failed");
     assert!(failed.last_error.unwrap().contains("not mapped"));
     // Mapped now: the retry button delivers it.
+    let company_2 = MappingInput {
+        company_id: 2,
+        agreement_id: None,
+    };
     engine
-        .map_account(
-            t,
-            "g-unmapped",
-            &MappingInput {
-                company_id: 2,
-                agreement_id: None,
-            },
-        )
+        .map_account(t, "g-unmapped", &company_2)
         .await
         .unwrap();
     engine.retry_alert(t, failing.id).await.unwrap();
@@ -427,19 +390,12 @@ async fn a_tenant_whose_connectwise_hangs_does_not_hold_up_another_tenants_alert
         let stuck = alert_tenant(&site, &engine, &format!("Stuck{}", db.label)).await;
 
         // The healthy tenant alone, for comparison.
-        for i in 0..6 {
-            engine
-                .receive_alert(healthy, &alert(&format!("alone-{i}"), "alone", false))
-                .await
-                .unwrap();
-        }
+        receive_many(&engine, healthy, "alone", 6, "alone").await;
         let alone = deliver_all(&engine, healthy).await;
 
         // The other tenant's ConnectWise now accepts connections and never answers; its
         // alerts are queued first, so an "oldest first" worker would serve them first.
-        let input = site
-            .api_member(&format!("S2{}", db.label), &Preset::BillingTickets.grants())
-            .await;
+        let input = site.seed_member(&format!("S2{}", db.label)).await;
         let (_, report) = engine
             .save_connection(
                 stuck,
@@ -452,21 +408,8 @@ async fn a_tenant_whose_connectwise_hangs_does_not_hold_up_another_tenants_alert
             .unwrap();
         assert!(!report.ok);
         hang.store(true, std::sync::atomic::Ordering::SeqCst);
-        for i in 0..10 {
-            engine
-                .receive_alert(stuck, &alert(&format!("stuck-{i}"), "stuck", false))
-                .await
-                .unwrap();
-        }
-        for i in 0..6 {
-            engine
-                .receive_alert(
-                    healthy,
-                    &alert(&format!("busy-{i}"), "beside a hanging tenant", false),
-                )
-                .await
-                .unwrap();
-        }
+        receive_many(&engine, stuck, "stuck", 10, "stuck").await;
+        receive_many(&engine, healthy, "busy", 6, "beside a hanging tenant").await;
         let beside = deliver_all(&engine, healthy).await;
 
         let delivered = engine.alerts(healthy).await.unwrap();
@@ -498,20 +441,9 @@ async fn transient_failures_stop_at_the_retry_cap_and_free_the_keys_later_alerts
     };
     for (engine, db) in engines(&config).await {
         let t = alert_tenant(&site, &engine, &format!("Capped{}", db.label)).await;
-        site.sandbox
-            .set_faults(Faults {
-                error_rate: 1.0,
-                ..Faults::default()
-            })
-            .unwrap();
-        let first = engine
-            .receive_alert(t, &alert("capped", "first", false))
-            .await
-            .unwrap();
-        let second = engine
-            .receive_alert(t, &alert("capped", "second", false))
-            .await
-            .unwrap();
+        faults(&site, |f| f.error_rate = 1.0);
+        let first = receive(&engine, t, "capped", "first", false).await;
+        let second = receive(&engine, t, "capped", "second", false).await;
         // Attempt 1 fails and is retried; attempt 2 fails and is the last.
         for _ in 0..100 {
             while engine.deliver_next().await.unwrap() {}
@@ -551,20 +483,8 @@ async fn a_tenant_whose_connectwise_keeps_failing_is_paused_as_a_whole() {
     let site = Site::demo().await;
     for (engine, db) in engines(&site.config()).await {
         let t = alert_tenant(&site, &engine, &format!("Failing{}", db.label)).await;
-        site.sandbox
-            .set_faults(Faults {
-                error_rate: 1.0,
-                ..Faults::default()
-            })
-            .unwrap();
-        let mut ids = Vec::new();
-        for i in 0..6 {
-            let a = engine
-                .receive_alert(t, &alert(&format!("down-{i}"), "down", false))
-                .await
-                .unwrap();
-            ids.push(a.id);
-        }
+        faults(&site, |f| f.error_rate = 1.0);
+        let down = receive_many(&engine, t, "down", 6, "down").await;
         // Five deliveries fail in a row: the tenant is paused, and says why.
         for _ in 0..5 {
             assert!(engine.deliver_next().await.unwrap());
@@ -581,7 +501,7 @@ async fn a_tenant_whose_connectwise_keeps_failing_is_paused_as_a_whole() {
         let worker = Worker::start(&engine);
         tokio::time::sleep(Duration::from_millis(1500)).await;
         worker.stop().await;
-        let sixth = engine.alert(t, ids[5]).await.unwrap();
+        let sixth = engine.alert(t, down[5].id).await.unwrap();
         assert_eq!(sixth.attempts, 0, "{sixth:#?}");
         site.sandbox.set_faults(Faults::default()).unwrap();
         db.cleanup().await;

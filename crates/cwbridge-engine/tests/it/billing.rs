@@ -5,15 +5,16 @@
 use connectwise_client::conditions::field;
 use connectwise_client::models::{Addition, IvItemReference};
 use connectwise_client::{Client, Patch};
-use connectwise_sandbox::{Faults, LostMode, Preset};
-use cwbridge_engine::account::AccountInput;
+use connectwise_sandbox::{Faults, LostMode};
 use cwbridge_engine::billing::settings::BillingInput;
 use cwbridge_engine::billing::{Change, DriftPolicy, Mode};
 use cwbridge_engine::mapping::MappingInput;
 use cwbridge_engine::{Engine, EngineError};
 use cwbridge_store::TenantId;
 
-use cwbridge_testkit::{Site, engines};
+use crate::helpers::connected_tenant;
+use crate::pool::put_acme;
+use cwbridge_testkit::{Site, TestDb, engines};
 
 async fn company_id(cw: &Client, identifier: &str) -> i64 {
     cw.company()
@@ -53,43 +54,40 @@ async fn additions(cw: &Client, agreement: i64) -> Vec<Addition> {
         .unwrap()
 }
 
-fn units(u: &[&str]) -> Vec<String> {
-    u.iter().map(|s| s.to_string()).collect()
+/// Step 2's settings: DMARC monitoring on Managed Services agreements, billed by `mode`,
+/// hand edits reported, on demand only.
+fn billing(mode: Mode) -> BillingInput {
+    BillingInput {
+        product: "DMARC-MONITOR".into(),
+        agreement_type: "Managed Services".into(),
+        mode,
+        drift_policy: DriftPolicy::Report,
+        schedule_hours: 0,
+    }
 }
 
-/// A tenant connected with seed 004's role, billing per unit, with Acme mapped.
+/// Maps the account `account` to `company_id` (on its default agreement unless one is named).
+async fn map(
+    engine: &Engine,
+    t: TenantId,
+    account: &str,
+    company_id: i64,
+    agreement_id: Option<i64>,
+) -> cwbridge_engine::Result<()> {
+    let mapping = MappingInput {
+        company_id,
+        agreement_id,
+    };
+    engine.map_account(t, account, &mapping).await.map(drop)
+}
+
+/// A tenant connected with seed 004's role, billing by `mode`, with Acme (two domains)
+/// mapped as suggested.
 async fn billing_tenant(site: &Site, engine: &Engine, mode: Mode) -> TenantId {
-    let input = site
-        .api_member(
-            &format!("Billing{}", rand_suffix()),
-            &Preset::BillingTickets.grants(),
-        )
-        .await;
-    let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
-    engine.save_connection(t, &input).await.unwrap();
-    engine
-        .set_billing(
-            t,
-            &BillingInput {
-                product: "DMARC-MONITOR".into(),
-                agreement_type: "Managed Services".into(),
-                mode,
-                drift_policy: DriftPolicy::Report,
-                schedule_hours: 0,
-            },
-        )
-        .await
-        .unwrap();
-    engine
-        .put_account(
-            t,
-            "g-acme",
-            &AccountInput {
-                alert_types: Vec::new(),
-                name: "Acme Corporation".into(),
-                units: units(&["acme.example", "mail.acme.example"]),
-            },
-        )
+    let input = site.seed_member(&format!("Billing{}", rand_suffix())).await;
+    let t = connected_tenant(engine, &input).await;
+    engine.set_billing(t, &billing(mode)).await.unwrap();
+    put_acme(engine, t, &["acme.example", "mail.acme.example"])
         .await
         .unwrap();
     let rows = engine.mapping_overview(t).await.unwrap();
@@ -100,24 +98,48 @@ async fn billing_tenant(site: &Site, engine: &Engine, mode: Mode) -> TenantId {
         rows[0].account.mapping.is_none(),
         "suggestions are never applied on their own"
     );
-    engine
-        .map_account(
-            t,
-            "g-acme",
-            &MappingInput {
-                company_id: suggestion.company_id,
-                agreement_id: None,
-            },
-        )
+    map(engine, t, "g-acme", suggestion.company_id, None)
         .await
         .unwrap();
     t
+}
+
+/// An engine on the first test database whose tenant bills Acme bundled, applied once;
+/// answers it, its database, the tenant, Acme's company id and the Managed Services agreement
+/// the bundle is on.
+async fn bundled(site: &Site) -> (Engine, TestDb, TenantId, i64, i64) {
+    let cw = site.admin_client();
+    let acme = company_id(cw, "AcmeCorp").await;
+    let agreement = managed_agreement(cw, acme).await;
+    let (engine, db) = engines(&site.config()).await.remove(0);
+    let t = billing_tenant(site, &engine, Mode::Bundled).await;
+    engine.billing_apply(t, false).await.unwrap();
+    (engine, db, t, acme, agreement)
+}
+
+/// Asserts a full plan finds nothing left to change.
+async fn assert_settled(engine: &Engine, t: TenantId) {
+    let plan = engine.billing_plan(t, true).await.unwrap();
+    assert!(plan.changes.is_empty(), "{plan:#?}");
 }
 
 fn rand_suffix() -> u32 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     N.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Whether `a` carries one of our markers (`prefix` names the installation).
+fn is_ours(a: &Addition, prefix: &str) -> bool {
+    a.serial_number
+        .as_deref()
+        .is_some_and(|s| s.starts_with(prefix))
+}
+
+/// The line `id` (as ConnectWise has it now) on `agreement`.
+async fn line(cw: &Client, agreement: i64, id: Option<i64>) -> Addition {
+    let all = additions(cw, agreement).await;
+    all.into_iter().find(|a| a.id == id).unwrap()
 }
 
 fn kinds(changes: &[Change]) -> Vec<&'static str> {
@@ -174,14 +196,7 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
         let after = additions(cw, agreement).await;
         assert_eq!(after.len(), before + 2);
         let prefix = format!("cwb-{}-", engine.store().installation_id().await.unwrap());
-        let ours: Vec<&Addition> = after
-            .iter()
-            .filter(|a| {
-                a.serial_number
-                    .as_deref()
-                    .is_some_and(|s| s.starts_with(&prefix))
-            })
-            .collect();
+        let ours: Vec<&Addition> = after.iter().filter(|a| is_ours(a, &prefix)).collect();
         assert_eq!(ours.len(), 2);
         assert!(ours.iter().any(|a| a.description.as_deref()
             == Some("DMARC Monitoring (per sending domain): mail.acme.example")));
@@ -199,27 +214,14 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
         );
 
         // A unit goes away: its line is cancelled (an end date), not deleted.
-        engine
-            .put_account(
-                t,
-                "g-acme",
-                &AccountInput {
-                    alert_types: Vec::new(),
-                    name: "Acme Corporation".into(),
-                    units: units(&["acme.example"]),
-                },
-            )
-            .await
-            .unwrap();
+        put_acme(&engine, t, &["acme.example"]).await.unwrap();
         let applied = engine.billing_apply(t, false).await.unwrap();
         assert_eq!(applied.done.get("cancel"), Some(&1), "{applied:#?}");
         let after = additions(cw, agreement).await;
         let cancelled = after
             .iter()
             .find(|a| {
-                a.serial_number
-                    .as_deref()
-                    .is_some_and(|s| s.starts_with(&prefix))
+                is_ours(a, &prefix)
                     && a.description
                         .as_deref()
                         .is_some_and(|d| d.ends_with("mail.acme.example"))
@@ -231,14 +233,7 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
             (foreign_now.quantity, foreign_now.cancelled_date.as_deref()),
             (Some(3.0), None)
         );
-        assert!(
-            engine
-                .billing_plan(t, true)
-                .await
-                .unwrap()
-                .changes
-                .is_empty()
-        );
+        assert_settled(&engine, t).await;
         let runs = engine.store().runs(t, 10).await.unwrap();
         assert_eq!(runs.len(), 2);
         assert!(
@@ -253,11 +248,7 @@ async fn lines_are_planned_applied_once_and_cancelled_never_deleted() {
 async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units() {
     let site = Site::demo().await;
     let cw = site.admin_client();
-    let acme = company_id(cw, "AcmeCorp").await;
-    let agreement = managed_agreement(cw, acme).await;
-    let (engine, db) = engines(&site.config()).await.remove(0);
-    let t = billing_tenant(&site, &engine, Mode::Bundled).await;
-    engine.billing_apply(t, false).await.unwrap();
+    let (engine, db, t, _, agreement) = bundled(&site).await;
     let bundle = additions(cw, agreement)
         .await
         .into_iter()
@@ -281,19 +272,11 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
     );
 
     // The tenant chooses to correct hand edits.
-    engine
-        .set_billing(
-            t,
-            &BillingInput {
-                product: "DMARC-MONITOR".into(),
-                agreement_type: "Managed Services".into(),
-                mode: Mode::Bundled,
-                drift_policy: DriftPolicy::Correct,
-                schedule_hours: 0,
-            },
-        )
-        .await
-        .unwrap();
+    let correct = BillingInput {
+        drift_policy: DriftPolicy::Correct,
+        ..billing(Mode::Bundled)
+    };
+    engine.set_billing(t, &correct).await.unwrap();
     let plan = engine.billing_plan(t, true).await.unwrap();
     assert!(matches!(
         &plan.changes[..],
@@ -305,31 +288,13 @@ async fn a_hand_edit_is_reported_then_corrected_and_a_bundle_follows_its_units()
     // A full apply corrects the hand edit…
     let applied = engine.billing_apply(t, true).await.unwrap();
     assert_eq!(applied.done.get("correct"), Some(&1), "{applied:#?}");
-    let corrected = additions(cw, agreement)
-        .await
-        .into_iter()
-        .find(|a| a.id == bundle.id)
-        .unwrap();
+    let corrected = line(cw, agreement, bundle.id).await;
     assert_eq!(corrected.quantity, Some(2.0));
     // …and a new unit updates the bundle.
-    engine
-        .put_account(
-            t,
-            "g-acme",
-            &AccountInput {
-                alert_types: Vec::new(),
-                name: "Acme Corporation".into(),
-                units: units(&["acme.example", "mail.acme.example", "news.acme.example"]),
-            },
-        )
-        .await
-        .unwrap();
+    let three = ["acme.example", "mail.acme.example", "news.acme.example"];
+    put_acme(&engine, t, &three).await.unwrap();
     engine.billing_apply(t, false).await.unwrap();
-    let now = additions(cw, agreement)
-        .await
-        .into_iter()
-        .find(|a| a.id == bundle.id)
-        .unwrap();
+    let now = line(cw, agreement, bundle.id).await;
     assert_eq!(now.quantity, Some(3.0));
     assert!(now.description.unwrap().contains("news.acme.example"));
     db.cleanup().await;
@@ -364,14 +329,7 @@ async fn a_create_whose_answer_is_lost_is_found_by_its_marker_not_made_twice() {
             before + 1,
             "one line, not two"
         );
-        assert!(
-            engine
-                .billing_plan(t, true)
-                .await
-                .unwrap()
-                .changes
-                .is_empty()
-        );
+        assert_settled(&engine, t).await;
         // Put the agreement back as it was for the next database's run.
         for a in additions(cw, agreement)
             .await
@@ -396,9 +354,7 @@ async fn billing_settings_name_what_is_wrong() {
     let wrong = |product: &str, agreement_type: &str| BillingInput {
         product: product.into(),
         agreement_type: agreement_type.into(),
-        mode: Mode::PerUnit,
-        drift_policy: DriftPolicy::Report,
-        schedule_hours: 0,
+        ..billing(Mode::PerUnit)
     };
     let err = engine
         .set_billing(t, &wrong("EASYDMARC", "Managed Services"))
@@ -431,32 +387,14 @@ async fn billing_settings_name_what_is_wrong() {
         matches!(&err, EngineError::Invalid { field, message } if field == "scheduleHours" && message.contains("744")),
         "{err}"
     );
-    let err = engine
-        .map_account(
-            t,
-            "g-acme",
-            &MappingInput {
-                company_id: 1,
-                agreement_id: Some(999_999),
-            },
-        )
+    let err = map(&engine, t, "g-acme", 1, Some(999_999))
         .await
         .unwrap_err();
     assert!(
         matches!(&err, EngineError::Invalid { field, .. } if field == "agreementId"),
         "{err}"
     );
-    let err = engine
-        .map_account(
-            t,
-            "nobody",
-            &MappingInput {
-                company_id: 1,
-                agreement_id: None,
-            },
-        )
-        .await
-        .unwrap_err();
+    let err = map(&engine, t, "nobody", 1, None).await.unwrap_err();
     assert!(matches!(err, EngineError::NotFound(_)));
     db.cleanup().await;
 }
@@ -474,19 +412,11 @@ async fn scheduled_billing_runs_when_due_and_checks_are_renewed_daily() {
     assert_eq!((work.checks, work.billing_runs), (0, 0));
 
     // Every 24 hours: the first pass applies, the next does not until a day has passed.
-    engine
-        .set_billing(
-            t,
-            &BillingInput {
-                product: "DMARC-MONITOR".into(),
-                agreement_type: "Managed Services".into(),
-                mode: Mode::Bundled,
-                drift_policy: DriftPolicy::Report,
-                schedule_hours: 24,
-            },
-        )
-        .await
-        .unwrap();
+    let daily = BillingInput {
+        schedule_hours: 24,
+        ..billing(Mode::Bundled)
+    };
+    engine.set_billing(t, &daily).await.unwrap();
     assert_eq!(engine.run_scheduled(now).await.unwrap().billing_runs, 1);
     assert_eq!(
         engine
@@ -507,11 +437,7 @@ async fn scheduled_billing_runs_when_due_and_checks_are_renewed_daily() {
 async fn a_full_plan_follows_a_company_to_its_new_default_agreement() {
     let site = Site::demo().await;
     let cw = site.admin_client();
-    let acme = company_id(cw, "AcmeCorp").await;
-    let old = managed_agreement(cw, acme).await;
-    let (engine, db) = engines(&site.config()).await.remove(0);
-    let t = billing_tenant(&site, &engine, Mode::Bundled).await;
-    engine.billing_apply(t, false).await.unwrap();
+    let (engine, db, t, acme, old) = bundled(&site).await;
 
     // The MSP replaces Acme's agreement: the old one cancelled, a new one of the same type.
     cw.finance()
@@ -540,14 +466,8 @@ async fn a_full_plan_follows_a_company_to_its_new_default_agreement() {
         .unwrap();
 
     // An incremental plan trusts the agreement the lines are on; a full plan asks again.
-    assert!(
-        engine
-            .billing_plan(t, false)
-            .await
-            .unwrap()
-            .changes
-            .is_empty()
-    );
+    let incremental = engine.billing_plan(t, false).await.unwrap();
+    assert!(incremental.changes.is_empty(), "{incremental:#?}");
     let full = engine.billing_plan(t, true).await.unwrap();
     assert!(
         matches!(&full.changes[..], [Change::Cancel { agreement_id, .. }, Change::Create { line, .. }] if *agreement_id == old && line.agreement_id == new),
@@ -559,13 +479,6 @@ async fn a_full_plan_follows_a_company_to_its_new_default_agreement() {
         (Some(&1), Some(&1)),
         "{applied:#?}"
     );
-    assert!(
-        engine
-            .billing_plan(t, true)
-            .await
-            .unwrap()
-            .changes
-            .is_empty()
-    );
+    assert_settled(&engine, t).await;
     db.cleanup().await;
 }

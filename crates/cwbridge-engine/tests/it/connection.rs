@@ -2,21 +2,17 @@
 
 use connectwise_sandbox::roles::Action;
 use cwbridge_engine::preflight::{Action as Need, Status};
-use cwbridge_engine::{ConnectionInput, EngineError, Keyring};
+use cwbridge_engine::{EngineError, Keyring};
 
+use crate::helpers::{changed, connected_tenant, keyed_engine, tenant};
 use cwbridge_testkit::{Site, engines};
 
 #[tokio::test]
 async fn seed_004s_role_passes_the_check() {
     let site = Site::demo().await;
-    let input = site
-        .api_member(
-            "EasyDMARC",
-            &connectwise_sandbox::Preset::BillingTickets.grants(),
-        )
-        .await;
+    let input = site.seed_member("EasyDMARC").await;
     for (engine, db) in engines(&site.config()).await {
-        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+        let t = tenant(&engine, "Acme MSP").await;
 
         let (view, report) = engine.save_connection(t, &input).await.unwrap();
 
@@ -48,7 +44,7 @@ async fn a_role_lacking_one_permission_is_told_exactly_which_and_how_to_fix_it()
         .member_lacking("NoTicketAdd", "Service Tickets", Action::Add)
         .await;
     for (engine, db) in engines(&site.config()).await {
-        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+        let t = tenant(&engine, "Acme MSP").await;
 
         let (_, report) = engine.save_connection(t, &input).await.unwrap();
 
@@ -74,19 +70,11 @@ async fn a_role_lacking_one_permission_is_told_exactly_which_and_how_to_fix_it()
 #[tokio::test]
 async fn a_wrong_key_an_unknown_company_and_an_unreachable_site_each_get_their_hints() {
     let site = Site::demo().await;
-    let good = site
-        .api_member(
-            "Hints",
-            &connectwise_sandbox::Preset::BillingTickets.grants(),
-        )
-        .await;
+    let good = site.seed_member("Hints").await;
     let (engine, db) = engines(&site.config()).await.remove(0);
-    let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+    let t = tenant(&engine, "Acme MSP").await;
 
-    let wrong_key = ConnectionInput {
-        private_key: "NotTheRightKey12".into(),
-        ..good.clone()
-    };
+    let wrong_key = changed(&good, |c| c.private_key = "NotTheRightKey12".into());
     let (_, report) = engine.save_connection(t, &wrong_key).await.unwrap();
     let step = report.steps.last().unwrap();
     assert_eq!(
@@ -96,10 +84,7 @@ async fn a_wrong_key_an_unknown_company_and_an_unreachable_site_each_get_their_h
     );
     assert!(step.hints.iter().any(|h| h.contains("API Keys")));
 
-    let wrong_company = ConnectionInput {
-        company_id: "nosuchmsp".into(),
-        ..good.clone()
-    };
+    let wrong_company = changed(&good, |c| c.company_id = "nosuchmsp".into());
     let (_, report) = engine.save_connection(t, &wrong_company).await.unwrap();
     let step = &report.steps[0];
     assert_eq!((step.name.as_str(), step.ok), ("reach", false));
@@ -111,10 +96,7 @@ async fn a_wrong_key_an_unknown_company_and_an_unreachable_site_each_get_their_h
     let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let unreachable = ConnectionInput {
-        site: format!("127.0.0.1:{port}"),
-        ..good
-    };
+    let unreachable = changed(&good, |c| c.site = format!("127.0.0.1:{port}"));
     let (_, report) = engine.save_connection(t, &unreachable).await.unwrap();
     let step = &report.steps[0];
     assert!(!step.ok);
@@ -130,50 +112,19 @@ async fn a_wrong_key_an_unknown_company_and_an_unreachable_site_each_get_their_h
 #[tokio::test]
 async fn fields_are_checked_before_anything_is_saved() {
     let site = Site::demo().await;
-    let good = site
-        .api_member(
-            "Fields",
-            &connectwise_sandbox::Preset::BillingTickets.grants(),
-        )
-        .await;
+    let good = site.seed_member("Fields").await;
     let (engine, db) = engines(&site.config()).await.remove(0);
-    let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+    let t = tenant(&engine, "Acme MSP").await;
+    let api_url = "https://na.myconnectwise.net/v4_6_release/apis/3.0";
     let cases = [
+        (changed(&good, |c| c.site = api_url.into()), "site"),
+        (changed(&good, |c| c.site = " ".into()), "site"),
+        (changed(&good, |c| c.company_id = "".into()), "companyId"),
         (
-            ConnectionInput {
-                site: "https://na.myconnectwise.net/v4_6_release/apis/3.0".into(),
-                ..good.clone()
-            },
-            "site",
-        ),
-        (
-            ConnectionInput {
-                site: " ".into(),
-                ..good.clone()
-            },
-            "site",
-        ),
-        (
-            ConnectionInput {
-                company_id: "".into(),
-                ..good.clone()
-            },
-            "companyId",
-        ),
-        (
-            ConnectionInput {
-                private_key: "two words".into(),
-                ..good.clone()
-            },
+            changed(&good, |c| c.private_key = "two words".into()),
             "privateKey",
         ),
-        (
-            ConnectionInput {
-                client_id: "".into(),
-                ..good.clone()
-            },
-            "clientId",
-        ),
+        (changed(&good, |c| c.client_id = "".into()), "clientId"),
     ];
     for (input, field) in cases {
         let err = engine.save_connection(t, &input).await.unwrap_err();
@@ -189,46 +140,25 @@ async fn fields_are_checked_before_anything_is_saved() {
 #[tokio::test]
 async fn the_private_key_is_sealed_at_rest_and_survives_a_key_rotation() {
     let site = Site::demo().await;
-    let input = site
-        .api_member(
-            "Sealed",
-            &connectwise_sandbox::Preset::BillingTickets.grants(),
-        )
-        .await;
+    let input = site.seed_member("Sealed").await;
     for (engine, db) in engines(&site.config()).await {
-        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
-        engine.save_connection(t, &input).await.unwrap();
+        let t = connected_tenant(&engine, &input).await;
         let stored = engine.store().connection(t).await.unwrap().unwrap();
         assert!(!stored.private_key_sealed.contains(&input.private_key));
 
         // Rotate: a new key in front, the old one kept to open what it sealed.
         let old = Keyring::generate_key();
         let new = Keyring::generate_key();
-        let (sealed_old, rotated) = {
-            let e1 = cwbridge_engine::Engine::new(
-                db.store.clone(),
-                Keyring::from_base64(&[&old]).unwrap(),
-                site.config(),
-            );
-            e1.save_connection(t, &input).await.unwrap();
-            let e2 = cwbridge_engine::Engine::new(
-                db.store.clone(),
-                Keyring::from_base64(&[&new, &old]).unwrap(),
-                site.config(),
-            );
-            (e1, e2)
-        };
+        let sealed_old = keyed_engine(&db, &[&old], site.config());
+        sealed_old.save_connection(t, &input).await.unwrap();
+        let rotated = keyed_engine(&db, &[&new, &old], site.config());
         assert_eq!(rotated.rotate_secrets().await.unwrap(), 1);
         assert_eq!(
             rotated.rotate_secrets().await.unwrap(),
             0,
             "nothing left to re-seal"
         );
-        let only_new = cwbridge_engine::Engine::new(
-            db.store.clone(),
-            Keyring::from_base64(&[&new]).unwrap(),
-            site.config(),
-        );
+        let only_new = keyed_engine(&db, &[&new], site.config());
         assert!(only_new.check_connection(t).await.unwrap().ok);
         assert!(
             sealed_old.client_for(t).await.is_err(),
@@ -245,8 +175,7 @@ async fn a_403_on_any_call_checks_the_connection_again() {
         .member_lacking("NoCompanies", "Company Maintenance", Action::Inquire)
         .await;
     let (engine, db) = engines(&site.config()).await.remove(0);
-    let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
-    engine.save_connection(t, &input).await.unwrap();
+    let t = connected_tenant(&engine, &input).await;
     let first = engine.last_check(t).await.unwrap().unwrap().checked_at;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
 
@@ -267,43 +196,25 @@ async fn a_403_on_any_call_checks_the_connection_again() {
 #[tokio::test]
 async fn an_empty_private_key_keeps_the_saved_one_only_for_the_same_site_and_key() {
     let site = Site::demo().await;
-    let input = site
-        .api_member(
-            "Kept",
-            &connectwise_sandbox::Preset::BillingTickets.grants(),
-        )
-        .await;
+    let input = site.seed_member("Kept").await;
     for (engine, db) in engines(&site.config()).await {
-        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
-        engine.save_connection(t, &input).await.unwrap();
+        let t = connected_tenant(&engine, &input).await;
         let sealed = engine.store().connection(t).await.unwrap().unwrap();
 
         // Saved again from the wizard, the private key left empty: kept, and it still works.
-        let again = ConnectionInput {
-            private_key: String::new(),
-            ..input.clone()
-        };
+        let again = changed(&input, |c| c.private_key = String::new());
         let (_, report) = engine.save_connection(t, &again).await.unwrap();
         assert!(report.ok, "{}: {report:#?}", db.label);
         let now = engine.store().connection(t).await.unwrap().unwrap();
         assert_eq!(now.private_key_sealed, sealed.private_key_sealed);
 
         // Another site (or company, or public key) never gets the saved key.
-        for changed in [
-            ConnectionInput {
-                site: "cw.elsewhere.example".into(),
-                ..again.clone()
-            },
-            ConnectionInput {
-                company_id: "other".into(),
-                ..again.clone()
-            },
-            ConnectionInput {
-                public_key: "AnotherPublicKey".into(),
-                ..again.clone()
-            },
+        for elsewhere in [
+            changed(&again, |c| c.site = "cw.elsewhere.example".into()),
+            changed(&again, |c| c.company_id = "other".into()),
+            changed(&again, |c| c.public_key = "AnotherPublicKey".into()),
         ] {
-            match engine.save_connection(t, &changed).await {
+            match engine.save_connection(t, &elsewhere).await {
                 Err(EngineError::Invalid { field, .. }) => assert_eq!(field, "privateKey"),
                 other => panic!("{}: {other:?}", db.label),
             }
@@ -317,14 +228,9 @@ async fn an_empty_private_key_keeps_the_saved_one_only_for_the_same_site_and_key
 #[tokio::test]
 async fn connectwise_failures_are_shared_by_every_instance_and_checks_add_none() {
     let site = Site::demo().await;
-    let input = site
-        .api_member(
-            "Shared",
-            &connectwise_sandbox::Preset::BillingTickets.grants(),
-        )
-        .await;
+    let input = site.seed_member("Shared").await;
     for (engine, db) in engines(&site.config()).await {
-        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+        let t = tenant(&engine, "Acme MSP").await;
         let (_, report) = engine.save_connection(t, &input).await.unwrap();
         assert!(report.ok);
         engine.lookup_priorities(t).await.unwrap(); // starts the writer, as any call does
@@ -348,11 +254,7 @@ async fn connectwise_failures_are_shared_by_every_instance_and_checks_add_none()
         engine.flush_failures().await;
 
         // …and another instance on the same database sees it.
-        let other = cwbridge_engine::Engine::new(
-            db.store.clone(),
-            Keyring::from_base64(&[Keyring::generate_key()]).unwrap(),
-            site.config(),
-        );
+        let other = keyed_engine(&db, &[Keyring::generate_key()], site.config());
         let seen = other.recent_failures(t).await.unwrap();
         assert_eq!(seen.len(), 1, "{}: {seen:#?}", db.label);
         assert_eq!(seen[0].status, Some(429));

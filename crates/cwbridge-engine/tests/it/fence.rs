@@ -2,6 +2,7 @@
 //! operator allows, redirects are reported and never followed, a failed answer's body never
 //! reaches a report, and an oversized answer is refused without being read.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -10,9 +11,11 @@ use axum::body::Body;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use connectwise_client::Fence;
-use cwbridge_engine::{ConnectionInput, EngineConfig, EngineError};
+use cwbridge_engine::{CheckReport, ConnectionInput, Engine, EngineConfig, EngineError};
+use cwbridge_store::TenantId;
 use futures_util::stream;
 
+use crate::helpers::{changed, tenant};
 use cwbridge_testkit::{Site, engines};
 
 const RULE: &str =
@@ -21,59 +24,35 @@ const RULE: &str =
 #[tokio::test]
 async fn a_site_outside_the_allowed_network_is_refused_in_every_spelling_and_nothing_is_stored() {
     let site = Site::demo().await;
-    let good = site
-        .api_member(
-            "Fenced",
-            &connectwise_sandbox::Preset::BillingTickets.grants(),
-        )
-        .await;
+    let good = site.seed_member("Fenced").await;
     let port = site.sandbox.addr().port();
+    // 127.0.0.2 in every spelling a URL parser takes, then other addresses never public.
+    let loopback = [
+        "127.0.0.2",
+        "https://127.0.0.2",
+        "0x7f.0.0.2",
+        "0x7f.2",
+        "2130706434",
+        "017700000002",
+        "[::ffff:127.0.0.2]",
+    ]
+    .map(|host| (format!("{host}:{port}"), "127.0.0.2 is a loopback address"));
+    let others = [
+        (format!("[::1]:{port}"), "::1 is a loopback address"),
+        (
+            "169.254.169.254".to_owned(),
+            "169.254.169.254 is a link-local address",
+        ),
+        ("10.1.2.3".to_owned(), "10.1.2.3 is a private address"),
+        ("100.64.0.1".to_owned(), "100.64.0.1 is a shared"),
+        ("0.0.0.0".to_owned(), "0.0.0.0 is the unspecified address"),
+    ];
     // The tests' engines allow exactly 127.0.0.1, where the sandbox listens.
     for (engine, db) in engines(&site.config()).await {
-        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
-        for (typed, refused) in [
-            (
-                format!("127.0.0.2:{port}"),
-                "127.0.0.2 is a loopback address",
-            ),
-            (
-                format!("https://127.0.0.2:{port}"),
-                "127.0.0.2 is a loopback address",
-            ),
-            (
-                format!("0x7f.0.0.2:{port}"),
-                "127.0.0.2 is a loopback address",
-            ),
-            (format!("0x7f.2:{port}"), "127.0.0.2 is a loopback address"),
-            (
-                format!("2130706434:{port}"),
-                "127.0.0.2 is a loopback address",
-            ),
-            (
-                format!("017700000002:{port}"),
-                "127.0.0.2 is a loopback address",
-            ),
-            (
-                format!("[::ffff:127.0.0.2]:{port}"),
-                "127.0.0.2 is a loopback address",
-            ),
-            (format!("[::1]:{port}"), "::1 is a loopback address"),
-            (
-                "169.254.169.254".to_owned(),
-                "169.254.169.254 is a link-local address",
-            ),
-            ("10.1.2.3".to_owned(), "10.1.2.3 is a private address"),
-            ("100.64.0.1".to_owned(), "100.64.0.1 is a shared"),
-            ("0.0.0.0".to_owned(), "0.0.0.0 is the unspecified address"),
-        ] {
+        let t = tenant(&engine, "Acme MSP").await;
+        for (typed, refused) in loopback.iter().chain(&others) {
             let err = engine
-                .save_connection(
-                    t,
-                    &ConnectionInput {
-                        site: typed.clone(),
-                        ..good.clone()
-                    },
-                )
+                .save_connection(t, &changed(&good, |c| c.site = typed.clone()))
                 .await
                 .unwrap_err();
             let EngineError::Invalid { field, message } = &err else {
@@ -88,16 +67,8 @@ async fn a_site_outside_the_allowed_network_is_refused_in_every_spelling_and_not
                 db.label
             );
         }
-        let err = engine
-            .save_connection(
-                t,
-                &ConnectionInput {
-                    site: format!("http://127.0.0.1:{port}"),
-                    ..good.clone()
-                },
-            )
-            .await
-            .unwrap_err();
+        let plain_http = changed(&good, |c| c.site = format!("http://127.0.0.1:{port}"));
+        let err = engine.save_connection(t, &plain_http).await.unwrap_err();
         assert!(
             err.to_string()
                 .contains("only where the operator allows plain http"),
@@ -113,17 +84,9 @@ async fn a_site_outside_the_allowed_network_is_refused_in_every_spelling_and_not
 #[tokio::test]
 async fn a_name_is_judged_by_the_addresses_it_resolves_to_when_saved_and_when_connecting() {
     let site = Site::demo().await;
-    let good = site
-        .api_member(
-            "Named",
-            &connectwise_sandbox::Preset::BillingTickets.grants(),
-        )
-        .await;
+    let good = site.seed_member("Named").await;
     let port = site.sandbox.addr().port();
-    let by_name = ConnectionInput {
-        site: format!("localhost:{port}"),
-        ..good.clone()
-    };
+    let by_name = changed(&good, |c| c.site = format!("localhost:{port}"));
     // A name on a port other than 443 needs the operator's --allow-port.
     let allowed = EngineConfig {
         fence: site.config().fence.allow_port(port),
@@ -136,7 +99,7 @@ async fn a_name_is_judged_by_the_addresses_it_resolves_to_when_saved_and_when_co
         ..site.config()
     };
     let (plain, plain_db) = engines(&site.config()).await.remove(0);
-    let t = plain.create_tenant("Portless").await.unwrap().tenant.id;
+    let t = tenant(&plain, "Portless").await;
     let refused = plain.save_connection(t, &by_name).await.unwrap_err();
     assert!(
         refused
@@ -146,7 +109,7 @@ async fn a_name_is_judged_by_the_addresses_it_resolves_to_when_saved_and_when_co
     );
     plain_db.cleanup().await;
     for (engine, db) in engines(&allowed).await {
-        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
+        let t = tenant(&engine, "Acme MSP").await;
         // Saved while the operator allowed 127.0.0.1 (localhost is on the sandbox's
         // certificate)…
         let (_, report) = engine.save_connection(t, &by_name).await.unwrap();
@@ -190,24 +153,26 @@ async fn a_name_is_judged_by_the_addresses_it_resolves_to_when_saved_and_when_co
 /// A server that is not ConnectWise, on a loopback address: what a hostile tenant points
 /// the bridge at.
 struct Hostile {
-    addr: std::net::SocketAddr,
+    addr: SocketAddr,
     /// Requests it received.
     hits: Arc<AtomicUsize>,
     /// Body bytes it produced.
     produced: Arc<AtomicUsize>,
 }
 
-async fn hostile(ip: &str, answer: fn(&str, Arc<AtomicUsize>) -> Response) -> Hostile {
+/// Serves `answer` (given the path and the `produced` counter) to every request, on `ip`.
+async fn hostile(
+    ip: &str,
+    answer: impl Fn(&str, Arc<AtomicUsize>) -> Response + Clone + Send + Sync + 'static,
+) -> Hostile {
     let hits = Arc::new(AtomicUsize::new(0));
     let produced = Arc::new(AtomicUsize::new(0));
     let app = Router::new().fallback({
         let (hits, produced) = (hits.clone(), produced.clone());
         move |uri: axum::http::Uri| {
-            let (hits, produced) = (hits.clone(), produced.clone());
-            async move {
-                hits.fetch_add(1, Ordering::SeqCst);
-                answer(uri.path(), produced)
-            }
+            hits.fetch_add(1, Ordering::SeqCst);
+            let response = answer(uri.path(), produced.clone());
+            async move { response }
         }
     });
     let listener = tokio::net::TcpListener::bind((ip, 0)).await.unwrap();
@@ -230,7 +195,7 @@ fn plain_http_to_loopback(site: &Site) -> EngineConfig {
     }
 }
 
-fn input(addr: std::net::SocketAddr) -> ConnectionInput {
+fn input(addr: SocketAddr) -> ConnectionInput {
     ConnectionInput {
         site: format!("http://{addr}"),
         company_id: "acme".into(),
@@ -240,33 +205,26 @@ fn input(addr: std::net::SocketAddr) -> ConnectionInput {
     }
 }
 
+/// A new tenant whose connection to the server at `addr` is saved; answers the check.
+async fn connect_to(engine: &Engine, addr: SocketAddr) -> (TenantId, CheckReport) {
+    let t = tenant(engine, "Acme MSP").await;
+    let (_, report) = engine.save_connection(t, &input(addr)).await.unwrap();
+    (t, report)
+}
+
 #[tokio::test]
 async fn a_redirect_is_reported_with_its_host_and_never_followed() {
     let site = Site::demo().await;
     let target = hostile("127.0.0.2", |_, _| "{}".into_response()).await;
     let redirect_to = format!("http://{}/metadata", target.addr);
     // Every request, companyinfo included, is redirected to another loopback address.
-    let redirecting = {
-        let hits = Arc::new(AtomicUsize::new(0));
-        let app = Router::new().fallback({
-            let hits = hits.clone();
-            move || {
-                hits.fetch_add(1, Ordering::SeqCst);
-                let to = redirect_to.clone();
-                async move { (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]) }
-            }
-        });
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        tokio::spawn(async move { axum::serve(listener, app).await });
-        (addr, hits)
-    };
+    let redirecting = hostile("127.0.0.1", move |_, _| {
+        let to = redirect_to.clone();
+        (StatusCode::TEMPORARY_REDIRECT, [(header::LOCATION, to)]).into_response()
+    })
+    .await;
     for (engine, db) in engines(&plain_http_to_loopback(&site)).await {
-        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
-        let (_, report) = engine
-            .save_connection(t, &input(redirecting.0))
-            .await
-            .unwrap();
+        let (_, report) = connect_to(&engine, redirecting.addr).await;
         assert!(!report.ok);
         let step = &report.steps[0];
         assert_eq!(step.name, "reach");
@@ -278,7 +236,7 @@ async fn a_redirect_is_reported_with_its_host_and_never_followed() {
             "{}",
             step.message
         );
-        assert!(redirecting.1.load(Ordering::SeqCst) >= 1);
+        assert!(redirecting.hits.load(Ordering::SeqCst) >= 1);
         db.cleanup().await;
     }
     assert_eq!(
@@ -316,11 +274,7 @@ async fn a_failed_answers_body_never_reaches_a_report_or_the_health_page() {
     })
     .await;
     for (engine, db) in engines(&plain_http_to_loopback(&site)).await {
-        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
-        let (_, report) = engine
-            .save_connection(t, &input(server.addr))
-            .await
-            .unwrap();
+        let (t, report) = connect_to(&engine, server.addr).await;
         let text = serde_json::to_string(&report).unwrap();
         assert!(!text.contains(SECRET), "{text}");
         assert!(
@@ -364,11 +318,7 @@ async fn an_oversized_answer_is_refused_and_read_no_further() {
     })
     .await;
     for (engine, db) in engines(&plain_http_to_loopback(&site)).await {
-        let t = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
-        let (_, report) = engine
-            .save_connection(t, &input(server.addr))
-            .await
-            .unwrap();
+        let (_, report) = connect_to(&engine, server.addr).await;
         let step = &report.steps[0];
         assert!(
             step.message
@@ -405,8 +355,8 @@ async fn a_network_allowed_for_one_tenant_is_not_allowed_for_another() {
         ..site.config()
     };
     for (engine, db) in engines(&config).await {
-        let acme = engine.create_tenant("Acme MSP").await.unwrap().tenant.id;
-        let other = engine.create_tenant("Other MSP").await.unwrap().tenant.id;
+        let acme = tenant(&engine, "Acme MSP").await;
+        let other = tenant(&engine, "Other MSP").await;
         engine
             .set_allowed_networks(acme, &["127.0.0.2".to_owned()])
             .await

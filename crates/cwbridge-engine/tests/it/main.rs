@@ -4,5 +4,6 @@ mod alerts;
 mod billing;
 mod connection;
 mod fence;
+mod helpers;
 mod pool;
 mod tenants;

@@ -1,6 +1,7 @@
-//! What the tests and the delivery benchmark share: a tenant ready for alerts, the delivery
-//! pool run until stopped, and a ConnectWise site that accepts connections and, once `hang`
-//! is set, never answers (a dead ConnectWise behind a live load balancer).
+//! What the tests and the delivery benchmark share: Acme's account, a tenant ready for
+//! alerts, the delivery pool run until stopped, and a ConnectWise site that accepts
+//! connections and, once `hang` is set, never answers (a dead ConnectWise behind a live load
+//! balancer).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -24,40 +25,32 @@ pub async fn alert_tenant(
 ) -> cwbridge_engine::Result<TenantId> {
     let t = engine.create_tenant(name).await?.tenant.id;
     engine.save_connection(t, input).await?;
-    engine
-        .put_account(
-            t,
-            "g-acme",
-            &AccountInput {
-                alert_types: Vec::new(),
-                name: "Acme Corporation".into(),
-                units: vec!["acme.example".into()],
-            },
-        )
-        .await?;
-    engine
-        .map_account(
-            t,
-            "g-acme",
-            &MappingInput {
-                company_id: 1,
-                agreement_id: None,
-            },
-        )
-        .await?;
-    engine
-        .set_ticket_settings(
-            t,
-            &TicketSettingsInput {
-                board: "Help Desk".into(),
-                status: "New".into(),
-                priority: "Priority 3 - Normal Response".into(),
-                ticket_type: Some("Alert".into()),
-                signature: Some(signature.into()),
-            },
-        )
-        .await?;
+    put_acme(engine, t, &["acme.example"]).await?;
+    let company_1 = MappingInput {
+        company_id: 1,
+        agreement_id: None,
+    };
+    engine.map_account(t, "g-acme", &company_1).await?;
+    let tickets = TicketSettingsInput {
+        board: "Help Desk".into(),
+        status: "New".into(),
+        priority: "Priority 3 - Normal Response".into(),
+        ticket_type: Some("Alert".into()),
+        signature: Some(signature.into()),
+    };
+    engine.set_ticket_settings(t, &tickets).await?;
     Ok(t)
+}
+
+/// Puts Acme Corporation's account (`g-acme`) with these units, and no alert types.
+pub async fn put_acme(engine: &Engine, t: TenantId, units: &[&str]) -> cwbridge_engine::Result<()> {
+    let acme = AccountInput {
+        alert_types: Vec::new(),
+        name: "Acme Corporation".into(),
+        units: units.iter().map(|u| u.to_string()).collect(),
+    };
+    engine.put_account(t, "g-acme", &acme).await?;
+    Ok(())
 }
 
 /// An engine's delivery pool, running until stopped.

@@ -7,12 +7,7 @@ use cwbridge_testkit::{Site, engines};
 #[tokio::test]
 async fn a_tenant_is_found_by_its_token_and_sees_only_its_own_connection() {
     let site = Site::demo().await;
-    let input = site
-        .api_member(
-            "Isolated",
-            &connectwise_sandbox::Preset::BillingTickets.grants(),
-        )
-        .await;
+    let input = site.seed_member("Isolated").await;
     for (engine, db) in engines(&site.config()).await {
         let a = engine.create_tenant("Acme MSP").await.unwrap();
         let b = engine.create_tenant("Beta MSP").await.unwrap();

@@ -23,32 +23,43 @@ fn units(u: &[&str]) -> Vec<String> {
     u.iter().map(|s| s.to_string()).collect()
 }
 
+/// Account `g1`'s lines billed by `mode` for these units: product "P" at 1.00, company 7,
+/// agreement 9.
+fn lines(mode: Mode, u: &[&str]) -> Vec<Desired> {
+    lines_for(mode, "g1", &units(u), "P", 1.0, 7, 9)
+}
+
+/// The line `d` as addition `id`: as the bridge last wrote it, and so ConnectWise has it.
 fn existing(d: &Desired, id: i64) -> Existing {
+    let written = (d.quantity, d.description.clone(), d.bill_customer.clone());
+    let (quantity, description, bill_customer) = written.clone();
     Existing {
         key: d.key.clone(),
         addition_id: id,
         agreement_id: d.agreement_id,
         company_id: d.company_id,
-        quantity: d.quantity,
-        description: d.description.clone(),
-        bill_customer: d.bill_customer.clone(),
+        last_written: Some(written),
+        quantity,
+        description,
+        bill_customer,
         cancelled: false,
-        last_written: Some((d.quantity, d.description.clone(), d.bill_customer.clone())),
         pinned: None,
     }
 }
 
+/// Account `g1`'s one per-unit line (a.com), and addition 100 carrying that line as `edit`
+/// leaves it (unedited: as the bridge wrote it).
+fn a_com(edit: impl FnOnce(&mut Existing)) -> (Vec<Desired>, Existing) {
+    let d = lines(Mode::PerUnit, &["a.com"]);
+    let mut line = existing(&d[0], 100);
+    edit(&mut line);
+    (d, line)
+}
+
 #[test]
 fn per_unit_lines_bundles_and_not_billable_lines() {
-    let per = lines_for(
-        Mode::PerUnit,
-        "g1",
-        &units(&["a.com", "b.com"]),
-        "DMARC",
-        2.5,
-        7,
-        9,
-    );
+    let dmarc = |mode: Mode, u: &[&str]| lines_for(mode, "g1", &units(u), "DMARC", 2.5, 7, 9);
+    let per = dmarc(Mode::PerUnit, &["a.com", "b.com"]);
     assert_eq!(per.len(), 2);
     assert_eq!(
         (
@@ -59,29 +70,13 @@ fn per_unit_lines_bundles_and_not_billable_lines() {
         ("g1/a.com", 1.0, "Billable")
     );
     assert_eq!(per[1].description, "DMARC: b.com");
-    let bundle = lines_for(
-        Mode::Bundled,
-        "g1",
-        &units(&["a.com", "b.com"]),
-        "DMARC",
-        2.5,
-        7,
-        9,
-    );
+    let bundle = dmarc(Mode::Bundled, &["a.com", "b.com"]);
     assert_eq!(bundle.len(), 1);
     assert_eq!((bundle[0].key.as_str(), bundle[0].quantity), ("g1/*", 2.0));
     assert_eq!(bundle[0].description, "DMARC: 2 (a.com, b.com)");
-    let free = lines_for(
-        Mode::NotBillable,
-        "g1",
-        &units(&["a.com"]),
-        "DMARC",
-        2.5,
-        7,
-        9,
-    );
+    let free = dmarc(Mode::NotBillable, &["a.com"]);
     assert_eq!(free[0].bill_customer, "DoNotBill");
-    assert!(lines_for(Mode::Bundled, "g1", &[], "DMARC", 2.5, 7, 9).is_empty());
+    assert!(dmarc(Mode::Bundled, &[]).is_empty());
     let long = lines_for(
         Mode::Bundled,
         "g",
@@ -96,35 +91,19 @@ fn per_unit_lines_bundles_and_not_billable_lines() {
 
 #[test]
 fn nothing_changes_when_all_is_as_wanted() {
-    let d = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
-    assert!(diff(&d, &[existing(&d[0], 100)], DriftPolicy::Report).is_empty());
+    let (d, same) = a_com(|_| {});
+    assert!(diff(&d, &[same], DriftPolicy::Report).is_empty());
 }
 
 #[test]
 fn new_units_are_created_gone_ones_cancelled_and_bundles_updated() {
-    let before = lines_for(
-        Mode::PerUnit,
-        "g1",
-        &units(&["a.com", "b.com"]),
-        "P",
-        1.0,
-        7,
-        9,
-    );
+    let before = lines(Mode::PerUnit, &["a.com", "b.com"]);
     let have: Vec<Existing> = before
         .iter()
         .enumerate()
         .map(|(i, d)| existing(d, 100 + i as i64))
         .collect();
-    let after = lines_for(
-        Mode::PerUnit,
-        "g1",
-        &units(&["b.com", "c.com"]),
-        "P",
-        1.0,
-        7,
-        9,
-    );
+    let after = lines(Mode::PerUnit, &["b.com", "c.com"]);
     let changes = diff(&after, &have, DriftPolicy::Report);
     assert!(matches!(&changes[0], Change::Create { line, .. } if line.key == "g1/c.com"));
     assert!(matches!(
@@ -136,17 +115,10 @@ fn new_units_are_created_gone_ones_cancelled_and_bundles_updated() {
     ));
     assert_eq!(changes.len(), 2);
 
-    let bundle = lines_for(Mode::Bundled, "g1", &units(&["a.com"]), "P", 3.0, 7, 9);
+    let bundle_at_3 = |u: &[&str]| lines_for(Mode::Bundled, "g1", &units(u), "P", 3.0, 7, 9);
+    let bundle = bundle_at_3(&["a.com"]);
     let have = vec![existing(&bundle[0], 200)];
-    let grown = lines_for(
-        Mode::Bundled,
-        "g1",
-        &units(&["a.com", "b.com"]),
-        "P",
-        3.0,
-        7,
-        9,
-    );
+    let grown = bundle_at_3(&["a.com", "b.com"]);
     let changes = diff(&grown, &have, DriftPolicy::Report);
     assert!(
         matches!(&changes[..], [Change::Update { addition_id: 200, from_quantity, amount, .. }] if *from_quantity == 1.0 && *amount == 6.0)
@@ -155,9 +127,9 @@ fn new_units_are_created_gone_ones_cancelled_and_bundles_updated() {
 
 #[test]
 fn a_new_agreement_moves_the_line_and_a_cancelled_one_is_made_again() {
-    let old = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
+    let (old, on_9) = a_com(|_| {});
     let moved = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 10);
-    let changes = diff(&moved, &[existing(&old[0], 100)], DriftPolicy::Report);
+    let changes = diff(&moved, std::slice::from_ref(&on_9), DriftPolicy::Report);
     assert!(matches!(
         &changes[..],
         [
@@ -168,8 +140,10 @@ fn a_new_agreement_moves_the_line_and_a_cancelled_one_is_made_again() {
             Change::Create { .. }
         ]
     ));
-    let mut gone = existing(&old[0], 100);
-    gone.cancelled = true;
+    let gone = Existing {
+        cancelled: true,
+        ..on_9
+    };
     assert!(matches!(
         &diff(&old, &[gone], DriftPolicy::Report)[..],
         [Change::Create { .. }]
@@ -178,9 +152,7 @@ fn a_new_agreement_moves_the_line_and_a_cancelled_one_is_made_again() {
 
 #[test]
 fn a_line_found_by_marker_only_is_adopted_not_made_again() {
-    let d = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
-    let mut found = existing(&d[0], 100);
-    found.last_written = None;
+    let (d, found) = a_com(|e| e.last_written = None);
     assert!(matches!(
         &diff(&d, &[found], DriftPolicy::Report)[..],
         [Change::Adopt {
@@ -192,9 +164,7 @@ fn a_line_found_by_marker_only_is_adopted_not_made_again() {
 
 #[test]
 fn a_hand_edit_is_drift_resolved_by_the_policy() {
-    let d = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
-    let mut edited = existing(&d[0], 100);
-    edited.quantity = 5.0;
+    let (d, edited) = a_com(|e| e.quantity = 5.0);
     for policy in [
         DriftPolicy::Report,
         DriftPolicy::Correct,
@@ -210,10 +180,10 @@ fn a_hand_edit_is_drift_resolved_by_the_policy() {
 
 #[test]
 fn a_kept_hand_edit_stays_until_the_wanted_state_changes() {
-    let d = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
-    let mut kept = existing(&d[0], 100);
-    kept.quantity = 5.0;
-    kept.last_written = Some((5.0, kept.description.clone(), kept.bill_customer.clone()));
+    let (d, mut kept) = a_com(|e| {
+        e.quantity = 5.0;
+        e.last_written = Some((5.0, e.description.clone(), e.bill_customer.clone()));
+    });
     kept.pinned = Some(fingerprint(&d[0]));
     assert!(diff(&d, std::slice::from_ref(&kept), DriftPolicy::Adopt).is_empty());
     let renamed = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "Q", 1.0, 7, 9);
@@ -225,10 +195,12 @@ fn a_kept_hand_edit_stays_until_the_wanted_state_changes() {
 
 #[test]
 fn a_duplicate_of_a_line_is_cancelled() {
-    let d = lines_for(Mode::PerUnit, "g1", &units(&["a.com"]), "P", 1.0, 7, 9);
-    let ours = existing(&d[0], 100);
-    let mut twin = existing(&d[0], 101);
-    twin.last_written = None;
+    let (d, ours) = a_com(|_| {});
+    let twin = Existing {
+        addition_id: 101,
+        last_written: None,
+        ..ours.clone()
+    };
     let changes = diff(&d, &[twin, ours], DriftPolicy::Report);
     assert!(
         matches!(
