@@ -14,11 +14,9 @@ use std::time::{Duration, Instant};
 
 use connectwise_client::models::Company;
 use cwbridge_engine::account::AccountInput;
-use cwbridge_engine::alert::{AlertInput, TicketSettingsInput};
-use cwbridge_engine::billing::settings::BillingInput;
-use cwbridge_engine::billing::{DriftPolicy, Mode};
+use cwbridge_engine::alert::AlertInput;
 use cwbridge_engine::mapping::MappingInput;
-use cwbridge_testkit::{ServeOptions, Site};
+use cwbridge_testkit::{ServeOptions, Site, connected_tenant, help_desk_tickets};
 use futures_util::StreamExt;
 
 const PAGES: &[&str] = &[
@@ -70,34 +68,9 @@ async fn run(customers: usize) -> anyhow::Result<()> {
 
     let db = cwbridge_testkit::databases().await.remove(0);
     let engine = cwbridge_testkit::engine(&db, &site.config());
-    let msp = engine.create_tenant("Bench MSP").await?;
+    let msp = connected_tenant(&engine, "Bench MSP", &input).await;
     let t = msp.tenant.id;
-    let (_, check) = engine.save_connection(t, &input).await?;
-    anyhow::ensure!(check.ok, "the connection check failed");
-    engine
-        .set_billing(
-            t,
-            &BillingInput {
-                product: "DMARC-MONITOR".into(),
-                agreement_type: "Managed Services".into(),
-                mode: Mode::PerUnit,
-                drift_policy: DriftPolicy::Report,
-                schedule_hours: 0,
-            },
-        )
-        .await?;
-    engine
-        .set_ticket_settings(
-            t,
-            &TicketSettingsInput {
-                board: "Help Desk".into(),
-                status: "New".into(),
-                priority: "Priority 3 - Normal Response".into(),
-                ticket_type: None,
-                signature: None,
-            },
-        )
-        .await?;
+    engine.set_ticket_settings(t, &help_desk_tickets()).await?;
     let started = Instant::now();
     for i in 0..customers {
         engine

@@ -4,10 +4,10 @@
 
 use cwbridge_engine::account::AccountInput;
 use cwbridge_engine::alert::AlertInput;
-use cwbridge_engine::billing::settings::BillingInput;
-use cwbridge_engine::billing::{DriftPolicy, Mode};
 use cwbridge_engine::{Engine, EngineConfig};
-use cwbridge_testkit::{ServeOptions, Served, Site, cookie, csrf, databases, local_fence};
+use cwbridge_testkit::{
+    ServeOptions, Served, Site, connected_tenant, cookie, csrf, databases, local_fence,
+};
 use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, ORIGIN};
 
@@ -61,22 +61,8 @@ async fn sign_in_sessions_and_forgery_protection() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN, "{label}");
         assert!(cookie(&res, "cwb_session").is_none());
-        let page = site
-            .http
-            .get(format!("{}/sign-in", site.base))
-            .send()
-            .await
-            .unwrap();
-        let (login_cookie, _) = cookie(&page, "cwb_sign_in").unwrap();
-        let form_token = csrf(&page.text().await.unwrap());
-        let res = site
-            .http
-            .post(format!("{}/sign-in", site.base))
-            .header(COOKIE, &login_cookie)
-            .form(&[("csrf", form_token.as_str()), ("token", "cwb_wrong")])
-            .send()
-            .await
-            .unwrap();
+        let page = site.sign_in_page().await;
+        let res = site.post_sign_in(&page, "cwb_wrong").await;
         assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{label}");
         assert!(
             res.text()
@@ -160,13 +146,7 @@ async fn sign_in_sessions_and_forgery_protection() {
         assert!(engine.connection(msp.tenant.id).await.is_err());
 
         // Pages carry headers against framing and caching.
-        let res = site
-            .http
-            .get(format!("{}/", site.base))
-            .header(COOKIE, &session)
-            .send()
-            .await
-            .unwrap();
+        let res = site.open("/", &session).await;
         assert_eq!(res.headers()["x-frame-options"], "DENY");
         assert_eq!(res.headers()["cache-control"], "no-store");
         assert!(
@@ -177,14 +157,7 @@ async fn sign_in_sessions_and_forgery_protection() {
         );
 
         // Signing out ends the session for good.
-        let res = site
-            .http
-            .post(format!("{}/sign-out", site.base))
-            .header(COOKIE, &session)
-            .form(&[("csrf", form_csrf.as_str())])
-            .send()
-            .await
-            .unwrap();
+        let res = site.post_form("/sign-out", &session, &form_csrf, &[]).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         let (status, _) = site.get("/", &session).await;
         assert_eq!(
@@ -256,14 +229,8 @@ async fn pages_escape_what_vendors_send_and_show_one_tenant() {
             )
             .await
             .unwrap();
-        let res = site
-            .http
-            .post(format!("{}/alerts/{alert}/retry", site.base))
-            .header(COOKIE, &session_b)
-            .form(&[("csrf", csrf(&html).as_str())])
-            .send()
-            .await
-            .unwrap();
+        let retry = format!("/alerts/{alert}/retry");
+        let res = site.post_form(&retry, &session_b, &csrf(&html), &[]).await;
         assert_eq!(res.status(), StatusCode::CONFLICT, "{}", db.label);
         let (status, html) = site.get(&format!("/billing/runs/{run}"), &session_b).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{html}");
@@ -278,23 +245,8 @@ async fn many_customers_are_mapped_and_routed_a_page_at_a_time() {
     let cw = Site::demo().await;
     let input = cw.seed_member("Integration").await;
     for (engine, db) in cwbridge_testkit::engines(&cw.config()).await {
-        let msp = engine.create_tenant("MSP").await.unwrap();
+        let msp = connected_tenant(&engine, "MSP", &input).await;
         let t = msp.tenant.id;
-        let (_, check) = engine.save_connection(t, &input).await.unwrap();
-        assert!(check.ok, "{check:#?}");
-        engine
-            .set_billing(
-                t,
-                &BillingInput {
-                    product: "DMARC-MONITOR".into(),
-                    agreement_type: "Managed Services".into(),
-                    mode: Mode::PerUnit,
-                    drift_policy: DriftPolicy::Report,
-                    schedule_hours: 0,
-                },
-            )
-            .await
-            .unwrap();
         for i in 0..60 {
             engine
                 .put_account(
@@ -324,21 +276,13 @@ async fn many_customers_are_mapped_and_routed_a_page_at_a_time() {
         assert!(html.contains("Customer 59"), "{html}");
 
         // Saving page 2 maps its row and comes back to page 2.
-        let company = admin_company(&cw).await;
+        let company = admin_company(&cw).await.to_string();
+        let page_2 = [("show", "unmapped"), ("page", "2"), ("q", "")];
+        let mut fields = page_2.to_vec();
+        fields.push(("company:g59", &company));
         let res = site
-            .http
-            .post(format!("{}/setup/mapping", site.base))
-            .header(COOKIE, &session)
-            .form(&[
-                ("csrf", csrf(&html)),
-                ("show", "unmapped".into()),
-                ("page", "2".into()),
-                ("q", String::new()),
-                ("company:g59", company.to_string()),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form("/setup/mapping", &session, &csrf(&html), &fields)
+            .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", db.label);
         let to = res.headers()[LOCATION].to_str().unwrap().to_owned();
         assert!(
@@ -352,18 +296,8 @@ async fn many_customers_are_mapped_and_routed_a_page_at_a_time() {
 
         // Bulk accept, from page 2, comes back to page 2 too.
         let res = site
-            .http
-            .post(format!("{}/setup/mapping/accept", site.base))
-            .header(COOKIE, &session)
-            .form(&[
-                ("csrf", csrf(&html)),
-                ("show", "unmapped".into()),
-                ("page", "2".into()),
-                ("q", String::new()),
-            ])
-            .send()
-            .await
-            .unwrap();
+            .post_form("/setup/mapping/accept", &session, &csrf(&html), &page_2)
+            .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", db.label);
         let to = res.headers()[LOCATION].to_str().unwrap();
         assert!(
@@ -384,25 +318,20 @@ async fn many_customers_are_mapped_and_routed_a_page_at_a_time() {
         assert!(html.contains("Customer 55") && !html.contains("Customer 45"));
 
         // One choice applied to every customer the search matches, on every page of it.
-        let post = |fields: Vec<(&'static str, String)>| {
-            let mut form = vec![("csrf", csrf(&html))];
-            form.extend(fields);
-            site.http
-                .post(format!("{}/setup/tickets/alerts", site.base))
-                .header(COOKIE, &session)
-                .form(&form)
-                .send()
+        let form_csrf = csrf(&html);
+        let post = async |fields: &[(&str, &str)]| {
+            site.post_form("/setup/tickets/alerts", &session, &form_csrf, fields)
+                .await
         };
-        let res = post(vec![
-            ("q", "customer 5".into()),
-            ("page", "1".into()),
-            ("bulk", "only".into()),
-            ("bulkTypes", "dmarc-failure, spf-failing".into()),
-            ("matching", "1".into()),
-            ("apply", "1".into()),
+        let res = post(&[
+            ("q", "customer 5"),
+            ("page", "1"),
+            ("bulk", "only"),
+            ("bulkTypes", "dmarc-failure, spf-failing"),
+            ("matching", "1"),
+            ("apply", "1"),
         ])
-        .await
-        .unwrap();
+        .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER, "{}", db.label);
         let to = res.headers()[LOCATION].to_str().unwrap();
         assert!(
@@ -417,13 +346,7 @@ async fn many_customers_are_mapped_and_routed_a_page_at_a_time() {
         assert_eq!(engine.alert_route(t, "g49").await.unwrap(), None);
 
         // Or to the customers ticked; without a choice, nothing changes.
-        let res = post(vec![
-            ("select", "g01".into()),
-            ("select", "g52".into()),
-            ("apply", "1".into()),
-        ])
-        .await
-        .unwrap();
+        let res = post(&[("select", "g01"), ("select", "g52"), ("apply", "1")]).await;
         assert!(
             res.headers()[LOCATION]
                 .to_str()
@@ -431,14 +354,13 @@ async fn many_customers_are_mapped_and_routed_a_page_at_a_time() {
                 .contains("bulk-unchosen")
         );
         assert_eq!(engine.alert_route(t, "g52").await.unwrap(), only);
-        let res = post(vec![
-            ("select", "g01".into()),
-            ("select", "g52".into()),
-            ("bulk", "none".into()),
-            ("apply", "1".into()),
+        let res = post(&[
+            ("select", "g01"),
+            ("select", "g52"),
+            ("bulk", "none"),
+            ("apply", "1"),
         ])
-        .await
-        .unwrap();
+        .await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         assert_eq!(engine.alert_route(t, "g01").await.unwrap(), Some(vec![]));
         assert_eq!(engine.alert_route(t, "g52").await.unwrap(), Some(vec![]));
@@ -462,26 +384,12 @@ async fn cookies_are_secure_when_the_operator_says_browsers_use_https() {
     let msp = engine.create_tenant("MSP").await.unwrap();
     for (public_https, secure) in [(false, false), (true, true)] {
         let site = serve_at(engine.clone(), public_https).await;
-        let page = site
-            .http
-            .get(format!("{}/sign-in", site.base))
-            .send()
-            .await
-            .unwrap();
-        let (_, line) = cookie(&page, "cwb_sign_in").expect("a sign-in cookie");
+        let page = site.sign_in_page().await;
+        let line = &page.cookie_line;
         assert_eq!(line.contains("Secure"), secure, "{line}");
         if public_https {
             // reqwest keeps no cookie jar here: the session cookie is read off the answer.
-            let (login_cookie, _) = cookie(&page, "cwb_sign_in").unwrap();
-            let form_token = csrf(&page.text().await.unwrap());
-            let res = site
-                .http
-                .post(format!("{}/sign-in", site.base))
-                .header(COOKIE, login_cookie)
-                .form(&[("csrf", form_token.as_str()), ("token", msp.token.as_str())])
-                .send()
-                .await
-                .unwrap();
+            let res = site.post_sign_in(&page, &msp.token).await;
             let (_, line) = cookie(&res, "cwb_session").expect("a session cookie");
             assert!(line.contains("Secure"), "{line}");
         }

@@ -2,11 +2,16 @@
 
 use std::net::SocketAddr;
 use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 use connectwise_sandbox::admin::AdminClient;
 use connectwise_sandbox::roles::Action;
-use connectwise_sandbox::{Grant, Level, Preset, Sandbox, SandboxConfig, Seed};
-use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring};
+use connectwise_sandbox::{Faults, Grant, Level, LostMode, Preset, Sandbox, SandboxConfig, Seed};
+use cwbridge_engine::alert::TicketSettingsInput;
+use cwbridge_engine::billing::settings::BillingInput;
+use cwbridge_engine::billing::{DriftPolicy, Mode};
+use cwbridge_engine::{ConnectionInput, Engine, EngineConfig, Keyring, NewTenant};
 use cwbridge_server::{AppState, Application};
 pub use cwbridge_store::testing::{TestDb, databases};
 use reqwest::StatusCode;
@@ -172,6 +177,57 @@ pub async fn engines(config: &EngineConfig) -> Vec<(Engine, TestDb)> {
     out
 }
 
+/// Step 2 as seed 004's walkthrough fills it in: product `DMARC-MONITOR` on "Managed
+/// Services" agreements, a line per unit, hand edits reported, applied on demand only.
+pub fn billing_per_unit() -> BillingInput {
+    BillingInput {
+        product: "DMARC-MONITOR".into(),
+        agreement_type: "Managed Services".into(),
+        mode: Mode::PerUnit,
+        drift_policy: DriftPolicy::Report,
+        schedule_hours: 0,
+    }
+}
+
+/// Step 4 as seed 004's walkthrough fills it in: the Help Desk board, status New, priority 3;
+/// no ticket type, no signature.
+pub fn help_desk_tickets() -> TicketSettingsInput {
+    TicketSettingsInput {
+        board: "Help Desk".into(),
+        status: "New".into(),
+        priority: "Priority 3 - Normal Response".into(),
+        ticket_type: None,
+        signature: None,
+    }
+}
+
+/// A tenant named `name` made through `engine`, connected with `input` (its check passing)
+/// and billed per unit ([`billing_per_unit`]).
+pub async fn connected_tenant(engine: &Engine, name: &str, input: &ConnectionInput) -> NewTenant {
+    let msp = engine.create_tenant(name).await.expect("the tenant");
+    let (_, check) = engine
+        .save_connection(msp.tenant.id, input)
+        .await
+        .expect("the connection is saved");
+    assert!(check.ok, "{check:#?}");
+    engine
+        .set_billing(msp.tenant.id, &billing_per_unit())
+        .await
+        .expect("billing is set");
+    msp
+}
+
+/// ConnectWise losing `rate` of its write answers (each write is carried out), as `mode`
+/// says, and answering every request `latency_ms` late.
+pub fn losing_answers(rate: f64, mode: LostMode, latency_ms: u64) -> Faults {
+    Faults {
+        lost_response_rate: rate,
+        lost_response_mode: mode,
+        latency_ms,
+        ..Faults::default()
+    }
+}
+
 /// The operator token [`Served`] is started with when one is asked for.
 pub const OPERATOR: &str = "operator-secret";
 
@@ -255,6 +311,14 @@ impl Served {
         )
     }
 
+    /// The API as the holder of `token` calls it.
+    pub fn bearer<'a>(&'a self, token: &'a str) -> Bearer<'a> {
+        Bearer {
+            served: self,
+            token,
+        }
+    }
+
     /// Makes a tenant through the operator API; answers its token.
     pub async fn tenant(&self, name: &str) -> String {
         let (status, body, _) = self
@@ -269,25 +333,40 @@ impl Served {
         body["token"].as_str().expect("a token").to_owned()
     }
 
-    /// Signs in to the wizard with `token`, as a browser does; answers the session cookie
-    /// (`cwb_session=…`).
-    pub async fn sign_in(&self, token: &str) -> String {
+    /// Opens the sign-in page, as a browser does before signing in.
+    pub async fn sign_in_page(&self) -> SignInPage {
         let page = self
             .http
             .get(format!("{}/sign-in", self.base))
             .send()
             .await
             .expect("the sign-in page");
-        let (login_cookie, _) = cookie(&page, "cwb_sign_in").expect("a sign-in cookie");
-        let form_token = csrf(&page.text().await.expect("a page"));
-        let res = self
-            .http
+        let (cookie, cookie_line) = cookie(&page, "cwb_sign_in").expect("a sign-in cookie");
+        let csrf = csrf(&page.text().await.expect("a page"));
+        SignInPage {
+            cookie,
+            cookie_line,
+            csrf,
+        }
+    }
+
+    /// Posts the sign-in form of `page` with `token`; answers the response (redirects are
+    /// not followed).
+    pub async fn post_sign_in(&self, page: &SignInPage, token: &str) -> reqwest::Response {
+        self.http
             .post(format!("{}/sign-in", self.base))
-            .header(COOKIE, login_cookie)
-            .form(&[("csrf", form_token.as_str()), ("token", token)])
+            .header(COOKIE, &page.cookie)
+            .form(&[("csrf", page.csrf.as_str()), ("token", token)])
             .send()
             .await
-            .expect("signed in");
+            .expect("the sign-in form posts")
+    }
+
+    /// Signs in to the wizard with `token`, as a browser does; answers the session cookie
+    /// (`cwb_session=…`).
+    pub async fn sign_in(&self, token: &str) -> String {
+        let page = self.sign_in_page().await;
+        let res = self.post_sign_in(&page, token).await;
         assert_eq!(res.status(), StatusCode::SEE_OTHER);
         assert_eq!(res.headers()[LOCATION], "/");
         let (session, line) = cookie(&res, "cwb_session").expect("a session cookie");
@@ -299,15 +378,20 @@ impl Served {
         session
     }
 
-    /// A page of the wizard with a session cookie: its status and HTML.
-    pub async fn get(&self, path: &str, session: &str) -> (StatusCode, String) {
-        let res = self
-            .http
+    /// Asks for a page of the wizard with a session cookie; answers the response (redirects
+    /// are not followed).
+    pub async fn open(&self, path: &str, session: &str) -> reqwest::Response {
+        self.http
             .get(format!("{}{path}", self.base))
             .header(COOKIE, session)
             .send()
             .await
-            .expect("the page");
+            .expect("the page")
+    }
+
+    /// A page of the wizard with a session cookie: its status and HTML.
+    pub async fn get(&self, path: &str, session: &str) -> (StatusCode, String) {
+        let res = self.open(path, session).await;
         (res.status(), res.text().await.expect("a body"))
     }
 
@@ -333,6 +417,57 @@ impl Served {
     }
 }
 
+/// The sign-in page as a browser holds it: its cookie and its form's forgery token.
+#[derive(Debug, Clone)]
+pub struct SignInPage {
+    /// The `cwb_sign_in=…` cookie to send back.
+    pub cookie: String,
+    /// That cookie's whole `Set-Cookie` line.
+    pub cookie_line: String,
+    /// The form's hidden `csrf` field.
+    pub csrf: String,
+}
+
+/// The API called with one bearer token ([`Served::bearer`]); each call answers the status,
+/// the body as JSON (`null` when it is not) and as text.
+#[derive(Clone, Copy)]
+pub struct Bearer<'a> {
+    served: &'a Served,
+    token: &'a str,
+}
+
+impl Bearer<'_> {
+    /// `method path`, with a JSON body when one is given.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value, String) {
+        self.served.call(method, path, Some(self.token), body).await
+    }
+
+    /// `GET path`.
+    pub async fn get(&self, path: &str) -> (StatusCode, Value, String) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// `PUT path` with a JSON body.
+    pub async fn put(&self, path: &str, body: Value) -> (StatusCode, Value, String) {
+        self.send(reqwest::Method::PUT, path, Some(body)).await
+    }
+
+    /// `POST path` without a body.
+    pub async fn post(&self, path: &str) -> (StatusCode, Value, String) {
+        self.send(reqwest::Method::POST, path, None).await
+    }
+
+    /// `DELETE path`.
+    pub async fn delete(&self, path: &str) -> (StatusCode, Value, String) {
+        self.send(reqwest::Method::DELETE, path, None).await
+    }
+}
+
 /// The `name=value` of a response's cookie, and its whole `Set-Cookie` line.
 pub fn cookie(res: &reqwest::Response, name: &str) -> Option<(String, String)> {
     res.headers().get_all(SET_COOKIE).iter().find_map(|v| {
@@ -347,4 +482,145 @@ pub fn cookie(res: &reqwest::Response, name: &str) -> Option<(String, String)> {
 pub fn csrf(html: &str) -> String {
     let at = html.find(r#"name="csrf" value=""#).expect("a csrf field") + 19;
     html[at..].split('"').next().unwrap_or_default().to_owned()
+}
+
+/// A JSON answer of a sandbox's API to `GET {path}` (`path` after `…/apis/3.0/`), asked with
+/// the sandbox's own credentials, as the MSP's admin reads it.
+pub async fn sandbox_get(sandbox: &Sandbox, path: &str) -> Value {
+    let c = sandbox.credentials();
+    let ca = sandbox.ca_pem().expect("the sandbox's certificate");
+    let admin = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).expect("a PEM"))
+        .build()
+        .expect("an HTTP client");
+    admin
+        .get(format!("{}{path}", sandbox.api_url()))
+        .header("Authorization", c.authorization())
+        .header("clientId", &c.client_id)
+        .send()
+        .await
+        .expect("the sandbox answers")
+        .json()
+        .await
+        .expect("a JSON answer")
+}
+
+/// Runs `cmd` to its end on a blocking thread; answers what it printed and how it ended.
+pub async fn run(mut cmd: Command) -> Output {
+    tokio::task::spawn_blocking(move || cmd.output().expect("the command runs"))
+        .await
+        .expect("the command's thread")
+}
+
+/// What a finished process printed: its standard output, then its standard error.
+pub fn printed(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// The API calls (path and body, each a `PUT`) that push `customers` accounts `g1`, `g2`, …
+/// of `units` sending domains each (`a.g1.example`, `b.g1.example`, …) and map account `gN`
+/// to company `N`.
+pub fn mapped_accounts(customers: i64, units: u8) -> Vec<(String, Value)> {
+    let mut calls = Vec::new();
+    for i in 1..=customers {
+        let units: Vec<String> = (b'a'..b'a' + units)
+            .map(|u| format!("{}.g{i}.example", u as char))
+            .collect();
+        let account = json!({"name": format!("Group {i}"), "units": units});
+        calls.push((format!("/api/v1/accounts/g{i}"), account));
+        let mapping = json!({"companyId": i});
+        calls.push((format!("/api/v1/accounts/g{i}/mapping"), mapping));
+    }
+    calls
+}
+
+/// A bridge's REST API at an address of its own (a `cwbridge` process's) as the holder of a
+/// tenant token.
+#[derive(Debug, Clone)]
+pub struct Remote {
+    /// The client the calls go through (also to wait for the process to answer).
+    pub http: reqwest::Client,
+    /// `http://HOST:PORT`, without a trailing slash.
+    pub base: String,
+    token: String,
+}
+
+impl Remote {
+    /// The API at `base` as the holder of `token`, through `http`.
+    pub fn new(http: reqwest::Client, base: impl Into<String>, token: impl Into<String>) -> Remote {
+        Remote {
+            http,
+            base: base.into(),
+            token: token.into(),
+        }
+    }
+
+    /// A request to `method path` carrying the token, to add to and send.
+    pub fn request(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+    }
+
+    /// `method path` with a JSON body; answers the response.
+    pub async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &Value,
+    ) -> reqwest::Response {
+        let req = self.request(method, path).json(body);
+        req.send().await.expect("the bridge answers")
+    }
+
+    /// `GET path`; answers its JSON.
+    pub async fn get(&self, path: &str) -> Value {
+        let res = self.request(reqwest::Method::GET, path).send().await;
+        res.expect("the bridge answers")
+            .json()
+            .await
+            .expect("a JSON answer")
+    }
+
+    /// `PUT path` with a JSON body; answers the JSON answer.
+    pub async fn put(&self, path: &str, body: &Value) -> Value {
+        let res = self.send(reqwest::Method::PUT, path, body).await;
+        res.json().await.expect("a JSON answer")
+    }
+
+    /// PUTs each body at its path, in order, asserting that each is taken.
+    pub async fn put_all<P: AsRef<str>>(&self, steps: impl IntoIterator<Item = (P, Value)>) {
+        for (path, body) in steps {
+            let path = path.as_ref();
+            let res = self.send(reqwest::Method::PUT, path, &body).await;
+            let status = res.status();
+            let answer = res.text().await.unwrap_or_default();
+            assert!(status.is_success(), "{path}: {status} {answer}");
+        }
+    }
+
+    /// Asks `GET path` (a list, of alerts say) every 200 ms until `done` holds of it, for
+    /// up to `within`; answers that list. Panics with the last list, naming `what` was
+    /// waited for, when time runs out.
+    pub async fn wait_for(
+        &self,
+        path: &str,
+        what: &str,
+        within: Duration,
+        done: impl Fn(&[Value]) -> bool,
+    ) -> Vec<Value> {
+        let deadline = Instant::now() + within;
+        loop {
+            let list: Vec<Value> = serde_json::from_value(self.get(path).await).expect("a list");
+            if done(&list) {
+                return list;
+            }
+            assert!(Instant::now() < deadline, "not {what}: {list:#?}");
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
 }

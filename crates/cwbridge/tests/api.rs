@@ -4,24 +4,37 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use connectwise_sandbox::Sandbox;
+use cwbridge_testkit::run;
 use serde_json::Value;
 
-async fn sandbox_in(dir: &Path) -> Sandbox {
-    cwbridge_testkit::Site::demo_in(dir).await.sandbox
+/// A demo sandbox with its state (`credentials.json`, `cert.pem`) in a directory of its own.
+async fn sandbox() -> (tempfile::TempDir, Sandbox) {
+    let dir = tempfile::tempdir().unwrap();
+    let sandbox = cwbridge_testkit::Site::demo_in(dir.path()).await.sandbox;
+    (dir, sandbox)
+}
+
+/// `cwbridge api ARGS`, to add to and run.
+fn cwbridge_api(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
+    cmd.arg("api").args(args);
+    cmd
 }
 
 /// Runs `cwbridge api ARGS --credentials DIR/credentials.json --ca DIR/cert.pem`.
 async fn api(dir: &Path, args: &[&str]) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
-    cmd.arg("api")
-        .args(args)
-        .arg("--credentials")
+    let mut cmd = cwbridge_api(args);
+    cmd.arg("--credentials")
         .arg(dir.join("credentials.json"))
         .arg("--ca")
         .arg(dir.join("cert.pem"));
-    tokio::task::spawn_blocking(move || cmd.output().expect("cwbridge runs"))
-        .await
-        .unwrap()
+    run(cmd).await
+}
+
+/// The sandbox's credentials file in `dir`, as JSON.
+fn credentials(dir: &Path) -> Value {
+    let file = std::fs::read_to_string(dir.join("credentials.json")).unwrap();
+    serde_json::from_str(&file).unwrap()
 }
 
 fn stdout(out: &Output) -> String {
@@ -35,8 +48,7 @@ fn stdout(out: &Output) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn all_streams_every_matching_record_as_json_lines() {
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox_in(dir.path()).await;
+    let (dir, sandbox) = sandbox().await;
 
     let out = api(
         dir.path(),
@@ -79,8 +91,7 @@ async fn all_streams_every_matching_record_as_json_lines() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_take_data_and_errors_are_one_line_with_a_non_zero_exit() {
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox_in(dir.path()).await;
+    let (dir, sandbox) = sandbox().await;
 
     // Create, patch and delete a ticket.
     let made = api(
@@ -122,12 +133,8 @@ async fn writes_take_data_and_errors_are_one_line_with_a_non_zero_exit() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_profile_of_the_config_file_names_the_connection() {
     // Arrange: a config file with the sandbox's credentials as profile `demo`.
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox_in(dir.path()).await;
-    let creds: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("credentials.json")).unwrap(),
-    )
-    .unwrap();
+    let (dir, sandbox) = sandbox().await;
+    let creds = credentials(dir.path());
     let config = dir.path().join("config.toml");
     std::fs::write(
         &config,
@@ -138,23 +145,15 @@ async fn a_profile_of_the_config_file_names_the_connection() {
         ),
     )
     .unwrap();
-    let run = |profile: &str| {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
-        cmd.args([
-            "api",
-            "GET",
-            "/service/priorities",
-            "--profile",
-            profile,
-            "--config",
-        ])
-        .arg(&config);
-        tokio::task::spawn_blocking(move || cmd.output().unwrap())
+    let with_profile = |profile: &str| {
+        let mut cmd = cwbridge_api(&["GET", "/service/priorities", "--profile", profile]);
+        cmd.arg("--config").arg(&config);
+        run(cmd)
     };
 
     // Act
-    let good = run("demo").await.unwrap();
-    let unknown = run("other").await.unwrap();
+    let good = with_profile("demo").await;
+    let unknown = with_profile("other").await;
 
     // Assert
     let priorities: Value = serde_json::from_str(&stdout(&good)).unwrap();
@@ -170,37 +169,24 @@ async fn a_profile_of_the_config_file_names_the_connection() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn credentials_come_from_the_environment_and_a_query_may_ride_in_the_path() {
-    let dir = tempfile::tempdir().unwrap();
-    let sandbox = sandbox_in(dir.path()).await;
-    let creds: Value = serde_json::from_str(
-        &std::fs::read_to_string(dir.path().join("credentials.json")).unwrap(),
-    )
-    .unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_cwbridge"));
-    cmd.args([
-        "api",
+    let (dir, sandbox) = sandbox().await;
+    let mut cmd = cwbridge_api(&[
         "GET",
         "/company/companies?fields=id,name&pageSize=3",
         "--all",
-    ])
-    .env("CWBRIDGE_CW_SITE", creds["site"].as_str().unwrap())
-    .env(
-        "CWBRIDGE_CW_COMPANY_ID",
-        creds["companyId"].as_str().unwrap(),
-    )
-    .env(
-        "CWBRIDGE_CW_PUBLIC_KEY",
-        creds["publicKey"].as_str().unwrap(),
-    )
-    .env(
-        "CWBRIDGE_CW_PRIVATE_KEY",
-        creds["privateKey"].as_str().unwrap(),
-    )
-    .env("CWBRIDGE_CW_CLIENT_ID", creds["clientId"].as_str().unwrap())
-    .env("CWBRIDGE_CW_CA", dir.path().join("cert.pem"));
-    let out = tokio::task::spawn_blocking(move || cmd.output().unwrap())
-        .await
-        .unwrap();
+    ]);
+    let creds = credentials(dir.path());
+    for (var, field) in [
+        ("CWBRIDGE_CW_SITE", "site"),
+        ("CWBRIDGE_CW_COMPANY_ID", "companyId"),
+        ("CWBRIDGE_CW_PUBLIC_KEY", "publicKey"),
+        ("CWBRIDGE_CW_PRIVATE_KEY", "privateKey"),
+        ("CWBRIDGE_CW_CLIENT_ID", "clientId"),
+    ] {
+        cmd.env(var, creds[field].as_str().unwrap());
+    }
+    cmd.env("CWBRIDGE_CW_CA", dir.path().join("cert.pem"));
+    let out = run(cmd).await;
 
     let lines: Vec<Value> = stdout(&out)
         .lines()

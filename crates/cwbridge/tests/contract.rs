@@ -20,11 +20,7 @@ fn schemathesis_finds_nothing_with_every_check() {
         .arg(&schemathesis)
         .output()
         .expect("run.sh runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = cwbridge_testkit::printed(&out);
     assert!(
         out.status.success(),
         "schemathesis found something:\n{text}"

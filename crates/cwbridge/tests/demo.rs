@@ -5,48 +5,32 @@
 #[path = "support/demo.rs"]
 mod demo;
 
-use demo::start;
-use serde_json::Value;
+use demo::{Demo, start_in};
+
+/// Asserts that the demo printed a line holding `text`.
+fn assert_printed(demo: &Demo, text: &str) {
+    let printed = demo.lines.iter().any(|l| l.contains(text));
+    assert!(printed, "no {text:?} in {:#?}", demo.lines);
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_comes_up_connected_and_fills_the_sandbox() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || start(&dir, true)
-    })
-    .await
-    .unwrap();
-    assert!(
-        demo.lines
-            .iter()
-            .any(|l| l.contains("The four steps are done")),
-        "{:#?}",
-        demo.lines
-    );
-    assert!(
-        demo.lines
-            .iter()
-            .any(|l| l.contains("billing applied: {\"create\": 9}")),
-        "{:#?}",
-        demo.lines
-    );
-    let bridge = demo.bridge();
+    let demo = start_in(dir.path(), true).await;
+    assert_printed(&demo, "The four steps are done");
+    assert_printed(&demo, "billing applied: {\"create\": 9}");
     let token = demo.token();
-    let http = reqwest::Client::new();
-    let get = |path: &str| {
-        http.get(format!("{bridge}{path}"))
-            .bearer_auth(&token)
-            .send()
-    };
-    let alerts: Vec<Value> = get("/api/v1/alerts").await.unwrap().json().await.unwrap();
+    let api = demo.api();
+    let alerts = api.get("/api/v1/alerts").await;
+    let alerts = alerts.as_array().unwrap();
     assert_eq!(alerts.len(), 3);
     assert!(
         alerts.iter().all(|a| a["state"] == "delivered"),
         "{alerts:#?}"
     );
     assert_eq!(alerts.iter().filter(|a| a["action"] == "ticket").count(), 2);
-    let mappings: Vec<Value> = get("/api/v1/mappings").await.unwrap().json().await.unwrap();
+    let mappings = api.get("/api/v1/mappings").await;
+    let mappings = mappings.as_array().unwrap();
     assert!(
         mappings.iter().all(|m| !m["account"]["mapping"].is_null()),
         "{mappings:#?}"
@@ -59,29 +43,12 @@ async fn the_demo_comes_up_connected_and_fills_the_sandbox() {
         acme["account"]["mapping"]["companyName"],
         "Acme Corporation"
     );
-    let plan: Value = get("/api/v1/billing/plan?full=true")
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let plan = api.get("/api/v1/billing/plan?full=true").await;
     assert_eq!(plan["changes"], serde_json::json!([]), "{plan:#}");
     drop(demo);
 
     // Again on the same directory: the same tenant and key, nothing billed twice.
-    let again = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || start(&dir, true)
-    })
-    .await
-    .unwrap();
+    let again = start_in(dir.path(), true).await;
     assert_eq!(again.token(), token);
-    assert!(
-        again
-            .lines
-            .iter()
-            .any(|l| l.contains("billing applied: {}")),
-        "{:#?}",
-        again.lines
-    );
+    assert_printed(&again, "billing applied: {}");
 }

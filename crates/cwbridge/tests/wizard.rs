@@ -14,10 +14,11 @@ mod demo;
 
 use std::path::PathBuf;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use connectwise_client::conditions::field;
+use connectwise_client::conditions::{Condition, field};
 use connectwise_client::{Client, Credentials};
+use cwbridge_testkit::Remote;
 use serde_json::{Value, json};
 
 fn artefacts() -> PathBuf {
@@ -48,54 +49,28 @@ fn browse(phase: &str, env: &[(&str, String)]) {
         .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .output()
         .expect("node runs");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let text = cwbridge_testkit::printed(&out);
     assert!(out.status.success(), "the {phase} phase failed:\n{text}");
     println!("{text}");
 }
 
 /// Waits until no alert is queued; answers them.
-async fn settled(http: &reqwest::Client, bridge: &str, token: &str) -> Vec<Value> {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let alerts: Vec<Value> = http
-            .get(format!("{bridge}/api/v1/alerts"))
-            .bearer_auth(token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if alerts.iter().all(|a| a["state"] != "queued") {
-            return alerts;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "alerts still queued: {alerts:#?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+async fn settled(api: &Remote) -> Vec<Value> {
+    let unqueued = |alerts: &[Value]| alerts.iter().all(|a| a["state"] != "queued");
+    let within = Duration::from_secs(60);
+    api.wait_for("/api/v1/alerts", "settled", within, unqueued)
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Chromium and playwright-core: CWBRIDGE_TEST_CHROMIUM, CWBRIDGE_TEST_BROWSER_NODE_PATH (.ci/run installs both and runs this)"]
 async fn a_person_walks_the_wizard_and_connectwise_gets_tickets_and_lines() {
     let dir = tempfile::tempdir().unwrap();
-    let demo = tokio::task::spawn_blocking({
-        let dir = dir.path().to_owned();
-        move || demo::start(&dir, false)
-    })
-    .await
-    .unwrap();
-    let bridge = demo.bridge();
-    let token = demo.token();
+    let demo = demo::start_in(dir.path(), false).await;
+    let api = demo.api();
     let env = [
-        ("WIZARD", bridge.clone()),
-        ("TOKEN", token.clone()),
+        ("WIZARD", demo.bridge()),
+        ("TOKEN", demo.token()),
         ("SITE", demo.value("ConnectWise URL:")),
         ("COMPANY", demo.value("Company ID:")),
         ("PUBLIC_KEY", demo.value("Public key:")),
@@ -111,7 +86,6 @@ async fn a_person_walks_the_wizard_and_connectwise_gets_tickets_and_lines() {
 
     // The vendor's platform sends three alerts: Acme's is forwarded, Contoso forwards only
     // DMARC changes (so its SPF alert is skipped), Evergreen PM is not mapped (so it fails).
-    let http = reqwest::Client::new();
     for (account, alert_type, summary) in [
         (
             "grp-acme",
@@ -129,19 +103,16 @@ async fn a_person_walks_the_wizard_and_connectwise_gets_tickets_and_lines() {
             "DMARC record changed for evergreenpm.example",
         ),
     ] {
-        let r = http
-            .post(format!("{bridge}/api/v1/alerts"))
-            .bearer_auth(&token)
-            .json(&json!({
-                "account": account, "type": alert_type, "summary": summary,
-                "description": format!("EasyDMARC detected: {summary}."),
-            }))
-            .send()
-            .await
-            .unwrap();
+        let alert = json!({
+            "account": account, "type": alert_type, "summary": summary,
+            "description": format!("EasyDMARC detected: {summary}."),
+        });
+        let r = api
+            .send(reqwest::Method::POST, "/api/v1/alerts", &alert)
+            .await;
         assert_eq!(r.status(), 202, "{}", r.text().await.unwrap());
     }
-    let alerts = settled(&http, &bridge, &token).await;
+    let alerts = settled(&api).await;
     let state_of = |alerts: &[Value], account: &str| {
         alerts.iter().find(|a| a["account"] == account).unwrap()["state"].clone()
     };
@@ -163,7 +134,7 @@ async fn a_person_walks_the_wizard_and_connectwise_gets_tickets_and_lines() {
     tokio::task::spawn_blocking(move || browse("status", &env))
         .await
         .unwrap();
-    let alerts = settled(&http, &bridge, &token).await;
+    let alerts = settled(&api).await;
     assert_eq!(
         state_of(&alerts, "grp-evergreen"),
         "delivered",
@@ -176,18 +147,11 @@ async fn a_person_walks_the_wizard_and_connectwise_gets_tickets_and_lines() {
         .extra_ca_pem(std::fs::read(sandbox.join("cert.pem")).unwrap())
         .build()
         .unwrap();
-    let tickets = cw
-        .service()
-        .tickets()
-        .list()
-        .conditions(
-            field("board/name")
-                .eq("Help Desk")
-                .and(field("summary").like("DMARC record changed for %")),
-        )
-        .send()
-        .await
-        .unwrap();
+    let tickets_where = |c: Condition| cw.service().tickets().list().conditions(c);
+    let dmarc = field("board/name")
+        .eq("Help Desk")
+        .and(field("summary").like("DMARC record changed for %"));
+    let tickets = tickets_where(dmarc).send().await.unwrap();
     let mut companies: Vec<String> = tickets
         .iter()
         .map(|t| {
@@ -215,23 +179,11 @@ async fn a_person_walks_the_wizard_and_connectwise_gets_tickets_and_lines() {
             Some("Alert")
         );
     }
-    let spf = cw
-        .service()
-        .tickets()
-        .list()
-        .conditions(field("summary").like("SPF record fails%"))
-        .count()
-        .await
-        .unwrap();
+    let spf = tickets_where(field("summary").like("SPF record fails%"));
+    let spf = spf.count().await.unwrap();
     assert_eq!(spf, 0, "Contoso forwards DMARC changes only");
-    let test = cw
-        .service()
-        .tickets()
-        .list()
-        .conditions(field("summary").eq("Test alert from cwbridge"))
-        .send()
-        .await
-        .unwrap();
+    let test = tickets_where(field("summary").eq("Test alert from cwbridge"));
+    let test = test.send().await.unwrap();
     assert_eq!(test.len(), 1, "{test:#?}");
     assert!(
         test[0]

@@ -17,19 +17,17 @@ async fn post_alert(b: &Bridge, token: &str, key: Option<&str>, body: &Value) ->
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_alert_sent_again_with_its_idempotency_key_is_stored_once() {
-    let w = world().await;
-    for (b, db) in bridges(&w).await {
-        let token = tenant(&b, "Acme MSP").await;
+    with_acme(EVERY_DATABASE, async |_, b, token, db| {
         let alert = json!({"account": "g-acme", "type": "dmarc", "key": "k", "summary": "Changed", "description": "d"});
 
-        let first = post_alert(&b, &token, Some("send-1"), &alert).await;
+        let first = post_alert(b, token, Some("send-1"), &alert).await;
         assert_eq!(first.status(), StatusCode::ACCEPTED);
         assert!(first.headers().get("idempotent-replayed").is_none());
         let first: Value = first.json().await.unwrap();
 
         // The answer was lost; the vendor sends again, eight times at once.
         let resends = futures_util::future::join_all(
-            (0..8).map(|_| post_alert(&b, &token, Some("send-1"), &alert)),
+            (0..8).map(|_| post_alert(b, token, Some("send-1"), &alert)),
         )
         .await;
         for r in resends {
@@ -40,7 +38,7 @@ async fn an_alert_sent_again_with_its_idempotency_key_is_stored_once() {
         }
         // Concurrent first sends of a new key also store one alert.
         let racing = futures_util::future::join_all(
-            (0..8).map(|_| post_alert(&b, &token, Some("send-2"), &alert)),
+            (0..8).map(|_| post_alert(b, token, Some("send-2"), &alert)),
         )
         .await;
         let mut ids = Vec::new();
@@ -53,31 +51,27 @@ async fn an_alert_sent_again_with_its_idempotency_key_is_stored_once() {
 
         // A key reused for another alert is refused, and stores nothing.
         let other = json!({"account": "g-acme", "type": "dmarc", "key": "k", "summary": "Other", "description": "d"});
-        let r = post_alert(&b, &token, Some("send-1"), &other).await;
+        let r = post_alert(b, token, Some("send-1"), &other).await;
         assert_eq!(r.status(), StatusCode::CONFLICT);
-        let (_, list, _) = b
-            .call(reqwest::Method::GET, "/api/v1/alerts", Some(&token), None)
-            .await;
+        let (_, list, _) = b.bearer(token).get("/api/v1/alerts").await;
         assert_eq!(list.as_array().unwrap().len(), 2, "{list:#}");
 
         // After a restart (a new server and engine on the same database) the key still holds.
-        let restarted = bridge_with_limits(&db, cwbridge_engine::Limits::default()).await;
-        let r = post_alert(&restarted, &token, Some("send-1"), &alert).await;
+        let restarted = bridge_with_limits(db, Limits::default()).await;
+        let r = post_alert(&restarted, token, Some("send-1"), &alert).await;
         assert_eq!(r.status(), StatusCode::ACCEPTED);
         assert_eq!(r.json::<Value>().await.unwrap()["id"], first["id"]);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inputs_over_a_limit_are_refused_naming_the_field_and_store_nothing() {
-    let w = world().await;
-    for (b, db) in bridges(&w).await {
-        let token = tenant(&b, "Acme MSP").await;
+    with_acme(EVERY_DATABASE, async |_, b, token, db| {
         let long = "x".repeat(1_001);
         let r = post_alert(
-            &b,
-            &token,
+            b,
+            token,
             None,
             &json!({"account": "g", "type": "t", "summary": long, "description": "d"}),
         )
@@ -91,8 +85,8 @@ async fn inputs_over_a_limit_are_refused_naming_the_field_and_store_nothing() {
         );
 
         let r = post_alert(
-            &b,
-            &token,
+            b,
+            token,
             Some("bad key"),
             &json!({"account": "g", "type": "t", "summary": "s", "description": "d"}),
         )
@@ -100,75 +94,59 @@ async fn inputs_over_a_limit_are_refused_naming_the_field_and_store_nothing() {
         assert_eq!(r.status(), StatusCode::UNPROCESSABLE_ENTITY);
 
         let units: Vec<String> = (0..10_001).map(|i| format!("d{i}.example")).collect();
-        let (status, body, _) = b
-            .call(
-                reqwest::Method::PUT,
-                "/api/v1/accounts/big",
-                Some(&token),
-                Some(json!({"name": "Big", "units": units})),
-            )
-            .await;
+        let acme = b.bearer(token);
+        let big = json!({"name": "Big", "units": units});
+        let (status, body, _) = acme.put("/api/v1/accounts/big", big).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["error"]["field"], "units");
 
-        let (_, list, _) = b
-            .call(reqwest::Method::GET, "/api/v1/alerts", Some(&token), None)
-            .await;
+        let (_, list, _) = acme.get("/api/v1/alerts").await;
         assert_eq!(list, json!([]), "{}", db.label);
-        let (_, accounts, _) = b
-            .call(reqwest::Method::GET, "/api/v1/accounts", Some(&token), None)
-            .await;
+        let (_, accounts, _) = acme.get("/api/v1/accounts").await;
         assert!(!accounts.to_string().contains("\"big\""), "{accounts}");
 
         // A body past the API's limit is 413, not 400 (the server then closes the
         // connection, as it has not read the rest).
         let huge = json!({"account": "g", "type": "t", "summary": "s", "description": "x".repeat(3 << 20)});
-        let r = post_alert(&b, &token, None, &huge).await;
+        let r = post_alert(b, token, None, &huge).await;
         assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_full_queue_answers_429_with_retry_after() {
-    for db in databases().await {
-        let limits = cwbridge_engine::Limits {
-            queued_alerts_per_tenant: 3,
-            ..cwbridge_engine::Limits::default()
-        };
-        let b = bridge_with_limits(&db, limits).await;
-        let token = tenant(&b, "Acme MSP").await;
-        let other = tenant(&b, "Other MSP").await;
+    let limit = |l: &mut Limits| l.queued_alerts_per_tenant = 3;
+    with_limited_acme(limit, async |b, token, db| {
+        let other = b.tenant("Other MSP").await;
         let alert = json!({"account": "g", "type": "t", "summary": "s", "description": "d"});
         for _ in 0..3 {
             assert_eq!(
-                post_alert(&b, &token, None, &alert).await.status(),
+                post_alert(b, token, None, &alert).await.status(),
                 StatusCode::ACCEPTED
             );
         }
-        let r = post_alert(&b, &token, None, &alert).await;
+        let r = post_alert(b, token, None, &alert).await;
         assert_eq!(r.status(), StatusCode::TOO_MANY_REQUESTS, "{}", db.label);
         assert!(r.headers().get("retry-after").is_some());
         // Another tenant's queue is its own.
         assert_eq!(
-            post_alert(&b, &other, None, &alert).await.status(),
+            post_alert(b, &other, None, &alert).await.status(),
             StatusCode::ACCEPTED
         );
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn alerts_are_listed_in_pages_by_cursor_and_filtered() {
-    let w = world().await;
-    for (b, db) in bridges(&w).await {
-        let token = tenant(&b, "Acme MSP").await;
+    with_acme(EVERY_DATABASE, async |_, b, token, db| {
         let mut sent = Vec::new();
         for i in 0..5 {
             let kind = if i % 2 == 0 { "dmarc" } else { "spf" };
             let r = post_alert(
-                &b,
-                &token,
+                b,
+                token,
                 None,
                 &json!({"account": format!("g{}", i % 2), "type": kind, "summary": "s", "description": "d"}),
             )
@@ -182,7 +160,7 @@ async fn alerts_are_listed_in_pages_by_cursor_and_filtered() {
             let r = b
                 .http
                 .get(format!("{}{path}", b.base))
-                .bearer_auth(&token)
+                .bearer_auth(token)
                 .send()
                 .await
                 .unwrap();
@@ -210,7 +188,8 @@ async fn alerts_are_listed_in_pages_by_cursor_and_filtered() {
         sent.reverse();
         assert_eq!(seen, sent, "{}", db.label);
 
-        let get = |path: &'static str| b.call(reqwest::Method::GET, path, Some(&token), None);
+        let acme = b.bearer(token);
+        let get = |path| acme.get(path);
         let (_, spf, _) = get("/api/v1/alerts?type=spf&state=queued").await;
         assert_eq!(spf.as_array().unwrap().len(), 2, "{spf:#}");
         let (_, g0, _) = get("/api/v1/alerts?account=g0&limit=1").await;
@@ -223,30 +202,18 @@ async fn alerts_are_listed_in_pages_by_cursor_and_filtered() {
         let (status, body, _) = get("/api/v1/alerts?state=lost").await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
         assert_eq!(body["error"]["field"], "state");
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_past_its_accounts_limit_can_update_but_not_add() {
-    for db in databases().await {
-        let limits = cwbridge_engine::Limits {
-            accounts_per_tenant: 2,
-            ..cwbridge_engine::Limits::default()
-        };
-        let b = bridge_with_limits(&db, limits).await;
-        let token = tenant(&b, "Acme MSP").await;
-        let put = |id: &'static str| {
-            let (b, token) = (&b, &token);
-            async move {
-                b.call(
-                    reqwest::Method::PUT,
-                    &format!("/api/v1/accounts/{id}"),
-                    Some(token),
-                    Some(json!({"name": id, "units": ["u.example"]})),
-                )
-                .await
-            }
+    let limit = |l: &mut Limits| l.accounts_per_tenant = 2;
+    with_limited_acme(limit, async |b, token, db| {
+        let acme = b.bearer(token);
+        let put = async |id: &str| {
+            let account = json!({"name": id, "units": ["u.example"]});
+            acme.put(&format!("/api/v1/accounts/{id}"), account).await
         };
         assert_eq!(put("a").await.0, StatusCode::OK);
         assert_eq!(put("b").await.0, StatusCode::OK);
@@ -263,6 +230,6 @@ async fn a_tenant_past_its_accounts_limit_can_update_but_not_add() {
             StatusCode::OK,
             "an existing account is updated"
         );
-        db.cleanup().await;
-    }
+    })
+    .await;
 }

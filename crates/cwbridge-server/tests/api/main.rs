@@ -2,7 +2,7 @@
 //! it promises here (every documented route answers, bad bodies and paths refused naming the
 //! field, the pickers search ConnectWise); tenants and alerts in their own modules.
 
-use cwbridge_engine::EngineConfig;
+use cwbridge_engine::{EngineConfig, Limits};
 use cwbridge_testkit::{OPERATOR, ServeOptions, Served as Bridge, Site, TestDb, databases};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -46,8 +46,25 @@ async fn bridges(w: &World) -> Vec<(Bridge, TestDb)> {
     out
 }
 
+/// [`with_acme`] on every test database.
+const EVERY_DATABASE: usize = usize::MAX;
+/// [`with_acme`] on the first test database only.
+const FIRST_DATABASE: usize = 1;
+
+/// Runs `test` against a bridge per test database (the first `databases` of them), each
+/// reaching one world's sandbox, with tenant "Acme MSP" made in it (its token given); drops
+/// each database after.
+async fn with_acme(databases: usize, test: impl AsyncFn(&World, &Bridge, &str, &TestDb)) {
+    let w = world().await;
+    for (b, db) in bridges(&w).await.into_iter().take(databases) {
+        let token = b.tenant("Acme MSP").await;
+        test(&w, &b, &token, &db).await;
+        db.cleanup().await;
+    }
+}
+
 /// A bridge over a test database with these limits (no ConnectWise needed).
-async fn bridge_with_limits(db: &TestDb, limits: cwbridge_engine::Limits) -> Bridge {
+async fn bridge_with_limits(db: &TestDb, limits: Limits) -> Bridge {
     let config = EngineConfig {
         limits,
         ..EngineConfig::default()
@@ -55,313 +72,265 @@ async fn bridge_with_limits(db: &TestDb, limits: cwbridge_engine::Limits) -> Bri
     cwbridge_testkit::serve(cwbridge_testkit::engine(db, &config), WITH_OPERATOR).await
 }
 
-async fn tenant(b: &Bridge, name: &str) -> String {
-    b.tenant(name).await
+/// Runs `test` against a bridge per test database with the default limits but as `limit`
+/// sets them, with tenant "Acme MSP" made in it (its token given); drops each database after.
+async fn with_limited_acme(limit: fn(&mut Limits), test: impl AsyncFn(&Bridge, &str, &TestDb)) {
+    let mut limits = Limits::default();
+    limit(&mut limits);
+    for db in databases().await {
+        let b = bridge_with_limits(&db, limits.clone()).await;
+        let token = b.tenant("Acme MSP").await;
+        test(&b, &token, &db).await;
+        db.cleanup().await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_body_is_refused_naming_its_field_and_nothing_is_stored() {
-    let w = world().await;
-    let (b, db) = bridges(&w).await.remove(0);
-    let token = tenant(&b, "Acme MSP").await;
-    let mut missing = w.input.clone();
-    missing.as_object_mut().unwrap().remove("clientId");
-    let mut unknown = w.input.clone();
-    unknown["password"] = json!("x");
-    let mut wrong_type = w.input.clone();
-    wrong_type["site"] = json!(42);
-    let mut with_path = w.input.clone();
-    with_path["site"] = json!("https://na.myconnectwise.net/v4_6_release/apis/3.0");
-    for (body, field, expected) in [
-        (missing, "clientId", StatusCode::UNPROCESSABLE_ENTITY),
-        (unknown, "password", StatusCode::BAD_REQUEST),
-        (wrong_type, "site", StatusCode::BAD_REQUEST),
-        (with_path, "site", StatusCode::UNPROCESSABLE_ENTITY),
-    ] {
+    with_acme(FIRST_DATABASE, async |w, b, token, _| {
+        let mut missing = w.input.clone();
+        missing.as_object_mut().unwrap().remove("clientId");
+        let mut unknown = w.input.clone();
+        unknown["password"] = json!("x");
+        let mut wrong_type = w.input.clone();
+        wrong_type["site"] = json!(42);
+        let mut with_path = w.input.clone();
+        with_path["site"] = json!("https://na.myconnectwise.net/v4_6_release/apis/3.0");
+        for (body, field, expected) in [
+            (missing, "clientId", StatusCode::UNPROCESSABLE_ENTITY),
+            (unknown, "password", StatusCode::BAD_REQUEST),
+            (wrong_type, "site", StatusCode::BAD_REQUEST),
+            (with_path, "site", StatusCode::UNPROCESSABLE_ENTITY),
+        ] {
+            let (status, answer, _) = b.bearer(token).put("/api/v1/connection", body).await;
+            assert_eq!(status, expected, "{answer}");
+            assert_eq!(answer["error"]["field"], field, "{answer}");
+            assert!(!answer["error"]["message"].as_str().unwrap().is_empty());
+        }
+        let (status, _, _) = b.bearer(token).get("/api/v1/connection").await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "nothing was saved");
+        let again = Some(json!({"name": "Acme MSP"}));
         let (status, answer, _) = b
-            .call(
-                reqwest::Method::PUT,
-                "/api/v1/connection",
-                Some(&token),
-                Some(body),
-            )
+            .bearer(OPERATOR)
+            .send(reqwest::Method::POST, "/api/v1/tenants", again)
             .await;
-        assert_eq!(status, expected, "{answer}");
-        assert_eq!(answer["error"]["field"], field, "{answer}");
-        assert!(!answer["error"]["message"].as_str().unwrap().is_empty());
-    }
-    let (status, _, _) = b
-        .call(
-            reqwest::Method::GET,
-            "/api/v1/connection",
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::NOT_FOUND, "nothing was saved");
-    let (status, answer, _) = b
-        .call(
-            reqwest::Method::POST,
-            "/api/v1/tenants",
-            Some(OPERATOR),
-            Some(json!({"name": "Acme MSP"})),
-        )
-        .await;
-    assert_eq!(status, StatusCode::CONFLICT, "{answer}");
-    db.cleanup().await;
+        assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_route_and_every_route_answers() {
-    let w = world().await;
-    let (b, db) = bridges(&w).await.remove(0);
-    let token = tenant(&b, "Acme MSP").await;
-    let (status, doc, _) = b
-        .call(reqwest::Method::GET, "/api/openapi.json", None, None)
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
-        .as_object()
-        .unwrap()
-        .iter()
-        .flat_map(|(path, ops)| {
-            ops.as_object()
-                .unwrap()
-                .keys()
-                .filter(|m| *m != "parameters")
-                .map(move |m| (m.to_uppercase(), path.clone()))
-        })
-        .collect();
-    // Every route, in an order that makes each call meaningful (deletes last).
-    let steps: Vec<(&str, &str, Option<Value>)> = vec![
-        ("GET", "/api/v1/tenants", None),
-        (
-            "POST",
-            "/api/v1/tenants",
-            Some(json!({"name": "Other MSP"})),
-        ),
-        ("PUT", "/api/v1/connection", Some(w.input.clone())),
-        ("GET", "/api/v1/connection", None),
-        ("POST", "/api/v1/connection/check", None),
-        ("GET", "/api/v1/connection/check", None),
-        (
-            "PUT",
-            "/api/v1/accounts/{id}",
-            Some(json!({"name": "Acme Corporation", "units": ["acme.example"]})),
-        ),
-        ("GET", "/api/v1/accounts", None),
-        ("GET", "/api/v1/connection/failures", None),
-        ("GET", "/api/v1/lookups/companies", None),
-        ("GET", "/api/v1/lookups/companies/{id}/agreements", None),
-        ("GET", "/api/v1/lookups/agreement-types", None),
-        ("GET", "/api/v1/lookups/catalog", None),
-        ("GET", "/api/v1/lookups/boards", None),
-        ("GET", "/api/v1/lookups/priorities", None),
-        ("GET", "/api/v1/mappings", None),
-        (
-            "PUT",
-            "/api/v1/accounts/{id}/mapping",
-            Some(json!({"companyId": 1})),
-        ),
-        (
-            "PUT",
-            "/api/v1/billing",
-            Some(
-                json!({"product": "DMARC-MONITOR", "agreementType": "Managed Services", "mode": "per_unit"}),
-            ),
-        ),
-        ("GET", "/api/v1/billing", None),
-        ("GET", "/api/v1/billing/plan", None),
-        ("POST", "/api/v1/billing/apply", None),
-        ("GET", "/api/v1/billing/runs", None),
-        ("GET", "/api/v1/billing/runs/{id}", None),
-        (
-            "PUT",
-            "/api/v1/tickets",
-            Some(
-                json!({"board": "Help Desk", "status": "New", "priority": "Priority 3 - Normal Response"}),
-            ),
-        ),
-        ("GET", "/api/v1/tickets", None),
-        (
-            "PUT",
-            "/api/v1/accounts/{id}/alerts",
-            Some(json!({"types": ["*"]})),
-        ),
-        (
-            "PUT",
-            "/api/v1/alert-types/{type}",
-            Some(json!({"noteOnResolve": true})),
-        ),
-        (
-            "POST",
-            "/api/v1/alerts",
-            Some(
-                json!({"account": "g-acme", "type": "spf", "summary": "SPF failing", "description": "SPF fails for acme.example"}),
-            ),
-        ),
-        ("GET", "/api/v1/alerts", None),
-        ("GET", "/api/v1/alerts/{id}", None),
-        ("POST", "/api/v1/alerts/{id}/retry", None),
-        ("DELETE", "/api/v1/accounts/{id}/mapping", None),
-        ("DELETE", "/api/v1/accounts/{id}", None),
-        // The other tenant's networks and token (the operator's routes), last.
-        (
-            "PUT",
-            "/api/v1/tenants/{id}/networks",
-            Some(json!({"networks": ["10.20.0.0/16"]})),
-        ),
-        ("POST", "/api/v1/tenants/{id}/token", None),
-        ("DELETE", "/api/v1/tenants/{id}/token", None),
-        ("GET", "/api/openapi.json", None),
-    ];
-    let called: std::collections::BTreeSet<(String, String)> = steps
-        .iter()
-        .filter(|(_, p, _)| *p != "/api/openapi.json")
-        .map(|(m, p, _)| (m.to_string(), p.to_string()))
-        .collect();
-    assert_eq!(called, documented, "the document and the routes agree");
-    assert_eq!(
-        doc["components"]["schemas"]["BillingInput"]["properties"]["scheduleHours"]["maximum"],
-        cwbridge_engine::billing::settings::MAX_SCHEDULE_HOURS,
-        "the document bounds the schedule as the engine does"
-    );
-    let mut run_id = String::new();
-    let mut alert_id = String::new();
-    for (method, path, body) in steps {
-        let auth = if path.starts_with("/api/v1/tenants") {
-            OPERATOR
-        } else {
-            token.as_str()
-        };
-        let concrete = if path.starts_with("/api/v1/billing/runs/") {
-            path.replace("{id}", &run_id)
-        } else if path.starts_with("/api/v1/lookups/companies/") {
-            path.replace("{id}", "1")
-        } else if path.starts_with("/api/v1/alerts/") {
-            path.replace("{id}", &alert_id)
-        } else if path.starts_with("/api/v1/tenants/") {
-            // "Other MSP", made by the second step.
-            path.replace("{id}", "2")
-        } else {
-            path.replace("{id}", "g-acme").replace("{type}", "spf")
-        };
-        let (status, answer, _) = b
-            .call(method.parse().unwrap(), &concrete, Some(auth), body)
+    with_acme(FIRST_DATABASE, async |w, b, token, _| {
+        let (status, doc, _) = b
+            .call(reqwest::Method::GET, "/api/openapi.json", None, None)
             .await;
-        if path != "/api/openapi.json" {
-            let listed = &doc["paths"][path][method.to_lowercase()]["responses"];
-            assert!(
-                listed.get(status.as_str()).is_some(),
-                "{method} {path} answered {status}, which its document does not list: {listed}"
-            );
-        }
-        if path == "/api/v1/alerts/{id}/retry" {
-            // Only a failed alert can be retried; this one is still queued (no worker here).
-            assert_eq!(status, StatusCode::CONFLICT, "{answer}");
-            continue;
-        }
-        assert!(
-            status.is_success(),
-            "{method} {concrete}: {status} {answer}"
+        assert_eq!(status, StatusCode::OK);
+        let documented: std::collections::BTreeSet<(String, String)> = doc["paths"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .flat_map(|(path, ops)| {
+                ops.as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|m| *m != "parameters")
+                    .map(move |m| (m.to_uppercase(), path.clone()))
+            })
+            .collect();
+        // What the writes send.
+        let other = Some(json!({"name": "Other MSP"}));
+        let input = Some(w.input.clone());
+        let account = Some(json!({"name": "Acme Corporation", "units": ["acme.example"]}));
+        let mapping = Some(json!({"companyId": 1}));
+        let billing = Some(
+            json!({"product": "DMARC-MONITOR", "agreementType": "Managed Services", "mode": "per_unit"}),
         );
-        if path == "/api/v1/alerts" && method == "POST" {
-            assert_eq!(status, StatusCode::ACCEPTED);
-            alert_id = answer["id"].to_string();
+        let tickets = Some(
+            json!({"board": "Help Desk", "status": "New", "priority": "Priority 3 - Normal Response"}),
+        );
+        let routed = Some(json!({"types": ["*"]}));
+        let note_on_resolve = Some(json!({"noteOnResolve": true}));
+        let alert = Some(
+            json!({"account": "g-acme", "type": "spf", "summary": "SPF failing", "description": "SPF fails for acme.example"}),
+        );
+        let networks = Some(json!({"networks": ["10.20.0.0/16"]}));
+        // Every route, in an order that makes each call meaningful (deletes last).
+        let steps: Vec<(&str, &str, Option<Value>)> = vec![
+            ("GET", "/api/v1/tenants", None),
+            ("POST", "/api/v1/tenants", other),
+            ("PUT", "/api/v1/connection", input),
+            ("GET", "/api/v1/connection", None),
+            ("POST", "/api/v1/connection/check", None),
+            ("GET", "/api/v1/connection/check", None),
+            ("PUT", "/api/v1/accounts/{id}", account),
+            ("GET", "/api/v1/accounts", None),
+            ("GET", "/api/v1/connection/failures", None),
+            ("GET", "/api/v1/lookups/companies", None),
+            ("GET", "/api/v1/lookups/companies/{id}/agreements", None),
+            ("GET", "/api/v1/lookups/agreement-types", None),
+            ("GET", "/api/v1/lookups/catalog", None),
+            ("GET", "/api/v1/lookups/boards", None),
+            ("GET", "/api/v1/lookups/priorities", None),
+            ("GET", "/api/v1/mappings", None),
+            ("PUT", "/api/v1/accounts/{id}/mapping", mapping),
+            ("PUT", "/api/v1/billing", billing),
+            ("GET", "/api/v1/billing", None),
+            ("GET", "/api/v1/billing/plan", None),
+            ("POST", "/api/v1/billing/apply", None),
+            ("GET", "/api/v1/billing/runs", None),
+            ("GET", "/api/v1/billing/runs/{id}", None),
+            ("PUT", "/api/v1/tickets", tickets),
+            ("GET", "/api/v1/tickets", None),
+            ("PUT", "/api/v1/accounts/{id}/alerts", routed),
+            ("PUT", "/api/v1/alert-types/{type}", note_on_resolve),
+            ("POST", "/api/v1/alerts", alert),
+            ("GET", "/api/v1/alerts", None),
+            ("GET", "/api/v1/alerts/{id}", None),
+            ("POST", "/api/v1/alerts/{id}/retry", None),
+            ("DELETE", "/api/v1/accounts/{id}/mapping", None),
+            ("DELETE", "/api/v1/accounts/{id}", None),
+            // The other tenant's networks and token (the operator's routes), last.
+            ("PUT", "/api/v1/tenants/{id}/networks", networks),
+            ("POST", "/api/v1/tenants/{id}/token", None),
+            ("DELETE", "/api/v1/tenants/{id}/token", None),
+            ("GET", "/api/openapi.json", None),
+        ];
+        let called: std::collections::BTreeSet<(String, String)> = steps
+            .iter()
+            .filter(|(_, p, _)| *p != "/api/openapi.json")
+            .map(|(m, p, _)| (m.to_string(), p.to_string()))
+            .collect();
+        assert_eq!(called, documented, "the document and the routes agree");
+        assert_eq!(
+            doc["components"]["schemas"]["BillingInput"]["properties"]["scheduleHours"]["maximum"],
+            cwbridge_engine::billing::settings::MAX_SCHEDULE_HOURS,
+            "the document bounds the schedule as the engine does"
+        );
+        let mut run_id = String::new();
+        let mut alert_id = String::new();
+        for (method, path, body) in steps {
+            let auth = if path.starts_with("/api/v1/tenants") {
+                OPERATOR
+            } else {
+                token
+            };
+            let concrete = if path.starts_with("/api/v1/billing/runs/") {
+                path.replace("{id}", &run_id)
+            } else if path.starts_with("/api/v1/lookups/companies/") {
+                path.replace("{id}", "1")
+            } else if path.starts_with("/api/v1/alerts/") {
+                path.replace("{id}", &alert_id)
+            } else if path.starts_with("/api/v1/tenants/") {
+                // "Other MSP", made by the second step.
+                path.replace("{id}", "2")
+            } else {
+                path.replace("{id}", "g-acme").replace("{type}", "spf")
+            };
+            let (status, answer, _) = b
+                .bearer(auth)
+                .send(method.parse().unwrap(), &concrete, body)
+                .await;
+            if path != "/api/openapi.json" {
+                let listed = &doc["paths"][path][method.to_lowercase()]["responses"];
+                assert!(
+                    listed.get(status.as_str()).is_some(),
+                    "{method} {path} answered {status}, not listed in its document: {listed}"
+                );
+            }
+            if path == "/api/v1/alerts/{id}/retry" {
+                // Only a failed alert can be retried; this one is still queued (no worker here).
+                assert_eq!(status, StatusCode::CONFLICT, "{answer}");
+                continue;
+            }
+            assert!(
+                status.is_success(),
+                "{method} {concrete}: {status} {answer}"
+            );
+            if path == "/api/v1/alerts" && method == "POST" {
+                assert_eq!(status, StatusCode::ACCEPTED);
+                alert_id = answer["id"].to_string();
+            }
+            if path == "/api/v1/billing/apply" {
+                run_id = answer["runId"].to_string();
+                assert_eq!(answer["done"]["create"], 1, "{answer}");
+            }
         }
-        if path == "/api/v1/billing/apply" {
-            run_id = answer["runId"].to_string();
-            assert_eq!(answer["done"]["create"], 1, "{answer}");
-        }
-    }
-    let (status, body, _) = b
-        .call(reqwest::Method::GET, "/api/v1/nowhere", None, None)
-        .await;
-    assert_eq!(
-        (status, body["error"]["code"].as_str()),
-        (StatusCode::NOT_FOUND, Some("not_found"))
-    );
-    let (status, _, _) = b
-        .call(
-            reqwest::Method::DELETE,
-            "/api/v1/tenants",
-            Some(OPERATOR),
-            None,
-        )
-        .await;
-    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
-    db.cleanup().await;
+        let (status, body, _) = b
+            .call(reqwest::Method::GET, "/api/v1/nowhere", None, None)
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (StatusCode::NOT_FOUND, Some("not_found"))
+        );
+        let (status, _, _) = b.bearer(OPERATOR).delete("/api/v1/tenants").await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_wizards_pickers_search_connectwise() {
-    let w = world().await;
-    let (b, db) = bridges(&w).await.remove(0);
-    let token = tenant(&b, "Acme MSP").await;
-    b.call(
-        reqwest::Method::PUT,
-        "/api/v1/connection",
-        Some(&token),
-        Some(w.input.clone()),
-    )
-    .await;
-    let get = |path: &'static str| b.call(reqwest::Method::GET, path, Some(&token), None);
+    with_acme(FIRST_DATABASE, async |w, b, token, _| {
+        let acme = b.bearer(token);
+        acme.put("/api/v1/connection", w.input.clone()).await;
+        let get = |path| acme.get(path);
 
-    let (_, found, _) = get("/api/v1/lookups/companies?search=acme").await;
-    assert_eq!(found[0]["identifier"], "AcmeCorp", "{found}");
-    let (_, nothing, _) = get("/api/v1/lookups/companies?search=zzzz").await;
-    assert!(nothing.as_array().unwrap().is_empty(), "{nothing}");
-    let (_, dmarc, _) = get("/api/v1/lookups/catalog?search=dmarc").await;
-    assert_eq!(dmarc[0]["identifier"], "DMARC-MONITOR", "{dmarc}");
-    let (_, agreements, _) = get("/api/v1/lookups/companies/1/agreements").await;
-    assert!(
-        agreements
+        let (_, found, _) = get("/api/v1/lookups/companies?search=acme").await;
+        assert_eq!(found[0]["identifier"], "AcmeCorp", "{found}");
+        let (_, nothing, _) = get("/api/v1/lookups/companies?search=zzzz").await;
+        assert!(nothing.as_array().unwrap().is_empty(), "{nothing}");
+        let (_, dmarc, _) = get("/api/v1/lookups/catalog?search=dmarc").await;
+        assert_eq!(dmarc[0]["identifier"], "DMARC-MONITOR", "{dmarc}");
+        let (_, agreements, _) = get("/api/v1/lookups/companies/1/agreements").await;
+        assert!(
+            agreements
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|a| a["type"]["name"] == "Managed Services"),
+            "{agreements}"
+        );
+        let (_, boards, _) = get("/api/v1/lookups/boards").await;
+        let help_desk = boards
             .as_array()
             .unwrap()
             .iter()
-            .any(|a| a["type"]["name"] == "Managed Services"),
-        "{agreements}"
-    );
-    let (_, boards, _) = get("/api/v1/lookups/boards").await;
-    let help_desk = boards
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|b| b["name"] == "Help Desk")
-        .unwrap();
-    assert!(
-        help_desk["statuses"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|s| s["name"] == "Closed" && s["closed"] == true)
-    );
-    assert!(
-        help_desk["types"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|t| t["name"] == "Alert")
-    );
-    let (_, priorities, _) = get("/api/v1/lookups/priorities").await;
-    assert_eq!(priorities.as_array().unwrap().len(), 4);
-    db.cleanup().await;
+            .find(|b| b["name"] == "Help Desk")
+            .unwrap();
+        assert!(
+            help_desk["statuses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|s| s["name"] == "Closed" && s["closed"] == true)
+        );
+        assert!(
+            help_desk["types"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|t| t["name"] == "Alert")
+        );
+        let (_, priorities, _) = get("/api/v1/lookups/priorities").await;
+        assert_eq!(priorities.as_array().unwrap().len(), 4);
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_malformed_id_or_query_gets_a_json_error() {
-    let w = world().await;
-    let (b, db) = bridges(&w).await.remove(0);
-    let token = tenant(&b, "Acme MSP").await;
-    for path in [
-        "/api/v1/alerts/abc",
-        "/api/v1/billing/plan?full=yes",
-        "/api/v1/billing/runs/x",
-    ] {
-        let (status, body, _) = b.call(reqwest::Method::GET, path, Some(&token), None).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
-        assert_eq!(body["error"]["code"], "invalid_field", "{path}: {body}");
-        assert!(body["error"]["field"].is_string(), "{path}: {body}");
-    }
-    db.cleanup().await;
+    with_acme(FIRST_DATABASE, async |_, b, token, _| {
+        for path in [
+            "/api/v1/alerts/abc",
+            "/api/v1/billing/plan?full=yes",
+            "/api/v1/billing/runs/x",
+        ] {
+            let (status, body, _) = b.bearer(token).get(path).await;
+            assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+            assert_eq!(body["error"]["code"], "invalid_field", "{path}: {body}");
+            assert!(body["error"]["field"].is_string(), "{path}: {body}");
+        }
+    })
+    .await;
 }

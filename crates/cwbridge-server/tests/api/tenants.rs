@@ -5,69 +5,32 @@ use super::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_tenant_connects_and_is_told_its_role_is_complete() {
-    let w = world().await;
-    for (b, db) in bridges(&w).await {
-        let token = tenant(&b, "Acme MSP").await;
+    with_acme(EVERY_DATABASE, async |w, b, token, db| {
+        let acme = b.bearer(token);
 
-        let (status, body, text) = b
-            .call(
-                reqwest::Method::PUT,
-                "/api/v1/connection",
-                Some(&token),
-                Some(w.input.clone()),
-            )
-            .await;
+        let (status, body, text) = acme.put("/api/v1/connection", w.input.clone()).await;
 
         assert_eq!(status, StatusCode::OK, "{}: {body}", db.label);
         assert_eq!(body["check"]["ok"], true, "{body:#}");
         assert_eq!(body["connection"]["companyId"], w.input["companyId"]);
         assert!(!text.contains(&w.private_key), "the private key came back");
-        let (_, shown, text) = b
-            .call(
-                reqwest::Method::GET,
-                "/api/v1/connection",
-                Some(&token),
-                None,
-            )
-            .await;
+        let (_, shown, text) = acme.get("/api/v1/connection").await;
         assert_eq!(shown["check"], body["check"]);
         assert!(!text.contains(&w.private_key));
-        let (status, again, _) = b
-            .call(
-                reqwest::Method::POST,
-                "/api/v1/connection/check",
-                Some(&token),
-                None,
-            )
-            .await;
+        let (status, again, _) = acme.post("/api/v1/connection/check").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(again["ok"], true);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tenants_cannot_see_each_other_and_tokens_are_checked() {
-    let w = world().await;
-    for (b, db) in bridges(&w).await {
-        let a = tenant(&b, "Acme MSP").await;
-        let other = tenant(&b, "Beta MSP").await;
-        b.call(
-            reqwest::Method::PUT,
-            "/api/v1/connection",
-            Some(&a),
-            Some(w.input.clone()),
-        )
-        .await;
+    with_acme(EVERY_DATABASE, async |w, b, a, db| {
+        let other = b.tenant("Beta MSP").await;
+        b.bearer(a).put("/api/v1/connection", w.input.clone()).await;
 
-        let (status, body, _) = b
-            .call(
-                reqwest::Method::GET,
-                "/api/v1/connection",
-                Some(&other),
-                None,
-            )
-            .await;
+        let (status, body, _) = b.bearer(&other).get("/api/v1/connection").await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{}: {body}", db.label);
         assert_eq!(body["error"]["code"], "not_found");
 
@@ -78,101 +41,51 @@ async fn tenants_cannot_see_each_other_and_tokens_are_checked() {
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{token:?}: {body}");
             assert_eq!(body["error"]["code"], "unauthenticated");
         }
-        let (status, _, _) = b
-            .call(reqwest::Method::GET, "/api/v1/tenants", Some(&a), None)
-            .await;
         assert_eq!(
-            status,
+            b.bearer(a).get("/api/v1/tenants").await.0,
             StatusCode::UNAUTHORIZED,
             "a tenant token is not the operator's"
         );
-        let (status, list, _) = b
-            .call(
-                reqwest::Method::GET,
-                "/api/v1/tenants",
-                Some(OPERATOR),
-                None,
-            )
-            .await;
+        let (status, list, _) = b.bearer(OPERATOR).get("/api/v1/tenants").await;
         assert_eq!(status, StatusCode::OK);
         assert_eq!(list.as_array().unwrap().len(), 2);
-        assert!(!list.to_string().contains(&a), "tokens are never listed");
-        db.cleanup().await;
-    }
+        assert!(!list.to_string().contains(a), "tokens are never listed");
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_tenant_reaches_anothers_accounts_alerts_or_runs() {
-    let w = world().await;
-    for (b, db) in bridges(&w).await {
-        let a = tenant(&b, "Acme MSP").await;
-        let other = tenant(&b, "Beta MSP").await;
-        let call = |method: reqwest::Method, path: String, token: String, body: Option<Value>| {
-            let b = &b;
-            async move { b.call(method, &path, Some(&token), body).await }
-        };
+    with_acme(EVERY_DATABASE, async |w, b, a, db| {
+        let other = b.tenant("Beta MSP").await;
+        let (acme, beta) = (b.bearer(a), b.bearer(&other));
         // Acme's data: a connection, an account, billing, a run, an alert.
-        for (method, path, body) in [
-            (reqwest::Method::PUT, "/api/v1/connection", w.input.clone()),
+        for (path, body) in [
+            ("/api/v1/connection", w.input.clone()),
             (
-                reqwest::Method::PUT,
                 "/api/v1/accounts/g-acme",
                 json!({"name": "Acme", "units": ["acme.example"]}),
             ),
+            ("/api/v1/accounts/g-acme/mapping", json!({"companyId": 1})),
             (
-                reqwest::Method::PUT,
-                "/api/v1/accounts/g-acme/mapping",
-                json!({"companyId": 1}),
-            ),
-            (
-                reqwest::Method::PUT,
                 "/api/v1/billing",
                 json!({"product": "DMARC-MONITOR", "agreementType": "Managed Services", "mode": "bundled"}),
             ),
         ] {
-            let (status, answer, _) = call(method, path.into(), a.clone(), Some(body)).await;
+            let (status, answer, _) = acme.put(path, body).await;
             assert!(status.is_success(), "{path}: {answer}");
         }
-        let (_, run, _) = call(
-            reqwest::Method::POST,
-            "/api/v1/billing/apply".into(),
-            a.clone(),
-            None,
-        )
-        .await;
-        let (_, alert, _) = call(
-            reqwest::Method::POST,
-            "/api/v1/alerts".into(),
-            a.clone(),
-            Some(json!({"account": "g-acme", "type": "spf", "summary": "s", "description": "d"})),
-        )
-        .await;
+        let (_, run, _) = acme.post("/api/v1/billing/apply").await;
+        let alert = json!({"account": "g-acme", "type": "spf", "summary": "s", "description": "d"});
+        let (_, alert, _) = acme
+            .send(reqwest::Method::POST, "/api/v1/alerts", Some(alert))
+            .await;
 
         // Beta sees none of it and can change none of it.
-        let (_, accounts, _) = call(
-            reqwest::Method::GET,
-            "/api/v1/accounts".into(),
-            other.clone(),
-            None,
-        )
-        .await;
-        assert_eq!(accounts, json!([]), "{}", db.label);
-        let (_, alerts, _) = call(
-            reqwest::Method::GET,
-            "/api/v1/alerts".into(),
-            other.clone(),
-            None,
-        )
-        .await;
-        assert_eq!(alerts, json!([]));
-        let (_, runs, _) = call(
-            reqwest::Method::GET,
-            "/api/v1/billing/runs".into(),
-            other.clone(),
-            None,
-        )
-        .await;
-        assert_eq!(runs, json!([]));
+        for path in ["/api/v1/accounts", "/api/v1/alerts", "/api/v1/billing/runs"] {
+            let (_, listed, _) = beta.get(path).await;
+            assert_eq!(listed, json!([]), "{}: {path}", db.label);
+        }
         for (method, path, body) in [
             (
                 reqwest::Method::GET,
@@ -196,87 +109,53 @@ async fn no_tenant_reaches_anothers_accounts_alerts_or_runs() {
             ),
             (reqwest::Method::GET, "/api/v1/billing".to_owned(), None),
         ] {
-            let (status, answer, _) = call(method.clone(), path.clone(), other.clone(), body).await;
+            let (status, answer, _) = beta.send(method.clone(), &path, body).await;
             assert_eq!(status, StatusCode::NOT_FOUND, "{method} {path}: {answer}");
         }
-        let (_, still, _) = call(
-            reqwest::Method::GET,
-            "/api/v1/accounts".into(),
-            a.clone(),
-            None,
-        )
-        .await;
+        let (_, still, _) = acme.get("/api/v1/accounts").await;
         assert_eq!(
             still[0]["mapping"]["companyId"], 1,
             "Acme's mapping is untouched"
         );
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_operator_rotates_and_revokes_a_tenants_token() {
-    let w = world().await;
-    for (b, db) in bridges(&w).await {
-        let old = tenant(&b, "Acme MSP").await;
-        let (_, list, _) = b
-            .call(
-                reqwest::Method::GET,
-                "/api/v1/tenants",
-                Some(OPERATOR),
-                None,
-            )
-            .await;
+    with_acme(EVERY_DATABASE, async |_, b, old, db| {
+        let operator = b.bearer(OPERATOR);
+        let (_, list, _) = operator.get("/api/v1/tenants").await;
         let id = list[0]["id"].as_i64().unwrap();
         let path = format!("/api/v1/tenants/{id}/token");
+        let accounts = async |token: &str| b.bearer(token).get("/api/v1/accounts").await.0;
 
         // Only the operator may.
-        let (status, _, _) = b.call(reqwest::Method::POST, &path, Some(&old), None).await;
+        let (status, _, _) = b.bearer(old).post(&path).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
 
-        let (status, body, _) = b
-            .call(reqwest::Method::POST, &path, Some(OPERATOR), None)
-            .await;
+        let (status, body, _) = operator.post(&path).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         let new = body["token"].as_str().unwrap().to_owned();
         assert_ne!(new, old);
-        let (status, _, _) = b
-            .call(reqwest::Method::GET, "/api/v1/accounts", Some(&old), None)
-            .await;
         assert_eq!(
-            status,
+            accounts(old).await,
             StatusCode::UNAUTHORIZED,
             "{}: the old token still works",
             db.label
         );
-        let (status, _, _) = b
-            .call(reqwest::Method::GET, "/api/v1/accounts", Some(&new), None)
-            .await;
-        assert_eq!(status, StatusCode::OK);
+        assert_eq!(accounts(&new).await, StatusCode::OK);
 
-        let (status, _, _) = b
-            .call(reqwest::Method::DELETE, &path, Some(OPERATOR), None)
-            .await;
-        assert_eq!(status, StatusCode::NO_CONTENT);
-        let (status, _, _) = b
-            .call(reqwest::Method::GET, "/api/v1/accounts", Some(&new), None)
-            .await;
+        assert_eq!(operator.delete(&path).await.0, StatusCode::NO_CONTENT);
         assert_eq!(
-            status,
+            accounts(&new).await,
             StatusCode::UNAUTHORIZED,
             "{}: a disabled tenant's token works",
             db.label
         );
 
-        let (status, _, _) = b
-            .call(
-                reqwest::Method::POST,
-                "/api/v1/tenants/999999/token",
-                Some(OPERATOR),
-                None,
-            )
-            .await;
+        let (status, _, _) = operator.post("/api/v1/tenants/999999/token").await;
         assert_eq!(status, StatusCode::NOT_FOUND);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }

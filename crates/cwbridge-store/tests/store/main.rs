@@ -1,13 +1,34 @@
 //! The store on every database this machine offers (SQLite always, PostgreSQL in CI).
 
-use cwbridge_store::testing::databases;
-use cwbridge_store::{StoreError, StoredConnection};
+use cwbridge_store::testing::{TestDb, databases};
+use cwbridge_store::{Store, StoreError, StoredConnection, TenantId};
 
 mod queue;
 
+/// Runs `test` on every database this machine offers, then drops that database.
+async fn on_every_database(test: impl AsyncFn(&TestDb)) {
+    for db in databases().await {
+        test(&db).await;
+        db.cleanup().await;
+    }
+}
+
+/// Runs `test` on every database this machine offers with a tenant "acme" in it (its store,
+/// the tenant's id and the database's label), then drops that database.
+async fn with_acme(test: impl AsyncFn(&Store, TenantId, &'static str)) {
+    on_every_database(async |db| test(&db.store, tenant(&db.store, "acme").await, db.label).await)
+        .await;
+}
+
+/// A new tenant named `name` (token hash `hash-{name}`), by id.
+async fn tenant(store: &Store, name: &str) -> TenantId {
+    let hash = format!("hash-{name}");
+    store.create_tenant(name, &hash).await.unwrap().id
+}
+
 #[tokio::test]
 async fn tenants_are_made_with_a_token_and_found_by_it() {
-    for db in databases().await {
+    on_every_database(async |db| {
         let store = &db.store;
         let acme = store.create_tenant("acme", "hash-a").await.unwrap();
         let beta = store.create_tenant("beta", "hash-b").await.unwrap();
@@ -32,15 +53,13 @@ async fn tenants_are_made_with_a_token_and_found_by_it() {
             Some(beta.clone())
         );
         assert_eq!(store.tenants().await.unwrap(), vec![acme, beta]);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_connection_is_replaced_whole_and_its_checks_kept_in_order() {
-    for db in databases().await {
-        let store = &db.store;
-        let t = store.create_tenant("acme", "h").await.unwrap().id;
+    with_acme(async |store, t, label| {
         let first = StoredConnection {
             site: "na.myconnectwise.net".into(),
             company_id: "acme".into(),
@@ -58,7 +77,7 @@ async fn a_connection_is_replaced_whole_and_its_checks_kept_in_order() {
         };
         store.put_connection(t, &second).await.unwrap();
         let stored = store.connection(t).await.unwrap().unwrap();
-        assert_eq!(stored.site, "cw.example.com", "{}", db.label);
+        assert_eq!(stored.site, "cw.example.com", "{label}");
         assert_eq!(stored.private_key_sealed, "sealed-2");
 
         assert!(!store.reseal_key(t, "sealed-1", "sealed-3").await.unwrap());
@@ -73,8 +92,8 @@ async fn a_connection_is_replaced_whole_and_its_checks_kept_in_order() {
         let last = store.last_check(t).await.unwrap().unwrap();
         assert!(last.ok);
         assert_eq!(last.report, r#"{"n":2}"#);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
@@ -93,9 +112,7 @@ async fn reopening_keeps_the_data_and_applies_no_migration_twice() {
 #[tokio::test]
 async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed() {
     use cwbridge_store::{LineRecord, MappingRecord};
-    for db in databases().await {
-        let store = &db.store;
-        let t = store.create_tenant("acme", "h").await.unwrap().id;
+    with_acme(async |store, t, label| {
         let units = |u: &[&str]| u.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         store
             .put_account(t, "g1", "Group One", &units(&["a.com", "b.com"]), &[])
@@ -107,7 +124,7 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
             .unwrap();
         store.put_account(t, "g2", "Empty", &[], &[]).await.unwrap();
         let accounts = store.accounts(t).await.unwrap();
-        assert_eq!(accounts.len(), 2, "{}", db.label);
+        assert_eq!(accounts.len(), 2, "{label}");
         assert_eq!(accounts[0].name, "Group 1");
         assert_eq!(accounts[0].units, units(&["b.com", "c.com"]));
         assert!(accounts[1].units.is_empty());
@@ -124,10 +141,10 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
             )
             .await
             .unwrap();
-        assert!(store.has_mapping(t).await.unwrap(), "{}", db.label);
+        assert!(store.has_mapping(t).await.unwrap(), "{label}");
         assert!(store.delete_account(t, "g1").await.unwrap());
         assert!(store.mappings(t).await.unwrap().is_empty());
-        assert!(!store.has_mapping(t).await.unwrap(), "{}", db.label);
+        assert!(!store.has_mapping(t).await.unwrap(), "{label}");
         assert!(!store.delete_account(t, "g1").await.unwrap());
 
         let line = LineRecord {
@@ -166,8 +183,7 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
                 store.start_run(t, 60_000).await,
                 Err(StoreError::Conflict { .. })
             ),
-            "{}: one running run per tenant",
-            db.label
+            "{label}: one running run per tenant"
         );
         store.heartbeat_run(run).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
@@ -189,16 +205,14 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
             ("done", true)
         );
         assert_eq!(store.run_changes(t, run).await.unwrap().len(), 1);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn connectwise_failures_keep_the_newest_few_per_tenant() {
-    for db in databases().await {
-        let store = &db.store;
-        let a = store.create_tenant("a", "hash-a").await.unwrap().id;
-        let b = store.create_tenant("b", "hash-b").await.unwrap().id;
+    with_acme(async |store, a, label| {
+        let b = tenant(store, "b").await;
         let failure = |i: i64| cwbridge_store::FailureRecord {
             at: i,
             method: "GET".into(),
@@ -218,13 +232,12 @@ async fn connectwise_failures_keep_the_newest_few_per_tenant() {
         assert_eq!(
             kept.iter().map(|f| f.at).collect::<Vec<_>>(),
             [11, 10, 9, 8, 7],
-            "{}: the newest five, newest first",
-            db.label
+            "{label}: the newest five, newest first"
         );
-        assert_eq!(kept[1], failure(10), "{}", db.label);
+        assert_eq!(kept[1], failure(10), "{label}");
         assert_eq!(store.failures(b, 50).await.unwrap(), [failure(100)]);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

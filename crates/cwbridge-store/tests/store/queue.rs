@@ -1,13 +1,35 @@
 //! The alert queue in the store: claims, lanes in order, batches with idempotency keys,
 //! received alerts joining their lanes, in-flight limits.
 
-use cwbridge_store::testing::databases;
+use cwbridge_store::{AlertRecord, Store, TenantId};
+
+use super::{tenant, with_acme};
+
+/// The next due alert of `tenant`, claimed by `worker` for a minute.
+async fn claim(store: &Store, tenant: TenantId, worker: &str) -> Option<AlertRecord> {
+    store.claim_alert(tenant, 60_000, worker).await.unwrap()
+}
+
+/// [`claim`], unless `tenant` already has two alerts claimed.
+async fn claim_within_two(store: &Store, tenant: TenantId, worker: &str) -> Option<AlertRecord> {
+    store
+        .claim_alert_within(tenant, 60_000, worker, 2)
+        .await
+        .unwrap()
+}
+
+/// Finishes alert `id` as delivered (ticket 1); answers whether `worker`'s claim still held it.
+async fn deliver(store: &Store, id: i64, worker: &str) -> bool {
+    let delivered = cwbridge_store::AlertState::Delivered;
+    store
+        .finish_alert(id, worker, delivered, Some(1), Some("ticket"), None)
+        .await
+        .unwrap()
+}
 
 #[tokio::test]
 async fn an_alert_is_held_by_one_claim_and_a_lapsed_claim_cannot_finish_it() {
-    for db in databases().await {
-        let store = &db.store;
-        let t = store.create_tenant("acme", "h").await.unwrap().id;
+    with_acme(async |store, t, label| {
         let alert = |key: &str| queued(t, key, "s");
         let first = store.insert_alert(&alert("k")).await.unwrap();
         store.insert_alert(&alert("k")).await.unwrap();
@@ -16,54 +38,27 @@ async fn an_alert_is_held_by_one_claim_and_a_lapsed_claim_cannot_finish_it() {
         assert_eq!(a.id, first);
         assert!(
             store.claim_alert(t, 30, "B").await.unwrap().is_none(),
-            "{}: one key at a time",
-            db.label
+            "{label}: one key at a time"
         );
         assert!(store.extend_claim(first, "A", 30).await.unwrap());
         tokio::time::sleep(std::time::Duration::from_millis(60)).await;
 
         // A's claim lapsed (its worker died, say): B takes the alert over; A cannot finish it.
-        let b = store.claim_alert(t, 60_000, "B").await.unwrap().unwrap();
+        let b = claim(store, t, "B").await.unwrap();
         assert_eq!(b.id, first);
-        assert!(
-            !store
-                .finish_alert(
-                    first,
-                    "A",
-                    cwbridge_store::AlertState::Delivered,
-                    Some(1),
-                    Some("ticket"),
-                    None
-                )
-                .await
-                .unwrap()
-        );
+        assert!(!deliver(store, first, "A").await);
         assert!(!store.extend_claim(first, "A", 30).await.unwrap());
-        assert!(
-            store
-                .finish_alert(
-                    first,
-                    "B",
-                    cwbridge_store::AlertState::Delivered,
-                    Some(1),
-                    Some("ticket"),
-                    None
-                )
-                .await
-                .unwrap()
-        );
-        let second = store.claim_alert(t, 60_000, "C").await.unwrap().unwrap();
+        assert!(deliver(store, first, "B").await);
+        let second = claim(store, t, "C").await.unwrap();
         assert_ne!(second.id, first);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_once() {
-    for db in databases().await {
-        let store = &db.store;
-        let t = store.create_tenant("acme", "h").await.unwrap().id;
-        let u = store.create_tenant("umbrella", "h2").await.unwrap().id;
+    with_acme(async |store, t, label| {
+        let u = tenant(store, "umbrella").await;
         let alert = |tenant, key: &str| queued(tenant, key, "s");
         let k1 = store.insert_alert(&alert(t, "k")).await.unwrap();
         let k2 = store.insert_alert(&alert(t, "k")).await.unwrap();
@@ -73,8 +68,7 @@ async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_on
         assert_eq!(
             store.tenants_with_queued_alerts(0, 10).await.unwrap(),
             vec![t, u],
-            "{}",
-            db.label
+            "{label}"
         );
         assert_eq!(
             store.tenants_with_queued_alerts(t.0, 10).await.unwrap(),
@@ -82,14 +76,14 @@ async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_on
         );
 
         // Two heads are due (k's first and other); k's later alerts wait.
-        let a = store.claim_alert(t, 60_000, "A").await.unwrap().unwrap();
-        let b = store.claim_alert(t, 60_000, "B").await.unwrap().unwrap();
+        let a = claim(store, t, "A").await.unwrap();
+        let b = claim(store, t, "B").await.unwrap();
         assert_eq!((a.id, b.id), (k1, other));
-        assert!(store.claim_alert(t, 60_000, "C").await.unwrap().is_none());
+        assert!(claim(store, t, "C").await.is_none());
 
         // A transient failure keeps k's head in front; finishing it makes the next due.
         assert!(store.retry_alert(k1, "A", 0, "busy").await.unwrap());
-        let again = store.claim_alert(t, 60_000, "A2").await.unwrap().unwrap();
+        let again = claim(store, t, "A2").await.unwrap();
         assert_eq!(again.id, k1);
         assert!(
             store
@@ -104,96 +98,34 @@ async fn a_keys_alerts_come_due_one_at_a_time_in_order_and_tenants_are_listed_on
                 .await
                 .unwrap()
         );
-        let next = store.claim_alert(t, 60_000, "D").await.unwrap().unwrap();
+        let next = claim(store, t, "D").await.unwrap();
         assert_eq!(next.id, k2);
-        assert!(
-            store
-                .finish_alert(
-                    k2,
-                    "D",
-                    cwbridge_store::AlertState::Delivered,
-                    Some(1),
-                    Some("note"),
-                    None
-                )
-                .await
-                .unwrap()
-        );
+        assert!(deliver(store, k2, "D").await);
 
         // The failed one, queued again, joins the back of its lane.
         assert!(store.requeue_alert(t, k1).await.unwrap());
-        let next = store.claim_alert(t, 60_000, "E").await.unwrap().unwrap();
+        let next = claim(store, t, "E").await.unwrap();
         assert_eq!(next.id, k3);
-        assert!(store.claim_alert(t, 60_000, "F").await.unwrap().is_none());
-        assert!(
-            store
-                .finish_alert(
-                    k3,
-                    "E",
-                    cwbridge_store::AlertState::Delivered,
-                    Some(1),
-                    Some("note"),
-                    None
-                )
-                .await
-                .unwrap()
-        );
-        let last = store.claim_alert(t, 60_000, "G").await.unwrap().unwrap();
+        assert!(claim(store, t, "F").await.is_none());
+        assert!(deliver(store, k3, "E").await);
+        let last = claim(store, t, "G").await.unwrap();
         assert_eq!(last.id, k1);
-        assert!(
-            store
-                .finish_alert(
-                    k1,
-                    "G",
-                    cwbridge_store::AlertState::Delivered,
-                    Some(1),
-                    Some("note"),
-                    None
-                )
-                .await
-                .unwrap()
-        );
-        assert!(
-            store
-                .finish_alert(
-                    other,
-                    "B",
-                    cwbridge_store::AlertState::Delivered,
-                    Some(2),
-                    Some("ticket"),
-                    None
-                )
-                .await
-                .unwrap()
-        );
+        assert!(deliver(store, k1, "G").await);
+        assert!(deliver(store, other, "B").await);
         // A finished alert is not finished twice.
-        assert!(
-            !store
-                .finish_alert(
-                    other,
-                    "B",
-                    cwbridge_store::AlertState::Delivered,
-                    Some(2),
-                    Some("ticket"),
-                    None
-                )
-                .await
-                .unwrap()
-        );
+        assert!(!deliver(store, other, "B").await);
         assert_eq!(
             store.tenants_with_queued_alerts(0, 10).await.unwrap(),
             vec![u]
         );
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn a_batch_keeps_each_keys_order_and_answers_repeated_idempotency_keys_once() {
     use cwbridge_store::Accepted;
-    for db in databases().await {
-        let store = &db.store;
-        let t = store.create_tenant("acme", "h").await.unwrap().id;
+    with_acme(async |store, t, label| {
         let alert = |key: &str, summary: &str| queued(t, key, summary);
         let earlier = store
             .insert_alert_once(&alert("old", "sent before"), Some("idem-0"))
@@ -218,7 +150,7 @@ async fn a_batch_keeps_each_keys_order_and_answers_repeated_idempotency_keys_onc
                 Accepted::Repeat(r) => r.id,
             })
             .collect();
-        assert!(matches!(answers[0], Accepted::New(_)), "{}", db.label);
+        assert!(matches!(answers[0], Accepted::New(_)), "{label}");
         assert!(matches!(answers[1], Accepted::New(_)));
         assert!(
             matches!(answers[3], Accepted::Repeat(_)),
@@ -233,41 +165,27 @@ async fn a_batch_keeps_each_keys_order_and_answers_repeated_idempotency_keys_onc
         // k's alerts come due one at a time, in the order sent; `other` and `old` beside them.
         let mut order = Vec::new();
         for _ in 0..10 {
-            let Some(a) = store.claim_alert(t, 60_000, "w").await.unwrap() else {
+            let Some(a) = claim(store, t, "w").await else {
                 break;
             };
             order.push(a.summary.clone());
-            assert!(
-                store
-                    .finish_alert(
-                        a.id,
-                        "w",
-                        cwbridge_store::AlertState::Delivered,
-                        Some(1),
-                        Some("ticket"),
-                        None
-                    )
-                    .await
-                    .unwrap()
-            );
+            assert!(deliver(store, a.id, "w").await);
         }
         let k: Vec<&String> = order
             .iter()
             .filter(|s| ["1", "2", "6"].contains(&s.as_str()))
             .collect();
-        assert_eq!(k, ["1", "2", "6"], "{}: {order:?}", db.label);
+        assert_eq!(k, ["1", "2", "6"], "{label}: {order:?}");
         assert_eq!(order.len(), 5, "{order:?}");
-        db.cleanup().await;
-    }
+    })
+    .await;
 }
 
 #[tokio::test]
 async fn received_alerts_read_as_queued_and_join_their_lanes_in_the_order_received() {
     use cwbridge_store::{AlertQuery, Dialect};
-    for db in databases().await {
-        let store = &db.store;
-        let t = store.create_tenant("acme", "h").await.unwrap().id;
-        let u = store.create_tenant("umbrella", "h2").await.unwrap().id;
+    with_acme(async |store, t, label| {
+        let u = tenant(store, "umbrella").await;
         let first = store.insert_alert(&queued(t, "k", "1")).await.unwrap();
         // Two batches received, not yet promoted: k behind the queued one, and a new key.
         store
@@ -282,7 +200,7 @@ async fn received_alerts_read_as_queued_and_join_their_lanes_in_the_order_receiv
         // Outside the store they are queued: listed, filtered and counted as such.
         let all = store.alerts(t, 10).await.unwrap();
         let summaries: Vec<&str> = all.iter().map(|a| a.summary.as_str()).collect();
-        assert_eq!(summaries, ["4", "3", "2", "1"], "{}", db.label);
+        assert_eq!(summaries, ["4", "3", "2", "1"], "{label}");
         assert!(
             all.iter()
                 .all(|a| a.state == cwbridge_store::AlertState::Queued),
@@ -306,8 +224,7 @@ async fn received_alerts_read_as_queued_and_join_their_lanes_in_the_order_receiv
         assert_eq!(
             next.iter().map(|a| a.summary.as_str()).collect::<Vec<_>>(),
             ["2", "1"],
-            "{}: the cursor pages through received and queued alike",
-            db.label
+            "{label}: the cursor pages through received and queued alike"
         );
         assert!(
             store
@@ -322,84 +239,44 @@ async fn received_alerts_read_as_queued_and_join_their_lanes_in_the_order_receiv
 
         // On SQLite only the promoter puts them in their lanes (PostgreSQL lanes them at
         // once): until then the one queued before is all there is to claim.
-        if db.store.dialect() == Dialect::Sqlite {
-            let a = store.claim_alert(t, 60_000, "w").await.unwrap().unwrap();
+        if store.dialect() == Dialect::Sqlite {
+            let a = claim(store, t, "w").await.unwrap();
             assert_eq!(a.id, first);
-            assert!(store.claim_alert(t, 60_000, "w").await.unwrap().is_none());
-            assert!(store.claim_alert(u, 60_000, "w").await.unwrap().is_none());
-            assert!(
-                store
-                    .finish_alert(
-                        a.id,
-                        "w",
-                        cwbridge_store::AlertState::Delivered,
-                        Some(1),
-                        Some("ticket"),
-                        None
-                    )
-                    .await
-                    .unwrap()
-            );
+            assert!(claim(store, t, "w").await.is_none());
+            assert!(claim(store, u, "w").await.is_none());
+            assert!(deliver(store, a.id, "w").await);
             assert_eq!(store.promote_received(3).await.unwrap(), 3);
             assert_eq!(store.promote_received(3).await.unwrap(), 1);
             assert_eq!(store.promote_received(3).await.unwrap(), 0);
         } else {
             assert_eq!(store.promote_received(10).await.unwrap(), 0);
-            let a = store.claim_alert(t, 60_000, "w").await.unwrap().unwrap();
+            let a = claim(store, t, "w").await.unwrap();
             assert_eq!(a.id, first);
-            assert!(
-                store
-                    .finish_alert(
-                        a.id,
-                        "w",
-                        cwbridge_store::AlertState::Delivered,
-                        Some(1),
-                        Some("ticket"),
-                        None
-                    )
-                    .await
-                    .unwrap()
-            );
+            assert!(deliver(store, a.id, "w").await);
         }
         // Each key's alerts one at a time, in the order received.
         let mut order = Vec::new();
-        while let Some(a) = store.claim_alert(t, 60_000, "w").await.unwrap() {
+        while let Some(a) = claim(store, t, "w").await {
             order.push(a.summary.clone());
-            store
-                .finish_alert(
-                    a.id,
-                    "w",
-                    cwbridge_store::AlertState::Delivered,
-                    Some(1),
-                    Some("ticket"),
-                    None,
-                )
-                .await
-                .unwrap();
+            deliver(store, a.id, "w").await;
         }
         let k: Vec<&String> = order.iter().filter(|s| *s != "3").collect();
-        assert_eq!(k, ["2", "4"], "{}: {order:?}", db.label);
+        assert_eq!(k, ["2", "4"], "{label}: {order:?}");
         assert_eq!(order.len(), 3);
-        assert!(store.claim_alert(u, 60_000, "w").await.unwrap().is_some());
-        db.cleanup().await;
-    }
+        assert!(claim(store, u, "w").await.is_some());
+    })
+    .await;
 }
 
 /// A queued alert of a tenant, as the engine stores one.
-fn queued(
-    tenant: cwbridge_store::TenantId,
-    key: &str,
-    summary: &str,
-) -> cwbridge_store::AlertRecord {
-    cwbridge_store::AlertRecord::received(tenant, "g1", "spf", key, summary, "d", false)
+fn queued(tenant: TenantId, key: &str, summary: &str) -> AlertRecord {
+    AlertRecord::received(tenant, "g1", "spf", key, summary, "d", false)
 }
 
 #[tokio::test]
 async fn a_tenants_claims_stop_at_its_in_flight_limit_whoever_holds_them() {
-    for db in databases().await {
-        let store = &db.store;
-        let t = store.create_tenant("acme", "h").await.unwrap().id;
-        let u = store.create_tenant("umbrella", "h2").await.unwrap().id;
+    with_acme(async |store, t, label| {
+        let u = tenant(store, "umbrella").await;
         for k in 0..5 {
             store
                 .insert_alert(&queued(t, &format!("k{k}"), "s"))
@@ -408,52 +285,14 @@ async fn a_tenants_claims_stop_at_its_in_flight_limit_whoever_holds_them() {
         }
         store.insert_alert(&queued(u, "k", "s")).await.unwrap();
         // Two claims (by two instances, say) fill a limit of two.
-        let a = store
-            .claim_alert_within(t, 60_000, "A", 2)
-            .await
-            .unwrap()
-            .unwrap();
-        let b = store
-            .claim_alert_within(t, 60_000, "B", 2)
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(
-            store
-                .claim_alert_within(t, 60_000, "C", 2)
-                .await
-                .unwrap()
-                .is_none(),
-            "{}",
-            db.label
-        );
+        let a = claim_within_two(store, t, "A").await.unwrap();
+        let b = claim_within_two(store, t, "B").await.unwrap();
+        assert!(claim_within_two(store, t, "C").await.is_none(), "{label}");
         // Another tenant's limit is its own.
-        assert!(
-            store
-                .claim_alert_within(u, 60_000, "D", 2)
-                .await
-                .unwrap()
-                .is_some()
-        );
+        assert!(claim_within_two(store, u, "D").await.is_some());
         // A finished delivery and a retried one free their places; a lapsed claim too.
-        assert!(
-            store
-                .finish_alert(
-                    a.id,
-                    "A",
-                    cwbridge_store::AlertState::Delivered,
-                    Some(1),
-                    Some("ticket"),
-                    None
-                )
-                .await
-                .unwrap()
-        );
-        let c = store
-            .claim_alert_within(t, 60_000, "C", 2)
-            .await
-            .unwrap()
-            .unwrap();
+        assert!(deliver(store, a.id, "A").await);
+        let c = claim_within_two(store, t, "C").await.unwrap();
         assert!(
             store
                 .retry_alert(b.id, "B", i64::MAX - 1, "busy")
@@ -465,19 +304,13 @@ async fn a_tenants_claims_stop_at_its_in_flight_limit_whoever_holds_them() {
             .await
             .unwrap()
             .unwrap();
-        assert!(
-            store
-                .claim_alert_within(t, 60_000, "E", 2)
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(claim_within_two(store, t, "E").await.is_none());
         tokio::time::sleep(std::time::Duration::from_millis(60)).await;
         // D's lease lapsed (its instance died, say): it no longer counts, and its alert is
         // due again.
-        let e = store.claim_alert_within(t, 60_000, "E", 2).await.unwrap();
-        assert!(e.is_some(), "{}: a lapsed claim still counted", db.label);
+        let e = claim_within_two(store, t, "E").await;
+        assert!(e.is_some(), "{label}: a lapsed claim still counted");
         assert_ne!(c.id, d.id);
-        db.cleanup().await;
-    }
+    })
+    .await;
 }

@@ -1,32 +1,42 @@
 //! What the process tests share: a sandbox with seed 004's security role, API member and key
-//! (as the MSP admin makes them), and `cwbridge` commands working on its directory.
+//! (as the MSP admin makes them), `cwbridge` commands working on its directory, and a tenant
+//! made from the shell.
 
 use std::path::Path;
-use std::process::{Child, Command};
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use connectwise_sandbox::{Preset, Sandbox};
+use cwbridge_testkit::{ApiKey, Remote, Site};
+use serde_json::Value;
 
 /// A directory holding the sandbox's state (`sandbox/`) and the bridge's (`bridge.db`).
 pub struct World {
     pub dir: tempfile::TempDir,
-    pub sandbox: Sandbox,
-    pub public_key: String,
-    pub private_key: String,
+    pub site: Site,
+    /// The API member's key.
+    pub key: ApiKey,
 }
 
 /// A demo sandbox with seed 004's role, an API member holding it, and a key.
 pub async fn world() -> World {
     let dir = tempfile::tempdir().unwrap();
-    let site = cwbridge_testkit::Site::demo_in(&dir.path().join("sandbox")).await;
+    let site = Site::demo_in(&dir.path().join("sandbox")).await;
     let key = site
         .key_for("EasyDMARC", &Preset::BillingTickets.grants())
         .await;
-    World {
-        dir,
-        sandbox: site.sandbox,
-        public_key: key.public_key,
-        private_key: key.private_key,
+    World { dir, site, key }
+}
+
+impl World {
+    /// The running sandbox.
+    pub fn sandbox(&self) -> &Sandbox {
+        &self.site.sandbox
+    }
+
+    /// Step 1's form for the member's key, as `PUT /api/v1/connection` takes it.
+    pub fn connection(&self) -> Value {
+        self.site.connection_json(&self.key)
     }
 }
 
@@ -46,6 +56,21 @@ pub fn cwbridge(dir: &Path) -> Command {
     cmd
 }
 
+/// `cmd tenant create "Acme MSP" --json`, as the operator makes a tenant from the shell;
+/// answers its token.
+pub async fn acme_token(mut cmd: Command) -> String {
+    cmd.args(["tenant", "create", "Acme MSP", "--json"])
+        .stdout(Stdio::piped());
+    let made = cwbridge_testkit::run(cmd).await;
+    assert!(
+        made.status.success(),
+        "{}",
+        cwbridge_testkit::printed(&made)
+    );
+    let made: Value = serde_json::from_slice(&made.stdout).unwrap();
+    made["token"].as_str().unwrap().to_owned()
+}
+
 /// A free local port.
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -55,17 +80,22 @@ pub fn free_port() -> u16 {
         .port()
 }
 
-/// Runs `cmd` as `cwbridge serve --listen 127.0.0.1:PORT` and waits until it answers.
-pub async fn serve(cmd: &mut Command, port: u16, http: &reqwest::Client) -> Child {
-    cmd.args(["serve", "--listen", &format!("127.0.0.1:{port}")]);
+/// The API of a `cwbridge serve` on `port` as the holder of `token`; a call that takes longer
+/// than `timeout` fails.
+pub fn api(port: u16, token: &str, timeout: Duration) -> Remote {
+    let http = reqwest::Client::builder().timeout(timeout).build().unwrap();
+    Remote::new(http, format!("http://127.0.0.1:{port}"), token)
+}
+
+/// Runs `cmd` as `cwbridge serve --listen 127.0.0.1:PORT`, PORT `api`'s, and waits until it
+/// answers.
+pub async fn serve(cmd: &mut Command, api: &Remote) -> Child {
+    let listen = api.base.trim_start_matches("http://");
+    cmd.args(["serve", "--listen", listen]);
     let mut child = cmd.spawn().expect("cwbridge serve starts");
     for _ in 0..200 {
-        if http
-            .get(format!("http://127.0.0.1:{port}/api/openapi.json"))
-            .send()
-            .await
-            .is_ok()
-        {
+        let up = api.http.get(format!("{}/api/openapi.json", api.base));
+        if up.send().await.is_ok() {
             return child;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -4,27 +4,8 @@
 use std::collections::BTreeMap;
 
 use connectwise_sandbox::Sandbox;
+use cwbridge_testkit::sandbox_get;
 use serde_json::Value;
-
-/// A JSON answer of the sandbox's API to `GET {path}`.
-pub async fn get(sandbox: &Sandbox, path: &str) -> Value {
-    let c = sandbox.credentials();
-    let cw = reqwest::Client::builder()
-        .add_root_certificate(
-            reqwest::Certificate::from_pem(sandbox.ca_pem().unwrap().as_bytes()).unwrap(),
-        )
-        .build()
-        .unwrap();
-    cw.get(format!("{}{path}", sandbox.api_url()))
-        .header("Authorization", c.authorization())
-        .header("clientId", &c.client_id)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap()
-}
 
 /// Every key's delivered alerts went to one ticket, there is one ticket per key sent, and
 /// each ticket has one note per repeat: `sent[key] - 1`.
@@ -40,7 +21,7 @@ pub async fn assert_one_ticket_per_key_one_note_per_repeat(
             .or_default()
             .push(a["ticketId"].as_i64().unwrap());
     }
-    let tickets = get(
+    let tickets = sandbox_get(
         sandbox,
         "service/tickets?pageSize=1000&conditions=externalXRef%20like%20%22cwb-%25%22",
     )
@@ -56,7 +37,7 @@ pub async fn assert_one_ticket_per_key_one_note_per_repeat(
             ids.iter().all(|t| *t == ticket),
             "{key}: every repeat went to one ticket"
         );
-        let notes = get(
+        let notes = sandbox_get(
             sandbox,
             &format!("service/tickets/{ticket}/notes?pageSize=1000"),
         )
@@ -80,7 +61,7 @@ pub async fn assert_one_ticket_per_key_one_note_per_repeat(
 pub async fn bridge_lines(sandbox: &Sandbox, companies: i64) -> Vec<Value> {
     let mut lines = Vec::new();
     for company in 1..=companies {
-        let agreements = get(
+        let agreements = sandbox_get(
             sandbox,
             &format!(
                 "finance/agreements?conditions=company/id={company}%20and%20type/name=%22Managed%20Services%22"
@@ -88,7 +69,7 @@ pub async fn bridge_lines(sandbox: &Sandbox, companies: i64) -> Vec<Value> {
         )
         .await;
         let agreement = agreements[0]["id"].as_i64().unwrap();
-        let additions = get(
+        let additions = sandbox_get(
             sandbox,
             &format!("finance/agreements/{agreement}/additions?pageSize=1000"),
         )

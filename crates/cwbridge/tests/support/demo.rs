@@ -62,7 +62,20 @@ pub fn start(dir: &std::path::Path, auto: bool) -> Demo {
     Demo { child, lines }
 }
 
+/// [`start`] on a blocking thread, for async tests.
+pub async fn start_in(dir: &std::path::Path, auto: bool) -> Demo {
+    let dir = dir.to_owned();
+    tokio::task::spawn_blocking(move || start(&dir, auto))
+        .await
+        .unwrap()
+}
+
 impl Demo {
+    /// The bridge's API as the demo's tenant.
+    pub fn api(&self) -> cwbridge_testkit::Remote {
+        cwbridge_testkit::Remote::new(reqwest::Client::new(), self.bridge(), self.token())
+    }
+
     /// The wizard's address, without the trailing slash.
     pub fn bridge(&self) -> String {
         self.value("Wizard:").trim_end_matches('/').to_owned()
