@@ -120,6 +120,7 @@ pub struct ClientBuilder {
     fence: Fence,
     max_response_bytes: usize,
     max_pages: Option<u32>,
+    metric_labels: Vec<metrics::Label>,
 }
 
 impl std::fmt::Debug for ClientBuilder {
@@ -133,6 +134,14 @@ impl std::fmt::Debug for ClientBuilder {
 }
 
 impl ClientBuilder {
+    /// Adds a label to every measurement of this client's requests (e.g. the tenant, when
+    /// the program wants a series per tenant).
+    pub fn metric_label(mut self, key: &'static str, value: impl Into<String>) -> Self {
+        self.metric_labels
+            .push(metrics::Label::new(key, value.into()));
+        self
+    }
+
     /// Calls `observer` for every attempt that fails: error answers (429s and 5xx that are
     /// retried included) and attempts that got no answer. For showing an admin what
     /// ConnectWise has been answering lately.
@@ -291,6 +300,7 @@ impl ClientBuilder {
                 on_failure: self.on_failure,
                 max_response_bytes: self.max_response_bytes,
                 max_pages: self.max_pages,
+                metric_labels: self.metric_labels,
             }),
         })
     }
@@ -331,6 +341,8 @@ struct Inner {
     on_failure: Option<FailureObserver>,
     max_response_bytes: usize,
     max_pages: Option<u32>,
+    /// Labels added to every measurement of this client's requests.
+    metric_labels: Vec<metrics::Label>,
 }
 
 impl Inner {
@@ -479,6 +491,7 @@ impl Client {
             fence: Fence::open(),
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             max_pages: None,
+            metric_labels: Vec::new(),
         }
     }
 
@@ -498,6 +511,7 @@ impl Client {
 
 mod answer;
 mod discover;
+pub mod measure;
 mod send;
 
 /// `https://host[:port]` from what people write as a site.

@@ -28,6 +28,7 @@ use sha2::{Digest, Sha256};
 use crate::Engine;
 use crate::error::{EngineError, Result};
 use crate::forwarding::Route;
+use crate::measure;
 
 mod deliver;
 mod settings;
@@ -281,6 +282,7 @@ impl Engine {
             .store(
                 &self.store,
                 &self.alert_queued,
+                &self.due_now,
                 record.clone(),
                 idempotency_key.map(str::to_owned),
             )
@@ -288,7 +290,12 @@ impl Engine {
         {
             cwbridge_store::Accepted::New(id) => {
                 self.queue_counts.accepted(tenant);
+                if self.store.dialect() == cwbridge_store::Dialect::Postgres {
+                    // PostgreSQL's intake puts the alert in its lane itself: it may be due.
+                    self.due_now.push(tenant);
+                }
                 self.alert_queued.notify_one();
+                measure::count(measure::ALERTS_ACCEPTED, tenant, &[]);
                 Ok((AlertView::from(AlertRecord { id, ..record }), false))
             }
             cwbridge_store::Accepted::Repeat(existing) => {

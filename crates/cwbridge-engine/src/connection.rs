@@ -389,6 +389,9 @@ impl Engine {
         if keep_failures {
             builder = builder.on_failure(self.failure_observer(tenant));
         }
+        if crate::measure::is_per_tenant() {
+            builder = builder.metric_label("tenant", tenant.0.to_string());
+        }
         let mut builder = builder
             .fence(self.fence_for(tenant).await?)
             .max_response_bytes(self.config.max_response_bytes)

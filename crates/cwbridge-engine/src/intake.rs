@@ -10,6 +10,7 @@ use cwbridge_store::{Accepted, AlertRecord, Store};
 use tokio::sync::{Notify, mpsc, oneshot};
 
 use crate::error::{EngineError, Result};
+use crate::worker::DueNow;
 
 /// Alerts stored in one transaction at most.
 const BATCH: usize = 512;
@@ -42,13 +43,19 @@ pub(crate) struct Intake {
 impl Intake {
     /// Starts the promoter (once), which wakes `queued` whenever it has moved alerts into
     /// their lanes. Called before the first alert is stored.
-    pub(crate) fn start_promoter(&self, store: &Store, queued: &Arc<Notify>) {
+    pub(crate) fn start_promoter(
+        &self,
+        store: &Store,
+        queued: &Arc<Notify>,
+        due_now: &Arc<DueNow>,
+    ) {
         self.received.get_or_init(|| {
             let received = Arc::new(Notify::new());
             tokio::spawn(promote(
                 store.clone(),
                 Arc::downgrade(&received),
                 queued.clone(),
+                due_now.clone(),
             ));
             received
         });
@@ -60,10 +67,11 @@ impl Intake {
         &self,
         store: &Store,
         queued: &Arc<Notify>,
+        due_now: &Arc<DueNow>,
         alert: AlertRecord,
         idempotency_key: Option<String>,
     ) -> Result<Accepted> {
-        self.start_promoter(store, queued);
+        self.start_promoter(store, queued, due_now);
         let queue = self.queue.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             tokio::spawn(write(store.clone(), rx, self.received.get().cloned()));
@@ -114,7 +122,12 @@ async fn write(store: Store, mut rx: mpsc::Receiver<Job>, received: Option<Arc<N
 /// arrived (up to [`cwbridge_store::PROMOTE_BATCH`]), when the writer says it stored some and
 /// every [`PROMOTE_EVERY`]; wakes the delivery workers after each move.
 /// Ends when the engine that started it is gone.
-async fn promote(store: Store, received: std::sync::Weak<Notify>, queued: Arc<Notify>) {
+async fn promote(
+    store: Store,
+    received: std::sync::Weak<Notify>,
+    queued: Arc<Notify>,
+    due_now: Arc<DueNow>,
+) {
     loop {
         let Some(told) = received.upgrade() else {
             return;
@@ -125,8 +138,14 @@ async fn promote(store: Store, received: std::sync::Weak<Notify>, queued: Arc<No
         }
         drop(told);
         loop {
-            match store.promote_received(cwbridge_store::PROMOTE_BATCH).await {
-                Ok(moved) => {
+            match store
+                .promote_received_to(cwbridge_store::PROMOTE_BATCH)
+                .await
+            {
+                Ok((moved, due_tenants)) => {
+                    for tenant in due_tenants {
+                        due_now.push(tenant);
+                    }
                     if moved > 0 {
                         queued.notify_one();
                     }

@@ -22,9 +22,13 @@ pub mod preflight;
 pub mod lookup;
 // Accounts to ConnectWise companies, with suggestions.
 pub mod mapping;
+// What the engine measures, for /metrics.
+pub mod measure;
 // One page of a long list.
 pub mod paging;
 pub mod progress;
+// Whether this instance can take work.
+pub mod ready;
 // What runs on its own: daily checks, scheduled billing.
 pub mod schedule;
 // Sealing secrets at rest.
@@ -82,6 +86,9 @@ pub struct EngineConfig {
     pub max_delivery_age: std::time::Duration,
     /// Bounds on what a tenant sends.
     pub limits: Limits,
+    /// On stop, how long deliveries in flight may take to finish; those still going then
+    /// are stopped and their alerts released for any instance to take at once.
+    pub shutdown_grace: std::time::Duration,
 }
 
 /// Bounds on what a tenant (or the vendor for it) sends: over one, a request is refused
@@ -142,6 +149,7 @@ impl Default for EngineConfig {
             max_delivery_attempts: 12,
             max_delivery_age: std::time::Duration::from_secs(24 * 3600),
             limits: Limits::default(),
+            shutdown_grace: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -167,6 +175,10 @@ pub struct Engine {
     queue_counts: std::sync::Arc<alert::QueueCounts>,
     /// The writer that stores accepted alerts in batches.
     intake: std::sync::Arc<intake::Intake>,
+    /// Tenants that may have an alert due now, for the worker's next pass.
+    due_now: std::sync::Arc<worker::DueNow>,
+    /// When the alert worker last went round its loop (Unix ms; 0: not running).
+    worker_beat: std::sync::Arc<std::sync::atomic::AtomicI64>,
 }
 
 impl Engine {
@@ -193,6 +205,8 @@ impl Engine {
             breakers: std::sync::Arc::default(),
             queue_counts: std::sync::Arc::default(),
             intake: std::sync::Arc::default(),
+            worker_beat: std::sync::Arc::default(),
+            due_now: std::sync::Arc::default(),
         }
     }
 

@@ -118,8 +118,10 @@ impl Engine {
     /// holds the token.
     pub async fn sign_in(&self, token: &str) -> Result<Option<(String, String)>> {
         let Some(tenant) = self.authenticate(token).await? else {
+            metrics::counter!(crate::measure::SIGN_INS, "outcome" => "refused").increment(1);
             return Ok(None);
         };
+        metrics::counter!(crate::measure::SIGN_INS, "outcome" => "ok").increment(1);
         let id = new_token();
         let csrf = new_token();
         let expires_at = cwbridge_store::now_ms() + SESSION_TTL.as_millis() as i64;

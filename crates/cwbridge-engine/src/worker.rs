@@ -9,6 +9,7 @@
 //! alerts queued or a million.
 
 use std::collections::HashMap;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,31 @@ use tokio::task::JoinSet;
 
 use crate::Engine;
 use crate::alert::Failed;
+
+/// Tenants that may have an alert due now, told to the worker between its passes. Bounded:
+/// past [`DueNow::MOST`] tenants, the next listing finds the rest.
+#[derive(Debug, Default)]
+pub(crate) struct DueNow(Mutex<Vec<TenantId>>);
+
+impl DueNow {
+    const MOST: usize = 100_000;
+
+    /// Tells the worker `tenant` may have an alert due.
+    pub(crate) fn push(&self, tenant: TenantId) {
+        let mut list = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if list.len() < Self::MOST {
+            list.push(tenant);
+        }
+    }
+
+    fn take(&self) -> Vec<TenantId> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
+    }
+}
+
+/// The alerts this instance's deliveries hold, with their claims: what to release when they
+/// are stopped.
+type Claims = Arc<Mutex<HashMap<i64, String>>>;
 
 /// Tenants looked at in one pass; more wait for the next.
 const TENANTS_PER_PASS: i64 = 10_000;
@@ -40,9 +66,6 @@ struct Rota {
     listed: Option<Instant>,
     /// Tenants whose last claim found nothing due, skipped until then.
     quiet: HashMap<TenantId, Instant>,
-    /// Tenants a delivery of which just ended (which may have made their next alert due):
-    /// no longer skipped.
-    woken: Arc<Mutex<Vec<TenantId>>>,
 }
 
 /// Consecutive failures of a tenant's ConnectWise that pause its deliveries.
@@ -118,6 +141,15 @@ impl Breakers {
         }
     }
 
+    /// How many tenants are paused now.
+    pub(crate) fn paused(&self) -> usize {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        map.values()
+            .filter(|b| b.paused_until.is_some_and(|(until, _)| until > now))
+            .count()
+    }
+
     fn pause(&self, tenant: TenantId) -> Option<DeliveryPause> {
         let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         let b = map.get(&tenant)?;
@@ -134,20 +166,30 @@ impl Engine {
     /// Delivers queued alerts until `stop` resolves, many at once (`delivery_concurrency`,
     /// at most `deliveries_per_tenant` per tenant), tenants in turn. Woken when an alert is
     /// queued or a delivery ends, and every second for retries that come due (and alerts
-    /// queued by other instances). On stop, deliveries in flight are finished (each within
-    /// its deadline) before this returns.
+    /// queued by other instances). On stop, no alert is claimed any more; deliveries in
+    /// flight get [`EngineConfig::shutdown_grace`] to finish, and those still going then are
+    /// stopped and their alerts released, due at once for any instance (their tickets are
+    /// found by marker, never made twice).
+    ///
+    /// [`EngineConfig::shutdown_grace`]: crate::EngineConfig::shutdown_grace
     pub async fn run_alert_worker(&self, stop: impl std::future::Future<Output = ()>) {
         let mut stop = std::pin::pin!(stop);
         // Alerts received and not yet queued (by an instance that stopped before queueing
         // them, too) are queued by the promoter.
-        self.intake.start_promoter(&self.store, &self.alert_queued);
+        self.intake
+            .start_promoter(&self.store, &self.alert_queued, &self.due_now);
         let pool = Arc::new(Semaphore::new(self.config.delivery_concurrency.max(1)));
         let busy: Arc<Mutex<HashMap<TenantId, usize>>> = Arc::default();
+        let claims: Claims = Arc::default();
         let mut tasks = JoinSet::new();
         let mut rota = Rota::default();
         loop {
+            self.worker_beat.store(now_ms(), Ordering::Relaxed);
             while tasks.try_join_next().is_some() {}
-            let claimed = match self.dispatch(&pool, &busy, &mut tasks, &mut rota).await {
+            let claimed = match self
+                .dispatch(&pool, &busy, &claims, &mut tasks, &mut rota)
+                .await
+            {
                 Ok(n) => n,
                 Err(e) => {
                     tracing::error!(error = %e, "the alert dispatcher failed; retrying");
@@ -167,7 +209,40 @@ impl Engine {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
-        while tasks.join_next().await.is_some() {}
+        self.worker_beat.store(0, Ordering::Relaxed);
+        self.finish_or_release(tasks, &claims).await;
+    }
+
+    /// Waits up to the grace for deliveries in flight, then stops the rest and releases
+    /// their claims.
+    async fn finish_or_release(&self, mut tasks: JoinSet<()>, claims: &Claims) {
+        let grace = self.config.shutdown_grace;
+        let all_done = async { while tasks.join_next().await.is_some() {} };
+        if tokio::time::timeout(grace, all_done).await.is_err() {
+            tasks.abort_all();
+            while tasks.join_next().await.is_some() {}
+        }
+        let left: Vec<(i64, String)> = claims
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .drain()
+            .collect();
+        for (id, claim) in left {
+            match self.store.release_claim(id, &claim).await {
+                Ok(_) => tracing::info!(
+                    alert.id = id,
+                    "delivery stopped by shutdown; alert released"
+                ),
+                Err(e) => {
+                    tracing::warn!(alert.id = id, error = %e, "releasing an alert failed; its lease lapses instead")
+                }
+            }
+        }
+    }
+
+    /// Whether the alert worker is going round its loop (it does at least once a second).
+    pub fn worker_running(&self) -> bool {
+        now_ms() - self.worker_beat.load(Ordering::Relaxed) < 10_000
     }
 
     /// One pass over the tenants with queued alerts; answers how many alerts it claimed.
@@ -175,14 +250,18 @@ impl Engine {
         &self,
         pool: &Arc<Semaphore>,
         busy: &Arc<Mutex<HashMap<TenantId, usize>>>,
+        claims: &Claims,
         tasks: &mut JoinSet<()>,
         rota: &mut Rota,
     ) -> crate::Result<usize> {
         let now = Instant::now();
-        for tenant in
-            std::mem::take(&mut *rota.woken.lock().unwrap_or_else(PoisonError::into_inner))
-        {
+        // Tenants with an alert just due (promoted, or the next of a key whose delivery
+        // ended): not skipped, and served now even when the list was read before.
+        for tenant in self.due_now.take() {
             rota.quiet.remove(&tenant);
+            if let Err(at) = rota.tenants.binary_search(&tenant) {
+                rota.tenants.insert(at, tenant);
+            }
         }
         if rota
             .listed
@@ -235,13 +314,22 @@ impl Engine {
                 .or_default() += 1;
             rota.after = tenant.0;
             claimed += 1;
-            let (engine, busy, woken) = (self.clone(), busy.clone(), rota.woken.clone());
+            let (engine, busy) = (self.clone(), busy.clone());
+            let id = alert.id;
+            claims
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(id, claim.clone());
+            let claims = claims.clone();
             tasks.spawn(async move {
                 let _permit = permit;
-                let id = alert.id;
                 if let Err(e) = engine.deliver_claimed(alert, claim).await {
                     tracing::error!(alert.id = id, error = %e, "recording a delivery failed");
                 }
+                claims
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&id);
                 let mut busy = busy.lock().unwrap_or_else(PoisonError::into_inner);
                 if let Some(n) = busy.get_mut(&tenant) {
                     *n -= 1;
@@ -250,10 +338,7 @@ impl Engine {
                     }
                 }
                 drop(busy);
-                woken
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .push(tenant);
+                engine.due_now.push(tenant);
                 engine.alert_queued.notify_one();
             });
         }

@@ -77,6 +77,8 @@ async fn bench_store(label: &str, store: Store, dir: &Path) -> anyhow::Result<(f
         engine: engine.clone(),
         operator_token_hash: Some(hex::encode(Sha256::digest(b"op"))),
         public_https: false,
+        metrics: None,
+        runs_worker: false,
     };
     let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state).await?;
     let addr = app.local_addr()?;

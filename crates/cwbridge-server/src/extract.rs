@@ -71,7 +71,10 @@ where
         let state = AppState::from_ref(state);
         let token = bearer(parts)?;
         match state.engine.authenticate(token).await? {
-            Some(t) => Ok(CurrentTenant(t)),
+            Some(t) => {
+                tracing::Span::current().record("tenant.id", t.id.0);
+                Ok(CurrentTenant(t))
+            }
             None => Err(ApiError::unauthenticated("the tenant token is not valid")),
         }
     }

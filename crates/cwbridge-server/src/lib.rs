@@ -8,6 +8,8 @@ pub mod error;
 pub mod extract;
 // The routes, by URL.
 pub mod routes;
+// Probes, metrics and the request span.
+pub mod ops;
 // Shared state.
 pub mod state;
 // The web wizard and status pages.
@@ -19,6 +21,7 @@ use axum::Router;
 use axum::http::{StatusCode, Uri};
 use tokio::net::TcpListener;
 
+pub use metrics_exporter_prometheus::PrometheusHandle;
 pub use state::AppState;
 
 use crate::error::ApiError;
@@ -30,6 +33,8 @@ pub const MAX_BODY_BYTES: usize = 2 << 20;
 pub fn router(state: AppState) -> Router {
     routes::api()
         .merge(web::routes())
+        .merge(ops::routes())
+        .route_layer(axum::middleware::from_fn(ops::name_route))
         .fallback(|uri: Uri| async move {
             ApiError::not_found(format!("no route {}: see /api/openapi.json", uri.path()))
         })
@@ -40,6 +45,7 @@ pub fn router(state: AppState) -> Router {
             )
         })
         .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(ops::request_span))
         .with_state(state)
 }
 

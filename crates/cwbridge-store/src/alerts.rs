@@ -303,6 +303,29 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
+    /// How many queued alerts a worker holds (every tenant's, every instance's): delivering,
+    /// or held by an instance that died and not yet taken over.
+    pub async fn claimed_alerts(&self) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM alerts WHERE state = 'queued' AND claimed_by IS NOT NULL",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("n")?)
+    }
+
+    /// When the alert that has been due longest came due (Unix ms), if any is due: how far
+    /// delivery is behind.
+    pub async fn oldest_due_alert(&self) -> Result<Option<i64>> {
+        let row = sqlx::query(
+            "SELECT MIN(next_attempt_at) AS t FROM alerts WHERE state = 'queued' AND next_attempt_at <= $1",
+        )
+        .bind(now_ms())
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(row.try_get("t")?)
+    }
+
     /// How many alerts are received and not yet in their keys' lanes (all tenants): the
     /// promoter's backlog.
     pub async fn received_alerts(&self) -> Result<i64> {

@@ -255,6 +255,23 @@ impl Store {
         self.dialect
     }
 
+    /// Answers whether the database answers and holds every migration this build knows
+    /// (`Ok(false)`: another instance's newer or older schema, or one half-migrated).
+    pub async fn ready(&self) -> Result<bool> {
+        let row = sqlx::query(
+            "SELECT COALESCE(MAX(version), 0) AS v FROM _sqlx_migrations WHERE success = TRUE",
+        )
+        .fetch_one(&self.pool)
+        .await?;
+        let applied: i64 = row.try_get("v")?;
+        Ok(applied == migrate::latest(self.dialect))
+    }
+
+    /// The main pool's connections: open, and of those idle.
+    pub fn pool_use(&self) -> (u32, usize) {
+        (self.pool.size(), self.pool.num_idle())
+    }
+
     /// Closes every connection.
     pub async fn close(&self) {
         self.intake.close().await;

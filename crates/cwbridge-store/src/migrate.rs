@@ -10,12 +10,25 @@ use crate::Dialect;
 static SQLITE: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES: Migrator = sqlx::migrate!("./migrations/postgres");
 
+fn migrator(dialect: Dialect) -> &'static Migrator {
+    match dialect {
+        Dialect::Sqlite => &SQLITE,
+        Dialect::Postgres => &POSTGRES,
+    }
+}
+
+/// The newest migration this build knows.
+pub fn latest(dialect: Dialect) -> i64 {
+    migrator(dialect)
+        .iter()
+        .map(|m| m.version)
+        .max()
+        .unwrap_or(0)
+}
+
 /// Applies the migrations the database has not seen yet.
 pub async fn run(pool: &AnyPool, dialect: Dialect) -> Result<(), sqlx::migrate::MigrateError> {
-    match dialect {
-        Dialect::Sqlite => SQLITE.run(pool).await,
-        Dialect::Postgres => POSTGRES.run(pool).await,
-    }
+    migrator(dialect).run(pool).await
 }
 
 #[cfg(test)]

@@ -257,6 +257,8 @@ pub async fn serve(engine: Engine, options: ServeOptions) -> Served {
             .operator
             .then(|| hex::encode(Sha256::digest(OPERATOR.as_bytes()))),
         public_https: options.public_https,
+        metrics: None,
+        runs_worker: false,
     };
     let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state)
         .await

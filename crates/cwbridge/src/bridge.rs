@@ -121,6 +121,11 @@ pub struct EngineArgs {
     /// Characters of an alert's description.
     #[arg(long, env = "CWBRIDGE_MAX_DESCRIPTION_CHARS", default_value_t = 65_536)]
     pub max_description_chars: usize,
+    /// Seconds deliveries in flight may take to finish when the bridge is told to stop
+    /// (SIGTERM, Ctrl-C); those still going then are stopped and their alerts released for
+    /// another instance to take at once.
+    #[arg(long, env = "CWBRIDGE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
+    pub shutdown_grace_secs: u64,
 }
 
 fn parse_network(text: &str) -> Result<cwbridge_fence::IpNet, String> {
@@ -203,6 +208,7 @@ impl EngineArgs {
                     alert_description_chars: self.max_description_chars,
                     ..cwbridge_engine::Limits::default()
                 },
+                shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_secs),
                 ..EngineConfig::default()
             },
         ))
@@ -246,6 +252,37 @@ pub struct ServeCmd {
     /// https, the wizard's cookies are `Secure` even when a proxy does not say so.
     #[arg(long, env = "CWBRIDGE_PUBLIC_URL", value_name = "URL")]
     public_url: Option<String>,
+    #[command(flatten)]
+    metrics: MetricsArgs,
+}
+
+/// How the bridge's measurements are served.
+#[derive(Debug, Clone, Args)]
+pub struct MetricsArgs {
+    /// Keep measurements and serve them at /metrics (Prometheus' text format), behind the
+    /// operator token on the main listener.
+    #[arg(long, env = "CWBRIDGE_METRICS", default_value_t = true, action = clap::ArgAction::Set)]
+    pub metrics: bool,
+    /// Also serve /metrics (without a token), /healthz and /readyz on this address, for a
+    /// scraper on a private network.
+    #[arg(long, env = "CWBRIDGE_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+    /// Label alert, billing and ConnectWise series with the tenant (one series per tenant:
+    /// for a few tenants, or while looking into one).
+    #[arg(long, env = "CWBRIDGE_METRICS_PER_TENANT")]
+    pub metrics_per_tenant: bool,
+}
+
+impl MetricsArgs {
+    /// Installs the recorder when metrics are on.
+    pub fn install(&self) -> anyhow::Result<Option<cwbridge_server::PrometheusHandle>> {
+        if !self.metrics {
+            return Ok(None);
+        }
+        cwbridge_engine::measure::per_tenant(self.metrics_per_tenant);
+        let handle = cwbridge_server::ops::install_recorder().map_err(anyhow::Error::msg)?;
+        Ok(Some(handle))
+    }
 }
 
 impl std::fmt::Debug for ServeCmd {
@@ -261,8 +298,9 @@ impl std::fmt::Debug for ServeCmd {
     }
 }
 
-/// Runs `cwbridge serve` until Ctrl-C.
+/// Runs `cwbridge serve` until SIGTERM or Ctrl-C.
 pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
+    let metrics = cmd.metrics.install()?;
     let engine = cmd.engine.open().await?;
     if cmd.operator_token.is_none() {
         eprintln!(
@@ -279,6 +317,8 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
             .public_url
             .as_deref()
             .is_some_and(|u| u.trim().to_ascii_lowercase().starts_with("https://")),
+        metrics,
+        runs_worker: true,
     };
     let app = Application::bind(cmd.listen, state.clone())
         .await
@@ -287,14 +327,49 @@ pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
     println!(
         "cwbridge listening on http://{addr}: the set-up wizard at /, the API described at /api/openapi.json"
     );
-    run_bridge(app, state.engine, async {
+    if let Some(listen) = cmd.metrics.metrics_listen {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen} for metrics"))?;
+        println!("metrics at http://{}/metrics", listener.local_addr()?);
+        let state = state.clone();
+        tokio::spawn(async move {
+            if let Err(e) = cwbridge_server::ops::serve_metrics(listener, state).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+    }
+    run_bridge(app, state.engine, stop_signal()).await
+}
+
+/// Resolves on SIGTERM (what systemd, Kubernetes and `docker stop` send) or Ctrl-C.
+pub async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
         let _ = tokio::signal::ctrl_c().await;
-    })
-    .await
+    }
+    eprintln!("stopping: no new work taken; deliveries in flight are finishing");
 }
 
 /// Serves a bound application with the alert worker and the scheduler beside it, until
-/// `shutdown`; then stops all three.
+/// `shutdown`; then stops all three at once: the server takes no new connection and
+/// finishes the requests it has, the worker claims nothing more and finishes (or, past the
+/// grace, releases) its deliveries.
 pub async fn run_bridge(
     app: Application,
     engine: Engine,
@@ -303,6 +378,11 @@ pub async fn run_bridge(
     // The alert worker delivers what is queued, here and (through the database) what other
     // processes queued.
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut server_stop = stop_rx.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        let _ = stop_tx.send(true);
+    });
     let worker_engine = engine.clone();
     let mut worker_stop = stop_rx.clone();
     let worker = tokio::spawn(async move {
@@ -322,8 +402,10 @@ pub async fn run_bridge(
             })
             .await;
     });
-    app.run_until(shutdown).await?;
-    let _ = stop_tx.send(true);
+    app.run_until(async move {
+        let _ = server_stop.wait_for(|stop| *stop).await;
+    })
+    .await?;
     let _ = worker.await;
     let _ = scheduler.await;
     engine.flush_failures().await;

@@ -98,6 +98,8 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
     std::fs::create_dir_all(&cmd.dir)
         .with_context(|| format!("cannot create {}", cmd.dir.display()))?;
     let state_path = cmd.dir.join("demo.json");
+    // Measured from the start, so /metrics counts what --auto does too.
+    let metrics = cwbridge_server::ops::install_recorder().ok();
     let mut state = load(&state_path);
 
     // 1. ConnectWise, sandboxed, with the demo MSP.
@@ -228,6 +230,8 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
             engine: engine.clone(),
             operator_token_hash: Some(cwbridge_engine::tenant::token_hash(&operator)),
             public_https: false,
+            metrics,
+            runs_worker: true,
         },
     )
     .await
@@ -252,7 +256,7 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
                 "billingApplied": billed,
             })
         );
-        return serve_until_ctrl_c(app, engine, sandbox).await;
+        return serve_until_stopped(app, engine, sandbox).await;
     }
     if let Some(done) = &billed {
         println!("billing applied: {done:?}");
@@ -291,18 +295,15 @@ pub async fn run(cmd: DemoCmd) -> anyhow::Result<()> {
     );
     println!();
     println!("Ctrl-C stops both.");
-    serve_until_ctrl_c(app, engine, sandbox).await
+    serve_until_stopped(app, engine, sandbox).await
 }
 
-async fn serve_until_ctrl_c(
+async fn serve_until_stopped(
     app: Application,
     engine: Engine,
     sandbox: Sandbox,
 ) -> anyhow::Result<()> {
-    crate::bridge::run_bridge(app, engine, async {
-        let _ = tokio::signal::ctrl_c().await;
-    })
-    .await?;
+    crate::bridge::run_bridge(app, engine, crate::bridge::stop_signal()).await?;
     sandbox.stop().await;
     Ok(())
 }

@@ -37,6 +37,7 @@ impl Client {
             "connectwise.request",
             http.method = %call.method,
             url.path = %call.path,
+            url.template = %measure::template(&call.path),
             attempts = tracing::field::Empty,
             http.status = tracing::field::Empty,
             request_id = tracing::field::Empty,
@@ -60,8 +61,8 @@ impl Client {
             }
         }
         span.in_scope(|| match &result {
-            Ok(_) => tracing::debug!("connectwise.response"),
-            Err(e) => tracing::debug!(error = %e, "connectwise.failed"),
+            Ok(_) => tracing::info!("connectwise.response"),
+            Err(e) => tracing::info!(error = %e, "connectwise.failed"),
         });
         result
     }
@@ -143,6 +144,7 @@ impl Client {
                     let retry_after = retry_after(&headers);
                     if status == StatusCode::TOO_MANY_REQUESTS {
                         let wait = inner.retry.delay(attempts, retry_after);
+                        measure::throttled(wait, &inner.metric_labels);
                         self.throttle_until(Instant::now() + wait);
                     }
                     let retrying = inner.retry.retries(
@@ -259,9 +261,13 @@ impl Client {
                 .header(CONTENT_TYPE, "application/json")
                 .body(serde_json::to_vec(body).unwrap_or_default());
         }
-        match builder.send().await {
+        let started = Instant::now();
+        let answer = match builder.send().await {
             Ok(response) => read_answer(response, inner.max_response_bytes).await,
             Err(e) => Err(Unanswered::Http(e)),
-        }
+        };
+        let status = answer.as_ref().ok().map(|(status, ..)| status.as_u16());
+        measure::request(call, status, started.elapsed(), &inner.metric_labels);
+        answer
     }
 }

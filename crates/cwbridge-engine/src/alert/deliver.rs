@@ -30,6 +30,7 @@ impl Engine {
     /// Delivers an alert this worker has claimed, within the delivery deadline, and records
     /// the outcome: delivered, skipped, back in the queue (a transient failure under the
     /// retry cap) or failed.
+    #[tracing::instrument(name = "alert.deliver", skip_all, fields(tenant.id = alert.tenant.0, alert.id = alert.id, attempt = alert.attempts))]
     pub(crate) async fn deliver_claimed(&self, alert: AlertRecord, claim: String) -> Result<()> {
         let lease = self.config.alert_lease.as_millis() as i64;
         // Keep the claim while delivering, however slow ConnectWise is; a worker that dies
@@ -59,8 +60,16 @@ impl Engine {
         };
         drop(renew);
         self.breaker_record(tenant, &outcome);
+        let measured = match &outcome {
+            Ok(Outcome::Delivered { .. }) => "delivered",
+            Ok(Outcome::Skipped(_)) => "skipped",
+            Err(e) if e.is_transient() && !self.retries_exhausted(&alert) => "retried",
+            Err(_) => "failed",
+        };
+        measure::count(measure::ALERT_DELIVERIES, tenant, &[("outcome", measured)]);
         let held = match outcome {
             Ok(Outcome::Delivered { ticket, action }) => {
+                measure::alert_reached_connectwise(tenant, alert.created_at);
                 self.store
                     .finish_alert(
                         alert.id,

@@ -23,6 +23,7 @@ use super::plan::{self, Change, Desired, DriftPolicy};
 use super::settings::BillingView;
 use crate::Engine;
 use crate::error::{EngineError, Result};
+use crate::measure;
 
 /// A change and how carrying it out went (the audit kind, or `None` when only reported).
 type Outcome = (Change, Result<Option<&'static str>>);
@@ -84,6 +85,7 @@ impl Engine {
 
     /// [`Engine::billing_apply`], telling `progress(done, total)` after every change (for a
     /// progress bar).
+    #[tracing::instrument(name = "billing.run", skip_all, fields(tenant.id = tenant.0, full, run.id = tracing::field::Empty))]
     pub async fn billing_apply_with(
         &self,
         tenant: TenantId,
@@ -112,6 +114,7 @@ impl Engine {
             }
             Err(e) => return Err(e.into()),
         };
+        tracing::Span::current().record("run.id", run);
         // Beat while this run lives, so a run whose process dies is taken over quickly.
         let beat = {
             let store = self.store.clone();
@@ -130,6 +133,12 @@ impl Engine {
         beat.abort();
         match result {
             Ok(mut report) => {
+                let outcome = if report.failed.is_empty() {
+                    "done"
+                } else {
+                    "partial"
+                };
+                measure::count(measure::BILLING_RUNS, tenant, &[("outcome", outcome)]);
                 report.plan.requests = client.stats().requests - before;
                 let summary =
                     json!({"done": report.done, "failed": report.failed.len()}).to_string();
@@ -139,6 +148,7 @@ impl Engine {
                 Ok(report)
             }
             Err(e) => {
+                measure::count(measure::BILLING_RUNS, tenant, &[("outcome", "failed")]);
                 let summary = json!({"error": e.to_string()}).to_string();
                 self.store
                     .finish_run(run, cwbridge_store::RunStatus::Failed, &summary)
@@ -216,6 +226,15 @@ impl Engine {
         let mut failed = Vec::new();
         let mut refused = false;
         for (change, outcome) in outcomes.into_iter().flatten() {
+            let measured = match &outcome {
+                Ok(Some(_)) => Some("done"),
+                Ok(None) => None,
+                Err(_) => Some("failed"),
+            };
+            if let Some(measured) = measured {
+                let labels = [("kind", change.kind()), ("outcome", measured)];
+                measure::count(measure::BILLING_CHANGES, tenant, &labels);
+            }
             match outcome {
                 Ok(Some(kind)) => *done.entry(kind.to_owned()).or_default() += 1,
                 Ok(None) => {}

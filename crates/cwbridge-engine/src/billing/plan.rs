@@ -72,6 +72,13 @@ impl DriftPolicy {
     }
 }
 
+impl Change {
+    /// Its kind, as the plan's JSON names it.
+    pub fn kind(&self) -> &'static str {
+        self.into()
+    }
+}
+
 /// One line that should exist.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
@@ -125,9 +132,11 @@ pub fn fingerprint(d: &Desired) -> String {
     format!("{}|{}|{}", d.quantity, d.bill_customer, d.description)
 }
 
-/// One change of a plan.
-#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+/// One change of a plan; its kind (`create`, `update`, `cancel`, `adopt`, `drift`) is
+/// [`Change::kind`].
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema, strum::IntoStaticStr)]
 #[serde(tag = "kind", rename_all = "camelCase")]
+#[strum(serialize_all = "camelCase")]
 pub enum Change {
     /// A new addition.
     #[serde(rename_all = "camelCase")]

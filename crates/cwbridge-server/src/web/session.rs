@@ -39,11 +39,14 @@ impl FromRequestParts<AppState> for Session {
             return Err(Redirect::to("/sign-in").into_response());
         };
         match state.engine.session(&id).await {
-            Ok(Some(s)) => Ok(Session {
-                tenant: s.tenant,
-                csrf: s.csrf,
-                id,
-            }),
+            Ok(Some(s)) => {
+                tracing::Span::current().record("tenant.id", s.tenant.id.0);
+                Ok(Session {
+                    tenant: s.tenant,
+                    csrf: s.csrf,
+                    id,
+                })
+            }
             Ok(None) => Err(Redirect::to("/sign-in?expired=1").into_response()),
             Err(e) => Err(super::failure_page(&e.to_string())),
         }

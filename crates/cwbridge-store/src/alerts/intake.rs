@@ -230,6 +230,12 @@ impl Store {
     /// works at a time across instances; many alerts in one transaction share the pages
     /// they touch, and the commit needs no sync of its own (the alerts are already on disk).
     pub async fn promote_received(&self, limit: usize) -> Result<usize> {
+        Ok(self.promote_received_to(limit).await?.0)
+    }
+
+    /// [`Store::promote_received`], answering also the tenants that have an alert due now
+    /// (so a worker can go to them at once).
+    pub async fn promote_received_to(&self, limit: usize) -> Result<(usize, Vec<TenantId>)> {
         let mut tx = match self.dialect {
             Dialect::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
             Dialect::Postgres => {
@@ -248,7 +254,7 @@ impl Store {
         .fetch_all(&mut *tx)
         .await?;
         if rows.is_empty() {
-            return Ok(0);
+            return Ok((0, Vec::new()));
         }
         let mut received: Vec<(i64, TenantId, String)> = Vec::with_capacity(rows.len());
         for r in &rows {
@@ -286,7 +292,15 @@ impl Store {
             }
         }
         tx.commit().await?;
-        Ok(received.len())
+        let mut due_tenants: Vec<TenantId> = received
+            .iter()
+            .zip(&due)
+            .filter(|(_, due)| **due)
+            .map(|((_, tenant, _), _)| *tenant)
+            .collect();
+        due_tenants.sort_unstable();
+        due_tenants.dedup();
+        Ok((received.len(), due_tenants))
     }
 
     /// [`Store::promote_received`] until no received alert is left.

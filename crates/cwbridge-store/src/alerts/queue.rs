@@ -138,6 +138,23 @@ impl Store {
         Ok(true)
     }
 
+    /// Gives up a claim whose delivery was stopped (the instance is shutting down): the alert
+    /// is due again at once for any instance, the attempt not counted. Answers whether the
+    /// claim still held it.
+    pub async fn release_claim(&self, id: i64, claim: &str) -> Result<bool> {
+        let now = now_ms();
+        let done = sqlx::query(
+            "UPDATE alerts SET next_attempt_at = $1, claimed_by = NULL, attempts = attempts - 1, updated_at = $1 \
+             WHERE id = $2 AND claimed_by = $3 AND state = 'queued'",
+        )
+        .bind(now)
+        .bind(id)
+        .bind(claim)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
     /// Puts an alert back in the queue to try again at `at` (Unix ms); it stays its lane's
     /// head, so later alerts of its key keep waiting behind it.
     pub async fn retry_alert(&self, id: i64, claim: &str, at: i64, error: &str) -> Result<bool> {
