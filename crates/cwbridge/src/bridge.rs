@@ -363,7 +363,7 @@ pub async fn stop_signal() {
     {
         let _ = tokio::signal::ctrl_c().await;
     }
-    eprintln!("stopping: no new work taken; deliveries in flight are finishing");
+    println!("stopping: no new work taken; deliveries in flight are finishing");
 }
 
 /// Serves a bound application with the alert worker and the scheduler beside it, until
