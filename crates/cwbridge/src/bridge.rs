@@ -240,6 +240,10 @@ fn key_from_file(path: &Path) -> anyhow::Result<String> {
 /// `cwbridge serve`.
 #[derive(Args)]
 pub struct ServeCmd {
+    /// A TOML file of serve settings under their flags' names (`database_url = "…"`,
+    /// `listen = "0.0.0.0:8080"`); flags and environment variables override it.
+    #[arg(long, env = "CWBRIDGE_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
     #[command(flatten)]
     engine: EngineArgs,
     /// Where to listen.

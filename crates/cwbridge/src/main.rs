@@ -2,6 +2,7 @@
 
 mod api;
 mod bridge;
+mod config;
 mod demo;
 mod sandbox;
 mod secret_file;
@@ -61,9 +62,20 @@ enum Command {
     Billing(bridge::BillingCmd),
     /// Send or list alerts (delivered as tickets).
     Alerts(bridge::AlertsCmd),
+    /// Check a config file: `config check --config cwbridge.toml` prints every serve setting
+    /// in effect and where it came from (flag, environment, file, default), secrets hidden.
+    #[command(subcommand)]
+    Config(ConfigCmd),
     /// Re-seal stored ConnectWise private keys under the newest secret key.
     #[command(name = "secrets-rotate")]
     SecretsRotate(bridge::SecretsCmd),
+}
+
+/// `cwbridge config …`.
+#[derive(Debug, Subcommand)]
+enum ConfigCmd {
+    /// Print the serve settings in effect, as TOML, secrets hidden; takes what serve takes.
+    Check(bridge::ServeCmd),
 }
 
 /// The command did its work, but not all of it went through (exit status 3).
@@ -72,7 +84,18 @@ enum Command {
 pub struct Unfinished(pub String);
 
 fn main() {
-    let cli = Cli::parse();
+    let parsed = match config::parse(std::env::args_os().collect()) {
+        Ok(parsed) => parsed,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(2);
+        }
+    };
+    if let Command::Config(ConfigCmd::Check(_)) = &parsed.cli.command {
+        println!("{}", config::check(&parsed));
+        return;
+    }
+    let cli = parsed.cli;
     let filter = tracing_subscriber::EnvFilter::try_from_env("CWBRIDGE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let logs = tracing_subscriber::fmt()
@@ -107,6 +130,7 @@ fn main() {
             Command::Billing(cmd) => bridge::billing(cmd).await,
             Command::Alerts(cmd) => bridge::alerts(cmd).await,
             Command::SecretsRotate(cmd) => bridge::rotate(cmd).await,
+            Command::Config(_) => Ok(()),
         }
     });
     if let Err(e) = result {
