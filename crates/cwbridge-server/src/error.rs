@@ -20,59 +20,51 @@ pub struct ApiError {
 }
 
 impl ApiError {
+    /// An answer with this status and code, naming no field and asking for no wait.
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            field: None,
+            retry_after: None,
+        }
+    }
+
+    /// The same answer, with `Retry-After: secs`.
+    fn retry_after(self, secs: u64) -> Self {
+        ApiError {
+            retry_after: Some(secs),
+            ..self
+        }
+    }
+
     /// 400 naming a field.
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
         ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "invalid_field",
-            message: message.into(),
             field: Some(field.into()),
-            retry_after: None,
+            ..ApiError::new(StatusCode::BAD_REQUEST, "invalid_field", message)
         }
     }
 
     /// 400 about the body as a whole.
     pub fn bad_request(message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::BAD_REQUEST,
-            code: "bad_request",
-            message: message.into(),
-            field: None,
-            retry_after: None,
-        }
+        ApiError::new(StatusCode::BAD_REQUEST, "bad_request", message)
     }
 
     /// 401: no token, or one nobody holds.
     pub fn unauthenticated(message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::UNAUTHORIZED,
-            code: "unauthenticated",
-            message: message.into(),
-            field: None,
-            retry_after: None,
-        }
+        ApiError::new(StatusCode::UNAUTHORIZED, "unauthenticated", message)
     }
 
     /// 413: the body is larger than the API reads.
     pub fn too_large(message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::PAYLOAD_TOO_LARGE,
-            code: "too_large",
-            message: message.into(),
-            field: None,
-            retry_after: None,
-        }
+        ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message)
     }
 
     /// 404.
     pub fn not_found(message: impl Into<String>) -> Self {
-        ApiError {
-            status: StatusCode::NOT_FOUND,
-            code: "not_found",
-            message: message.into(),
-            field: None,
-            retry_after: None,
-        }
+        ApiError::new(StatusCode::NOT_FOUND, "not_found", message)
     }
 }
 
@@ -87,51 +79,32 @@ impl From<EngineError> for ApiError {
             EngineError::TooMany {
                 message,
                 retry_after,
-            } => ApiError {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                code: "too_many",
-                message,
-                field: None,
-                retry_after: Some(retry_after),
-            },
-            EngineError::RunInProgress { retry_after } => ApiError {
-                status: StatusCode::CONFLICT,
-                code: "conflict",
-                message: EngineError::RunInProgress { retry_after }.to_string(),
-                field: None,
-                retry_after: Some(retry_after),
-            },
-            EngineError::Unavailable => ApiError {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "busy",
-                message: EngineError::Unavailable.to_string(),
-                field: None,
-                retry_after: Some(1),
-            },
+            } => ApiError::new(StatusCode::TOO_MANY_REQUESTS, "too_many", message)
+                .retry_after(retry_after),
+            EngineError::RunInProgress { retry_after } => ApiError::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                EngineError::RunInProgress { retry_after }.to_string(),
+            )
+            .retry_after(retry_after),
+            EngineError::Unavailable => ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "busy",
+                EngineError::Unavailable.to_string(),
+            )
+            .retry_after(1),
             EngineError::NotFound(m) => ApiError::not_found(m),
-            EngineError::Conflict(m) => ApiError {
-                status: StatusCode::CONFLICT,
-                code: "conflict",
-                message: m,
-                field: None,
-                retry_after: None,
-            },
-            EngineError::ConnectWise(e) => ApiError {
-                status: StatusCode::BAD_GATEWAY,
-                code: "connectwise",
-                message: e.to_string(),
-                field: None,
-                retry_after: None,
-            },
+            EngineError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
+            EngineError::ConnectWise(e) => {
+                ApiError::new(StatusCode::BAD_GATEWAY, "connectwise", e.to_string())
+            }
             other => {
                 tracing::error!(error = %other, "request failed");
-                ApiError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    code: "internal",
-                    message: "cwbridge failed to carry out the request; see its log".into(),
-                    field: None,
-                    retry_after: None,
-                }
+                ApiError::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "cwbridge failed to carry out the request; see its log",
+                )
             }
         }
     }

@@ -2,81 +2,83 @@
 //! errors name the field.
 
 use axum::body::Bytes;
-use axum::extract::{FromRef, FromRequest, FromRequestParts, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use cwbridge_store::Tenant;
+use cwbridge_engine::Engine;
+use cwbridge_store::TenantId;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
 use crate::error::ApiError;
 use crate::state::AppState;
 
+/// The request's bearer token, or a 401 saying how to send one.
 fn bearer(parts: &Parts) -> Result<&str, ApiError> {
+    let how = || ApiError::unauthenticated("send `Authorization: Bearer <token>`");
     let value = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .ok_or_else(|| ApiError::unauthenticated("send `Authorization: Bearer <token>`"))?;
-    let (scheme, token) = value
-        .split_once(' ')
-        .ok_or_else(|| ApiError::unauthenticated("send `Authorization: Bearer <token>`"))?;
-    if !scheme.eq_ignore_ascii_case("bearer") || token.trim().is_empty() {
-        return Err(ApiError::unauthenticated(
-            "send `Authorization: Bearer <token>`",
-        ));
+        .ok_or_else(how)?;
+    let (scheme, token) = value.split_once(' ').ok_or_else(how)?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() {
+        return Err(how());
     }
-    Ok(token.trim())
+    Ok(token)
 }
 
-/// The operator, proven by the operator token from the configuration.
+/// The operator, proven by the operator token from the configuration, with the engine to act
+/// for it.
 #[derive(Debug)]
-pub struct Operator;
+pub struct Operator {
+    /// The engine.
+    pub engine: Engine,
+}
 
-impl<S> FromRequestParts<S> for Operator
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromRequestParts<AppState> for Operator {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let state = AppState::from_ref(state);
-        let token = bearer(parts)?;
-        let Some(expected) = &state.operator_token_hash else {
-            return Err(ApiError::unauthenticated(
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let given = cwbridge_engine::tenant::token_hash(bearer(parts)?);
+        let expected = state.operator_token_hash.as_ref().ok_or_else(|| {
+            ApiError::unauthenticated(
                 "no operator token is configured (set CWBRIDGE_OPERATOR_TOKEN)",
-            ));
-        };
-        let given = cwbridge_engine::tenant::token_hash(token);
+            )
+        })?;
         if !bool::from(given.as_bytes().ct_eq(expected.as_bytes())) {
             return Err(ApiError::unauthenticated("the operator token is not valid"));
         }
-        Ok(Operator)
+        Ok(Operator {
+            engine: state.engine.clone(),
+        })
     }
 }
 
-/// The tenant whose token came with the request. Every tenant route takes one, so no route
-/// can reach another tenant's data.
+/// A tenant's call, proven by its token: the tenant, and the engine to act for it. Every
+/// tenant route takes one, so no route can reach another tenant's data.
 #[derive(Debug)]
-pub struct CurrentTenant(pub Tenant);
+pub struct TenantCall {
+    /// The tenant whose token came with the request.
+    pub id: TenantId,
+    /// The engine.
+    pub engine: Engine,
+}
 
-impl<S> FromRequestParts<S> for CurrentTenant
-where
-    AppState: FromRef<S>,
-    S: Send + Sync,
-{
+impl FromRequestParts<AppState> for TenantCall {
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let state = AppState::from_ref(state);
-        let token = bearer(parts)?;
-        match state.engine.authenticate(token).await? {
-            Some(t) => {
-                tracing::Span::current().record("tenant.id", t.id.0);
-                Ok(CurrentTenant(t))
-            }
-            None => Err(ApiError::unauthenticated("the tenant token is not valid")),
-        }
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let tenant = state
+            .engine
+            .authenticate(bearer(parts)?)
+            .await?
+            .ok_or_else(|| ApiError::unauthenticated("the tenant token is not valid"))?;
+        tracing::Span::current().record("tenant.id", tenant.id.0);
+        Ok(TenantCall {
+            id: tenant.id,
+            engine: state.engine.clone(),
+        })
     }
 }
 
@@ -84,11 +86,7 @@ where
 #[derive(Debug)]
 pub struct JsonBody<T>(pub T);
 
-impl<S, T> FromRequest<S> for JsonBody<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
@@ -162,11 +160,7 @@ where
 #[derive(Debug)]
 pub struct ApiPath<T>(pub T);
 
-impl<S, T> FromRequestParts<S> for ApiPath<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned + Send,
-{
+impl<S: Send + Sync, T: DeserializeOwned + Send> FromRequestParts<S> for ApiPath<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
@@ -186,11 +180,7 @@ where
 #[derive(Debug)]
 pub struct ApiQuery<T>(pub T);
 
-impl<S, T> FromRequestParts<S> for ApiQuery<T>
-where
-    S: Send + Sync,
-    T: DeserializeOwned,
-{
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {

@@ -2,27 +2,25 @@
 //! ticket defaults, which alert types each account forwards, and per-type policies.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use cwbridge_engine::alert::{AlertInput, AlertPolicyInput, AlertView, TicketSettingsInput};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, Errors};
-use crate::extract::{ApiPath, ApiQuery, CurrentTenant, JsonBody};
-use crate::state::AppState;
+use crate::extract::{ApiPath, ApiQuery, JsonBody, TenantCall};
+use crate::routes::params::{AccountId, AlertId, AlertType};
 
 /// `POST /api/v1/alerts`: stored durably, then `202` with its id; delivered by the worker.
 /// With an `Idempotency-Key` header, a resend answers what the first send answered (the
 /// alert, with `Idempotent-Replayed: true`) and stores nothing new.
 #[utoipa::path(post, path = "/api/v1/alerts", tag = "alerts",
-    security(("tenantToken" = [])), request_body = AlertInput,
+    request_body = AlertInput,
     params(("Idempotency-Key" = Option<String>, Header, description = "Sent again with the same key, the alert is stored once; 1 to 255 visible ASCII characters")),
     responses((status = 202, description = "Stored; delivered as ConnectWise takes it", body = AlertView,
         headers(("Idempotent-Replayed" = String, description = "`true` when the key was seen before"))), Errors))]
 pub async fn receive(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
+    t: TenantCall,
     headers: HeaderMap,
     JsonBody(input): JsonBody<AlertInput>,
 ) -> Result<(StatusCode, HeaderMap, Json<AlertView>), ApiError> {
@@ -35,10 +33,7 @@ pub async fn receive(
             )
         })?),
     };
-    let (alert, replayed) = state
-        .engine
-        .receive_alert_once(tenant.id, &input, key)
-        .await?;
+    let (alert, replayed) = t.engine.receive_alert_once(t.id, &input, key).await?;
     let mut answer = HeaderMap::new();
     if replayed {
         answer.insert("idempotent-replayed", HeaderValue::from_static("true"));
@@ -72,13 +67,11 @@ pub struct ListQuery {
 
 /// `GET /api/v1/alerts`: alerts with their delivery state, newest first, filtered by state,
 /// type, account and receipt time; a full page carries `Link: <…>; rel="next"`.
-#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts",
-    security(("tenantToken" = [])), params(ListQuery),
+#[utoipa::path(get, path = "/api/v1/alerts", tag = "alerts", params(ListQuery),
     responses((status = 200, description = "A page of alerts, newest first", body = [AlertView],
         headers(("Link" = String, description = "The next page, `rel=\"next\"`, when there may be one"))), Errors))]
 pub async fn list(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
+    t: TenantCall,
     ApiQuery(q): ApiQuery<ListQuery>,
 ) -> Result<(HeaderMap, Json<Vec<AlertView>>), ApiError> {
     let limit = q.limit.unwrap_or(200);
@@ -97,7 +90,7 @@ pub async fn list(
         until: q.until,
         limit,
     };
-    let page = state.engine.alerts_page(tenant.id, &query).await?;
+    let page = t.engine.alerts_page(t.id, &query).await?;
     let mut headers = HeaderMap::new();
     if page.len() as i64 == limit
         && let Some(last) = page.last()
@@ -129,51 +122,42 @@ pub async fn list(
 }
 
 /// `GET /api/v1/alerts/{id}`.
-#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts",
-    security(("tenantToken" = [])), params(("id" = i64, Path, description = "The alert's id")),
+#[utoipa::path(get, path = "/api/v1/alerts/{id}", tag = "alerts", params(AlertId),
     responses((status = 200, description = "The alert", body = AlertView), Errors))]
 pub async fn show(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    t: TenantCall,
+    ApiPath(AlertId(id)): ApiPath<AlertId>,
 ) -> Result<Json<AlertView>, ApiError> {
-    Ok(Json(state.engine.alert(tenant.id, id).await?))
+    Ok(Json(t.engine.alert(t.id, id).await?))
 }
 
 /// `POST /api/v1/alerts/{id}/retry`: queues a failed alert again.
-#[utoipa::path(post, path = "/api/v1/alerts/{id}/retry", tag = "alerts",
-    security(("tenantToken" = [])), params(("id" = i64, Path, description = "The alert's id")),
+#[utoipa::path(post, path = "/api/v1/alerts/{id}/retry", tag = "alerts", params(AlertId),
     responses((status = 200, description = "Queued again", body = AlertView), Errors))]
 pub async fn retry(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    t: TenantCall,
+    ApiPath(AlertId(id)): ApiPath<AlertId>,
 ) -> Result<Json<AlertView>, ApiError> {
-    Ok(Json(state.engine.retry_alert(tenant.id, id).await?))
+    Ok(Json(t.engine.retry_alert(t.id, id).await?))
 }
 
 /// `PUT /api/v1/tickets`: board, status, priority, type and signature.
 #[utoipa::path(put, path = "/api/v1/tickets", tag = "alerts",
-    security(("tenantToken" = [])), request_body = TicketSettingsInput,
+    request_body = TicketSettingsInput,
     responses((status = 200, description = "The defaults as saved", body = TicketSettingsView), Errors))]
 pub async fn put_settings(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
+    t: TenantCall,
     JsonBody(input): JsonBody<TicketSettingsInput>,
 ) -> Result<Json<TicketSettingsView>, ApiError> {
-    let s = state.engine.set_ticket_settings(tenant.id, &input).await?;
+    let s = t.engine.set_ticket_settings(t.id, &input).await?;
     Ok(Json(TicketSettingsView::from(&s)))
 }
 
 /// `GET /api/v1/tickets`.
 #[utoipa::path(get, path = "/api/v1/tickets", tag = "alerts",
-    security(("tenantToken" = [])),
     responses((status = 200, description = "The ticket defaults", body = TicketSettingsView), Errors))]
-pub async fn settings(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
-) -> Result<Json<TicketSettingsView>, ApiError> {
-    match state.engine.ticket_settings(tenant.id).await? {
+pub async fn settings(t: TenantCall) -> Result<Json<TicketSettingsView>, ApiError> {
+    match t.engine.ticket_settings(t.id).await? {
         Some(s) => Ok(Json(TicketSettingsView::from(&s))),
         None => Err(ApiError::not_found("tickets are not set up yet")),
     }
@@ -231,19 +215,16 @@ pub struct RouteBody {
 }
 
 /// `PUT /api/v1/accounts/{id}/alerts`: which alert types this account forwards (`["*"]`: all).
-#[utoipa::path(put, path = "/api/v1/accounts/{id}/alerts", tag = "alerts",
-    security(("tenantToken" = [])), params(("id" = String, Path, description = "The vendor's id for the account")),
+#[utoipa::path(put, path = "/api/v1/accounts/{id}/alerts", tag = "alerts", params(AccountId),
     request_body = RouteBody,
     responses((status = 200, description = "The route as saved", body = RouteView), Errors))]
 pub async fn put_route(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
-    ApiPath(account): ApiPath<String>,
+    t: TenantCall,
+    ApiPath(AccountId(account)): ApiPath<AccountId>,
     JsonBody(body): JsonBody<RouteBody>,
 ) -> Result<Json<RouteView>, ApiError> {
-    state
-        .engine
-        .set_alert_route(tenant.id, &account, &body.types)
+    t.engine
+        .set_alert_route(t.id, &account, &body.types)
         .await?;
     Ok(Json(RouteView {
         account,
@@ -252,20 +233,15 @@ pub async fn put_route(
 }
 
 /// `PUT /api/v1/alert-types/{type}`: the type's policy.
-#[utoipa::path(put, path = "/api/v1/alert-types/{type}", tag = "alerts",
-    security(("tenantToken" = [])), params(("type" = String, Path, description = "The alert type, e.g. dmarc-record-changed")),
+#[utoipa::path(put, path = "/api/v1/alert-types/{type}", tag = "alerts", params(AlertType),
     request_body = AlertPolicyInput,
     responses((status = 200, description = "The policy as saved", body = PolicyView), Errors))]
 pub async fn put_policy(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
-    ApiPath(alert_type): ApiPath<String>,
+    t: TenantCall,
+    ApiPath(AlertType(alert_type)): ApiPath<AlertType>,
     JsonBody(input): JsonBody<AlertPolicyInput>,
 ) -> Result<Json<PolicyView>, ApiError> {
-    state
-        .engine
-        .set_alert_policy(tenant.id, &alert_type, &input)
-        .await?;
+    t.engine.set_alert_policy(t.id, &alert_type, &input).await?;
     Ok(Json(PolicyView {
         alert_type,
         note_on_resolve: input.note_on_resolve,

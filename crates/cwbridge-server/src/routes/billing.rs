@@ -1,7 +1,6 @@
 //! `/api/v1/billing`: settings (step 2), the plan, apply, and the history of runs.
 
 use axum::Json;
-use axum::extract::State;
 use cwbridge_engine::billing::apply::{ApplyReport, Plan};
 use cwbridge_engine::billing::runs::{ChangeView, RunView};
 use cwbridge_engine::billing::settings::{BillingInput, BillingView};
@@ -9,30 +8,25 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, Errors};
-use crate::extract::{ApiPath, ApiQuery, CurrentTenant, JsonBody};
-use crate::state::AppState;
+use crate::extract::{ApiPath, ApiQuery, JsonBody, TenantCall};
+use crate::routes::params::RunId;
 
 /// `PUT /api/v1/billing`.
 #[utoipa::path(put, path = "/api/v1/billing", tag = "billing",
-    security(("tenantToken" = [])), request_body = BillingInput,
+    request_body = BillingInput,
     responses((status = 200, description = "The settings as saved, with the product's details", body = BillingView), Errors))]
 pub async fn put(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
+    t: TenantCall,
     JsonBody(input): JsonBody<BillingInput>,
 ) -> Result<Json<BillingView>, ApiError> {
-    Ok(Json(state.engine.set_billing(tenant.id, &input).await?))
+    Ok(Json(t.engine.set_billing(t.id, &input).await?))
 }
 
 /// `GET /api/v1/billing`.
 #[utoipa::path(get, path = "/api/v1/billing", tag = "billing",
-    security(("tenantToken" = [])),
     responses((status = 200, description = "The billing settings", body = BillingView), Errors))]
-pub async fn show(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
-) -> Result<Json<BillingView>, ApiError> {
-    Ok(Json(state.engine.billing(tenant.id).await?))
+pub async fn show(t: TenantCall) -> Result<Json<BillingView>, ApiError> {
+    Ok(Json(t.engine.billing(t.id).await?))
 }
 
 /// `?full=true` reads every agreement with lines (finding hand edits everywhere).
@@ -45,50 +39,37 @@ pub struct PlanQuery {
 }
 
 /// `GET /api/v1/billing/plan`: what apply would change, before anything is written.
-#[utoipa::path(get, path = "/api/v1/billing/plan", tag = "billing",
-    security(("tenantToken" = [])), params(PlanQuery),
+#[utoipa::path(get, path = "/api/v1/billing/plan", tag = "billing", params(PlanQuery),
     responses((status = 200, description = "The changes Apply would make", body = Plan), Errors))]
-pub async fn plan(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
-    ApiQuery(q): ApiQuery<PlanQuery>,
-) -> Result<Json<Plan>, ApiError> {
-    Ok(Json(state.engine.billing_plan(tenant.id, q.full).await?))
+pub async fn plan(t: TenantCall, ApiQuery(q): ApiQuery<PlanQuery>) -> Result<Json<Plan>, ApiError> {
+    Ok(Json(t.engine.billing_plan(t.id, q.full).await?))
 }
 
 /// `POST /api/v1/billing/apply?full=true`: carries out the plan (`full` as for the plan).
-#[utoipa::path(post, path = "/api/v1/billing/apply", tag = "billing",
-    security(("tenantToken" = [])), params(PlanQuery),
+#[utoipa::path(post, path = "/api/v1/billing/apply", tag = "billing", params(PlanQuery),
     responses((status = 200, description = "What the run did", body = ApplyReport), Errors))]
 pub async fn apply(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
+    t: TenantCall,
     ApiQuery(q): ApiQuery<PlanQuery>,
 ) -> Result<Json<ApplyReport>, ApiError> {
-    Ok(Json(state.engine.billing_apply(tenant.id, q.full).await?))
+    Ok(Json(t.engine.billing_apply(t.id, q.full).await?))
 }
 
 /// `GET /api/v1/billing/runs`: the latest runs, newest first.
 #[utoipa::path(get, path = "/api/v1/billing/runs", tag = "billing",
-    security(("tenantToken" = [])),
     responses((status = 200, description = "The latest 50 runs, newest first", body = [RunView]), Errors))]
-pub async fn runs(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
-) -> Result<Json<Vec<RunView>>, ApiError> {
-    Ok(Json(state.engine.billing_runs(tenant.id, None, 50).await?))
+pub async fn runs(t: TenantCall) -> Result<Json<Vec<RunView>>, ApiError> {
+    Ok(Json(t.engine.billing_runs(t.id, None, 50).await?))
 }
 
 /// `GET /api/v1/billing/runs/{id}`: one run's changes, in order.
-#[utoipa::path(get, path = "/api/v1/billing/runs/{id}", tag = "billing",
-    security(("tenantToken" = [])), params(("id" = i64, Path, description = "The run's id")),
+#[utoipa::path(get, path = "/api/v1/billing/runs/{id}", tag = "billing", params(RunId),
     responses((status = 200, description = "The run's changes, in order", body = RunChanges), Errors))]
 pub async fn run(
-    CurrentTenant(tenant): CurrentTenant,
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    t: TenantCall,
+    ApiPath(RunId(id)): ApiPath<RunId>,
 ) -> Result<Json<RunChanges>, ApiError> {
-    let (_, changes) = state.engine.billing_run(tenant.id, id).await?;
+    let (_, changes) = t.engine.billing_run(t.id, id).await?;
     Ok(Json(RunChanges { id, changes }))
 }
 

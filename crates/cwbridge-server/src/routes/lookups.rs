@@ -2,7 +2,6 @@
 //! (remembered for a minute).
 
 use axum::Json;
-use axum::extract::State;
 use cwbridge_engine::lookup::{
     AgreementOption, BoardOption, CompanyOption, NamedOption, ProductOption,
 };
@@ -10,8 +9,8 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::error::{ApiError, Errors};
-use crate::extract::{ApiPath, ApiQuery, CurrentTenant};
-use crate::state::AppState;
+use crate::extract::{ApiPath, ApiQuery, TenantCall};
+use crate::routes::params::CompanyId;
 
 /// `?search=` for the searchable pickers.
 #[derive(Debug, Deserialize, IntoParams)]
@@ -23,80 +22,56 @@ pub struct Search {
 }
 
 /// `GET /api/v1/lookups/companies?search=`.
-#[utoipa::path(get, path = "/api/v1/lookups/companies", tag = "lookups",
-    security(("tenantToken" = [])), params(Search),
+#[utoipa::path(get, path = "/api/v1/lookups/companies", tag = "lookups", params(Search),
     responses((status = 200, description = "Up to 50 companies", body = [CompanyOption]), Errors))]
 pub async fn companies(
-    CurrentTenant(t): CurrentTenant,
-    State(state): State<AppState>,
+    t: TenantCall,
     ApiQuery(q): ApiQuery<Search>,
 ) -> Result<Json<Vec<CompanyOption>>, ApiError> {
     Ok(Json(
-        state
-            .engine
-            .lookup_companies(t.id, q.search.as_deref())
-            .await?,
+        t.engine.lookup_companies(t.id, q.search.as_deref()).await?,
     ))
 }
 
 /// `GET /api/v1/lookups/companies/{id}/agreements`.
-#[utoipa::path(get, path = "/api/v1/lookups/companies/{id}/agreements", tag = "lookups",
-    security(("tenantToken" = [])), params(("id" = i64, Path, description = "The company's id")),
+#[utoipa::path(get, path = "/api/v1/lookups/companies/{id}/agreements", tag = "lookups", params(CompanyId),
     responses((status = 200, description = "The company's agreements", body = [AgreementOption]), Errors))]
 pub async fn agreements(
-    CurrentTenant(t): CurrentTenant,
-    State(state): State<AppState>,
-    ApiPath(company): ApiPath<i64>,
+    t: TenantCall,
+    ApiPath(CompanyId(company)): ApiPath<CompanyId>,
 ) -> Result<Json<Vec<AgreementOption>>, ApiError> {
-    Ok(Json(state.engine.lookup_agreements(t.id, company).await?))
+    Ok(Json(t.engine.lookup_agreements(t.id, company).await?))
 }
 
 /// `GET /api/v1/lookups/agreement-types`.
 #[utoipa::path(get, path = "/api/v1/lookups/agreement-types", tag = "lookups",
-    security(("tenantToken" = [])),
     responses((status = 200, description = "Agreement types", body = [NamedOption]), Errors))]
-pub async fn agreement_types(
-    CurrentTenant(t): CurrentTenant,
-    State(state): State<AppState>,
-) -> Result<Json<Vec<NamedOption>>, ApiError> {
-    Ok(Json(state.engine.lookup_agreement_types(t.id).await?))
+pub async fn agreement_types(t: TenantCall) -> Result<Json<Vec<NamedOption>>, ApiError> {
+    Ok(Json(t.engine.lookup_agreement_types(t.id).await?))
 }
 
 /// `GET /api/v1/lookups/catalog?search=`.
-#[utoipa::path(get, path = "/api/v1/lookups/catalog", tag = "lookups",
-    security(("tenantToken" = [])), params(Search),
+#[utoipa::path(get, path = "/api/v1/lookups/catalog", tag = "lookups", params(Search),
     responses((status = 200, description = "Up to 50 active products", body = [ProductOption]), Errors))]
 pub async fn catalog(
-    CurrentTenant(t): CurrentTenant,
-    State(state): State<AppState>,
+    t: TenantCall,
     ApiQuery(q): ApiQuery<Search>,
 ) -> Result<Json<Vec<ProductOption>>, ApiError> {
     Ok(Json(
-        state
-            .engine
-            .lookup_catalog(t.id, q.search.as_deref())
-            .await?,
+        t.engine.lookup_catalog(t.id, q.search.as_deref()).await?,
     ))
 }
 
 /// `GET /api/v1/lookups/boards`: each with its statuses and types.
 #[utoipa::path(get, path = "/api/v1/lookups/boards", tag = "lookups",
-    security(("tenantToken" = [])),
     responses((status = 200, description = "Boards with their statuses and types", body = [BoardOption]), Errors))]
-pub async fn boards(
-    CurrentTenant(t): CurrentTenant,
-    State(state): State<AppState>,
-) -> Result<Json<Vec<BoardOption>>, ApiError> {
-    Ok(Json(state.engine.lookup_boards(t.id).await?))
+pub async fn boards(t: TenantCall) -> Result<Json<Vec<BoardOption>>, ApiError> {
+    Ok(Json(t.engine.lookup_boards(t.id).await?))
 }
 
 /// `GET /api/v1/lookups/priorities`.
 #[utoipa::path(get, path = "/api/v1/lookups/priorities", tag = "lookups",
-    security(("tenantToken" = [])),
     responses((status = 200, description = "Priorities", body = [NamedOption]), Errors))]
-pub async fn priorities(
-    CurrentTenant(t): CurrentTenant,
-    State(state): State<AppState>,
-) -> Result<Json<Vec<NamedOption>>, ApiError> {
-    Ok(Json(state.engine.lookup_priorities(t.id).await?))
+pub async fn priorities(t: TenantCall) -> Result<Json<Vec<NamedOption>>, ApiError> {
+    Ok(Json(t.engine.lookup_priorities(t.id).await?))
 }

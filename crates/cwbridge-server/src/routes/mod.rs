@@ -7,6 +7,7 @@ pub mod billing;
 pub mod connection;
 pub mod lookups;
 pub mod openapi;
+pub mod params;
 pub mod tenants;
 
 use axum::Router;
@@ -20,7 +21,7 @@ use crate::state::AppState;
 
 /// Every `/api` route, and the document describing them.
 pub fn api() -> Router<AppState> {
-    let (router, document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+    let (router, mut document) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .routes(routes!(tenants::create, tenants::list))
         .routes(routes!(tenants::rotate_token, tenants::revoke_tokens))
         .routes(routes!(tenants::put_networks))
@@ -49,6 +50,7 @@ pub fn api() -> Router<AppState> {
         .routes(routes!(lookups::boards))
         .routes(routes!(lookups::priorities))
         .split_for_parts();
+    openapi::tenant_token_by_default(&mut document);
     // Serialised once: every request answers the same bytes.
     let body = axum::body::Bytes::from(serde_json::to_vec(&document).unwrap_or_default());
     router.route(

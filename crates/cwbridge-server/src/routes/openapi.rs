@@ -1,7 +1,7 @@
 //! `/api/openapi.json`: the API described for client generators and readers, generated from
 //! the handlers' own types and annotations (utoipa), so the document cannot drift from them.
 
-use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
@@ -18,6 +18,33 @@ use crate::error::ErrorBody;
 )]
 pub struct ApiDoc;
 
+/// The scheme of the tenant routes: every operation that names no other takes it.
+const TENANT_TOKEN: &str = "tenantToken";
+
+/// Has every operation that names no token of its own take a tenant's: the tenant routes
+/// are the rule and leave it unsaid; the operator's routes say `operatorToken`. Each
+/// operation states its token in the document all the same.
+pub(crate) fn tenant_token_by_default(document: &mut utoipa::openapi::OpenApi) {
+    let tenant = SecurityRequirement::new(TENANT_TOKEN, Vec::<String>::new());
+    for item in document.paths.paths.values_mut() {
+        let operations = [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.options,
+            &mut item.head,
+            &mut item.patch,
+            &mut item.trace,
+        ];
+        for operation in operations.into_iter().flatten() {
+            operation
+                .security
+                .get_or_insert_with(|| vec![tenant.clone()]);
+        }
+    }
+}
+
 /// Adds the bearer schemes the routes name.
 struct Tokens;
 
@@ -25,7 +52,7 @@ impl Modify for Tokens {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
         for (name, what) in [
-            ("tenantToken", "A tenant's token, from POST /api/v1/tenants"),
+            (TENANT_TOKEN, "A tenant's token, from POST /api/v1/tenants"),
             (
                 "operatorToken",
                 "The operator token from cwbridge's configuration",

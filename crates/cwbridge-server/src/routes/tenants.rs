@@ -1,7 +1,6 @@
 //! `/api/v1/tenants`: the operator makes and lists tenants.
 
 use axum::Json;
-use axum::extract::State;
 use axum::http::StatusCode;
 use cwbridge_store::TenantId;
 use serde::{Deserialize, Serialize};
@@ -9,7 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::{ApiError, Errors};
 use crate::extract::{ApiPath, JsonBody, Operator};
-use crate::state::AppState;
+use crate::routes::params::TenantNumber;
 
 /// The body of `POST /api/v1/tenants`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -84,11 +83,10 @@ pub struct NetworksView {
     security(("operatorToken" = [])), request_body = NewTenantBody,
     responses((status = 201, description = "The tenant and its token", body = NewTenantView), Errors))]
 pub async fn create(
-    _: Operator,
-    State(state): State<AppState>,
+    op: Operator,
     JsonBody(body): JsonBody<NewTenantBody>,
 ) -> Result<(StatusCode, Json<NewTenantView>), ApiError> {
-    let made = state.engine.create_tenant(&body.name).await?;
+    let made = op.engine.create_tenant(&body.name).await?;
     Ok((
         StatusCode::CREATED,
         Json(NewTenantView {
@@ -102,55 +100,49 @@ pub async fn create(
 #[utoipa::path(get, path = "/api/v1/tenants", tag = "tenants",
     security(("operatorToken" = [])),
     responses((status = 200, description = "Every tenant", body = [TenantView]), Errors))]
-pub async fn list(
-    _: Operator,
-    State(state): State<AppState>,
-) -> Result<Json<Vec<TenantView>>, ApiError> {
-    let tenants = state.engine.tenants().await?;
+pub async fn list(op: Operator) -> Result<Json<Vec<TenantView>>, ApiError> {
+    let tenants = op.engine.tenants().await?;
     Ok(Json(tenants.into_iter().map(TenantView::from).collect()))
 }
 
 /// `POST /api/v1/tenants/{id}/token`: a new token for the tenant (shown this once); its
 /// other tokens stop working and its wizard sessions end.
 #[utoipa::path(post, path = "/api/v1/tenants/{id}/token", tag = "tenants",
-    security(("operatorToken" = [])), params(("id" = i64, Path, description = "The tenant's id")),
+    security(("operatorToken" = [])), params(TenantNumber),
     responses((status = 200, description = "The new token", body = TokenView), Errors))]
 pub async fn rotate_token(
-    _: Operator,
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    op: Operator,
+    ApiPath(TenantNumber(id)): ApiPath<TenantNumber>,
 ) -> Result<Json<TokenView>, ApiError> {
-    let token = state.engine.rotate_token(TenantId(id)).await?;
+    let token = op.engine.rotate_token(TenantId(id)).await?;
     Ok(Json(TokenView { id, token }))
 }
 
 /// `DELETE /api/v1/tenants/{id}/token`: revokes every token of the tenant and ends its
 /// sessions (a new token, from `POST`, enables it again).
 #[utoipa::path(delete, path = "/api/v1/tenants/{id}/token", tag = "tenants",
-    security(("operatorToken" = [])), params(("id" = i64, Path, description = "The tenant's id")),
+    security(("operatorToken" = [])), params(TenantNumber),
     responses((status = 204, description = "Every token revoked"), Errors))]
 pub async fn revoke_tokens(
-    _: Operator,
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    op: Operator,
+    ApiPath(TenantNumber(id)): ApiPath<TenantNumber>,
 ) -> Result<StatusCode, ApiError> {
-    state.engine.disable_tenant(TenantId(id)).await?;
+    op.engine.disable_tenant(TenantId(id)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `PUT /api/v1/tenants/{id}/networks`: the networks this tenant's ConnectWise may be in
 /// beyond public addresses (its on-premise server over a private link), for it alone.
 #[utoipa::path(put, path = "/api/v1/tenants/{id}/networks", tag = "tenants",
-    security(("operatorToken" = [])), params(("id" = i64, Path, description = "The tenant's id")),
+    security(("operatorToken" = [])), params(TenantNumber),
     request_body = NetworksBody,
     responses((status = 200, description = "The networks as saved", body = NetworksView), Errors))]
 pub async fn put_networks(
-    _: Operator,
-    State(state): State<AppState>,
-    ApiPath(id): ApiPath<i64>,
+    op: Operator,
+    ApiPath(TenantNumber(id)): ApiPath<TenantNumber>,
     JsonBody(body): JsonBody<NetworksBody>,
 ) -> Result<Json<NetworksView>, ApiError> {
-    let networks = state
+    let networks = op
         .engine
         .set_allowed_networks(TenantId(id), &body.networks)
         .await?;
