@@ -33,7 +33,7 @@ use crate::measure;
 mod deliver;
 mod settings;
 
-pub(crate) use deliver::Failed;
+pub(crate) use deliver::{AbortOnDrop, Failed};
 
 /// ConnectWise's limit on a ticket summary.
 const SUMMARY_MAX: usize = 100;

@@ -183,8 +183,18 @@ impl Engine {
         let claims: Claims = Arc::default();
         let mut tasks = JoinSet::new();
         let mut rota = Rota::default();
+        // The worker's heartbeat, for readiness: beats while this runs, however long a pass
+        // waits for room in the pool.
+        let beat = {
+            let beat = self.worker_beat.clone();
+            crate::alert::AbortOnDrop(tokio::spawn(async move {
+                loop {
+                    beat.store(now_ms(), Ordering::Relaxed);
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }))
+        };
         loop {
-            self.worker_beat.store(now_ms(), Ordering::Relaxed);
             while tasks.try_join_next().is_some() {}
             let claimed = match self
                 .dispatch(&pool, &busy, &claims, &mut tasks, &mut rota)
@@ -209,6 +219,7 @@ impl Engine {
                 _ = tokio::time::sleep(Duration::from_secs(1)) => {}
             }
         }
+        drop(beat);
         self.worker_beat.store(0, Ordering::Relaxed);
         self.finish_or_release(tasks, &claims).await;
     }
@@ -240,7 +251,7 @@ impl Engine {
         }
     }
 
-    /// Whether the alert worker is going round its loop (it does at least once a second).
+    /// Whether the alert worker runs (its heartbeat is under ten seconds old).
     pub fn worker_running(&self) -> bool {
         now_ms() - self.worker_beat.load(Ordering::Relaxed) < 10_000
     }

@@ -46,19 +46,7 @@ async fn serve(dir: &Path, api: &Remote) -> Child {
 async fn alerts_survive_lost_answers_and_kill_9_exactly_once() {
     // Arrange: a sandbox with seed 004's member, a tenant set up over HTTP.
     let (w, api, mut server) = serving_acme().await;
-    api.put_all([
-        ("/api/v1/connection", w.connection()),
-        (
-            "/api/v1/accounts/g-acme",
-            json!({"name": "Acme Corporation", "units": ["acme.example"]}),
-        ),
-        ("/api/v1/accounts/g-acme/mapping", json!({"companyId": 1})),
-        (
-            "/api/v1/tickets",
-            json!({"board": "Help Desk", "status": "New", "priority": "Priority 3 - Normal Response"}),
-        ),
-    ])
-    .await;
+    common::alerts_set_up(&w, &api).await;
     // ConnectWise loses a third of write answers (the write is carried out) and is slow.
     let lossy = losing_answers(0.33, LostMode::Drop, 30);
     w.sandbox().set_faults(lossy).unwrap();

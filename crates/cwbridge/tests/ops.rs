@@ -88,23 +88,10 @@ async fn serving_acme(configure: impl FnOnce(&mut Command)) -> (World, Remote, S
     let mut cmd = cwbridge(w.dir.path());
     configure(&mut cmd);
     let server = Serving(Some(common::serve(&mut cmd, &api).await));
-    api.put_all([
-        ("/api/v1/connection", w.connection()),
-        (
-            "/api/v1/accounts/g-acme",
-            json!({"name": "Acme Corporation", "units": ["acme.example"]}),
-        ),
-        ("/api/v1/accounts/g-acme/mapping", json!({"companyId": 1})),
-        (
-            "/api/v1/tickets",
-            json!({"board": "Help Desk", "status": "New", "priority": "Priority 3 - Normal Response"}),
-        ),
-        (
-            "/api/v1/billing",
-            json!({"product": "DMARC-MONITOR", "agreementType": "Managed Services", "mode": "bundled"}),
-        ),
-    ])
-    .await;
+    common::alerts_set_up(&w, &api).await;
+    let billing =
+        json!({"product": "DMARC-MONITOR", "agreementType": "Managed Services", "mode": "bundled"});
+    api.put_all([("/api/v1/billing", billing)]).await;
     (w, api, server)
 }
 
@@ -118,6 +105,12 @@ async fn send_alert(api: &Remote, key: &str) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::ACCEPTED, "{key}");
+}
+
+/// `GET path` without a token.
+async fn anonymous_get(api: &Remote, path: &str) -> reqwest::Response {
+    let url = format!("{}{path}", api.base);
+    api.http.get(url).send().await.expect("the bridge answers")
 }
 
 /// `/metrics` as the operator, read into `series → value` (`name{labels}` as printed).
@@ -240,8 +233,8 @@ async fn metrics_count_the_alerts_a_429_and_a_billing_apply_of_a_scripted_run() 
     );
 
     // Without the operator token, or with a tenant's, /metrics is refused.
-    let anonymous = api.http.get(format!("{}/metrics", api.base)).send().await;
-    assert_eq!(anonymous.unwrap().status(), StatusCode::UNAUTHORIZED);
+    let anonymous = anonymous_get(&api, "/metrics").await;
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
     let as_tenant = api.request(Method::GET, "/metrics").send().await;
     assert_eq!(as_tenant.unwrap().status(), StatusCode::UNAUTHORIZED);
     assert!(server.stop().await.success());
@@ -267,8 +260,8 @@ async fn a_request_id_is_followed_from_the_api_call_to_its_connectwise_requests_
         .send()
         .await
         .unwrap();
-    let health = api.http.get(format!("{}/healthz", api.base)).send().await;
-    let ready = api.http.get(format!("{}/readyz", api.base)).send().await;
+    let health = anonymous_get(&api, "/healthz").await;
+    let ready = anonymous_get(&api, "/readyz").await;
     assert!(server.stop().await.success());
 
     // Assert: the answer carries the id; every ConnectWise request of the check is logged
@@ -280,10 +273,9 @@ async fn a_request_id_is_followed_from_the_api_call_to_its_connectwise_requests_
         made.len() == 16 && made.bytes().all(|b| b.is_ascii_hexdigit()),
         "a caller's id that is not plain is replaced: {made}"
     );
-    let health = health.unwrap();
     assert_eq!(health.status(), StatusCode::OK);
     assert_eq!(health.json::<Value>().await.unwrap()["status"], "ok");
-    let ready: Value = ready.unwrap().json().await.unwrap();
+    let ready: Value = ready.json().await.unwrap();
     assert_eq!(
         ready,
         json!({"ready": true, "database": "ok", "migrations": "current", "worker": "running"})
@@ -447,16 +439,11 @@ fn psql(sql: &str) {
 }
 
 /// Asks `/readyz` every 200 ms until it answers `status`, for up to `within`.
-async fn readyz_becomes(
-    http: &reqwest::Client,
-    base: &str,
-    status: StatusCode,
-    within: Duration,
-) -> Value {
+async fn readyz_becomes(api: &Remote, status: StatusCode, within: Duration) -> Value {
     let deadline = Instant::now() + within;
     loop {
         // Not answering yet (a process starting) counts as not yet.
-        let res = http.get(format!("{base}/readyz")).send().await;
+        let res = api.http.get(format!("{}/readyz", api.base)).send().await;
         if let Ok(res) = res
             && res.status() == status
         {
@@ -487,37 +474,19 @@ async fn readyz_is_unready_while_postgresql_is_away_and_ready_when_it_returns() 
         format!("postgres://postgres@127.0.0.1:{}/{database}", proxy.port),
     );
     let mut server = Serving(Some(common::serve(&mut cmd, &api).await));
-    let ready = readyz_becomes(
-        &api.http,
-        &api.base,
-        StatusCode::OK,
-        Duration::from_secs(10),
-    )
-    .await;
+    let ready = readyz_becomes(&api, StatusCode::OK, Duration::from_secs(10)).await;
 
     // Act: the database goes away, then comes back.
     proxy.set_up(false);
     let away = readyz_becomes(
-        &api.http,
-        &api.base,
+        &api,
         StatusCode::SERVICE_UNAVAILABLE,
         Duration::from_secs(15),
     )
     .await;
-    let alive = api
-        .http
-        .get(format!("{}/healthz", api.base))
-        .send()
-        .await
-        .unwrap();
+    let alive = anonymous_get(&api, "/healthz").await;
     proxy.set_up(true);
-    let back = readyz_becomes(
-        &api.http,
-        &api.base,
-        StatusCode::OK,
-        Duration::from_secs(30),
-    )
-    .await;
+    let back = readyz_becomes(&api, StatusCode::OK, Duration::from_secs(30)).await;
     let status = server.stop().await;
     psql(&format!("DROP DATABASE {database} WITH (FORCE)"));
 
@@ -634,13 +603,7 @@ async fn serve_runs_on_what_its_config_file_says() {
     let mut server = Serving(Some(cmd.spawn().unwrap()));
 
     // Act
-    let ready = readyz_becomes(
-        &api.http,
-        &api.base,
-        StatusCode::OK,
-        Duration::from_secs(20),
-    )
-    .await;
+    let ready = readyz_becomes(&api, StatusCode::OK, Duration::from_secs(20)).await;
     let metrics = api
         .http
         .get(format!("{}/metrics", api.base))

@@ -405,7 +405,7 @@ impl Engine {
 
 /// Stops a task when dropped: the claim's renewal ends with its delivery, even one that is
 /// itself cancelled (an instance shutting down).
-struct AbortOnDrop(tokio::task::JoinHandle<()>);
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use connectwise_sandbox::{Preset, Sandbox};
 use cwbridge_testkit::{ApiKey, Remote, Site};
-use serde_json::Value;
+use serde_json::{Value, json};
 
 /// A directory holding the sandbox's state (`sandbox/`) and the bridge's (`bridge.db`).
 pub struct World {
@@ -69,6 +69,25 @@ pub async fn acme_token(mut cmd: Command) -> String {
     );
     let made: Value = serde_json::from_slice(&made.stdout).unwrap();
     made["token"].as_str().unwrap().to_owned()
+}
+
+/// Tickets set up for the tenant of `api` over HTTP: its connection, account `g-acme`
+/// (acme.example) mapped to company 1, and the ticket defaults (Help Desk, New, normal).
+#[allow(dead_code)] // the process tests that send no alerts leave it
+pub async fn alerts_set_up(w: &World, api: &Remote) {
+    api.put_all([
+        ("/api/v1/connection", w.connection()),
+        (
+            "/api/v1/accounts/g-acme",
+            json!({"name": "Acme Corporation", "units": ["acme.example"]}),
+        ),
+        ("/api/v1/accounts/g-acme/mapping", json!({"companyId": 1})),
+        (
+            "/api/v1/tickets",
+            json!({"board": "Help Desk", "status": "New", "priority": "Priority 3 - Normal Response"}),
+        ),
+    ])
+    .await;
 }
 
 /// A free local port.
