@@ -248,18 +248,12 @@ async fn a_request_id_is_followed_from_the_api_call_to_its_connectwise_requests_
 
     // Act: a check (three ConnectWise calls and more) with the caller's id, one with an id
     // that is not plain, and the probes.
-    let traced = api
-        .request(Method::POST, "/api/v1/connection/check")
-        .header("X-Request-Id", "ops-trace-7")
-        .send()
-        .await
-        .unwrap();
-    let refused_id = api
-        .request(Method::GET, "/api/v1/connection")
-        .header("X-Request-Id", "not plain; at all")
-        .send()
-        .await
-        .unwrap();
+    let with_id = |method, path, id| {
+        let req = api.request(method, path).header("X-Request-Id", id);
+        async move { req.send().await.expect("the bridge answers") }
+    };
+    let traced = with_id(Method::POST, "/api/v1/connection/check", "ops-trace-7").await;
+    let refused_id = with_id(Method::GET, "/api/v1/connection", "not plain; at all").await;
     let health = anonymous_get(&api, "/healthz").await;
     let ready = anonymous_get(&api, "/readyz").await;
     assert!(server.stop().await.success());

@@ -54,6 +54,26 @@ pub(super) struct FailedAnswer {
 }
 
 impl FailedAnswer {
+    /// The error the failed answer becomes: its status, ConnectWise's code, message and
+    /// fields, when to retry, and whether a write may have been carried out regardless.
+    pub(super) fn into_error(
+        self,
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        maybe_applied: bool,
+        request: RequestInfo,
+    ) -> Error {
+        Error::Api {
+            status,
+            code: self.code,
+            message: self.message,
+            errors: self.errors,
+            retry_after,
+            maybe_applied,
+            request: Box::new(request),
+        }
+    }
+
     pub(super) fn read(headers: &HeaderMap, body: &[u8]) -> FailedAnswer {
         if let Ok(parsed) = serde_json::from_slice::<ErrorBody>(body)
             && let Some(code) = parsed.code

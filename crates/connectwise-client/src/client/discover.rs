@@ -106,15 +106,7 @@ impl Client {
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                return Err(Error::Api {
-                    status,
-                    code: failed.code,
-                    message: failed.message,
-                    errors: Vec::new(),
-                    retry_after: retry_after(&headers),
-                    maybe_applied: false,
-                    request: Box::new(request),
-                });
+                return Err(failed.into_error(status, retry_after(&headers), false, request));
             }
             let info: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
             let codebase = info

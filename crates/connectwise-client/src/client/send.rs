@@ -169,17 +169,10 @@ impl Client {
                         }
                         continue;
                     }
-                    return Err(Error::Api {
-                        status,
-                        code: failed.code,
-                        message: failed.message,
-                        errors: failed.errors,
-                        retry_after,
-                        // A write answered by a server error may still have been carried out.
-                        maybe_applied: !idempotent
-                            && (status.is_server_error() || earlier_may_have_applied),
-                        request: Box::new(request),
-                    });
+                    // A write answered by a server error may still have been carried out.
+                    let maybe_applied =
+                        !idempotent && (status.is_server_error() || earlier_may_have_applied);
+                    return Err(failed.into_error(status, retry_after, maybe_applied, request));
                 }
                 Err(Unanswered::TooLarge(what)) => {
                     inner.observe_call(call, None, &what, false);

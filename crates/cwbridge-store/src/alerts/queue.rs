@@ -1,6 +1,10 @@
 //! The delivery queue: per-tenant lanes taken in turn, claims under a lease, retries and
 //! requeues, and the counts the queue limit and the pages read.
 
+use sqlx::Any;
+use sqlx::any::AnyArguments;
+use sqlx::query::Query;
+
 use super::*;
 
 impl Store {
@@ -90,16 +94,32 @@ impl Store {
 
     /// Extends a claim while its delivery is going; answers whether the claim still holds.
     pub async fn extend_claim(&self, id: i64, claim: &str, lease_ms: i64) -> Result<bool> {
-        let until = now_ms() + lease_ms;
-        let done = sqlx::query(
-            "UPDATE alerts SET next_attempt_at = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'queued'",
-        )
-        .bind(until)
-        .bind(id)
-        .bind(claim)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let sql = "UPDATE alerts SET next_attempt_at = $1 WHERE id = $2 AND claimed_by = $3 AND state = 'queued'";
+        let query = sqlx::query(sql).bind(now_ms() + lease_ms);
+        self.update_claimed(query.bind(id).bind(claim)).await
+    }
+
+    /// Runs an update of one alert that names its claim; answers whether the claim still
+    /// held it.
+    async fn update_claimed<'q>(&self, query: Query<'q, Any, AnyArguments<'q>>) -> Result<bool> {
+        Ok(query.execute(&self.pool).await?.rows_affected() == 1)
+    }
+
+    /// Takes an alert back from its claim: due at `at`, with `error` as its last (when
+    /// given), its attempt counted or (`refund`) not.
+    async fn unclaim(
+        &self,
+        (id, claim): (i64, &str),
+        at: i64,
+        error: Option<&str>,
+        refund: bool,
+    ) -> Result<bool> {
+        let sql = "UPDATE alerts SET next_attempt_at = $1, last_error = COALESCE($2, last_error), \
+                   attempts = attempts - $3, claimed_by = NULL, updated_at = $4 \
+                   WHERE id = $5 AND claimed_by = $6 AND state = 'queued'";
+        let query = sqlx::query(sql).bind(at).bind(error);
+        let query = query.bind(i64::from(refund)).bind(now_ms());
+        self.update_claimed(query.bind(id).bind(claim)).await
     }
 
     /// Ends an alert's delivery: `delivered`, `skipped` or `failed` — if `claim` still holds
@@ -142,33 +162,13 @@ impl Store {
     /// is due again at once for any instance, the attempt not counted. Answers whether the
     /// claim still held it.
     pub async fn release_claim(&self, id: i64, claim: &str) -> Result<bool> {
-        let now = now_ms();
-        let done = sqlx::query(
-            "UPDATE alerts SET next_attempt_at = $1, claimed_by = NULL, attempts = attempts - 1, updated_at = $1 \
-             WHERE id = $2 AND claimed_by = $3 AND state = 'queued'",
-        )
-        .bind(now)
-        .bind(id)
-        .bind(claim)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.unclaim((id, claim), now_ms(), None, true).await
     }
 
     /// Puts an alert back in the queue to try again at `at` (Unix ms); it stays its lane's
     /// head, so later alerts of its key keep waiting behind it.
     pub async fn retry_alert(&self, id: i64, claim: &str, at: i64, error: &str) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE alerts SET next_attempt_at = $1, last_error = $2, claimed_by = NULL, updated_at = $3 WHERE id = $4 AND claimed_by = $5 AND state = 'queued'",
-        )
-        .bind(at)
-        .bind(error)
-        .bind(now_ms())
-        .bind(id)
-        .bind(claim)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        self.unclaim((id, claim), at, Some(error), false).await
     }
 
     /// Queues a failed alert again (the retry button): it rejoins its key's lane at the back.
