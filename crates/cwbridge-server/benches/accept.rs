@@ -11,6 +11,14 @@
 //! (HTTPS, `POST service/tickets`, 100 ms of injected latency as a kind stand-in
 //! for ConnectWise's response time) per alert, as an integration without a queue does.
 //!
+//!
+//! Then what watching costs (SQLite): accepts (wrk, 32 connections, 5 s a round) and
+//! deliveries (600 alerts of one tenant — 300 keys, a ticket and a note each — to the
+//! in-process sandbox with no added latency, so the worker is bound by the CPU; a fresh
+//! sandbox and store each round), with metrics recorded and JSON logs written at info level
+//! (to a sink) against neither, rounds alternating off and on, four of each; the means and
+//! their ratio.
+//!
 //! Run with `cargo bench -p cwbridge-server --bench accept` (needs `wrk`).
 
 use std::net::SocketAddr;
@@ -22,11 +30,14 @@ use std::time::{Duration, Instant};
 use cwbridge_engine::{Engine, EngineConfig, Keyring};
 use cwbridge_server::{AppState, Application};
 use cwbridge_store::Store;
+use cwbridge_testkit::observing::Observing;
 use sha2::{Digest, Sha256};
 
 const BODY: &str = r#"{"account":"g-acme","type":"dmarc-record-changed","key":"acme.example","summary":"DMARC record changed for acme.example","description":"The DMARC record of acme.example changed from p=none to p=reject."}"#;
 
 fn main() -> anyhow::Result<()> {
+    // Installed first, off: the accept figures below are taken with watching off.
+    let observing = cwbridge_testkit::observing::Observing::install();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -54,68 +65,210 @@ fn main() -> anyhow::Result<()> {
         "ratio accepted (SQLite) / inline: {:.1}x",
         sqlite_rps / inline
     );
+    runtime.block_on(watching_costs(&observing, dir.path()))
+}
+
+/// Rounds of each measurement, alternating watching off and on.
+const ROUNDS: usize = 8;
+
+/// Accept and delivery rates with metrics and logs off and on; prints the means and ratios.
+async fn watching_costs(observing: &Observing, dir: &Path) -> anyhow::Result<()> {
+    let served = Served::start(sqlite(dir, "watching.db").await?, dir, "watching").await?;
+    let mut accepts: [Vec<f64>; 2] = Default::default();
+    let mut deliveries: [Vec<f64>; 2] = Default::default();
+    for round in 0..ROUNDS {
+        let on = round % 2 == 1;
+        observing.set(on);
+        let (rps, _, _) = wrk("watching", &served.script, &served.url, 32, 5).await?;
+        accepts[usize::from(on)].push(rps);
+    }
+    served.stop();
+    for round in 0..ROUNDS {
+        let on = round % 2 == 1;
+        observing.set(on);
+        let rate = deliveries_per_second(dir, round).await?;
+        deliveries[usize::from(on)].push(rate);
+    }
+    observing.set(false);
+    let recorded = observing.handle.render();
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    for (what, unit, runs) in [
+        ("accept", "alerts/s", &accepts),
+        ("delivery", "deliveries/s", &deliveries),
+    ] {
+        let (off, on) = (mean(&runs[0]), mean(&runs[1]));
+        println!(
+            "watching {what}: off {off:>8.0} {unit}, on {on:>8.0} {unit}: on/off {:.3} (rounds off {:?}, on {:?})",
+            on / off,
+            runs[0].iter().map(|r| r.round()).collect::<Vec<_>>(),
+            runs[1].iter().map(|r| r.round()).collect::<Vec<_>>(),
+        );
+    }
+    anyhow::ensure!(
+        recorded.contains("cwbridge_alert_deliveries_total")
+            && recorded.contains("connectwise_requests_total"),
+        "the rounds with watching on recorded nothing"
+    );
     Ok(())
 }
 
-async fn bench_store(label: &str, store: Store, dir: &Path) -> anyhow::Result<(f64, f64, f64)> {
+/// Deliveries a second of 600 alerts queued for one tenant, on a fresh sandbox and store.
+async fn deliveries_per_second(dir: &Path, round: usize) -> anyhow::Result<f64> {
+    use cwbridge_engine::account::AccountInput;
+    use cwbridge_engine::alert::AlertInput;
+    use cwbridge_engine::mapping::MappingInput;
+    let site = cwbridge_testkit::Site::demo().await;
+    let input = site.seed_member("Bench").await;
+    let store = sqlite(dir, &format!("deliver-{round}.db")).await?;
     let engine = Engine::new(
-        store,
+        store.clone(),
         Keyring::from_base64(&[Keyring::generate_key()])?,
-        EngineConfig {
-            fence: connectwise_client::Fence::public_only()
-                .allow_network("127.0.0.1/32".parse().unwrap()),
-            // One tenant takes the whole flood: its queue is not capped here.
-            limits: cwbridge_engine::Limits {
-                queued_alerts_per_tenant: i64::MAX,
-                ..cwbridge_engine::Limits::default()
-            },
-            ..EngineConfig::default()
-        },
+        site.config(),
     );
-    let tenant = engine.create_tenant("Bench MSP").await?;
-    let state = AppState {
-        engine: engine.clone(),
-        operator_token_hash: Some(hex::encode(Sha256::digest(b"op"))),
-        public_https: false,
-        metrics: None,
-        runs_worker: false,
+    let msp = cwbridge_testkit::connected_tenant(&engine, "Bench MSP", &input).await;
+    let t = msp.tenant.id;
+    engine
+        .set_ticket_settings(t, &cwbridge_testkit::help_desk_tickets())
+        .await?;
+    let account = AccountInput {
+        name: "Acme Corporation".into(),
+        units: vec!["acme.example".into()],
+        alert_types: Vec::new(),
     };
-    let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state).await?;
-    let addr = app.local_addr()?;
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(app.run_until(async move {
-        let _ = rx.await;
-    }));
-    let script = dir.join(format!("post-{label}.lua"));
-    std::fs::write(
-        &script,
-        format!(
-            "wrk.method = \"POST\"\nwrk.body = '{BODY}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {}\"\n",
-            tenant.token
-        ),
-    )?;
-    let url = format!("http://{addr}/api/v1/alerts");
-    let (rps, p50, p99) = wrk(label, &script, &url, 32).await?;
+    engine.put_account(t, "g-acme", &account).await?;
+    let mapping = MappingInput {
+        company_id: 1,
+        agreement_id: None,
+    };
+    engine.map_account(t, "g-acme", &mapping).await?;
+    for key in 0..300 {
+        for _ in 0..2 {
+            let alert = AlertInput {
+                account: "g-acme".into(),
+                alert_type: "dns".into(),
+                key: Some(format!("k{key}")),
+                summary: format!("check {key} failed"),
+                description: "From the watching benchmark.".into(),
+                resolved: false,
+            };
+            engine.receive_alert(t, &alert).await?;
+        }
+    }
+    let started = Instant::now();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let worker = {
+        let engine = engine.clone();
+        tokio::spawn(async move {
+            engine
+                .run_alert_worker(async move {
+                    let _ = stopped.await;
+                })
+                .await;
+        })
+    };
+    while store.queued_alerts().await? > 0 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let rate = 600.0 / started.elapsed().as_secs_f64();
+    let _ = stop.send(());
+    worker.await?;
+    site.sandbox.stop().await;
+    Ok(rate)
+}
+
+/// The alert API of one tenant, served in this process with the worker off.
+struct Served {
+    engine: Engine,
+    url: String,
+    script: std::path::PathBuf,
+    token: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+}
+
+impl Served {
+    /// Serves `store` on a free local port; the wrk script posting alerts is written in `dir`.
+    async fn start(store: Store, dir: &Path, label: &str) -> anyhow::Result<Served> {
+        let engine = Engine::new(
+            store,
+            Keyring::from_base64(&[Keyring::generate_key()])?,
+            EngineConfig {
+                fence: connectwise_client::Fence::public_only()
+                    .allow_network("127.0.0.1/32".parse().unwrap()),
+                // One tenant takes the whole flood: its queue is not capped here.
+                limits: cwbridge_engine::Limits {
+                    queued_alerts_per_tenant: i64::MAX,
+                    ..cwbridge_engine::Limits::default()
+                },
+                ..EngineConfig::default()
+            },
+        );
+        let tenant = engine.create_tenant("Bench MSP").await?;
+        let state = AppState {
+            engine: engine.clone(),
+            operator_token_hash: Some(hex::encode(Sha256::digest(b"op"))),
+            public_https: false,
+            metrics: None,
+            runs_worker: false,
+        };
+        let app = Application::bind(SocketAddr::from(([127, 0, 0, 1], 0)), state).await?;
+        let addr = app.local_addr()?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(app.run_until(async move {
+            let _ = stopped.await;
+        }));
+        let script = dir.join(format!("post-{label}.lua"));
+        std::fs::write(
+            &script,
+            format!(
+                "wrk.method = \"POST\"\nwrk.body = '{BODY}'\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.headers[\"Authorization\"] = \"Bearer {}\"\n",
+                tenant.token
+            ),
+        )?;
+        Ok(Served {
+            engine,
+            url: format!("http://{addr}/api/v1/alerts"),
+            script,
+            token: tenant.token,
+            stop,
+        })
+    }
+
+    fn stop(self) {
+        let _ = self.stop.send(());
+    }
+}
+
+/// A SQLite store in the file `file` of `dir`.
+async fn sqlite(dir: &Path, file: &str) -> anyhow::Result<Store> {
+    let path = dir.join(file);
+    Ok(Store::open(&format!("sqlite://{}", path.display())).await?)
+}
+
+async fn bench_store(label: &str, store: Store, dir: &Path) -> anyhow::Result<(f64, f64, f64)> {
+    let served = Served::start(store, dir, label).await?;
+    let (script, url) = (&served.script, &served.url);
+    let (rps, p50, p99) = wrk(label, script, url, 32, 10).await?;
     // Group commit gathers what arrives together: more senders, bigger batches.
-    let (rps128, p50_128, p99_128) = wrk(label, &script, &url, 128).await?;
+    let (rps128, p50_128, p99_128) = wrk(label, script, url, 128, 10).await?;
     println!(
         "{label:<10} accept with 128 connections: {rps128:>8.0} alerts/s (wrk p50 {p50_128:.2} ms, p99 {p99_128:.2} ms)"
     );
-    let (f50, f99) = fixed_rate(&url, &tenant.token, 1000, Duration::from_secs(10)).await;
+    let (f50, f99) = fixed_rate(url, &served.token, 1000, Duration::from_secs(10)).await;
     println!("{label:<10} at 1,000 alerts/s: p50 {f50:.2} ms, p99 {f99:.2} ms");
-    let stored = engine.store().queued_alerts().await?;
+    let stored = served.engine.store().queued_alerts().await?;
     println!("{label:<10} alerts stored and queued: {stored}");
-    let _ = tx.send(());
+    served.stop();
     Ok((rps, p50, p99))
 }
 
-/// `wrk` posting alerts for 10 s on `connections` connections; answers requests a second,
-/// p50 and p99 in ms, and prints any answer that was not a 2xx.
+/// `wrk` posting alerts for `seconds` on `connections` connections; answers requests a
+/// second, p50 and p99 in ms, and prints any answer that was not a 2xx.
 async fn wrk(
     label: &str,
     script: &Path,
     url: &str,
     connections: u32,
+    seconds: u32,
 ) -> anyhow::Result<(f64, f64, f64)> {
     let out = tokio::task::spawn_blocking({
         let script = script.to_owned();
@@ -125,7 +278,7 @@ async fn wrk(
                 .args([
                     "-t1",
                     &format!("-c{connections}"),
-                    "-d10s",
+                    &format!("-d{seconds}s"),
                     "--latency",
                     "-s",
                 ])

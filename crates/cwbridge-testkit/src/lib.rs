@@ -1,5 +1,8 @@
 #![doc = include_str!("../README.md")]
 
+/// Metrics and logs switched on and off while a benchmark runs.
+pub mod observing;
+
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output};
