@@ -96,33 +96,19 @@ impl Engine {
                 ),
             ));
         }
-        let mut units: Vec<String> = Vec::with_capacity(input.units.len());
-        for (i, unit) in input.units.iter().enumerate() {
-            let unit = unit.trim();
-            if unit.is_empty() || unit.chars().count() > 253 {
-                return Err(EngineError::invalid(
-                    format!("units[{i}]").as_str(),
-                    "a unit (e.g. a sending domain) is 1 to 253 characters",
-                ));
-            }
-            // Domains and most unit names ignore case: `Acme.example` is `acme.example`.
-            units.push(unit.to_lowercase());
-        }
-        units.sort();
-        units.dedup();
-        let mut alert_types: Vec<String> = Vec::with_capacity(input.alert_types.len());
-        for (i, t) in input.alert_types.iter().enumerate() {
-            let t = t.trim();
-            if t.is_empty() || t.chars().count() > 100 || t == "*" {
-                return Err(EngineError::invalid(
-                    format!("alertTypes[{i}]").as_str(),
-                    "an alert type is 1 to 100 characters, e.g. dmarc-record-changed",
-                ));
-            }
-            alert_types.push(t.to_owned());
-        }
-        alert_types.sort();
-        alert_types.dedup();
+        // Domains and most unit names ignore case: `Acme.example` is `acme.example`.
+        let units = cleaned(
+            "units",
+            &input.units,
+            "a unit (e.g. a sending domain) is 1 to 253 characters",
+            |u| (u.chars().count() <= 253).then(|| u.to_lowercase()),
+        )?;
+        let alert_types = cleaned(
+            "alertTypes",
+            &input.alert_types,
+            "an alert type is 1 to 100 characters, e.g. dmarc-record-changed",
+            |t| (t.chars().count() <= 100 && t != "*").then(|| t.to_owned()),
+        )?;
         self.store
             .put_account(tenant, id, name, &units, &alert_types)
             .await?;
@@ -145,15 +131,21 @@ impl Engine {
         }
     }
 
-    /// Every account with its mapping.
-    pub async fn accounts(&self, tenant: TenantId) -> Result<Vec<AccountView>> {
-        let mut mappings: std::collections::HashMap<String, _> = self
-            .store
-            .mappings(tenant)
-            .await?
+    /// The tenant's mappings by account.
+    pub(crate) async fn mappings_by_account(
+        &self,
+        tenant: TenantId,
+    ) -> Result<std::collections::HashMap<String, cwbridge_store::MappingRecord>> {
+        let mappings = self.store.mappings(tenant).await?;
+        Ok(mappings
             .into_iter()
             .map(|m| (m.external_id.clone(), m))
-            .collect();
+            .collect())
+    }
+
+    /// Every account with its mapping.
+    pub async fn accounts(&self, tenant: TenantId) -> Result<Vec<AccountView>> {
+        let mut mappings = self.mappings_by_account(tenant).await?;
         let accounts: Vec<AccountRecord> = self.store.accounts(tenant).await?;
         Ok(accounts
             .into_iter()
@@ -166,4 +158,25 @@ impl Engine {
             })
             .collect())
     }
+}
+
+/// A list a tenant sends, each entry trimmed and read by `accept` (`None`: refused), then
+/// sorted without repeats; an empty or refused entry is named (`field[i]`) with `rule`.
+pub(crate) fn cleaned(
+    field: &str,
+    items: &[String],
+    rule: &str,
+    accept: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<String>> {
+    let mut out = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let item = item.trim();
+        let Some(kept) = Some(item).filter(|t| !t.is_empty()).and_then(&accept) else {
+            return Err(EngineError::invalid(format!("{field}[{i}]").as_str(), rule));
+        };
+        out.push(kept);
+    }
+    out.sort();
+    out.dedup();
+    Ok(out)
 }

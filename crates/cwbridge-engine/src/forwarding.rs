@@ -73,19 +73,12 @@ fn checked(types: &[String]) -> Result<Route> {
             ),
         ));
     }
-    let mut clean = Vec::with_capacity(types.len());
-    for (i, t) in types.iter().enumerate() {
-        let t = t.trim();
-        if t.is_empty() || t.chars().count() > 100 {
-            return Err(EngineError::invalid(
-                format!("types[{i}]").as_str(),
-                "an alert type is 1 to 100 characters, e.g. dmarc-record-changed",
-            ));
-        }
-        clean.push(t.to_owned());
-    }
-    clean.sort();
-    clean.dedup();
+    let clean = crate::account::cleaned(
+        "types",
+        types,
+        "an alert type is 1 to 100 characters, e.g. dmarc-record-changed",
+        |t| (t.chars().count() <= 100).then(|| t.to_owned()),
+    )?;
     Ok(Route::from_types(&clean))
 }
 

@@ -209,6 +209,22 @@ pub struct BoardOption {
     pub types: Vec<NamedOption>,
 }
 
+/// The record `text` names in `endpoint`: by id when it is a number, else by `name_field`
+/// (ConnectWise's own spelling: a name, an identifier); the first if several match.
+pub(crate) async fn find_one<T: connectwise_client::models::Model>(
+    endpoint: &connectwise_client::Endpoint<T>,
+    text: &str,
+    name_field: &str,
+) -> Result<Option<T>> {
+    let text = text.trim();
+    let condition = match text.parse::<i64>() {
+        Ok(id) => field("id").eq(id),
+        Err(_) => field(name_field).eq(text),
+    };
+    let found = endpoint.list().conditions(condition).send().await?;
+    Ok(found.into_iter().next())
+}
+
 fn named(id: Option<i64>, name: Option<String>) -> NamedOption {
     NamedOption {
         id: id.unwrap_or_default(),

@@ -15,9 +15,9 @@
 //! Then what watching costs (SQLite): accepts (wrk, 32 connections, 5 s a round) and
 //! deliveries (600 alerts of one tenant — 300 keys, a ticket and a note each — to the
 //! in-process sandbox with no added latency, so the worker is bound by the CPU; a fresh
-//! sandbox and store each round), with metrics recorded and JSON logs written at info level
-//! (to a sink) against neither, rounds alternating off and on, four of each; the means and
-//! their ratio.
+//! sandbox and store each round), with nothing watched, with metrics recorded, and with
+//! metrics and JSON logs at info level (written to a sink), the three in turn, four rounds
+//! each; the means and their ratios to nothing watched.
 //!
 //! Run with `cargo bench -p cwbridge-server --bench accept` (needs `wrk`).
 
@@ -68,46 +68,56 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(watching_costs(&observing, dir.path()))
 }
 
-/// Rounds of each measurement, alternating watching off and on.
-const ROUNDS: usize = 8;
+/// What is watched in a round: nothing, metrics, metrics and info logs.
+const WATCHING: [(&str, bool, bool); 3] = [
+    ("off", false, false),
+    ("metrics", true, false),
+    ("metrics+logs", true, true),
+];
 
-/// Accept and delivery rates with metrics and logs off and on; prints the means and ratios.
+/// Rounds of each measurement: the three settings in turn, four times.
+const ROUNDS: usize = 12;
+
+/// Accept and delivery rates with nothing watched, metrics, and metrics and logs; prints
+/// the means and their ratios to the rate with nothing watched.
 async fn watching_costs(observing: &Observing, dir: &Path) -> anyhow::Result<()> {
     let served = Served::start(sqlite(dir, "watching.db").await?, dir, "watching").await?;
-    let mut accepts: [Vec<f64>; 2] = Default::default();
-    let mut deliveries: [Vec<f64>; 2] = Default::default();
+    let mut accepts: [Vec<f64>; 3] = Default::default();
+    let mut deliveries: [Vec<f64>; 3] = Default::default();
     for round in 0..ROUNDS {
-        let on = round % 2 == 1;
-        observing.set(on);
+        let (_, metrics, logs) = WATCHING[round % 3];
+        observing.set(metrics, logs);
         let (rps, _, _) = wrk("watching", &served.script, &served.url, 32, 5).await?;
-        accepts[usize::from(on)].push(rps);
+        accepts[round % 3].push(rps);
     }
     served.stop();
     for round in 0..ROUNDS {
-        let on = round % 2 == 1;
-        observing.set(on);
+        let (_, metrics, logs) = WATCHING[round % 3];
+        observing.set(metrics, logs);
         let rate = deliveries_per_second(dir, round).await?;
-        deliveries[usize::from(on)].push(rate);
+        deliveries[round % 3].push(rate);
     }
-    observing.set(false);
+    observing.set(false, false);
     let recorded = observing.handle.render();
     let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
     for (what, unit, runs) in [
         ("accept", "alerts/s", &accepts),
         ("delivery", "deliveries/s", &deliveries),
     ] {
-        let (off, on) = (mean(&runs[0]), mean(&runs[1]));
-        println!(
-            "watching {what}: off {off:>8.0} {unit}, on {on:>8.0} {unit}: on/off {:.3} (rounds off {:?}, on {:?})",
-            on / off,
-            runs[0].iter().map(|r| r.round()).collect::<Vec<_>>(),
-            runs[1].iter().map(|r| r.round()).collect::<Vec<_>>(),
-        );
+        let off = mean(&runs[0]);
+        for (i, (setting, _, _)) in WATCHING.iter().enumerate() {
+            let rate = mean(&runs[i]);
+            let rounds: Vec<f64> = runs[i].iter().map(|r| r.round()).collect();
+            println!(
+                "watching {what}, {setting:<12}: {rate:>8.0} {unit}, {:.3} of off (rounds {rounds:?})",
+                rate / off
+            );
+        }
     }
     anyhow::ensure!(
         recorded.contains("cwbridge_alert_deliveries_total")
             && recorded.contains("connectwise_requests_total"),
-        "the rounds with watching on recorded nothing"
+        "the rounds with metrics on recorded nothing"
     );
     Ok(())
 }

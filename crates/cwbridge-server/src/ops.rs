@@ -152,8 +152,10 @@ pub async fn request_span(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map_or("unmatched", |p| p.as_str())
         .to_owned();
+    // At debug, as tower-http's access lines are: at thousands of requests a second, one
+    // info line each would cost more than the request (docs/BENCHMARKS.md).
     span.in_scope(|| {
-        tracing::info!(
+        tracing::debug!(
             duration_ms = took.as_millis() as u64,
             "answered {} {route}",
             status.as_u16()

@@ -92,14 +92,12 @@ impl Store {
 
     /// A tenant's ticket defaults.
     pub async fn ticket_settings(&self, tenant: TenantId) -> Result<Option<TicketSettingsRecord>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as::<_, TicketSettingsRecord>(
             "SELECT board_id, board_name, status_id, status_name, priority_id, priority_name, type_id, type_name, signature FROM ticket_settings WHERE tenant_id = $1",
         )
         .bind(tenant.0)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok(TicketSettingsRecord::from_row(&r)?))
-            .transpose()
+        .await?)
     }
 
     /// Sets which alert types an account forwards (`*` for all).
@@ -193,15 +191,13 @@ impl Store {
         tenant: TenantId,
         alert_type: &str,
     ) -> Result<Option<AlertPolicyRecord>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as::<_, AlertPolicyRecord>(
             "SELECT alert_type, note_on_resolve, recur_after_close FROM alert_policies WHERE tenant_id = $1 AND alert_type = $2",
         )
         .bind(tenant.0)
         .bind(alert_type)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok(AlertPolicyRecord::from_row(&r)?))
-            .transpose()
+        .await?)
     }
 
     /// A tenant's alert.
@@ -341,13 +337,11 @@ impl Store {
         tenant: TenantId,
         key: &str,
     ) -> Result<Option<AlertTicketRecord>> {
-        let row = sqlx::query("SELECT generation, ticket_id, created_by FROM alert_tickets WHERE tenant_id = $1 AND alert_key = $2")
+        Ok(sqlx::query_as::<_, AlertTicketRecord>("SELECT generation, ticket_id, created_by FROM alert_tickets WHERE tenant_id = $1 AND alert_key = $2")
             .bind(tenant.0)
             .bind(key)
             .fetch_optional(&self.pool)
-            .await?;
-        row.map(|r| Ok(AlertTicketRecord::from_row(&r)?))
-            .transpose()
+            .await?)
     }
 
     /// Records the ticket an alert key has (and its generation).

@@ -171,15 +171,13 @@ impl Store {
         &self,
         tenant: TenantId,
     ) -> Result<Option<BillingSettingsRecord>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as::<_, BillingSettingsRecord>(
             "SELECT product_id, product_identifier, product_description, unit_price, agreement_type_id, agreement_type_name, mode, drift_policy, schedule_hours \
              FROM billing_settings WHERE tenant_id = $1",
         )
         .bind(tenant.0)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok(BillingSettingsRecord::from_row(&r)?))
-            .transpose()
+        .await?)
     }
 
     /// Maps an account to a company (replacing an earlier mapping).
@@ -217,14 +215,13 @@ impl Store {
         tenant: TenantId,
         external_id: &str,
     ) -> Result<Option<MappingRecord>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as::<_, MappingRecord>(
             "SELECT external_id, company_id, company_name, agreement_id FROM mappings WHERE tenant_id = $1 AND external_id = $2",
         )
         .bind(tenant.0)
         .bind(external_id)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok(MappingRecord::from_row(&r)?)).transpose()
+        .await?)
     }
 
     /// Whether any account of a tenant is mapped (mappings go with their accounts).

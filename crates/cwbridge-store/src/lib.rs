@@ -432,13 +432,12 @@ impl Store {
 
     /// A tenant's connection, if it has one.
     pub async fn connection(&self, tenant: TenantId) -> Result<Option<StoredConnection>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as::<_, StoredConnection>(
             "SELECT site, company_id, public_key, private_key_sealed, client_id, updated_at FROM connections WHERE tenant_id = $1",
         )
         .bind(tenant.0)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok(StoredConnection::from_row(&r)?)).transpose()
+        .await?)
     }
 
     /// Every tenant's sealed private key (to re-seal them under a new key).
@@ -485,13 +484,12 @@ impl Store {
 
     /// The latest check of a tenant's connection.
     pub async fn last_check(&self, tenant: TenantId) -> Result<Option<CheckRecord>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as::<_, CheckRecord>(
             "SELECT checked_at, ok, report FROM connection_checks WHERE tenant_id = $1 ORDER BY id DESC LIMIT 1",
         )
         .bind(tenant.0)
         .fetch_optional(&self.pool)
-        .await?;
-        row.map(|r| Ok(CheckRecord::from_row(&r)?)).transpose()
+        .await?)
     }
 }
 

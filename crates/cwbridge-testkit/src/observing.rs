@@ -12,7 +12,7 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::{EnvFilter, reload};
 
-/// The switch: [`Observing::set`] turns metrics and logs on or off together.
+/// The switch: [`Observing::set`] turns metrics and logs on or off.
 pub struct Observing {
     on: Arc<AtomicBool>,
     filter: reload::Handle<EnvFilter, tracing_subscriber::Registry>,
@@ -49,10 +49,10 @@ impl Observing {
         }
     }
 
-    /// Metrics recorded and info logs written (`true`), or neither.
-    pub fn set(&self, on: bool) {
-        self.on.store(on, Ordering::Relaxed);
-        let filter = EnvFilter::new(if on { "info" } else { "off" });
+    /// Metrics recorded or not, and info logs written or not.
+    pub fn set(&self, metrics: bool, logs: bool) {
+        self.on.store(metrics, Ordering::Relaxed);
+        let filter = EnvFilter::new(if logs { "info" } else { "off" });
         self.filter
             .reload(filter)
             .expect("the subscriber is installed");

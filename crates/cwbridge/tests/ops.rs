@@ -23,12 +23,17 @@ use serde_json::{Value, json};
 /// The operator token the processes here are given.
 const OPERATOR: &str = "op";
 
-/// `cwbridge` logging JSON at info level to `serve.log` in the world's directory.
+/// `cwbridge` logging JSON to `serve.log` in the world's directory: info, and the request
+/// lines (debug).
 fn cwbridge(dir: &Path) -> Command {
     let mut cmd = common::cwbridge(dir);
     let log = std::fs::File::create(log_path(dir)).unwrap();
     cmd.env("CWBRIDGE_OPERATOR_TOKEN", OPERATOR)
-        .env("CWBRIDGE_LOG", "info")
+        // Each request's and each ConnectWise call's own line is at debug.
+        .env(
+            "CWBRIDGE_LOG",
+            "info,cwbridge_server=debug,connectwise_client=debug",
+        )
         .env("CWBRIDGE_LOG_FORMAT", "json")
         .stdout(Stdio::null())
         .stderr(log);

@@ -61,7 +61,7 @@ impl Client {
             }
         }
         span.in_scope(|| match &result {
-            Ok(_) => tracing::info!("connectwise.response"),
+            Ok(_) => tracing::debug!("connectwise.response"),
             Err(e) => tracing::info!(error = %e, "connectwise.failed"),
         });
         result

@@ -2,6 +2,7 @@
 //! checked against the tenant's ConnectWise before it is saved.
 
 use super::*;
+use crate::lookup::find_one;
 
 impl Engine {
     /// The saved ticket defaults (step 4), if any.
@@ -28,79 +29,50 @@ impl Engine {
         input: &TicketSettingsInput,
     ) -> Result<TicketSettingsRecord> {
         let client = self.client_for(tenant).await?;
-        let by = |v: &str| match v.trim().parse::<i64>() {
-            Ok(id) => field("id").eq(id),
-            Err(_) => field("name").eq(v.trim()),
-        };
-        let boards = client
-            .service()
-            .boards()
-            .list()
-            .conditions(by(&input.board))
-            .send()
-            .await?;
-        let board = boards.first().ok_or_else(|| {
-            EngineError::invalid(
-                "board",
-                format!("ConnectWise has no service board `{}`", input.board),
-            )
-        })?;
+        let service = client.service();
+        let invalid = |field: &str, message: String| EngineError::invalid(field, message);
+        let board = find_one(&service.boards(), &input.board, "name")
+            .await?
+            .ok_or_else(|| {
+                invalid(
+                    "board",
+                    format!("ConnectWise has no service board `{}`", input.board),
+                )
+            })?;
         let board_id = board.id.unwrap_or_default();
-        let statuses = client
-            .service()
-            .board_statuses(board_id)
-            .list()
-            .conditions(by(&input.status))
-            .send()
-            .await?;
-        let status = statuses.first().ok_or_else(|| {
-            EngineError::invalid(
-                "status",
-                format!(
-                    "board `{}` has no status `{}`",
-                    board.name.clone().unwrap_or_default(),
-                    input.status
-                ),
-            )
-        })?;
-        let priorities = client
-            .service()
-            .priorities()
-            .list()
-            .conditions(by(&input.priority))
-            .send()
-            .await?;
-        let priority = priorities.first().ok_or_else(|| {
-            EngineError::invalid(
-                "priority",
-                format!("ConnectWise has no priority `{}`", input.priority),
-            )
-        })?;
+        let board_name = board.name.clone().unwrap_or_default();
+        let status = find_one(&service.board_statuses(board_id), &input.status, "name")
+            .await?
+            .ok_or_else(|| {
+                invalid(
+                    "status",
+                    format!("board `{board_name}` has no status `{}`", input.status),
+                )
+            })?;
+        let priority = find_one(&service.priorities(), &input.priority, "name")
+            .await?
+            .ok_or_else(|| {
+                invalid(
+                    "priority",
+                    format!("ConnectWise has no priority `{}`", input.priority),
+                )
+            })?;
         let ticket_type = match &input.ticket_type {
-            Some(t) if !t.trim().is_empty() => {
-                let types = client
-                    .service()
-                    .board_types(board_id)
-                    .list()
-                    .conditions(by(t))
-                    .send()
-                    .await?;
-                let found = types.into_iter().next().ok_or_else(|| {
-                    EngineError::invalid(
-                        "type",
-                        format!(
-                            "board `{}` has no ticket type `{t}`",
-                            board.name.clone().unwrap_or_default()
-                        ),
-                    )
-                })?;
-                Some(found)
-            }
+            Some(t) if !t.trim().is_empty() => Some(
+                find_one(&service.board_types(board_id), t, "name")
+                    .await?
+                    .ok_or_else(|| {
+                        invalid(
+                            "type",
+                            format!("board `{board_name}` has no ticket type `{t}`"),
+                        )
+                    })?,
+            ),
             _ => None,
         };
         let record = TicketSettingsRecord {
             board_id,
-            board_name: board.name.clone().unwrap_or_default(),
+            board_name,
             status_id: status.id.unwrap_or_default(),
             status_name: status.name.clone().unwrap_or_default(),
             priority_id: priority.id.unwrap_or_default(),

@@ -42,13 +42,7 @@ impl Engine {
         full: bool,
     ) -> Result<(Plan, HashMap<i64, Vec<Addition>>)> {
         let accounts = self.store.accounts(tenant).await?;
-        let mappings: HashMap<String, cwbridge_store::MappingRecord> = self
-            .store
-            .mappings(tenant)
-            .await?
-            .into_iter()
-            .map(|m| (m.external_id.clone(), m))
-            .collect();
+        let mappings = self.mappings_by_account(tenant).await?;
         let lines = self.store.lines(tenant).await?;
         let mut problems = Vec::new();
 

@@ -1,8 +1,6 @@
 //! Billing & product (seed 004's step 2): the product from the catalog, the default
 //! agreement type, the billing mode, and what to do with hand edits.
 
-use connectwise_client::ErrorKind;
-use connectwise_client::conditions::field;
 use cwbridge_store::{BillingSettingsRecord, TenantId};
 use serde::{Deserialize, Serialize};
 
@@ -112,20 +110,7 @@ impl Engine {
             ));
         }
         let catalog = client.procurement().catalog();
-        let found = match product.parse::<i64>() {
-            Ok(id) => match catalog.get(id).await {
-                Ok(item) => Some(item),
-                Err(e) if e.kind() == ErrorKind::NotFound => None,
-                Err(e) => return Err(e.into()),
-            },
-            Err(_) => catalog
-                .list()
-                .conditions(field("identifier").eq(product))
-                .send()
-                .await?
-                .into_iter()
-                .next(),
-        };
+        let found = crate::lookup::find_one(&catalog, product, "identifier").await?;
         let Some(item) = found else {
             return Err(EngineError::invalid(
                 "product",
@@ -143,21 +128,7 @@ impl Engine {
             ));
         }
         let types = client.finance().agreement_types();
-        let agreement_type = input.agreement_type.trim();
-        let found = match agreement_type.parse::<i64>() {
-            Ok(id) => match types.get(id).await {
-                Ok(t) => Some(t),
-                Err(e) if e.kind() == ErrorKind::NotFound => None,
-                Err(e) => return Err(e.into()),
-            },
-            Err(_) => types
-                .list()
-                .conditions(field("name").eq(agreement_type))
-                .send()
-                .await?
-                .into_iter()
-                .next(),
-        };
+        let found = crate::lookup::find_one(&types, &input.agreement_type, "name").await?;
         let Some(agreement_type) = found else {
             return Err(EngineError::invalid(
                 "agreementType",
