@@ -65,25 +65,26 @@ impl Engine {
             ));
         }
         let limits = &self.config.limits;
-        if input.units.len() > limits.units_per_account {
-            return Err(EngineError::invalid(
+        for (field, n, most, what) in [
+            (
                 "units",
-                format!(
-                    "an account has at most {} units; this one has {}",
-                    limits.units_per_account,
-                    input.units.len()
-                ),
-            ));
-        }
-        if input.alert_types.len() > limits.alert_types_per_account {
-            return Err(EngineError::invalid(
+                input.units.len(),
+                limits.units_per_account,
+                "units",
+            ),
+            (
                 "alertTypes",
-                format!(
-                    "an account lists at most {} alert types; this one lists {}",
-                    limits.alert_types_per_account,
-                    input.alert_types.len()
-                ),
-            ));
+                input.alert_types.len(),
+                limits.alert_types_per_account,
+                "alert types",
+            ),
+        ] {
+            if n > most {
+                return Err(EngineError::invalid(
+                    field,
+                    format!("an account has at most {most} {what}; this one has {n}"),
+                ));
+            }
         }
         let max_accounts = limits.accounts_per_tenant as i64;
         if !self.store.has_account(tenant, id).await?

@@ -109,14 +109,13 @@ impl Engine {
         account: &str,
         types: &[String],
     ) -> Result<()> {
-        let route = checked(types)?;
-        if !self.store.has_account(tenant, account).await? {
-            return Err(EngineError::NotFound(format!("no account `{account}`")));
+        match self
+            .set_alert_routes(tenant, &[account.to_owned()], types)
+            .await?
+        {
+            0 => Err(EngineError::NotFound(format!("no account `{account}`"))),
+            _ => Ok(()),
         }
-        Ok(self
-            .store
-            .put_alert_route(tenant, account, &route.to_stored())
-            .await?)
     }
 
     /// Sets the same route for many accounts at once, all or none (accounts the tenant does

@@ -225,6 +225,15 @@ pub(crate) async fn find_one<T: connectwise_client::models::Model>(
     Ok(found.into_iter().next())
 }
 
+/// What a look-up found, or the refusal of `field` with `message` when it found nothing.
+pub(crate) fn required<T>(
+    found: Option<T>,
+    field: &str,
+    message: impl FnOnce() -> String,
+) -> Result<T> {
+    found.ok_or_else(|| crate::EngineError::invalid(field, message()))
+}
+
 fn named(id: Option<i64>, name: Option<String>) -> NamedOption {
     NamedOption {
         id: id.unwrap_or_default(),

@@ -140,13 +140,11 @@ pub async fn request_span(request: Request, next: Next) -> Response {
         http.method = %method,
         http.route = tracing::field::Empty,
         tenant.id = tracing::field::Empty,
-        http.status = tracing::field::Empty,
     );
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     let took = started.elapsed();
     let status = response.status();
-    span.record("http.status", status.as_u16());
     let route = response
         .extensions()
         .get::<MatchedPath>()
@@ -156,9 +154,9 @@ pub async fn request_span(request: Request, next: Next) -> Response {
     // info line each would cost more than the request (docs/BENCHMARKS.md).
     span.in_scope(|| {
         tracing::debug!(
+            http.status = status.as_u16(),
             duration_ms = took.as_millis() as u64,
-            "answered {} {route}",
-            status.as_u16()
+            "answered"
         )
     });
     let class = match status.as_u16() {

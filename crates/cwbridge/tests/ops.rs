@@ -309,7 +309,7 @@ async fn a_request_id_is_followed_from_the_api_call_to_its_connectwise_requests_
     assert!(
         events.iter().any(|e| e["span"]["name"] == "http.request"
             && e["span"]["request.id"] == "ops-trace-7"
-            && e["span"]["http.status"] == 200),
+            && e["fields"]["http.status"] == 200),
         "the API request's own line, with its status"
     );
     w.site.sandbox.stop().await;

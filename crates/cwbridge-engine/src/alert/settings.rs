@@ -2,7 +2,7 @@
 //! checked against the tenant's ConnectWise before it is saved.
 
 use super::*;
-use crate::lookup::find_one;
+use crate::lookup::{find_one, required};
 
 impl Engine {
     /// The saved ticket defaults (step 4), if any.
@@ -30,44 +30,30 @@ impl Engine {
     ) -> Result<TicketSettingsRecord> {
         let client = self.client_for(tenant).await?;
         let service = client.service();
-        let invalid = |field: &str, message: String| EngineError::invalid(field, message);
-        let board = find_one(&service.boards(), &input.board, "name")
-            .await?
-            .ok_or_else(|| {
-                invalid(
-                    "board",
-                    format!("ConnectWise has no service board `{}`", input.board),
-                )
-            })?;
+        let board = required(
+            find_one(&service.boards(), &input.board, "name").await?,
+            "board",
+            || format!("ConnectWise has no service board `{}`", input.board),
+        )?;
         let board_id = board.id.unwrap_or_default();
         let board_name = board.name.clone().unwrap_or_default();
-        let status = find_one(&service.board_statuses(board_id), &input.status, "name")
-            .await?
-            .ok_or_else(|| {
-                invalid(
-                    "status",
-                    format!("board `{board_name}` has no status `{}`", input.status),
-                )
-            })?;
-        let priority = find_one(&service.priorities(), &input.priority, "name")
-            .await?
-            .ok_or_else(|| {
-                invalid(
-                    "priority",
-                    format!("ConnectWise has no priority `{}`", input.priority),
-                )
-            })?;
+        let statuses = service.board_statuses(board_id);
+        let status = required(
+            find_one(&statuses, &input.status, "name").await?,
+            "status",
+            || format!("board `{board_name}` has no status `{}`", input.status),
+        )?;
+        let priority = required(
+            find_one(&service.priorities(), &input.priority, "name").await?,
+            "priority",
+            || format!("ConnectWise has no priority `{}`", input.priority),
+        )?;
         let ticket_type = match &input.ticket_type {
-            Some(t) if !t.trim().is_empty() => Some(
-                find_one(&service.board_types(board_id), t, "name")
-                    .await?
-                    .ok_or_else(|| {
-                        invalid(
-                            "type",
-                            format!("board `{board_name}` has no ticket type `{t}`"),
-                        )
-                    })?,
-            ),
+            Some(t) if !t.trim().is_empty() => Some(required(
+                find_one(&service.board_types(board_id), t, "name").await?,
+                "type",
+                || format!("board `{board_name}` has no ticket type `{t}`"),
+            )?),
             _ => None,
         };
         let record = TicketSettingsRecord {

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::plan::{DriftPolicy, Mode};
 use crate::Engine;
 use crate::error::{EngineError, Result};
+use crate::lookup::{find_one, required};
 
 /// What the tenant chooses in step 2.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize, utoipa::ToSchema)]
@@ -110,15 +111,15 @@ impl Engine {
             ));
         }
         let catalog = client.procurement().catalog();
-        let found = crate::lookup::find_one(&catalog, product, "identifier").await?;
-        let Some(item) = found else {
-            return Err(EngineError::invalid(
-                "product",
+        let item = required(
+            find_one(&catalog, product, "identifier").await?,
+            "product",
+            || {
                 format!(
                     "`{product}` is not in the ConnectWise product catalog: add it there first (Procurement > Product Catalog), then choose it here"
-                ),
-            ));
-        };
+                )
+            },
+        )?;
         if item.inactive_flag == Some(true) {
             return Err(EngineError::invalid(
                 "product",
@@ -128,16 +129,16 @@ impl Engine {
             ));
         }
         let types = client.finance().agreement_types();
-        let found = crate::lookup::find_one(&types, &input.agreement_type, "name").await?;
-        let Some(agreement_type) = found else {
-            return Err(EngineError::invalid(
-                "agreementType",
+        let agreement_type = required(
+            find_one(&types, &input.agreement_type, "name").await?,
+            "agreementType",
+            || {
                 format!(
                     "ConnectWise has no agreement type `{}`",
                     input.agreement_type.trim()
-                ),
-            ));
-        };
+                )
+            },
+        )?;
         let record = BillingSettingsRecord {
             product_id: item.id.unwrap_or_default(),
             product_identifier: item.identifier.clone().unwrap_or_default(),

@@ -20,7 +20,7 @@ mod views;
 use askama::Template;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -357,6 +357,43 @@ impl<S: Send + Sync> FromRequest<S> for Fields {
 /// A redirect after a form (303, so the browser follows it with a GET).
 pub fn see_other(to: &str) -> Response {
     (StatusCode::SEE_OTHER, [(header::LOCATION, to.to_owned())]).into_response()
+}
+
+/// What a page's GET reads: the state, the signed-in tenant (or the sign-in redirect) and
+/// the address's query.
+pub struct Visit {
+    /// The server's state.
+    pub state: AppState,
+    /// Who is signed in.
+    pub session: Session,
+    /// The address's query.
+    pub query: PageQuery,
+}
+
+impl FromRequestParts<AppState> for Visit {
+    type Rejection = Response;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        state: &AppState,
+    ) -> Result<Self, Response> {
+        let session = Session::from_request_parts(parts, state).await?;
+        let axum::extract::Query(query) =
+            axum::extract::Query::<PageQuery>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| {
+                    problem_page(
+                        StatusCode::BAD_REQUEST,
+                        "The address could not be read",
+                        &e.body_text(),
+                    )
+                })?;
+        Ok(Visit {
+            state: state.clone(),
+            session,
+            query,
+        })
+    }
 }
 
 /// What a page's query may carry.

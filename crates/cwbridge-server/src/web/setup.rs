@@ -4,7 +4,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use askama::Template;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::Response;
 use cwbridge_engine::alert::TicketSettingsInput;
@@ -22,8 +22,8 @@ use serde::Deserialize;
 use super::progress::{self as steps, SetupStep};
 use super::views::{CheckView, PlanView, check_view, money, plan_view};
 use super::{
-    Chrome, Page, PageQuery, Progress, Session, SessionForm, failure_page, found, notice_from,
-    or_page, page_number, problem_page, progress, query_text, render, see_other, when,
+    Chrome, Page, PageQuery, Progress, Session, SessionForm, Visit, failure_page, found,
+    notice_from, or_page, page_number, problem_page, progress, query_text, render, see_other, when,
 };
 use crate::state::AppState;
 

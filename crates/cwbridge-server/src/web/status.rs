@@ -2,7 +2,7 @@
 //! connection's health.
 
 use askama::Template;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use cwbridge_engine::{ConnectionView, EngineError};
@@ -10,8 +10,7 @@ use serde_json::Value;
 
 use super::views::{CheckView, PlanView, check_view, plan_view};
 use super::{
-    Chrome, Page, PageQuery, Session, SessionForm, failure_page, found, frame, or_page, render,
-    see_other, when,
+    Chrome, Page, SessionForm, Visit, failure_page, found, frame, or_page, render, see_other, when,
 };
 use crate::state::AppState;
 
@@ -73,9 +72,11 @@ fn summary_words(v: &Value) -> String {
 
 /// `GET /billing`: the plan, with Apply, and the latest runs.
 pub async fn billing_page(
-    State(state): State<AppState>,
-    session: Session,
-    Query(query): Query<PageQuery>,
+    Visit {
+        state,
+        session,
+        query,
+    }: Visit,
 ) -> Page {
     let t = session.tenant.id;
     let chrome = frame(&state, &session, "Billing", "/billing", &query).await?;
@@ -187,10 +188,12 @@ struct RunPage {
 
 /// `GET /billing/runs/{id}`: one run's changes, in order.
 pub async fn run_page(
-    State(state): State<AppState>,
-    session: Session,
     Path(id): Path<i64>,
-    Query(query): Query<PageQuery>,
+    Visit {
+        state,
+        session,
+        query,
+    }: Visit,
 ) -> Page {
     let t = session.tenant.id;
     let Some((run, changes)) = found(state.engine.billing_run(t, id).await)? else {
@@ -257,9 +260,11 @@ struct AlertsPage {
 
 /// `GET /alerts`: the latest deliveries.
 pub async fn alerts_page(
-    State(state): State<AppState>,
-    session: Session,
-    Query(query): Query<PageQuery>,
+    Visit {
+        state,
+        session,
+        query,
+    }: Visit,
 ) -> Page {
     let t = session.tenant.id;
     let accounts = or_page(state.engine.accounts(t).await)?;
@@ -338,9 +343,11 @@ struct HealthPage {
 /// `GET /health`: the last preflight, ConnectWise's recent error and rate-limit answers, its
 /// version and codebase.
 pub async fn health_page(
-    State(state): State<AppState>,
-    session: Session,
-    Query(query): Query<PageQuery>,
+    Visit {
+        state,
+        session,
+        query,
+    }: Visit,
 ) -> Page {
     let t = session.tenant.id;
     let connection = found(state.engine.connection(t).await)?;

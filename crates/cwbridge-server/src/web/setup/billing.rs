@@ -43,9 +43,11 @@ struct BillingSetupPage {
 /// `GET /setup/billing?q=`: the catalog (searched), the agreement types, the billing type,
 /// and the plan the saved choices lead to.
 pub async fn billing_page(
-    State(state): State<AppState>,
-    session: Session,
-    Query(query): Query<PageQuery>,
+    Visit {
+        state,
+        session,
+        query,
+    }: Visit,
 ) -> Page {
     let plan_page = query.page_number();
     billing_render(&state, &session, &query.q, plan_page, Shown::fresh(&query)).await

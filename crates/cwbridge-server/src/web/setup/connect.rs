@@ -62,9 +62,11 @@ struct ConnectPage {
 
 /// `GET /setup/connect`.
 pub async fn connect_page(
-    State(state): State<AppState>,
-    session: Session,
-    Query(query): Query<PageQuery>,
+    Visit {
+        state,
+        session,
+        query,
+    }: Visit,
 ) -> Page {
     connect_render(&state, &session, Shown::fresh(&query)).await
 }

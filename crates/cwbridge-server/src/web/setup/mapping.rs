@@ -102,9 +102,11 @@ struct MappingPage {
 
 /// `GET /setup/mapping?q=&show=&page=`.
 pub async fn mapping_page(
-    State(state): State<AppState>,
-    session: Session,
-    Query(query): Query<PageQuery>,
+    Visit {
+        state,
+        session,
+        query,
+    }: Visit,
 ) -> Page {
     let view = MapView::from_parts(&query.q, &query.show, &query.page);
     mapping_render(&state, &session, &view, Shown::fresh(&query)).await

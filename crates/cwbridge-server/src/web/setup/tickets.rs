@@ -99,9 +99,11 @@ struct TicketsPage {
 
 /// `GET /setup/tickets?q=&page=`.
 pub async fn tickets_page(
-    State(state): State<AppState>,
-    session: Session,
-    Query(query): Query<PageQuery>,
+    Visit {
+        state,
+        session,
+        query,
+    }: Visit,
 ) -> Page {
     let view = ListView {
         q: query.q.clone(),
