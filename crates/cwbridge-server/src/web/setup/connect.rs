@@ -61,13 +61,12 @@ struct ConnectPage {
 }
 
 /// `GET /setup/connect`.
-pub async fn connect_page(
-    Visit {
+pub async fn connect_page(visit: Visit) -> Page {
+    let Visit {
         state,
         session,
         query,
-    }: Visit,
-) -> Page {
+    } = visit;
     connect_render(&state, &session, Shown::fresh(&query)).await
 }
 

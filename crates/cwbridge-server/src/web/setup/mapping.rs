@@ -101,13 +101,12 @@ struct MappingPage {
 }
 
 /// `GET /setup/mapping?q=&show=&page=`.
-pub async fn mapping_page(
-    Visit {
+pub async fn mapping_page(visit: Visit) -> Page {
+    let Visit {
         state,
         session,
         query,
-    }: Visit,
-) -> Page {
+    } = visit;
     let view = MapView::from_parts(&query.q, &query.show, &query.page);
     mapping_render(&state, &session, &view, Shown::fresh(&query)).await
 }

@@ -98,13 +98,12 @@ struct TicketsPage {
 }
 
 /// `GET /setup/tickets?q=&page=`.
-pub async fn tickets_page(
-    Visit {
+pub async fn tickets_page(visit: Visit) -> Page {
+    let Visit {
         state,
         session,
         query,
-    }: Visit,
-) -> Page {
+    } = visit;
     let view = ListView {
         q: query.q.clone(),
         page: query.page.clone(),
