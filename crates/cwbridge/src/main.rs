@@ -4,6 +4,7 @@ mod api;
 mod bridge;
 mod config;
 mod demo;
+mod logging;
 mod sandbox;
 mod secret_file;
 
@@ -96,19 +97,13 @@ fn main() {
         return;
     }
     let cli = parsed.cli;
-    let filter = tracing_subscriber::EnvFilter::try_from_env("CWBRIDGE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    let logs = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
-    match cli.log_format {
-        LogFormat::Text => logs.init(),
-        LogFormat::Json => logs
-            .json()
-            .with_current_span(true)
-            .with_span_list(true)
-            .init(),
-    }
+    let telemetry = match logging::init(cli.log_format) {
+        Ok(telemetry) => telemetry,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::exit(1);
+        }
+    };
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -133,6 +128,8 @@ fn main() {
             Command::Config(_) => Ok(()),
         }
     });
+    // The last spans are exported before the process exits.
+    drop(telemetry);
     if let Err(e) = result {
         // One readable line: the outermost context, then its causes.
         let causes: Vec<String> = e.chain().map(ToString::to_string).collect();

@@ -11,10 +11,10 @@ mod connectwise;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{World, acme_token, api, free_port, kill_9, world};
+use common::{Serving, World, acme_token, api, free_port, world};
 use connectwise_sandbox::Faults;
 use cwbridge_testkit::Remote;
 use reqwest::{Method, StatusCode};
@@ -42,46 +42,6 @@ fn cwbridge(dir: &Path) -> Command {
 
 fn log_path(dir: &Path) -> PathBuf {
     dir.join("serve.log")
-}
-
-/// A `cwbridge serve`, killed with SIGKILL if a test ends (or fails) with it still running.
-struct Serving(Option<Child>);
-
-impl Serving {
-    fn child(&mut self) -> &mut Child {
-        self.0.as_mut().expect("serving")
-    }
-
-    /// SIGTERM, as systemd, Kubernetes and `docker stop` send it; answers the exit status,
-    /// waiting up to 20 s for it.
-    async fn stop(&mut self) -> std::process::ExitStatus {
-        let child = self.child();
-        let sent = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(sent.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = child.try_wait().unwrap() {
-                self.0 = None;
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "still running 20 s after SIGTERM"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Serving {
-    fn drop(&mut self) {
-        if let Some(child) = self.0.take() {
-            kill_9(child);
-        }
-    }
 }
 
 /// A world with tenant "Acme MSP" set up over HTTP (connection, one mapped account, ticket

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use connectwise_sandbox::{Preset, Sandbox};
 use cwbridge_testkit::{ApiKey, Remote, Site};
@@ -30,6 +30,7 @@ pub async fn world() -> World {
 
 impl World {
     /// The running sandbox.
+    #[allow(dead_code)] // not every process test reads it
     pub fn sandbox(&self) -> &Sandbox {
         &self.site.sandbox
     }
@@ -122,6 +123,49 @@ pub async fn serve(cmd: &mut Command, api: &Remote) -> Child {
     let _ = child.kill();
     let _ = child.wait();
     panic!("cwbridge serve did not come up");
+}
+
+/// A `cwbridge serve`, killed with SIGKILL if a test ends (or fails) with it still running.
+#[allow(dead_code)] // the tests that stop serve with SIGKILL only do without
+pub struct Serving(pub Option<Child>);
+
+impl Serving {
+    #[allow(dead_code)]
+    fn child(&mut self) -> &mut Child {
+        self.0.as_mut().expect("serving")
+    }
+
+    /// SIGTERM, as systemd, Kubernetes and `docker stop` send it; answers the exit status,
+    /// waiting up to 20 s for it.
+    #[allow(dead_code)]
+    pub async fn stop(&mut self) -> std::process::ExitStatus {
+        let child = self.child();
+        let sent = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                self.0 = None;
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "still running 20 s after SIGTERM"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Serving {
+    fn drop(&mut self) {
+        if let Some(child) = self.0.take() {
+            kill_9(child);
+        }
+    }
 }
 
 /// SIGKILL: no shutdown code runs.
