@@ -370,6 +370,13 @@ pub struct Visit {
     pub query: PageQuery,
 }
 
+impl Visit {
+    /// The state, the session and the query, to name at once.
+    pub fn parts(self) -> (AppState, Session, PageQuery) {
+        (self.state, self.session, self.query)
+    }
+}
+
 impl FromRequestParts<AppState> for Visit {
     type Rejection = Response;
 

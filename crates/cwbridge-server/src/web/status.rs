@@ -72,11 +72,7 @@ fn summary_words(v: &Value) -> String {
 
 /// `GET /billing`: the plan, with Apply, and the latest runs.
 pub async fn billing_page(visit: Visit) -> Page {
-    let Visit {
-        state,
-        session,
-        query,
-    } = visit;
+    let (state, session, query) = visit.parts();
     let t = session.tenant.id;
     let chrome = frame(&state, &session, "Billing", "/billing", &query).await?;
     let before = query.before.parse::<i64>().ok();
@@ -187,11 +183,7 @@ struct RunPage {
 
 /// `GET /billing/runs/{id}`: one run's changes, in order.
 pub async fn run_page(Path(id): Path<i64>, visit: Visit) -> Page {
-    let Visit {
-        state,
-        session,
-        query,
-    } = visit;
+    let (state, session, query) = visit.parts();
     let t = session.tenant.id;
     let Some((run, changes)) = found(state.engine.billing_run(t, id).await)? else {
         return Err(super::problem_page(
@@ -257,11 +249,7 @@ struct AlertsPage {
 
 /// `GET /alerts`: the latest deliveries.
 pub async fn alerts_page(visit: Visit) -> Page {
-    let Visit {
-        state,
-        session,
-        query,
-    } = visit;
+    let (state, session, query) = visit.parts();
     let t = session.tenant.id;
     let accounts = or_page(state.engine.accounts(t).await)?;
     let alerts = or_page(state.engine.alerts(t).await)?
@@ -339,11 +327,7 @@ struct HealthPage {
 /// `GET /health`: the last preflight, ConnectWise's recent error and rate-limit answers, its
 /// version and codebase.
 pub async fn health_page(visit: Visit) -> Page {
-    let Visit {
-        state,
-        session,
-        query,
-    } = visit;
+    let (state, session, query) = visit.parts();
     let t = session.tenant.id;
     let connection = found(state.engine.connection(t).await)?;
     let check = or_page(state.engine.last_check(t).await)?.map(|c| check_view(&c));

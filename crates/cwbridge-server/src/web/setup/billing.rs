@@ -43,11 +43,7 @@ struct BillingSetupPage {
 /// `GET /setup/billing?q=`: the catalog (searched), the agreement types, the billing type,
 /// and the plan the saved choices lead to.
 pub async fn billing_page(visit: Visit) -> Page {
-    let Visit {
-        state,
-        session,
-        query,
-    } = visit;
+    let (state, session, query) = visit.parts();
     let plan_page = query.page_number();
     billing_render(&state, &session, &query.q, plan_page, Shown::fresh(&query)).await
 }

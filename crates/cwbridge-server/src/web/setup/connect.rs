@@ -62,11 +62,7 @@ struct ConnectPage {
 
 /// `GET /setup/connect`.
 pub async fn connect_page(visit: Visit) -> Page {
-    let Visit {
-        state,
-        session,
-        query,
-    } = visit;
+    let (state, session, query) = visit.parts();
     connect_render(&state, &session, Shown::fresh(&query)).await
 }
 

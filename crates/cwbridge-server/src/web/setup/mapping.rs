@@ -102,11 +102,7 @@ struct MappingPage {
 
 /// `GET /setup/mapping?q=&show=&page=`.
 pub async fn mapping_page(visit: Visit) -> Page {
-    let Visit {
-        state,
-        session,
-        query,
-    } = visit;
+    let (state, session, query) = visit.parts();
     let view = MapView::from_parts(&query.q, &query.show, &query.page);
     mapping_render(&state, &session, &view, Shown::fresh(&query)).await
 }

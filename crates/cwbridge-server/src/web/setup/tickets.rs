@@ -99,11 +99,7 @@ struct TicketsPage {
 
 /// `GET /setup/tickets?q=&page=`.
 pub async fn tickets_page(visit: Visit) -> Page {
-    let Visit {
-        state,
-        session,
-        query,
-    } = visit;
+    let (state, session, query) = visit.parts();
     let view = ListView {
         q: query.q.clone(),
         page: query.page.clone(),
