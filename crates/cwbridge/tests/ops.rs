@@ -279,8 +279,10 @@ async fn a_request_id_is_followed_from_the_api_call_to_its_connectwise_requests_
 async fn sigterm_with_deliveries_in_flight_exits_0_and_leaves_no_alert_claimed() {
     // Arrange: ConnectWise answers in 3 s, so a delivery (several calls) outlasts the 1 s
     // grace.
+    // Series per tenant, as an operator looking into one tenant asks.
     let (w, api, mut server) = serving_acme(|cmd| {
-        cmd.env("CWBRIDGE_SHUTDOWN_GRACE_SECS", "1");
+        cmd.env("CWBRIDGE_SHUTDOWN_GRACE_SECS", "1")
+            .env("CWBRIDGE_METRICS_PER_TENANT", "true");
     })
     .await;
     w.sandbox()
@@ -298,6 +300,12 @@ async fn sigterm_with_deliveries_in_flight_exits_0_and_leaves_no_alert_claimed()
         assert!(Instant::now() < deadline, "no delivery went in flight");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let per_tenant = scrape(&api).await;
+    assert_eq!(
+        per_tenant.get("cwbridge_alerts_accepted_total{tenant=\"1\"}"),
+        Some(&4.0),
+        "asked for, alerts are counted per tenant: {per_tenant:#?}"
+    );
 
     // Act: SIGTERM mid-delivery.
     let stopped_at = Instant::now();
@@ -536,15 +544,15 @@ delivery_concurrency = 64
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn serve_runs_on_what_its_config_file_says() {
-    // Arrange: the listener, the database and the operator token from the file only.
+    // Arrange: the listeners, the database and the operator token from the file only.
     let dir = tempfile::tempdir().unwrap();
-    let port = free_port();
+    let (port, metrics_port) = (free_port(), free_port());
     let file = dir.path().join("cwbridge.toml");
     let database = dir.path().join("from-file.db");
     std::fs::write(
         &file,
         format!(
-            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\noperator_token = \"file-op\"\n",
+            "listen = \"127.0.0.1:{port}\"\ndatabase_url = \"sqlite://{}\"\noperator_token = \"file-op\"\nmetrics_listen = \"127.0.0.1:{metrics_port}\"\n",
             database.display()
         ),
     )
@@ -570,6 +578,9 @@ async fn serve_runs_on_what_its_config_file_says() {
         .send()
         .await
         .unwrap();
+    let scraper = common::api(metrics_port, "", Duration::from_secs(10));
+    let open_metrics = anonymous_get(&scraper, "/metrics").await;
+    let open_ready = anonymous_get(&scraper, "/readyz").await;
     let status = server.stop().await;
 
     // Assert
@@ -580,5 +591,13 @@ async fn serve_runs_on_what_its_config_file_says() {
         "the file's operator token"
     );
     assert!(database.exists(), "the file's database");
+    assert_eq!(
+        open_metrics.status(),
+        StatusCode::OK,
+        "/metrics without a token on the metrics listener"
+    );
+    let text = open_metrics.text().await.unwrap();
+    assert!(text.contains("cwbridge_alert_queue_depth 0"), "{text}");
+    assert_eq!(open_ready.status(), StatusCode::OK);
     assert!(status.success());
 }
