@@ -10,7 +10,6 @@ pub use remote::Remote;
 use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Output};
-use std::time::{Duration, Instant};
 
 use connectwise_sandbox::admin::AdminClient;
 use connectwise_sandbox::roles::Action;

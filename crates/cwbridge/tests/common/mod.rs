@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use connectwise_sandbox::{Preset, Sandbox};
 use cwbridge_testkit::{ApiKey, Remote, Site};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 /// A directory holding the sandbox's state (`sandbox/`) and the bridge's (`bridge.db`).
@@ -165,6 +166,33 @@ impl Drop for Serving {
         if let Some(child) = self.0.take() {
             kill_9(child);
         }
+    }
+}
+
+/// `GET path` without a token.
+#[allow(dead_code)] // for the tests that read the probes
+pub async fn anonymous_get(api: &Remote, path: &str) -> reqwest::Response {
+    let url = format!("{}{path}", api.base);
+    api.http.get(url).send().await.expect("the bridge answers")
+}
+
+/// Asks `/readyz` every 200 ms until it answers `status`, for up to `within`.
+#[allow(dead_code)] // for the tests that read the probes
+pub async fn readyz_becomes(api: &Remote, status: StatusCode, within: Duration) -> Value {
+    let deadline = Instant::now() + within;
+    loop {
+        // Not answering yet (a process starting) counts as not yet.
+        let res = api.http.get(format!("{}/readyz", api.base)).send().await;
+        if let Ok(res) = res
+            && res.status() == status
+        {
+            return res.json().await.unwrap();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "/readyz did not answer {status} within {within:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
