@@ -72,15 +72,13 @@ pub(crate) fn alert_reached_connectwise(tenant: TenantId, received_at_ms: i64) {
 }
 
 impl Engine {
-    /// Reads the gauges measured on demand: the queue (depth and the oldest due alert, from
-    /// the database), the tenants paused here, and the database pool.
+    /// Reads the gauges measured on demand: the queue (depth, in flight and the oldest due
+    /// alert, in one read of the database), the tenants paused here, and the database pool.
     pub async fn measure_gauges(&self) -> Result<()> {
-        let depth = self.store.queued_alerts().await?;
-        let oldest = self.store.oldest_due_alert().await?;
-        let in_flight = self.store.claimed_alerts().await?;
-        metrics::gauge!(ALERT_QUEUE_DEPTH).set(depth as f64);
-        metrics::gauge!(ALERTS_IN_FLIGHT).set(in_flight as f64);
-        let waited = oldest.map_or(0, |at| (now_ms() - at).max(0));
+        let queue = self.store.queue_gauges().await?;
+        metrics::gauge!(ALERT_QUEUE_DEPTH).set(queue.depth as f64);
+        metrics::gauge!(ALERTS_IN_FLIGHT).set(queue.in_flight as f64);
+        let waited = queue.oldest_due.map_or(0, |at| (now_ms() - at).max(0));
         metrics::gauge!(ALERT_OLDEST_DUE_SECONDS).set(waited as f64 / 1000.0);
         metrics::gauge!(TENANTS_PAUSED).set(self.breakers.paused() as f64);
         let (open, idle) = self.store.pool_use();

@@ -7,8 +7,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::{
-    AlertPolicyRecord, AlertRecord, AlertState, AlertTicketRecord, Dialect, Result, Store,
-    TenantId, TicketSettingsRecord, now_ms,
+    AlertPolicyRecord, AlertRecord, AlertState, AlertTicketRecord, Dialect, QueueGauges, Result,
+    Store, TenantId, TicketSettingsRecord, now_ms,
 };
 
 /// Which of a tenant's alerts to list.
@@ -299,27 +299,18 @@ impl Store {
         Ok(row.try_get("n")?)
     }
 
-    /// How many queued alerts a worker holds (every tenant's, every instance's): delivering,
-    /// or held by an instance that died and not yet taken over.
-    pub async fn claimed_alerts(&self) -> Result<i64> {
+    /// The queue in one read, every tenant's and every instance's: what the gauges show.
+    pub async fn queue_gauges(&self) -> Result<QueueGauges> {
         let row = sqlx::query(
-            "SELECT COUNT(*) AS n FROM alerts WHERE state = 'queued' AND claimed_by IS NOT NULL",
-        )
-        .fetch_one(&self.pool)
-        .await?;
-        Ok(row.try_get("n")?)
-    }
-
-    /// When the alert that has been due longest came due (Unix ms), if any is due: how far
-    /// delivery is behind.
-    pub async fn oldest_due_alert(&self) -> Result<Option<i64>> {
-        let row = sqlx::query(
-            "SELECT MIN(next_attempt_at) AS t FROM alerts WHERE state = 'queued' AND next_attempt_at <= $1",
+            "SELECT COUNT(*) AS depth, \
+               COALESCE(SUM(CASE WHEN state = 'queued' AND claimed_by IS NOT NULL THEN 1 ELSE 0 END), 0) AS in_flight, \
+               MIN(CASE WHEN state = 'queued' AND next_attempt_at <= $1 THEN next_attempt_at END) AS oldest_due \
+             FROM alerts WHERE state IN ('queued', 'received')",
         )
         .bind(now_ms())
         .fetch_one(&self.pool)
         .await?;
-        Ok(row.try_get("t")?)
+        Ok(QueueGauges::from_row(&row)?)
     }
 
     /// How many alerts are received and not yet in their keys' lanes (all tenants): the

@@ -40,6 +40,19 @@ impl<'r> Decode<'r, Any> for IntFlag {
     }
 }
 
+/// The queue at a glance, every tenant's and every instance's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, FromRow)]
+pub struct QueueGauges {
+    /// Alerts queued, or received and not yet in their lanes.
+    pub depth: i64,
+    /// Of those, held by a worker: delivering, or held by an instance that died and not yet
+    /// taken over.
+    pub in_flight: i64,
+    /// When the alert due longest came due (Unix ms), if any is due: how far delivery is
+    /// behind.
+    pub oldest_due: Option<i64>,
+}
+
 /// A text column holding a value its enum does not know.
 #[derive(Debug, thiserror::Error)]
 #[error("`{value}` is not a known {what}")]

@@ -54,10 +54,10 @@ pub fn parse(args: Vec<OsString>) -> Result<Parsed, String> {
         let id = settings(&command, sub)
             .into_iter()
             .find(|(k, _)| *k == key)
-            .map(|(_, a)| a.get_id().to_string());
-        command = with_default(command, sub, &key, values)
+            .map(|(_, a)| a.get_id().to_string())
             .ok_or_else(|| unknown_key(&path, &key, sub))?;
-        from_file.extend(id);
+        command = with_default(command, sub, &id, values);
+        from_file.push(id);
     }
     finish(command.get_matches_from(args), from_file)
 }
@@ -141,22 +141,14 @@ fn settings<'a>(command: &'a Command, sub: &[&str]) -> Vec<(String, &'a clap::Ar
     args
 }
 
-/// `command` with `values` as the default of setting `key` of the subcommand at `sub`;
-/// `None` when there is no such setting.
-fn with_default(command: Command, sub: &[&str], key: &str, values: Vec<String>) -> Option<Command> {
-    let id = settings(&command, sub)
-        .into_iter()
-        .find(|(k, _)| k == key)?
-        .1
-        .get_id()
-        .to_string();
-    fn set(c: Command, sub: &[&str], key: &str, values: Vec<String>) -> Command {
-        match sub.split_first() {
-            None => c.mut_arg(key, |arg| arg.default_values(values)),
-            Some((name, rest)) => c.mut_subcommand(*name, |child| set(child, rest, key, values)),
+/// `command` with `values` as the default of the argument `id` of the subcommand at `sub`.
+fn with_default(command: Command, sub: &[&str], id: &str, values: Vec<String>) -> Command {
+    match sub.split_first() {
+        None => command.mut_arg(id, |arg| arg.default_values(values)),
+        Some((name, rest)) => {
+            command.mut_subcommand(*name, |child| with_default(child, rest, id, values))
         }
     }
-    Some(set(command, sub, &id, values))
 }
 
 fn unknown_key(path: &Path, key: &str, sub: &[&str]) -> String {

@@ -103,7 +103,7 @@ fn grew(before: &BTreeMap<String, f64>, after: &BTreeMap<String, f64>, series: &
 async fn claimed_alerts(dir: &Path) -> i64 {
     let url = format!("sqlite://{}", dir.join("bridge.db").display());
     let store = cwbridge_store::Store::open(&url).await.unwrap();
-    let n = store.claimed_alerts().await.unwrap();
+    let n = store.queue_gauges().await.unwrap().in_flight;
     store.close().await;
     n
 }

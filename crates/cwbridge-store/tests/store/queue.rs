@@ -314,3 +314,27 @@ async fn a_tenants_claims_stop_at_its_in_flight_limit_whoever_holds_them() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn the_queue_gauges_count_what_is_queued_held_and_waiting_longest() {
+    with_acme(async |store, t, label| {
+        let empty = store.queue_gauges().await.unwrap();
+        assert_eq!(
+            (empty.depth, empty.in_flight, empty.oldest_due),
+            (0, 0, None),
+            "{label}"
+        );
+        for key in ["a", "a", "b"] {
+            store.insert_alert(&queued(t, key, "s")).await.unwrap();
+        }
+        let claimed = claim(store, t, "w").await.unwrap();
+
+        let now = store.queue_gauges().await.unwrap();
+
+        assert_eq!(now.depth, 3, "{label}: every alert still queued");
+        assert_eq!(now.in_flight, 1, "{label}: alert {} is held", claimed.id);
+        let waiting = now.oldest_due.expect("key b's alert is due");
+        assert!(waiting <= cwbridge_store::now_ms(), "{label}");
+    })
+    .await;
+}
