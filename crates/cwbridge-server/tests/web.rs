@@ -219,7 +219,11 @@ async fn pages_escape_what_vendors_send_and_show_one_tenant() {
 
         // Nor reaches them by id: A's alert, failed, and A's billing run.
         let alert = engine.alerts(a.tenant.id).await.unwrap()[0].id;
-        let run = engine.store().start_run(a.tenant.id, 30_000).await.unwrap();
+        let run = engine
+            .store()
+            .start_run(a.tenant.id, 30_000, None)
+            .await
+            .unwrap();
         engine
             .store()
             .finish_run(
@@ -394,5 +398,61 @@ async fn cookies_are_secure_when_the_operator_says_browsers_use_https() {
             assert!(line.contains("Secure"), "{line}");
         }
     }
+    db.cleanup().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_is_undone_from_its_page_once_its_plan_is_shown() {
+    let sandbox = Site::demo().await;
+    let input = sandbox.seed_member("Undoing").await;
+    let (engine, db) = cwbridge_testkit::engines(&sandbox.config()).await.remove(0);
+    let msp = connected_tenant(&engine, "MSP", &input).await;
+    let t = msp.tenant.id;
+    let acme = AccountInput {
+        name: "Acme Corporation".into(),
+        units: vec!["acme.example".into()],
+        alert_types: Vec::new(),
+    };
+    engine.put_account(t, "g-acme", &acme).await.unwrap();
+    let company = engine.lookup_companies(t, Some("AcmeCorp")).await.unwrap()[0].id;
+    let mapping = cwbridge_engine::mapping::MappingInput {
+        company_id: company,
+        agreement_id: None,
+    };
+    engine.map_account(t, "g-acme", &mapping).await.unwrap();
+    let run = engine.billing_apply(t, false).await.unwrap().run_id;
+    let site = serve(engine.clone()).await;
+    let session = site.sign_in(&msp.token).await;
+
+    let (_, html) = site.get(&format!("/billing/runs/{run}"), &session).await;
+    let undo = format!("/billing/runs/{run}/undo");
+    assert!(html.contains(&format!("href=\"{undo}\"")), "{html}");
+    // The undo's plan first: the line the run made is cancelled; nothing is written yet.
+    let (status, html) = site.get(&undo, &session).await;
+    assert_eq!(status, StatusCode::OK, "{html}");
+    assert!(html.contains("Cancel addition #"), "{html}");
+    assert!(html.contains("Undo this run"), "{html}");
+    assert_eq!(engine.billing_runs(t, None, 10).await.unwrap().len(), 1);
+
+    let res = site.post_form(&undo, &session, &csrf(&html), &[]).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert!(location.ends_with("?notice=undone"), "{location}");
+    let (_, html) = site.get(&location, &session).await;
+    assert!(
+        html.contains(&format!("This run undid <a href=\"/billing/runs/{run}\">")),
+        "{html}"
+    );
+    // Undone once: nothing of the run is left to put back, and the page says why.
+    let (_, html) = site.get(&undo, &session).await;
+    assert!(
+        html.contains("Nothing of this run can be put back now"),
+        "{html}"
+    );
+    assert!(html.contains("undone already, by run"), "{html}");
+    assert!(
+        !html.contains("<button type=\"submit\" class=\"primary\">Undo"),
+        "{html}"
+    );
     db.cleanup().await;
 }

@@ -5,8 +5,8 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 
 use crate::{
-    AccountRecord, BillingSettingsRecord, ChangeRecord, LineRecord, MappingRecord, Result,
-    RunRecord, RunStatus, Store, TenantId, now_ms,
+    AccountRecord, BillingSettingsRecord, ChangeRecord, LineRecord, MappingRecord, NewChange,
+    Result, RunRecord, RunStatus, Store, TenantId, now_ms,
 };
 
 /// Units inserted by one statement.
@@ -296,10 +296,16 @@ impl Store {
         Ok(())
     }
 
-    /// Starts a billing run; answers its id, or [`crate::StoreError::Conflict`] while another run of
-    /// the tenant is going (on any instance). A run whose heartbeat is older than
-    /// `stale_ms` (its process died) is marked `abandoned` first.
-    pub async fn start_run(&self, tenant: TenantId, stale_ms: i64) -> Result<i64> {
+    /// Starts a billing run (one undoing run `undoes`, when given); answers its id, or
+    /// [`crate::StoreError::Conflict`] while another run of the tenant is going (on any
+    /// instance). A run whose heartbeat is older than `stale_ms` (its process died) is marked
+    /// `abandoned` first.
+    pub async fn start_run(
+        &self,
+        tenant: TenantId,
+        stale_ms: i64,
+        undoes: Option<i64>,
+    ) -> Result<i64> {
         let now = now_ms();
         sqlx::query(
             "UPDATE billing_runs SET status = 'abandoned', finished_at = $1 WHERE tenant_id = $2 AND status = 'running' AND COALESCE(heartbeat_at, started_at) < $3",
@@ -310,10 +316,11 @@ impl Store {
         .execute(&self.pool)
         .await?;
         let row = sqlx::query(
-            "INSERT INTO billing_runs (tenant_id, started_at, heartbeat_at, status, summary) VALUES ($1, $2, $2, 'running', '{}') RETURNING id",
+            "INSERT INTO billing_runs (tenant_id, started_at, heartbeat_at, status, summary, undoes) VALUES ($1, $2, $2, 'running', '{}', $3) RETURNING id",
         )
         .bind(tenant.0)
         .bind(now)
+        .bind(undoes)
         .fetch_one(&self.pool)
         .await
         .map_err(|e| crate::conflict(e, || "a running billing run of this tenant".to_owned()))?;
@@ -344,14 +351,16 @@ impl Store {
     }
 
     /// Records one change of a run.
-    pub async fn record_change(&self, run: i64, kind: &str, detail: &str) -> Result<()> {
+    pub async fn record_change(&self, run: i64, change: &NewChange<'_>) -> Result<()> {
         sqlx::query(
-            "INSERT INTO billing_changes (run_id, at, kind, detail) VALUES ($1, $2, $3, $4)",
+            "INSERT INTO billing_changes (run_id, at, kind, detail, effect, reverts) VALUES ($1, $2, $3, $4, $5, $6)",
         )
         .bind(run)
         .bind(now_ms())
-        .bind(kind)
-        .bind(detail)
+        .bind(change.kind)
+        .bind(change.detail)
+        .bind(change.effect)
+        .bind(change.reverts)
         .execute(&self.pool)
         .await?;
         Ok(())
@@ -384,7 +393,7 @@ impl Store {
         limit: i64,
     ) -> Result<Vec<RunRecord>> {
         let rows = sqlx::query(
-            "SELECT id, started_at, finished_at, status, summary FROM billing_runs WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
+            "SELECT id, started_at, finished_at, status, summary, undoes FROM billing_runs WHERE tenant_id = $1 AND id < $2 ORDER BY id DESC LIMIT $3",
         )
         .bind(tenant.0)
         .bind(before.unwrap_or(i64::MAX))
@@ -397,7 +406,7 @@ impl Store {
     /// One run of this tenant.
     pub async fn run(&self, tenant: TenantId, run: i64) -> Result<Option<RunRecord>> {
         let row = sqlx::query(
-            "SELECT id, started_at, finished_at, status, summary FROM billing_runs WHERE tenant_id = $1 AND id = $2",
+            "SELECT id, started_at, finished_at, status, summary, undoes FROM billing_runs WHERE tenant_id = $1 AND id = $2",
         )
         .bind(tenant.0)
         .bind(run)
@@ -409,7 +418,7 @@ impl Store {
     /// The changes of a run of this tenant, in order.
     pub async fn run_changes(&self, tenant: TenantId, run: i64) -> Result<Vec<ChangeRecord>> {
         let rows = sqlx::query(
-            "SELECT c.at, c.kind, c.detail FROM billing_changes c JOIN billing_runs r ON r.id = c.run_id \
+            "SELECT c.id, c.at, c.kind, c.detail, c.effect, c.reverts FROM billing_changes c JOIN billing_runs r ON r.id = c.run_id \
              WHERE r.tenant_id = $1 AND c.run_id = $2 ORDER BY c.id",
         )
         .bind(tenant.0)
@@ -418,6 +427,22 @@ impl Store {
         .await?;
         rows.iter()
             .map(|r| Ok(ChangeRecord::from_row(r)?))
+            .collect()
+    }
+
+    /// The changes of run `run` that runs undoing it have reverted: each change's id and the
+    /// run that reverted it.
+    pub async fn reverted_changes(&self, tenant: TenantId, run: i64) -> Result<Vec<(i64, i64)>> {
+        let rows = sqlx::query(
+            "SELECT c.reverts, c.run_id FROM billing_changes c JOIN billing_runs r ON r.id = c.run_id \
+             WHERE r.tenant_id = $1 AND r.undoes = $2 AND c.reverts IS NOT NULL ORDER BY c.id",
+        )
+        .bind(tenant.0)
+        .bind(run)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("reverts")?, r.try_get("run_id")?)))
             .collect()
     }
 }

@@ -263,17 +263,39 @@ pub struct RunRecord {
     pub status: RunStatus,
     /// What it did, as JSON.
     pub summary: String,
+    /// The run it undoes, when it is an undo.
+    pub undoes: Option<i64>,
 }
 
 /// One change a run made, for the audit.
 #[derive(Debug, Clone, PartialEq, Eq, FromRow)]
 pub struct ChangeRecord {
+    /// Its id.
+    pub id: i64,
     /// When (Unix ms).
     pub at: i64,
     /// `create`, `update`, `cancel`, `adopt`, `correct` or `failed`.
     pub kind: String,
     /// What, as JSON.
     pub detail: String,
+    /// What it did to the addition (its state before and after), as JSON; none for a change
+    /// that wrote nothing, or one recorded before effects were kept.
+    pub effect: Option<String>,
+    /// The change it reverts, when made by an undo.
+    pub reverts: Option<i64>,
+}
+
+/// A change to record in a run's audit.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NewChange<'a> {
+    /// `create`, `update`, `cancel`, `adopt`, `correct`, `keep-hand-edit` or `failed`.
+    pub kind: &'a str,
+    /// What, as JSON.
+    pub detail: &'a str,
+    /// What it did to the addition, as JSON.
+    pub effect: Option<&'a str>,
+    /// The change it reverts, when made by an undo.
+    pub reverts: Option<i64>,
 }
 
 /// Ticket defaults (seed 004's step 4).

@@ -97,6 +97,30 @@ async fn an_operator_makes_a_tenant_the_tenant_connects_and_check_agrees() {
     let report: Value = serde_json::from_slice(&applied.stdout).unwrap();
     assert_eq!(report["done"]["create"], 1, "{report:#}");
 
+    // Undone from the shell: the plan first (nothing written), then with --yes.
+    let run = report["runId"].to_string();
+    let undo = [
+        "billing",
+        "undo",
+        "--tenant",
+        "Acme MSP",
+        "--run",
+        run.as_str(),
+    ];
+    let planned = shell_ok(dir, &undo).await;
+    let text = String::from_utf8(planned.stdout).unwrap();
+    assert!(text.contains("cancel") && text.contains("--yes"), "{text}");
+    let undone = shell_ok(dir, &[&undo[..], &["--yes", "--json"]].concat()).await;
+    let report: Value = serde_json::from_slice(&undone.stdout).unwrap();
+    assert_eq!(
+        (&report["done"]["cancel"], report["undoes"].to_string()),
+        (&json!(1), run.clone()),
+        "{report:#}"
+    );
+    let again = shell_ok(dir, &[&undo[..], &["--json"]].concat()).await;
+    let plan: Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(plan["changes"], json!([]), "undone once: {plan:#}");
+
     // A tenant that does not exist: one line, non-zero.
     let failed = shell(dir, &["check", "--tenant", "Nobody"]).await;
     assert_eq!(failed.status.code(), Some(1));

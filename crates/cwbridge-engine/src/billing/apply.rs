@@ -8,30 +8,23 @@
 //! found again by its marker instead of made twice, so a crash or a re-run never duplicates
 //! a line.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use connectwise_client::Client;
 use connectwise_client::Patch;
 use connectwise_client::conditions::field;
 use connectwise_client::models::{Addition, IvItemReference};
 use cwbridge_store::{LineRecord, TenantId};
-use futures_util::StreamExt;
 use serde::Serialize;
-use serde_json::json;
 
+use super::effect::{Effect, LineState};
 use super::plan::{self, Change, Desired, DriftPolicy};
-use super::settings::BillingView;
+use super::run::{Context, Done, Outcome, RunReport, Step};
 use crate::Engine;
 use crate::error::{EngineError, Result};
-use crate::measure;
-
-/// A change and how carrying it out went (the audit kind, or `None` when only reported).
-type Outcome = (Change, Result<Option<&'static str>>);
 
 /// Agreements read from ConnectWise at once while planning.
 pub(super) const READS_AT_ONCE: usize = 16;
-/// Agreements written at once while applying (each agreement's changes stay in order).
-const WRITES_AT_ONCE: usize = 16;
 
 /// An account the plan cannot bill, and why.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
@@ -72,6 +65,16 @@ pub struct ApplyReport {
     pub plan: Plan,
 }
 
+impl RunReport for ApplyReport {
+    fn tally(&self) -> (&BTreeMap<String, usize>, usize) {
+        (&self.done, self.failed.len())
+    }
+
+    fn set_requests(&mut self, requests: u64) {
+        self.plan.requests = requests;
+    }
+}
+
 /// The last-written state of a stored line.
 pub(super) fn written(l: &LineRecord) -> (f64, String, String) {
     (l.quantity, l.description.clone(), l.bill_customer.clone())
@@ -92,251 +95,73 @@ impl Engine {
         full: bool,
         progress: &(dyn Fn(usize, usize) + Sync),
     ) -> Result<ApplyReport> {
-        let client = self.client_for_run(tenant).await?;
         let settings = self.billing(tenant).await?;
-        let stale = self.config.run_stale_after;
-        let run = match self.store.start_run(tenant, stale.as_millis() as i64).await {
-            Ok(run) => run,
-            Err(cwbridge_store::StoreError::Conflict { .. }) => {
-                // A live run beats on; a dead one's lock lapses once its last beat is older
-                // than `run_stale_after`: say when, so the caller knows when to try again.
-                let beat = self
-                    .store
-                    .running_run_heartbeat(tenant)
-                    .await?
-                    .unwrap_or_else(cwbridge_store::now_ms);
-                let lapses_in =
-                    ((beat + stale.as_millis() as i64 - cwbridge_store::now_ms()).max(1) as u64)
-                        .div_ceil(1_000);
-                return Err(EngineError::RunInProgress {
-                    retry_after: lapses_in,
-                });
-            }
-            Err(e) => return Err(e.into()),
-        };
-        tracing::Span::current().record("run.id", run);
-        // Beat while this run lives, so a run whose process dies is taken over quickly.
-        let beat = {
-            let store = self.store.clone();
-            tokio::spawn(async move {
-                let mut every = tokio::time::interval(stale / 4);
-                loop {
-                    every.tick().await;
-                    let _ = store.heartbeat_run(run).await;
-                }
-            })
-        };
-        let before = client.stats().requests;
-        let result = self
-            .carry_out(tenant, &client, &settings, run, full, progress)
-            .await;
-        beat.abort();
-        match result {
-            Ok(mut report) => {
-                let outcome = if report.failed.is_empty() {
-                    "done"
-                } else {
-                    "partial"
-                };
-                measure::count(measure::BILLING_RUNS, tenant, &[("outcome", outcome)]);
-                report.plan.requests = client.stats().requests - before;
-                let summary =
-                    json!({"done": report.done, "failed": report.failed.len()}).to_string();
-                self.store
-                    .finish_run(run, cwbridge_store::RunStatus::Done, &summary)
-                    .await?;
-                Ok(report)
-            }
-            Err(e) => {
-                measure::count(measure::BILLING_RUNS, tenant, &[("outcome", "failed")]);
-                let summary = json!({"error": e.to_string()}).to_string();
-                self.store
-                    .finish_run(run, cwbridge_store::RunStatus::Failed, &summary)
-                    .await?;
-                if matches!(&e, EngineError::ConnectWise(c) if c.kind() == connectwise_client::ErrorKind::Permission)
-                {
-                    // The role changed since the last check: name what is missing now.
-                    let _ = self.check_connection(tenant).await;
-                }
-                Err(e)
-            }
-        }
-    }
-
-    async fn carry_out(
-        &self,
-        tenant: TenantId,
-        client: &Client,
-        settings: &BillingView,
-        run: i64,
-        full: bool,
-        progress: &(dyn Fn(usize, usize) + Sync),
-    ) -> Result<ApplyReport> {
-        let (plan, _) = self.make_plan(tenant, client, settings, full).await?;
-        let total = plan.changes.len();
-        let finished = std::sync::atomic::AtomicUsize::new(0);
-        progress(0, total);
-        // One account's changes in order (a line moving agreements is cancelled before it
-        // is made again); accounts side by side.
-        let mut groups: BTreeMap<String, Vec<Change>> = BTreeMap::new();
-        for change in &plan.changes {
-            groups
-                .entry(account_of(change_key(change)).to_owned())
-                .or_default()
-                .push(change.clone());
-        }
-        let outcomes: Vec<Vec<Outcome>> = futures_util::stream::iter(groups.into_values())
-            .map(|changes| {
-                let (engine, client, settings) = (self.clone(), client.clone(), settings.clone());
-                let finished = &finished;
-                async move {
-                    let mut out = Vec::with_capacity(changes.len());
-                    let mut not_cancelled: BTreeSet<String> = BTreeSet::new();
-                    for change in changes {
-                        let outcome = match &change {
-                            // The old line stays: making the new one would bill twice.
-                            Change::Create { line, .. } if not_cancelled.contains(&line.key) => {
-                                Err(EngineError::Conflict(format!(
-                                    "{} was not moved: its old line could not be cancelled",
-                                    line.key
-                                )))
-                            }
-                            _ => {
-                                engine
-                                    .carry_out_one(tenant, &client, &settings, &change)
-                                    .await
-                            }
-                        };
-                        if let (Change::Cancel { key, .. }, Err(_)) = (&change, &outcome) {
-                            not_cancelled.insert(key.clone());
-                        }
-                        // Recorded before the next change, so a crash leaves its audit.
-                        let _ = engine.audit(run, &change, &outcome).await;
-                        out.push((change, outcome));
-                        let n = finished.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
-                        progress(n, total);
-                    }
-                    out
-                }
-            })
-            .buffer_unordered(WRITES_AT_ONCE)
-            .collect()
-            .await;
-        let mut done: BTreeMap<String, usize> = BTreeMap::new();
-        let mut failed = Vec::new();
-        let mut refused = false;
-        for (change, outcome) in outcomes.into_iter().flatten() {
-            let measured = match &outcome {
-                Ok(Some(_)) => Some("done"),
-                Ok(None) => None,
-                Err(_) => Some("failed"),
+        self.locked_run(tenant, None, |client, run| async move {
+            let (plan, fetched) = self.make_plan(tenant, &client, &settings, full).await?;
+            let steps = plan
+                .changes
+                .iter()
+                .map(|change| Step {
+                    change: change.clone(),
+                    reverts: None,
+                })
+                .collect();
+            let context = Context {
+                settings: Some(settings),
+                fetched,
             };
-            if let Some(measured) = measured {
-                let labels = [("kind", change.kind()), ("outcome", measured)];
-                measure::count(measure::BILLING_CHANGES, tenant, &labels);
-            }
-            match outcome {
-                Ok(Some(kind)) => *done.entry(kind.to_owned()).or_default() += 1,
-                Ok(None) => {}
-                Err(e) => {
-                    refused |= matches!(&e, EngineError::ConnectWise(c) if c.kind() == connectwise_client::ErrorKind::Permission);
-                    failed.push(format!("{}: {e}", change_label(&change)));
-                }
-            }
-        }
-        if refused {
-            // The role changed since the last check: name what is missing now.
-            let _ = self.check_connection(tenant).await;
-        }
-        Ok(ApplyReport {
-            run_id: run,
-            done,
-            failed,
-            plan,
+            let tally = self
+                .carry_out_steps(tenant, &client, &context, run, steps, progress)
+                .await;
+            Ok(ApplyReport {
+                run_id: run,
+                done: tally.done,
+                failed: tally.failed,
+                plan,
+            })
         })
+        .await
     }
 
-    /// Records one change of a run in its audit.
-    async fn audit(
-        &self,
-        run: i64,
-        change: &Change,
-        outcome: &Result<Option<&'static str>>,
-    ) -> Result<()> {
-        match outcome {
-            Ok(Some(kind)) => {
-                let detail = serde_json::to_string(change).unwrap_or_default();
-                self.store.record_change(run, kind, &detail).await?;
-            }
-            Ok(None) => {}
-            Err(e) => {
-                let detail = json!({"change": change, "error": e.to_string()}).to_string();
-                self.store.record_change(run, "failed", &detail).await?;
-            }
-        }
-        Ok(())
-    }
-
-    /// Carries one change out; answers the audit kind, or `None` for a change only reported.
-    async fn carry_out_one(
+    /// Carries one change of a plan out; answers what it did, or `None` for a change only
+    /// reported.
+    pub(super) async fn carry_out_one(
         &self,
         tenant: TenantId,
         client: &Client,
-        settings: &BillingView,
+        context: &Context,
         change: &Change,
-    ) -> Result<Option<&'static str>> {
+    ) -> Outcome {
+        let settings = context
+            .settings
+            .as_ref()
+            .ok_or_else(|| EngineError::NotFound("no billing settings".into()))?;
         let additions = |agreement: i64| client.finance().additions(agreement);
-        let record = |d: &Desired, addition_id: i64, pinned: Option<String>| LineRecord {
-            line_key: d.key.clone(),
-            addition_id,
-            agreement_id: d.agreement_id,
-            company_id: d.company_id,
-            quantity: d.quantity,
-            description: d.description.clone(),
-            bill_customer: d.bill_customer.clone(),
-            cancelled: false,
-            pinned,
-        };
+        // What the change found: the addition as read while planning.
+        let found = |agreement: i64, id: i64| context.found(agreement, id).map(LineState::of);
         match change {
             Change::Create { line, .. } => {
-                let installation = self.store.installation_id().await?;
-                let marker = plan::marker(&installation, tenant.0, &line.key);
-                let body = Addition {
-                    product: Some(IvItemReference {
-                        id: Some(settings.product_id),
-                        ..Default::default()
-                    }),
-                    quantity: Some(line.quantity),
-                    description: Some(line.description.clone()),
-                    bill_customer: Some(line.bill_customer.clone()),
+                let marker = self.marker(tenant, &line.key).await?;
+                let fresh = LineState {
+                    product_id: Some(settings.product_id),
+                    quantity: line.quantity,
+                    description: line.description.clone(),
+                    bill_customer: line.bill_customer.clone(),
                     unit_price: Some(line.unit_price),
-                    serial_number: Some(marker.clone()),
-                    ..Default::default()
+                    cancelled: false,
                 };
-                match additions(line.agreement_id).create(&body).await {
-                    Ok(made) => {
-                        let id = made.id.unwrap_or_default();
-                        self.store.put_line(tenant, &record(line, id, None)).await?;
-                        Ok(Some("create"))
-                    }
-                    // The answer was lost: the addition may exist. Look for its marker.
-                    Err(e) if e.maybe_applied() => {
-                        let found: Vec<Addition> = additions(line.agreement_id)
-                            .list()
-                            .conditions(field("serialNumber").eq(marker.as_str()))
-                            .send()
-                            .await?;
-                        let active = found.iter().find(|a| a.cancelled_date.is_none());
-                        match active.and_then(|a| a.id) {
-                            Some(id) => {
-                                self.store.put_line(tenant, &record(line, id, None)).await?;
-                                Ok(Some("adopt"))
-                            }
-                            None => Err(e.into()),
-                        }
-                    }
-                    Err(e) => Err(e.into()),
-                }
+                let (id, adopted) =
+                    create_addition(client, line.agreement_id, &addition_of(&fresh, marker))
+                        .await?;
+                self.store.put_line(tenant, &record(line, id)).await?;
+                let made = Effect::new(
+                    &line.key,
+                    (id, line.agreement_id, line.company_id),
+                    None,
+                    fresh,
+                );
+                let kind = if adopted { "adopt" } else { "create" };
+                Ok(Some(Done::new(kind, Some(made))))
             }
             Change::Update {
                 addition_id, line, ..
@@ -346,6 +171,7 @@ impl Engine {
                 line,
                 needs_update: true,
             } => {
+                let before = found(line.agreement_id, *addition_id);
                 let patch = Patch::new()
                     .replace("quantity", line.quantity)
                     .replace("description", &line.description)
@@ -355,21 +181,40 @@ impl Engine {
                     .patch(*addition_id, &patch)
                     .await?;
                 self.store
-                    .put_line(tenant, &record(line, *addition_id, None))
+                    .put_line(tenant, &record(line, *addition_id))
                     .await?;
-                Ok(Some(if matches!(change, Change::Adopt { .. }) {
+                let kind = if matches!(change, Change::Adopt { .. }) {
                     "adopt"
                 } else {
                     "update"
-                }))
+                };
+                let made = before.map(|b| {
+                    let after = b.billing(line);
+                    Effect::new(
+                        &line.key,
+                        (*addition_id, line.agreement_id, line.company_id),
+                        Some(b),
+                        after,
+                    )
+                });
+                Ok(Some(Done::new(kind, made)))
             }
             Change::Adopt {
                 addition_id, line, ..
             } => {
                 self.store
-                    .put_line(tenant, &record(line, *addition_id, None))
+                    .put_line(tenant, &record(line, *addition_id))
                     .await?;
-                Ok(Some("adopt"))
+                // Nothing written to ConnectWise: an undo has nothing to put back.
+                let made = found(line.agreement_id, *addition_id).map(|b| {
+                    Effect::new(
+                        &line.key,
+                        (*addition_id, line.agreement_id, line.company_id),
+                        Some(b.clone()),
+                        b,
+                    )
+                });
+                Ok(Some(Done::new("adopt", made)))
             }
             Change::Cancel {
                 addition_id,
@@ -378,16 +223,8 @@ impl Engine {
                 company_id,
                 quantity,
             } => {
-                let now = connectwise_now();
-                match additions(*agreement_id)
-                    .patch(*addition_id, &Patch::new().replace("cancelledDate", &now))
-                    .await
-                {
-                    Ok(_) => {}
-                    // Deleted by hand already: nothing left to cancel.
-                    Err(e) if e.kind() == connectwise_client::ErrorKind::NotFound => {}
-                    Err(e) => return Err(e.into()),
-                }
+                let before = found(*agreement_id, *addition_id);
+                cancel_addition(client, *agreement_id, *addition_id).await?;
                 let stored = self.store.line(tenant, key).await?;
                 let line = LineRecord {
                     line_key: key.clone(),
@@ -407,7 +244,16 @@ impl Engine {
                     pinned: None,
                 };
                 self.store.put_line(tenant, &line).await?;
-                Ok(Some("cancel"))
+                let made = before.map(|b| {
+                    let after = b.cancelled(true);
+                    Effect::new(
+                        key,
+                        (*addition_id, *agreement_id, *company_id),
+                        Some(b),
+                        after,
+                    )
+                });
+                Ok(Some(Done::new("cancel", made)))
             }
             Change::Drift {
                 addition_id,
@@ -422,6 +268,7 @@ impl Engine {
                 match resolution {
                     DriftPolicy::Report => Ok(None),
                     DriftPolicy::Correct => {
+                        let before = found(stored.agreement_id, *addition_id);
                         let patch = Patch::new()
                             .replace("quantity", ours.0)
                             .replace("description", &ours.1)
@@ -429,7 +276,26 @@ impl Engine {
                         additions(stored.agreement_id)
                             .patch(*addition_id, &patch)
                             .await?;
-                        Ok(Some("correct"))
+                        // The bridge's record stays at what it wrote: undone, the hand edit
+                        // shows as drift again.
+                        let made = before.map(|b| {
+                            let after = LineState {
+                                quantity: ours.0,
+                                description: ours.1.clone(),
+                                bill_customer: ours.2.clone(),
+                                ..b.clone()
+                            };
+                            Effect {
+                                recorded: false,
+                                ..Effect::new(
+                                    key,
+                                    (*addition_id, stored.agreement_id, stored.company_id),
+                                    Some(b),
+                                    after,
+                                )
+                            }
+                        });
+                        Ok(Some(Done::new("correct", made)))
                     }
                     DriftPolicy::Adopt => {
                         let wanted = Desired {
@@ -450,26 +316,97 @@ impl Engine {
                             ..stored
                         };
                         self.store.put_line(tenant, &kept).await?;
-                        Ok(Some("keep-hand-edit"))
+                        Ok(Some(Done::new("keep-hand-edit", None)))
                     }
                 }
             }
         }
     }
+
+    /// The marker a line of this tenant carries in its addition's `serialNumber`.
+    pub(super) async fn marker(&self, tenant: TenantId, key: &str) -> Result<String> {
+        let installation = self.store.installation_id().await?;
+        Ok(plan::marker(&installation, tenant.0, key))
+    }
+}
+
+/// The bridge's record of a line it has just written.
+pub(super) fn record(d: &Desired, addition_id: i64) -> LineRecord {
+    LineRecord {
+        line_key: d.key.clone(),
+        addition_id,
+        agreement_id: d.agreement_id,
+        company_id: d.company_id,
+        quantity: d.quantity,
+        description: d.description.clone(),
+        bill_customer: d.bill_customer.clone(),
+        cancelled: false,
+        pinned: None,
+    }
+}
+
+/// A new addition with `state`'s values, carrying `marker`.
+pub(super) fn addition_of(state: &LineState, marker: String) -> Addition {
+    Addition {
+        product: state.product_id.map(|id| IvItemReference {
+            id: Some(id),
+            ..Default::default()
+        }),
+        quantity: Some(state.quantity),
+        description: Some(state.description.clone()),
+        bill_customer: Some(state.bill_customer.clone()),
+        unit_price: state.unit_price,
+        serial_number: Some(marker),
+        ..Default::default()
+    }
+}
+
+/// Makes `body` (which carries its line's marker) on an agreement; answers its id and whether
+/// it was found rather than made: a create whose answer is lost is looked for by its marker
+/// instead of made twice.
+pub(super) async fn create_addition(
+    client: &Client,
+    agreement: i64,
+    body: &Addition,
+) -> Result<(i64, bool)> {
+    let additions = client.finance().additions(agreement);
+    match additions.create(body).await {
+        Ok(made) => Ok((made.id.unwrap_or_default(), false)),
+        Err(e) if e.maybe_applied() => {
+            let marker = body.serial_number.as_deref().unwrap_or_default();
+            let found: Vec<Addition> = additions
+                .list()
+                .conditions(field("serialNumber").eq(marker))
+                .send()
+                .await?;
+            let active = found.iter().find(|a| a.cancelled_date.is_none());
+            match active.and_then(|a| a.id) {
+                Some(id) => Ok((id, true)),
+                None => Err(e.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Gives an addition an end date (never deleted); one deleted by hand already is left so.
+pub(super) async fn cancel_addition(client: &Client, agreement: i64, addition: i64) -> Result<()> {
+    let now = connectwise_now();
+    let patch = Patch::new().replace("cancelledDate", &now);
+    match client
+        .finance()
+        .additions(agreement)
+        .patch(addition, &patch)
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == connectwise_client::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub(super) fn account_of(key: &str) -> &str {
     key.split_once('/').map_or(key, |(account, _)| account)
-}
-
-/// The line key a change is about.
-fn change_key(c: &Change) -> &str {
-    match c {
-        Change::Create { line, .. } | Change::Update { line, .. } | Change::Adopt { line, .. } => {
-            &line.key
-        }
-        Change::Cancel { key, .. } | Change::Drift { key, .. } => key,
-    }
 }
 
 pub(super) fn agreements_of(c: &Change) -> Vec<i64> {
@@ -479,24 +416,6 @@ pub(super) fn agreements_of(c: &Change) -> Vec<i64> {
         }
         Change::Cancel { agreement_id, .. } => vec![*agreement_id],
         Change::Drift { .. } => Vec::new(),
-    }
-}
-
-fn change_label(c: &Change) -> String {
-    match c {
-        Change::Create { line, .. } => {
-            format!("create {} on agreement #{}", line.key, line.agreement_id)
-        }
-        Change::Update {
-            line, addition_id, ..
-        } => format!("update {} (addition #{addition_id})", line.key),
-        Change::Cancel {
-            key, addition_id, ..
-        } => format!("cancel {key} (addition #{addition_id})"),
-        Change::Adopt {
-            line, addition_id, ..
-        } => format!("adopt {} (addition #{addition_id})", line.key),
-        Change::Drift { key, .. } => format!("drift on {key}"),
     }
 }
 

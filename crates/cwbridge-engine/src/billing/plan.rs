@@ -77,6 +77,35 @@ impl Change {
     pub fn kind(&self) -> &'static str {
         self.into()
     }
+
+    /// The line key it is about.
+    pub fn key(&self) -> &str {
+        match self {
+            Change::Create { line, .. }
+            | Change::Update { line, .. }
+            | Change::Adopt { line, .. } => &line.key,
+            Change::Cancel { key, .. } | Change::Drift { key, .. } => key,
+        }
+    }
+
+    /// It in a few words, naming the line and its addition.
+    pub fn label(&self) -> String {
+        match self {
+            Change::Create { line, .. } => {
+                format!("create {} on agreement #{}", line.key, line.agreement_id)
+            }
+            Change::Update {
+                line, addition_id, ..
+            } => format!("update {} (addition #{addition_id})", line.key),
+            Change::Cancel {
+                key, addition_id, ..
+            } => format!("cancel {key} (addition #{addition_id})"),
+            Change::Adopt {
+                line, addition_id, ..
+            } => format!("adopt {} (addition #{addition_id})", line.key),
+            Change::Drift { key, .. } => format!("drift on {key}"),
+        }
+    }
 }
 
 /// One line that should exist.

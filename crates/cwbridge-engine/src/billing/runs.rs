@@ -21,17 +21,27 @@ pub struct RunView {
     pub status: String,
     /// What it did: changes done by kind, failures, an error.
     pub summary: Value,
+    /// The run it undoes, when it is an undo.
+    pub undoes: Option<i64>,
 }
 
 /// One change a run made, as the audit recorded it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
 pub struct ChangeView {
+    /// Its id (an undo names the changes it reverts by it).
+    pub id: i64,
     /// When (Unix ms).
     pub at: i64,
-    /// `create`, `update`, `cancel`, `adopt`, `correct` or `failed`.
+    /// `create`, `update`, `cancel`, `adopt`, `correct`, `keep-hand-edit` or `failed`.
     pub kind: String,
     /// What was changed.
     pub detail: Value,
+    /// What it did to the addition: its state before (`null` when the change made it) and
+    /// after. Absent when nothing was written to ConnectWise.
+    pub effect: Option<Value>,
+    /// The change of the undone run it reverts, when made by an undo.
+    pub reverts: Option<i64>,
 }
 
 /// Stored JSON text as a value; text that is not JSON stays a string.
@@ -47,6 +57,7 @@ impl From<RunRecord> for RunView {
             finished_at: r.finished_at,
             status: r.status.to_string(),
             summary: json_of(&r.summary),
+            undoes: r.undoes,
         }
     }
 }
@@ -54,9 +65,12 @@ impl From<RunRecord> for RunView {
 impl From<ChangeRecord> for ChangeView {
     fn from(c: ChangeRecord) -> Self {
         ChangeView {
+            id: c.id,
             at: c.at,
             kind: c.kind,
             detail: json_of(&c.detail),
+            effect: c.effect.as_deref().map(json_of),
+            reverts: c.reverts,
         }
     }
 }

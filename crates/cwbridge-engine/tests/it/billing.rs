@@ -16,7 +16,7 @@ use crate::helpers::connected_tenant;
 use crate::pool::put_acme;
 use cwbridge_testkit::{Site, TestDb, engines};
 
-async fn company_id(cw: &Client, identifier: &str) -> i64 {
+pub(crate) async fn company_id(cw: &Client, identifier: &str) -> i64 {
     cw.company()
         .companies()
         .list()
@@ -28,7 +28,7 @@ async fn company_id(cw: &Client, identifier: &str) -> i64 {
         .unwrap()
 }
 
-async fn managed_agreement(cw: &Client, company: i64) -> i64 {
+pub(crate) async fn managed_agreement(cw: &Client, company: i64) -> i64 {
     cw.finance()
         .agreements()
         .list()
@@ -44,7 +44,7 @@ async fn managed_agreement(cw: &Client, company: i64) -> i64 {
         .unwrap()
 }
 
-async fn additions(cw: &Client, agreement: i64) -> Vec<Addition> {
+pub(crate) async fn additions(cw: &Client, agreement: i64) -> Vec<Addition> {
     cw.finance()
         .additions(agreement)
         .list()
@@ -56,7 +56,7 @@ async fn additions(cw: &Client, agreement: i64) -> Vec<Addition> {
 
 /// Step 2's settings: DMARC monitoring on Managed Services agreements, billed by `mode`,
 /// hand edits reported, on demand only.
-fn billing(mode: Mode) -> BillingInput {
+pub(crate) fn billing(mode: Mode) -> BillingInput {
     BillingInput {
         product: "DMARC-MONITOR".into(),
         agreement_type: "Managed Services".into(),
@@ -67,7 +67,7 @@ fn billing(mode: Mode) -> BillingInput {
 }
 
 /// Maps the account `account` to `company_id` (on its default agreement unless one is named).
-async fn map(
+pub(crate) async fn map(
     engine: &Engine,
     t: TenantId,
     account: &str,
@@ -83,7 +83,7 @@ async fn map(
 
 /// A tenant connected with seed 004's role, billing by `mode`, with Acme (two domains)
 /// mapped as suggested.
-async fn billing_tenant(site: &Site, engine: &Engine, mode: Mode) -> TenantId {
+pub(crate) async fn billing_tenant(site: &Site, engine: &Engine, mode: Mode) -> TenantId {
     let input = site.seed_member(&format!("Billing{}", rand_suffix())).await;
     let t = connected_tenant(engine, &input).await;
     engine.set_billing(t, &billing(mode)).await.unwrap();
@@ -123,7 +123,7 @@ async fn assert_settled(engine: &Engine, t: TenantId) {
     assert!(plan.changes.is_empty(), "{plan:#?}");
 }
 
-fn rand_suffix() -> u32 {
+pub(crate) fn rand_suffix() -> u32 {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
     N.fetch_add(1, Ordering::Relaxed)

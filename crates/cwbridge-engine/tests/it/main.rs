@@ -7,3 +7,4 @@ mod fence;
 mod helpers;
 mod pool;
 mod tenants;
+mod undo;

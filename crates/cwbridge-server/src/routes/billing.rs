@@ -1,9 +1,11 @@
-//! `/api/v1/billing`: settings (step 2), the plan, apply, and the history of runs.
+//! `/api/v1/billing`: settings (step 2), the plan, apply, the history of runs, and undoing
+//! one.
 
 use axum::Json;
 use cwbridge_engine::billing::apply::{ApplyReport, Plan};
 use cwbridge_engine::billing::runs::{ChangeView, RunView};
 use cwbridge_engine::billing::settings::{BillingInput, BillingView};
+use cwbridge_engine::billing::undo::{UndoPlan, UndoReport};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -80,4 +82,26 @@ pub struct RunChanges {
     id: i64,
     /// What it did, one change at a time.
     changes: Vec<ChangeView>,
+}
+
+/// `GET /api/v1/billing/runs/{id}/undo`: what undoing the run would change, before anything
+/// is written.
+#[utoipa::path(get, path = "/api/v1/billing/runs/{id}/undo", tag = "billing", params(RunId),
+    responses((status = 200, description = "The inverse of each change the run made, and the lines left alone with why", body = UndoPlan), Errors))]
+pub async fn undo_plan(
+    t: TenantCall,
+    ApiPath(RunId(id)): ApiPath<RunId>,
+) -> Result<Json<UndoPlan>, ApiError> {
+    Ok(Json(t.engine.billing_undo_plan(t.id, id).await?))
+}
+
+/// `POST /api/v1/billing/runs/{id}/undo`: undoes the run, as a run of its own (undo that
+/// run to make the changes again).
+#[utoipa::path(post, path = "/api/v1/billing/runs/{id}/undo", tag = "billing", params(RunId),
+    responses((status = 200, description = "What the undo did; its own run is `runId`", body = UndoReport), Errors))]
+pub async fn undo(
+    t: TenantCall,
+    ApiPath(RunId(id)): ApiPath<RunId>,
+) -> Result<Json<UndoReport>, ApiError> {
+    Ok(Json(t.engine.billing_undo(t.id, id).await?))
 }

@@ -37,6 +37,7 @@ pub fn api() -> Router<AppState> {
         .routes(routes!(billing::apply))
         .routes(routes!(billing::runs))
         .routes(routes!(billing::run))
+        .routes(routes!(billing::undo_plan, billing::undo))
         .routes(routes!(alerts::receive, alerts::list))
         .routes(routes!(alerts::show))
         .routes(routes!(alerts::retry))

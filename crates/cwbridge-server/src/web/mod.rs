@@ -15,6 +15,7 @@ mod progress;
 mod session;
 mod setup;
 mod status;
+mod undo;
 mod views;
 
 use askama::Template;
@@ -63,6 +64,10 @@ pub fn routes() -> Router<AppState> {
         .route("/billing", get(status::billing_page))
         .route("/billing/apply", post(status::billing_apply))
         .route("/billing/runs/{id}", get(status::run_page))
+        .route(
+            "/billing/runs/{id}/undo",
+            get(undo::undo_page).post(undo::undo),
+        )
         .route("/alerts", get(status::alerts_page))
         .route("/alerts/{id}/retry", post(status::alert_retry))
         .route("/health", get(status::health_page))
@@ -464,6 +469,10 @@ pub fn notice_from(name: &str) -> Option<String> {
         "applied" => "Billing applied: the run and its changes are below.",
         "applied-partly" => {
             "Billing applied, but some changes failed: they are below, and the next Apply retries them."
+        }
+        "undone" => "The run is undone: this is the undo's own run and its changes.",
+        "undone-partly" => {
+            "The run is undone in part: the changes that failed are below; undo the run again to retry them."
         }
         "retried" => "The alert is queued again.",
         "test-sent" => "Test alert sent: its ticket number appears here once ConnectWise has it.",

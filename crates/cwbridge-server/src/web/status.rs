@@ -176,6 +176,9 @@ pub struct RunChange {
 #[template(path = "run.html")]
 struct RunPage {
     chrome: Chrome,
+    id: i64,
+    /// The run it undid, when an undo.
+    undoes: Option<i64>,
     status: String,
     summary: String,
     changes: Vec<RunChange>,
@@ -206,6 +209,8 @@ pub async fn run_page(Path(id): Path<i64>, visit: Visit) -> Page {
         StatusCode::OK,
         &RunPage {
             chrome,
+            id,
+            undoes: run.undoes,
             status: run.status,
             summary: summary_words(&run.summary),
             changes,

@@ -72,7 +72,6 @@ pub fn plan_view(
             .get(id)
             .map_or_else(|| id.to_owned(), |a| a.name.clone())
     };
-    let account_of_key = |key: &str| name(key.rsplit_once('/').map_or(key, |(a, _)| a));
     let pages = plan.changes.len().div_ceil(CHANGES_PER_PAGE).max(1);
     let page = page.clamp(1, pages);
     let changes = plan
@@ -80,92 +79,7 @@ pub fn plan_view(
         .iter()
         .skip((page - 1) * CHANGES_PER_PAGE)
         .take(CHANGES_PER_PAGE)
-        .map(|c| match c {
-            Change::Create { line, amount } => ChangeRow {
-                kind: "create",
-                account: name(&line.account),
-                detail: format!(
-                    "Add “{}”, quantity {}, to agreement #{} ({})",
-                    line.description,
-                    line.quantity,
-                    line.agreement_id,
-                    bill_words(&line.bill_customer)
-                ),
-                amount: money(*amount),
-            },
-            Change::Update {
-                addition_id,
-                line,
-                from_quantity,
-                from_description,
-                amount,
-            } => ChangeRow {
-                kind: "update",
-                account: name(&line.account),
-                detail: if *from_quantity != line.quantity {
-                    format!(
-                        "Change addition #{addition_id}: quantity {from_quantity} → {}",
-                        line.quantity
-                    )
-                } else {
-                    format!(
-                        "Change addition #{addition_id}: “{from_description}” → “{}”",
-                        line.description
-                    )
-                },
-                amount: money(*amount),
-            },
-            Change::Cancel {
-                addition_id,
-                key,
-                agreement_id,
-                quantity,
-                ..
-            } => ChangeRow {
-                kind: "cancel",
-                account: account_of_key(key),
-                detail: format!(
-                    "Cancel addition #{addition_id} (quantity {quantity}) on agreement #{agreement_id}: it is given an end date, never deleted"
-                ),
-                amount: String::new(),
-            },
-            Change::Adopt {
-                addition_id,
-                line,
-                needs_update,
-            } => ChangeRow {
-                kind: "adopt",
-                account: name(&line.account),
-                detail: format!(
-                    "Record addition #{addition_id}, found in ConnectWise, as cwbridge's{}",
-                    if *needs_update { " and bring it up to date" } else { "" }
-                ),
-                amount: String::new(),
-            },
-            Change::Drift {
-                addition_id,
-                key,
-                ours,
-                theirs,
-                resolution,
-            } => ChangeRow {
-                kind: "drift",
-                account: account_of_key(key),
-                detail: format!(
-                    "Addition #{addition_id} was edited in ConnectWise (quantity {} → {}, “{}” → “{}”): {}",
-                    ours.0,
-                    theirs.0,
-                    ours.1,
-                    theirs.1,
-                    match resolution {
-                        cwbridge_engine::billing::DriftPolicy::Report => "reported, left alone",
-                        cwbridge_engine::billing::DriftPolicy::Correct => "cwbridge's values are written back",
-                        cwbridge_engine::billing::DriftPolicy::Adopt => "the edit is kept",
-                    }
-                ),
-                amount: String::new(),
-            },
-        })
+        .map(|c| change_row(c, &name))
         .collect();
     let unmapped = plan
         .problems
@@ -193,6 +107,102 @@ pub fn plan_view(
         unmapped,
         total: money(plan.billable_total),
         lines: plan.lines,
+    }
+}
+
+/// One change of a plan in words, its account named by `name`.
+pub fn change_row(c: &Change, name: &dyn Fn(&str) -> String) -> ChangeRow {
+    let account_of_key = |key: &str| name(key.rsplit_once('/').map_or(key, |(a, _)| a));
+    match c {
+        Change::Create { line, amount } => ChangeRow {
+            kind: "create",
+            account: name(&line.account),
+            detail: format!(
+                "Add “{}”, quantity {}, to agreement #{} ({})",
+                line.description,
+                line.quantity,
+                line.agreement_id,
+                bill_words(&line.bill_customer)
+            ),
+            amount: money(*amount),
+        },
+        Change::Update {
+            addition_id,
+            line,
+            from_quantity,
+            from_description,
+            amount,
+        } => ChangeRow {
+            kind: "update",
+            account: name(&line.account),
+            detail: if *from_quantity != line.quantity {
+                format!(
+                    "Change addition #{addition_id}: quantity {from_quantity} → {}",
+                    line.quantity
+                )
+            } else {
+                format!(
+                    "Change addition #{addition_id}: “{from_description}” → “{}”",
+                    line.description
+                )
+            },
+            amount: money(*amount),
+        },
+        Change::Cancel {
+            addition_id,
+            key,
+            agreement_id,
+            quantity,
+            ..
+        } => ChangeRow {
+            kind: "cancel",
+            account: account_of_key(key),
+            detail: format!(
+                "Cancel addition #{addition_id} (quantity {quantity}) on agreement #{agreement_id}: it is given an end date, never deleted"
+            ),
+            amount: String::new(),
+        },
+        Change::Adopt {
+            addition_id,
+            line,
+            needs_update,
+        } => ChangeRow {
+            kind: "adopt",
+            account: name(&line.account),
+            detail: format!(
+                "Record addition #{addition_id}, found in ConnectWise, as cwbridge's{}",
+                if *needs_update {
+                    " and bring it up to date"
+                } else {
+                    ""
+                }
+            ),
+            amount: String::new(),
+        },
+        Change::Drift {
+            addition_id,
+            key,
+            ours,
+            theirs,
+            resolution,
+        } => ChangeRow {
+            kind: "drift",
+            account: account_of_key(key),
+            detail: format!(
+                "Addition #{addition_id} was edited in ConnectWise (quantity {} → {}, “{}” → “{}”): {}",
+                ours.0,
+                theirs.0,
+                ours.1,
+                theirs.1,
+                match resolution {
+                    cwbridge_engine::billing::DriftPolicy::Report => "reported, left alone",
+                    cwbridge_engine::billing::DriftPolicy::Correct =>
+                        "cwbridge's values are written back",
+                    cwbridge_engine::billing::DriftPolicy::Adopt => "the edit is kept",
+                }
+            ),
+            amount: String::new(),
+        },
     }
 }
 

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 
 mod alerts;
+mod settings;
 mod tenants;
 
 struct World {
@@ -180,6 +181,8 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
             ("POST", "/api/v1/billing/apply", None),
             ("GET", "/api/v1/billing/runs", None),
             ("GET", "/api/v1/billing/runs/{id}", None),
+            ("GET", "/api/v1/billing/runs/{id}/undo", None),
+            ("POST", "/api/v1/billing/runs/{id}/undo", None),
             ("PUT", "/api/v1/tickets", tickets),
             ("GET", "/api/v1/tickets", None),
             ("PUT", "/api/v1/accounts/{id}/alerts", routed),
@@ -254,6 +257,15 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
             if path == "/api/v1/billing/apply" {
                 run_id = answer["runId"].to_string();
                 assert_eq!(answer["done"]["create"], 1, "{answer}");
+            }
+            if path == "/api/v1/billing/runs/{id}/undo" {
+                // The plan, then the undo: the line the run made is cancelled.
+                let plan = if method == "POST" { &answer["plan"] } else { &answer };
+                assert_eq!(plan["changes"][0]["change"]["kind"], "cancel", "{answer}");
+                if method == "POST" {
+                    assert_eq!(answer["done"]["cancel"], 1, "{answer}");
+                    assert_eq!(answer["undoes"].to_string(), run_id, "{answer}");
+                }
             }
         }
         let (status, body, _) = b

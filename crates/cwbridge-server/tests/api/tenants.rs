@@ -98,6 +98,11 @@ async fn no_tenant_reaches_anothers_accounts_alerts_or_runs() {
                 None,
             ),
             (
+                reqwest::Method::POST,
+                format!("/api/v1/billing/runs/{}/undo", run["runId"]),
+                None,
+            ),
+            (
                 reqwest::Method::PUT,
                 "/api/v1/accounts/g-acme/mapping".to_owned(),
                 Some(json!({"companyId": 2})),

@@ -177,10 +177,10 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
             }]
         );
 
-        let run = store.start_run(t, 60_000).await.unwrap();
+        let run = store.start_run(t, 60_000, None).await.unwrap();
         assert!(
             matches!(
-                store.start_run(t, 60_000).await,
+                store.start_run(t, 60_000, None).await,
                 Err(StoreError::Conflict { .. })
             ),
             "{label}: one running run per tenant"
@@ -188,13 +188,18 @@ async fn accounts_keep_their_whole_unit_list_and_take_their_mapping_when_removed
         store.heartbeat_run(run).await.unwrap();
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         // A beat older than the staleness limit: the run is abandoned, a new one starts.
-        let next = store.start_run(t, 10).await.unwrap();
+        let next = store.start_run(t, 10, None).await.unwrap();
         assert_ne!(next, run);
         store
             .finish_run(next, cwbridge_store::RunStatus::Done, "{}")
             .await
             .unwrap();
-        store.record_change(run, "create", "{}").await.unwrap();
+        let change = cwbridge_store::NewChange {
+            kind: "create",
+            detail: "{}",
+            ..Default::default()
+        };
+        store.record_change(run, &change).await.unwrap();
         store
             .finish_run(run, cwbridge_store::RunStatus::Done, r#"{"created":1}"#)
             .await

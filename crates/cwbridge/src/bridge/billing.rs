@@ -1,8 +1,9 @@
-//! `cwbridge billing plan|apply`: the plan in words, and carrying it out with a spinner.
+//! `cwbridge billing plan|apply|undo`: the plan in words, and carrying it out with a spinner.
 
 use super::*;
+use cwbridge_engine::billing::undo::UndoPlan;
 
-/// `cwbridge billing plan|apply`.
+/// `cwbridge billing plan|apply|undo`.
 #[derive(Debug, Args)]
 pub struct BillingCmd {
     #[command(flatten)]
@@ -17,6 +18,26 @@ enum BillingAction {
     Plan(RunArgs),
     /// Carry the plan out.
     Apply(RunArgs),
+    /// Undo a run: show the inverse of each change it made (and the lines left alone, with
+    /// why); carry it out with --yes.
+    Undo(UndoArgs),
+}
+
+/// What `undo` takes.
+#[derive(Debug, Args)]
+struct UndoArgs {
+    /// The tenant, by name.
+    #[arg(long)]
+    tenant: String,
+    /// The run to undo (its id, as `cwbridge billing apply` and the Billing page show it).
+    #[arg(long)]
+    run: i64,
+    /// Carry the undo out; without it, only the plan is shown.
+    #[arg(long)]
+    yes: bool,
+    /// Print as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 /// What `plan` and `apply` both take.
@@ -92,6 +113,42 @@ fn spinner(message: &'static str) -> ProgressBar {
     bar
 }
 
+/// A progress bar for a run's changes, drawn on `bar` once the number of changes is known.
+fn counting(bar: &ProgressBar) -> impl Fn(usize, usize) + Sync + '_ {
+    move |done, total| {
+        if bar.length() != Some(total as u64) {
+            bar.set_length(total as u64);
+            bar.set_style(
+                ProgressStyle::with_template("{bar:40} {pos}/{len} changes, {per_sec}, {eta} left")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar()),
+            );
+        }
+        bar.set_position(done as u64);
+    }
+}
+
+/// Exit 3 when some changes failed.
+fn unfinished(failed: &[String], retry: &str) -> anyhow::Result<()> {
+    if failed.is_empty() {
+        return Ok(());
+    }
+    Err(crate::Unfinished(format!("{} change(s) failed; {retry}", failed.len())).into())
+}
+
+/// Prints an undo's plan in words.
+fn print_undo(plan: &UndoPlan) {
+    for step in &plan.changes {
+        println!("{}", describe(&step.change));
+    }
+    for s in &plan.skipped {
+        let addition = s
+            .addition_id
+            .map(|a| format!(" (addition #{a})"))
+            .unwrap_or_default();
+        println!("left    {}{addition}: {}", s.key, s.reason);
+    }
+}
+
 /// Runs `cwbridge billing …`.
 pub async fn billing(cmd: BillingCmd) -> anyhow::Result<()> {
     let engine = cmd.engine.open().await?;
@@ -130,20 +187,7 @@ async fn billing_with(engine: &Engine, action: BillingAction) -> anyhow::Result<
         BillingAction::Apply(RunArgs { tenant, full, json }) => {
             let t = engine.tenant_named(&tenant).await?;
             let bar = spinner("planning: reading ConnectWise");
-            let report = engine
-                .billing_apply_with(t.id, full, &|done, total| {
-                    if bar.length() != Some(total as u64) {
-                        bar.set_length(total as u64);
-                        bar.set_style(
-                            ProgressStyle::with_template(
-                                "{bar:40} {pos}/{len} changes, {per_sec}, {eta} left",
-                            )
-                            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-                        );
-                    }
-                    bar.set_position(done as u64);
-                })
-                .await;
+            let report = engine.billing_apply_with(t.id, full, &counting(&bar)).await;
             bar.finish_and_clear();
             let report = report?;
             if json {
@@ -157,13 +201,50 @@ async fn billing_with(engine: &Engine, action: BillingAction) -> anyhow::Result<
                     println!("failed: {f}");
                 }
             }
-            if !report.failed.is_empty() {
-                return Err(crate::Unfinished(format!(
-                    "{} change(s) failed; run apply again to retry them",
-                    report.failed.len()
-                ))
-                .into());
+            unfinished(&report.failed, "run apply again to retry them")?;
+        }
+        BillingAction::Undo(UndoArgs {
+            tenant,
+            run,
+            yes: false,
+            json,
+        }) => {
+            let t = engine.tenant_named(&tenant).await?;
+            let spinner = spinner("planning: reading ConnectWise");
+            let plan = engine.billing_undo_plan(t.id, run).await;
+            spinner.finish_and_clear();
+            let plan = plan?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&plan)?);
+                return Ok(());
             }
+            print_undo(&plan);
+            println!(
+                "{} change(s) undo run {run}, {} line(s) left alone; {} request(s) to ConnectWise. \
+                 Add --yes to carry the undo out.",
+                plan.changes.len(),
+                plan.skipped.len(),
+                plan.requests
+            );
+        }
+        BillingAction::Undo(UndoArgs {
+            tenant, run, json, ..
+        }) => {
+            let t = engine.tenant_named(&tenant).await?;
+            let bar = spinner("planning: reading ConnectWise");
+            let report = engine.billing_undo_with(t.id, run, &counting(&bar)).await;
+            bar.finish_and_clear();
+            let report = report?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_undo(&report.plan);
+                println!("run {} undid run {run}: {:?}", report.run_id, report.done);
+                for f in &report.failed {
+                    println!("failed: {f}");
+                }
+            }
+            unfinished(&report.failed, "undo the run again to retry them")?;
         }
     }
     Ok(())
