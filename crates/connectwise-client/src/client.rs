@@ -510,6 +510,7 @@ impl Client {
 }
 
 mod answer;
+mod callback;
 mod discover;
 pub mod measure;
 mod send;

@@ -234,6 +234,12 @@ impl Sandbox {
         self.shared.api_base()
     }
 
+    /// The key callbacks are signed with, as published at the payloads' `key_url`.
+    pub fn callback_signing_key(&self) -> String {
+        use base64::Engine as _;
+        base64::engine::general_purpose::STANDARD.encode(&self.shared.signing_key)
+    }
+
     /// The built-in admin API member's credentials.
     pub fn credentials(&self) -> &Credentials {
         &self.credentials

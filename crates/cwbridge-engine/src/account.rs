@@ -37,7 +37,8 @@ pub struct AccountView {
     pub mapping: Option<MappingView>,
 }
 
-fn check_id(id: &str) -> Result<&str> {
+/// An account id, trimmed: 1 to 200 characters without `/`.
+pub(crate) fn check_id(id: &str) -> Result<&str> {
     let id = id.trim();
     if id.is_empty() || id.chars().count() > 200 || id.contains('/') {
         return Err(EngineError::invalid(

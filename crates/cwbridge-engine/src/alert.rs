@@ -34,6 +34,8 @@ mod deliver;
 mod settings;
 
 pub(crate) use deliver::{AbortOnDrop, Failed};
+pub use settings::DEFAULT_SIGNATURE;
+pub(crate) use settings::{checked_policy, checked_ticket_settings};
 
 /// ConnectWise's limit on a ticket summary.
 const SUMMARY_MAX: usize = 100;

@@ -141,9 +141,30 @@ fn is_dns_name(name: &str) -> bool {
         })
 }
 
+/// The most characters of each field of a connection.
+pub const MAX_CONNECTION_CHARS: usize = 255;
+
 /// Checks the fields a person typed, naming the first wrong one; `keeps_key` when an empty
 /// private key keeps the saved one.
-fn validate(input: &ConnectionInput, keeps_key: bool, has_client_id: bool) -> Result<()> {
+pub(crate) fn validate(
+    input: &ConnectionInput,
+    keeps_key: bool,
+    has_client_id: bool,
+) -> Result<()> {
+    for (field, value) in [
+        ("site", &input.site),
+        ("companyId", &input.company_id),
+        ("publicKey", &input.public_key),
+        ("privateKey", &input.private_key),
+        ("clientId", &input.client_id),
+    ] {
+        if value.trim().chars().count() > MAX_CONNECTION_CHARS {
+            return Err(EngineError::invalid(
+                field,
+                format!("at most {MAX_CONNECTION_CHARS} characters; check the copy"),
+            ));
+        }
+    }
     let site = input.site.trim();
     if site.is_empty() {
         return Err(EngineError::invalid(
@@ -219,6 +240,22 @@ impl Engine {
         tenant: TenantId,
         input: &ConnectionInput,
     ) -> Result<(ConnectionView, CheckReport)> {
+        let stored = self.sealed_connection(tenant, input).await?;
+        self.store.put_connection(tenant, &stored).await?;
+        tracing::info!(tenant.id = %tenant, "connection saved");
+        let report = self.check_connection(tenant).await?;
+        Ok((view(&stored), report))
+    }
+
+    /// A connection as it would be saved, nothing stored: its fields checked (naming the
+    /// first wrong one), its site refused when the fence would refuse it, its private key
+    /// sealed — or the saved one kept when none is given for the same site, company and
+    /// public key.
+    pub(crate) async fn sealed_connection(
+        &self,
+        tenant: TenantId,
+        input: &ConnectionInput,
+    ) -> Result<StoredConnection> {
         // The saved private key is kept only for the same site, company and public key: a
         // changed site must never receive a key typed for another.
         let saved = self.store.connection(tenant).await?.filter(|s| {
@@ -234,7 +271,7 @@ impl Engine {
                 .keyring
                 .seal(input.private_key.trim(), &context(tenant)),
         };
-        let stored = StoredConnection {
+        Ok(StoredConnection {
             site: input.site.trim().to_owned(),
             company_id: input.company_id.trim().to_owned(),
             public_key: input.public_key.trim().to_owned(),
@@ -244,11 +281,38 @@ impl Engine {
                 given => given.to_owned(),
             },
             updated_at: now_ms(),
+        })
+    }
+
+    /// This engine as if `connection` were the tenant's saved one, nothing stored: its
+    /// clients reach that connection and keep no failed answers, and a 403 re-checks
+    /// nothing (no check is recorded of a connection not saved). For checking settings
+    /// against a connection before anything is written.
+    pub(crate) fn with_pending_connection(
+        &self,
+        tenant: TenantId,
+        connection: StoredConnection,
+    ) -> Engine {
+        Engine {
+            pending_connection: Some(std::sync::Arc::new((tenant, connection))),
+            ..self.clone()
+        }
+    }
+
+    /// Whether the saved private key of the tenant is `private_key` (an unreadable one is
+    /// not).
+    pub(crate) async fn has_private_key(
+        &self,
+        tenant: TenantId,
+        private_key: &str,
+    ) -> Result<bool> {
+        let Some(saved) = self.store.connection(tenant).await? else {
+            return Ok(false);
         };
-        self.store.put_connection(tenant, &stored).await?;
-        tracing::info!(tenant.id = %tenant, "connection saved");
-        let report = self.check_connection(tenant).await?;
-        Ok((view(&stored), report))
+        Ok(self
+            .keyring
+            .open(&saved.private_key_sealed, &context(tenant))
+            .is_ok_and(|key| key == private_key.trim()))
     }
 
     /// Refuses a site the outbound fence would not connect to, naming the rule, before
@@ -354,6 +418,11 @@ impl Engine {
     }
 
     async fn stored_connection(&self, tenant: TenantId) -> Result<StoredConnection> {
+        if let Some((pending_tenant, pending)) = self.pending_connection.as_deref()
+            && *pending_tenant == tenant
+        {
+            return Ok(pending.clone());
+        }
         self.store.connection(tenant).await?.ok_or_else(|| {
             EngineError::NotFound("no ConnectWise connection is saved yet: save one first".into())
         })
@@ -362,7 +431,8 @@ impl Engine {
     /// A ConnectWise client for the tenant's connection. Its failed answers are kept for the
     /// connection-health page.
     pub async fn client_for(&self, tenant: TenantId) -> Result<Client> {
-        self.client_with(tenant, true, QUICK_RETRIES).await
+        let keep_failures = self.pending_connection.is_none();
+        self.client_with(tenant, keep_failures, QUICK_RETRIES).await
     }
 
     /// A client for a billing run: its reads ride out a passing ConnectWise failure with
@@ -412,16 +482,18 @@ impl Engine {
     pub(crate) async fn recheck_on_403<T>(&self, tenant: TenantId, r: Result<T>) -> Result<T> {
         if let Err(EngineError::ConnectWise(e)) = &r
             && e.kind() == ErrorKind::Permission
+            && self.pending_connection.is_none()
         {
             let _ = self.check_connection(tenant).await;
         }
         r
     }
 
-    /// Re-seals every stored private key under the keyring's current key; answers how many
-    /// changed. Run after adding a new key in front of the keyring.
+    /// Re-seals every stored secret (ConnectWise private keys, tenants' webhook secrets)
+    /// under the keyring's current key; answers how many changed. Run after adding a new key
+    /// in front of the keyring.
     pub async fn rotate_secrets(&self) -> Result<usize> {
-        let mut changed = 0;
+        let mut changed = self.rotate_webhook_secrets().await?;
         for (tenant, sealed) in self.store.sealed_keys().await? {
             if self.keyring.is_current(&sealed) {
                 continue;

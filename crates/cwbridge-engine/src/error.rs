@@ -18,6 +18,9 @@ pub enum EngineError {
     /// The thing asked for does not exist (for this tenant).
     #[error("{0}")]
     NotFound(String),
+    /// What was sent is not proven to come from who it says (a callback's signature).
+    #[error("{0}")]
+    Unauthorized(String),
     /// A unique name is taken.
     #[error("{0}")]
     Conflict(String),
@@ -72,6 +75,49 @@ impl EngineError {
             field: field.to_owned(),
             message: message.into(),
         }
+    }
+
+    /// The same error with its field named inside `parent` (`companyId` within
+    /// `mappings[3]` is `mappings[3].companyId`); other errors as they are.
+    pub fn within(self, parent: &str) -> Self {
+        match self {
+            EngineError::Invalid { field, message } => EngineError::Invalid {
+                field: format!("{parent}.{field}"),
+                message,
+            },
+            other => other,
+        }
+    }
+
+    /// The same error naming `field` instead (a rule written for one field, applied to
+    /// another); other errors as they are.
+    pub fn at(self, field: &str) -> Self {
+        match self {
+            EngineError::Invalid { message, .. } => EngineError::invalid(field, message),
+            other => other,
+        }
+    }
+}
+
+/// serde_json's message without the ` at line L column C` it ends with: the field named
+/// says more.
+pub fn without_position(message: &str) -> &str {
+    message.rsplit_once(" at line ").map_or(message, |(m, _)| m)
+}
+
+/// The field a value that could not be read names: the path where reading failed
+/// (`mappings[3].companyId`, as `serde_path_to_error` writes it), or for a missing field
+/// that field inside it; `None` when the fault is the whole document's.
+pub fn failed_field(path: &str, message: &str) -> Option<String> {
+    let parent = if path == "." { "" } else { path };
+    let missing = message
+        .split_once("missing field `")
+        .and_then(|(_, rest)| rest.split('`').next());
+    match (missing, parent.is_empty()) {
+        (Some(name), true) => Some(name.to_owned()),
+        (Some(name), false) => Some(format!("{parent}.{name}")),
+        (None, true) => None,
+        (None, false) => Some(parent.to_owned()),
     }
 }
 

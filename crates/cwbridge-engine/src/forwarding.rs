@@ -64,7 +64,7 @@ pub const MAX_ROUTE_TYPES: usize = 200;
 pub const MAX_BULK_ACCOUNTS: usize = 100_000;
 
 /// A route's types, checked: each 1 to 100 characters, at most [`MAX_ROUTE_TYPES`].
-fn checked(types: &[String]) -> Result<Route> {
+pub(crate) fn checked(types: &[String]) -> Result<Route> {
     if types.len() > MAX_ROUTE_TYPES {
         return Err(EngineError::invalid(
             "types",

@@ -33,8 +33,12 @@ pub mod ready;
 pub mod schedule;
 // Sealing secrets at rest.
 pub mod secret;
+// A tenant's settings as one document: export, difference, apply.
+pub mod settings;
 // Tenants and tokens.
 pub mod tenant;
+// ConnectWise's ticket changes sent back to the vendor as signed webhooks.
+pub mod ticket_events;
 // The delivery pool and the circuit breaker.
 pub mod worker;
 // Whole numbers read as JSON Schema counts them.
@@ -89,6 +93,12 @@ pub struct EngineConfig {
     /// On stop, how long deliveries in flight may take to finish; those still going then
     /// are stopped and their alerts released for any instance to take at once.
     pub shutdown_grace: std::time::Duration,
+    /// The address ConnectWise reaches this bridge at (`--public-url`), for callbacks.
+    pub public_url: Option<String>,
+    /// Where every tenant's ticket events go unless the operator gives one its own.
+    pub webhook: Option<ticket_events::Webhook>,
+    /// How often tenants that poll for ticket changes are read.
+    pub ticket_poll_interval: std::time::Duration,
 }
 
 /// Bounds on what a tenant (or the vendor for it) sends: over one, a request is refused
@@ -150,6 +160,9 @@ impl Default for EngineConfig {
             max_delivery_age: std::time::Duration::from_secs(24 * 3600),
             limits: Limits::default(),
             shutdown_grace: std::time::Duration::from_secs(10),
+            public_url: None,
+            webhook: None,
+            ticket_poll_interval: std::time::Duration::from_secs(60),
         }
     }
 }
@@ -162,6 +175,8 @@ pub struct Engine {
     config: std::sync::Arc<EngineConfig>,
     /// Wakes the alert worker when an alert is queued.
     alert_queued: std::sync::Arc<tokio::sync::Notify>,
+    /// Wakes the webhook sender when a webhook is queued.
+    webhook_queued: std::sync::Arc<tokio::sync::Notify>,
     /// Tenants by token hash, remembered briefly so a busy tenant's requests skip the
     /// database lookup.
     tokens: std::sync::Arc<std::sync::Mutex<tenant::TokenCache>>,
@@ -179,6 +194,10 @@ pub struct Engine {
     due_now: std::sync::Arc<worker::DueNow>,
     /// When the alert worker last went round its loop (Unix ms; 0: not running).
     worker_beat: std::sync::Arc<std::sync::atomic::AtomicI64>,
+    /// A tenant's connection not saved yet, which this engine's clients reach instead of
+    /// the saved one (settings checked before they are written).
+    pending_connection:
+        Option<std::sync::Arc<(cwbridge_store::TenantId, cwbridge_store::StoredConnection)>>,
 }
 
 impl Engine {
@@ -199,6 +218,7 @@ impl Engine {
             keyring,
             config: std::sync::Arc::new(config),
             alert_queued: std::sync::Arc::default(),
+            webhook_queued: std::sync::Arc::default(),
             tokens: std::sync::Arc::default(),
             lookups: std::sync::Arc::default(),
             failure_log: std::sync::Arc::default(),
@@ -207,6 +227,7 @@ impl Engine {
             intake: std::sync::Arc::default(),
             worker_beat: std::sync::Arc::default(),
             due_now: std::sync::Arc::default(),
+            pending_connection: None,
         }
     }
 

@@ -4,8 +4,8 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use connectwise_client::ErrorKind;
 use connectwise_client::models::Company;
+use connectwise_client::{Client, ErrorKind};
 use cwbridge_store::{MappingRecord, TenantId};
 use futures_util::TryStreamExt;
 use serde::{Deserialize, Serialize};
@@ -280,6 +280,52 @@ impl CompanyIndex {
     }
 }
 
+/// A mapping checked against ConnectWise, as it is saved: the company exists, and the
+/// agreement, when one is named, exists and is that company's. Nothing is stored.
+pub(crate) async fn checked_mapping(
+    client: &Client,
+    account: &str,
+    input: &MappingInput,
+) -> Result<MappingRecord> {
+    let company = match client.company().companies().get(input.company_id).await {
+        Ok(c) => c,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            return Err(EngineError::invalid(
+                "companyId",
+                format!("ConnectWise has no company #{}", input.company_id),
+            ));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(agreement_id) = input.agreement_id {
+        let agreement = match client.finance().agreements().get(agreement_id).await {
+            Ok(a) => a,
+            Err(e) if e.kind() == ErrorKind::NotFound => {
+                return Err(EngineError::invalid(
+                    "agreementId",
+                    format!("ConnectWise has no agreement #{agreement_id}"),
+                ));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        if agreement.company.as_ref().and_then(|c| c.id) != Some(input.company_id) {
+            return Err(EngineError::invalid(
+                "agreementId",
+                format!(
+                    "agreement #{agreement_id} belongs to another company than {}",
+                    company.name.clone().unwrap_or_default()
+                ),
+            ));
+        }
+    }
+    Ok(MappingRecord {
+        external_id: account.to_owned(),
+        company_id: input.company_id,
+        company_name: company.name.unwrap_or_default(),
+        agreement_id: input.agreement_id,
+    })
+}
+
 impl Engine {
     /// Maps an account to a company (and optionally an agreement of it), checking both exist
     /// in ConnectWise and belong together.
@@ -303,43 +349,7 @@ impl Engine {
             return Err(EngineError::NotFound(format!("no account `{account}`")));
         }
         let client = self.client_for(tenant).await?;
-        let company = match client.company().companies().get(input.company_id).await {
-            Ok(c) => c,
-            Err(e) if e.kind() == ErrorKind::NotFound => {
-                return Err(EngineError::invalid(
-                    "companyId",
-                    format!("ConnectWise has no company #{}", input.company_id),
-                ));
-            }
-            Err(e) => return Err(e.into()),
-        };
-        if let Some(agreement_id) = input.agreement_id {
-            let agreement = match client.finance().agreements().get(agreement_id).await {
-                Ok(a) => a,
-                Err(e) if e.kind() == ErrorKind::NotFound => {
-                    return Err(EngineError::invalid(
-                        "agreementId",
-                        format!("ConnectWise has no agreement #{agreement_id}"),
-                    ));
-                }
-                Err(e) => return Err(e.into()),
-            };
-            if agreement.company.as_ref().and_then(|c| c.id) != Some(input.company_id) {
-                return Err(EngineError::invalid(
-                    "agreementId",
-                    format!(
-                        "agreement #{agreement_id} belongs to another company than {}",
-                        company.name.clone().unwrap_or_default()
-                    ),
-                ));
-            }
-        }
-        let record = MappingRecord {
-            external_id: account.to_owned(),
-            company_id: input.company_id,
-            company_name: company.name.unwrap_or_default(),
-            agreement_id: input.agreement_id,
-        };
+        let record = checked_mapping(&client, account, input).await?;
         self.store.put_mapping(tenant, &record).await?;
         Ok(record.into())
     }

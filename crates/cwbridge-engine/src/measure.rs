@@ -34,6 +34,8 @@ pub const BILLING_RUNS: &str = "cwbridge_billing_runs_total";
 pub const BILLING_CHANGES: &str = "cwbridge_billing_changes_total";
 /// Wizard sign-ins by `outcome`: `ok` or `refused` (a token not valid).
 pub const SIGN_INS: &str = "cwbridge_wizard_sign_ins_total";
+/// Webhooks to the vendor by attempt `outcome` (`delivered`, `retry`, `failed`).
+pub const WEBHOOKS: &str = "cwbridge_webhooks_total";
 /// The database pool's connections by `state`: `idle` or `busy`.
 pub const DB_CONNECTIONS: &str = "cwbridge_db_connections";
 

@@ -94,6 +94,9 @@ impl From<EngineError> for ApiError {
             )
             .retry_after(1),
             EngineError::NotFound(m) => ApiError::not_found(m),
+            EngineError::Unauthorized(m) => {
+                ApiError::new(StatusCode::UNAUTHORIZED, "invalid_signature", m)
+            }
             EngineError::Conflict(m) => ApiError::new(StatusCode::CONFLICT, "conflict", m),
             EngineError::ConnectWise(e) => {
                 ApiError::new(StatusCode::BAD_GATEWAY, "connectwise", e.to_string())

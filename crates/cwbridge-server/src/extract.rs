@@ -122,35 +122,13 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for JsonBody<T> {
             .map(JsonBody)
             .map_err(|e| {
                 let full = e.inner().to_string();
-                // serde_json ends its messages with the position; the field says more.
-                let message = full
-                    .rsplit_once(" at line ")
-                    .map_or(full.as_str(), |(m, _)| m)
-                    .to_owned();
-                let path = e.path().to_string();
-                let parent = if path == "." {
-                    String::new()
-                } else {
-                    path.clone()
-                };
-                // `missing field `x`` names the field in the message; its path is the parent.
-                let field = match message.strip_prefix("missing field `") {
-                    Some(rest) => {
-                        let name = rest.split('`').next().unwrap_or_default();
-                        if parent.is_empty() {
-                            name.to_owned()
-                        } else {
-                            format!("{parent}.{name}")
-                        }
-                    }
-                    None => parent,
-                };
-                if field.is_empty() || field == "." {
-                    ApiError::bad_request(format!(
+                let message = cwbridge_engine::error::without_position(&full).to_owned();
+                let field = cwbridge_engine::error::failed_field(&e.path().to_string(), &message);
+                match field {
+                    Some(field) => ApiError::invalid(field, message),
+                    None => ApiError::bad_request(format!(
                         "the body is not valid JSON for this call: {message}"
-                    ))
-                } else {
-                    ApiError::invalid(field, message)
+                    )),
                 }
             })
     }

@@ -34,6 +34,10 @@ pub fn router(state: AppState) -> Router {
     routes::api()
         .merge(web::routes())
         .merge(ops::routes())
+        .route(
+            "/connectwise/callbacks/{key}",
+            axum::routing::post(routes::ticket_events::callback),
+        )
         .route_layer(axum::middleware::from_fn(ops::name_route))
         .fallback(|uri: Uri| async move {
             ApiError::not_found(format!("no route {}: see /api/openapi.json", uri.path()))

@@ -456,3 +456,37 @@ async fn a_run_is_undone_from_its_page_once_its_plan_is_shown() {
     );
     db.cleanup().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhooks_page_lists_a_tenants_deliveries_and_no_one_elses() {
+    for db in databases().await {
+        let engine = local_engine(&db);
+        let a = engine.create_tenant("A").await.unwrap();
+        let b = engine.create_tenant("B").await.unwrap();
+        let closed = cwbridge_store::NewWebhook {
+            event_id: "evt_0123".into(),
+            kind: "ticket.closed".into(),
+            body: r#"{"ticket": {"id": 4242}}"#.into(),
+        };
+        let recorded = engine
+            .store()
+            .record_ticket(a.tenant.id, 4242, None, (true, 0), &[closed])
+            .await
+            .unwrap();
+        assert!(recorded);
+        let site = serve(engine.clone()).await;
+        let session_a = site.sign_in(&a.token).await;
+        let (status, html) = site.get("/webhooks", &session_a).await;
+        assert_eq!(status, StatusCode::OK, "{}: {html}", db.label);
+        for shown in ["ticket.closed", "4242", "queued", "Ticket events are off"] {
+            assert!(html.contains(shown), "{shown}: {html}");
+        }
+        let session_b = site.sign_in(&b.token).await;
+        let (_, html) = site.get("/webhooks", &session_b).await;
+        assert!(
+            html.contains("No webhooks yet.") && !html.contains("4242"),
+            "{html}"
+        );
+        db.cleanup().await;
+    }
+}

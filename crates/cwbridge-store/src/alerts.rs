@@ -8,7 +8,7 @@ use sqlx::any::AnyRow;
 
 use crate::{
     AlertPolicyRecord, AlertRecord, AlertState, AlertTicketRecord, Dialect, QueueGauges, Result,
-    Store, TenantId, TicketSettingsRecord, now_ms,
+    Statement, Store, TenantId, TicketSettingsRecord, now_ms,
 };
 
 /// Which of a tenant's alerts to list.
@@ -56,6 +56,56 @@ const WAITING: i64 = i64::MAX;
 
 const ALERT_COLUMNS: &str = "id, tenant_id, external_id, alert_type, alert_key, summary, description, resolved, state, ticket_id, action, attempts, last_error, created_at, updated_at";
 
+/// The statement saving a tenant's ticket defaults.
+pub(crate) fn ticket_settings_upsert(tenant: TenantId, s: &TicketSettingsRecord) -> Statement<'_> {
+    sqlx::query(
+        "INSERT INTO ticket_settings (tenant_id, board_id, board_name, status_id, status_name, priority_id, priority_name, type_id, type_name, signature, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (tenant_id) DO UPDATE SET board_id = excluded.board_id, board_name = excluded.board_name, \
+         status_id = excluded.status_id, status_name = excluded.status_name, priority_id = excluded.priority_id, \
+         priority_name = excluded.priority_name, type_id = excluded.type_id, type_name = excluded.type_name, \
+         signature = excluded.signature, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(s.board_id)
+    .bind(&s.board_name)
+    .bind(s.status_id)
+    .bind(&s.status_name)
+    .bind(s.priority_id)
+    .bind(&s.priority_name)
+    .bind(s.type_id)
+    .bind(&s.type_name)
+    .bind(&s.signature)
+    .bind(now_ms())
+}
+
+/// The statement setting which alert types an account forwards (`*` for all).
+pub(crate) fn route_upsert<'q>(
+    tenant: TenantId,
+    account: &'q str,
+    types: &'q str,
+) -> Statement<'q> {
+    sqlx::query(
+        "INSERT INTO alert_routes (tenant_id, external_id, alert_types) VALUES ($1, $2, $3) \
+         ON CONFLICT (tenant_id, external_id) DO UPDATE SET alert_types = excluded.alert_types",
+    )
+    .bind(tenant.0)
+    .bind(account)
+    .bind(types)
+}
+
+/// The statement setting an alert type's policy.
+pub(crate) fn policy_upsert(tenant: TenantId, p: &AlertPolicyRecord) -> Statement<'_> {
+    sqlx::query(
+        "INSERT INTO alert_policies (tenant_id, alert_type, note_on_resolve, recur_after_close) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (tenant_id, alert_type) DO UPDATE SET note_on_resolve = excluded.note_on_resolve, recur_after_close = excluded.recur_after_close",
+    )
+    .bind(tenant.0)
+    .bind(&p.alert_type)
+    .bind(i64::from(p.note_on_resolve))
+    .bind(&p.recur_after_close)
+}
+
 mod intake;
 mod queue;
 
@@ -66,27 +116,9 @@ impl Store {
         tenant: TenantId,
         s: &TicketSettingsRecord,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO ticket_settings (tenant_id, board_id, board_name, status_id, status_name, priority_id, priority_name, type_id, type_name, signature, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (tenant_id) DO UPDATE SET board_id = excluded.board_id, board_name = excluded.board_name, \
-             status_id = excluded.status_id, status_name = excluded.status_name, priority_id = excluded.priority_id, \
-             priority_name = excluded.priority_name, type_id = excluded.type_id, type_name = excluded.type_name, \
-             signature = excluded.signature, updated_at = excluded.updated_at",
-        )
-        .bind(tenant.0)
-        .bind(s.board_id)
-        .bind(&s.board_name)
-        .bind(s.status_id)
-        .bind(&s.status_name)
-        .bind(s.priority_id)
-        .bind(&s.priority_name)
-        .bind(s.type_id)
-        .bind(&s.type_name)
-        .bind(&s.signature)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        ticket_settings_upsert(tenant, s)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -107,15 +139,9 @@ impl Store {
         account: &str,
         types: &str,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO alert_routes (tenant_id, external_id, alert_types) VALUES ($1, $2, $3) \
-             ON CONFLICT (tenant_id, external_id) DO UPDATE SET alert_types = excluded.alert_types",
-        )
-        .bind(tenant.0)
-        .bind(account)
-        .bind(types)
-        .execute(&self.pool)
-        .await?;
+        route_upsert(tenant, account, types)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -172,17 +198,18 @@ impl Store {
 
     /// Sets the policy of an alert type.
     pub async fn put_alert_policy(&self, tenant: TenantId, p: &AlertPolicyRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO alert_policies (tenant_id, alert_type, note_on_resolve, recur_after_close) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (tenant_id, alert_type) DO UPDATE SET note_on_resolve = excluded.note_on_resolve, recur_after_close = excluded.recur_after_close",
+        policy_upsert(tenant, p).execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Every alert type's policy that was set, by type.
+    pub async fn alert_policies(&self, tenant: TenantId) -> Result<Vec<AlertPolicyRecord>> {
+        Ok(sqlx::query_as::<_, AlertPolicyRecord>(
+            "SELECT alert_type, note_on_resolve, recur_after_close FROM alert_policies WHERE tenant_id = $1 ORDER BY alert_type",
         )
         .bind(tenant.0)
-        .bind(&p.alert_type)
-        .bind(i64::from(p.note_on_resolve))
-        .bind(&p.recur_after_close)
-        .execute(&self.pool)
-        .await?;
-        Ok(())
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     /// The policy of an alert type, if set.

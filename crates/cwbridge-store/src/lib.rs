@@ -7,8 +7,10 @@ mod failures;
 mod migrate;
 pub mod records;
 mod sessions;
+mod settings;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
+mod ticket_events;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -19,6 +21,10 @@ use sqlx::{AnyPool, Executor, Row};
 
 pub use records::*;
 pub use sessions::SessionRecord;
+pub use settings::SettingsWrite;
+pub use ticket_events::{
+    NewWebhook, TicketEventsRecord, WatchedTicket, WebhookOutcome, WebhookRecord,
+};
 
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -411,22 +417,7 @@ impl Store {
 
     /// Saves a tenant's ConnectWise connection, replacing the previous one.
     pub async fn put_connection(&self, tenant: TenantId, c: &StoredConnection) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO connections (tenant_id, site, company_id, public_key, private_key_sealed, client_id, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7) \
-             ON CONFLICT (tenant_id) DO UPDATE SET site = excluded.site, company_id = excluded.company_id, \
-             public_key = excluded.public_key, private_key_sealed = excluded.private_key_sealed, \
-             client_id = excluded.client_id, updated_at = excluded.updated_at",
-        )
-        .bind(tenant.0)
-        .bind(&c.site)
-        .bind(&c.company_id)
-        .bind(&c.public_key)
-        .bind(&c.private_key_sealed)
-        .bind(&c.client_id)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        connection_upsert(tenant, c).execute(&self.pool).await?;
         Ok(())
     }
 
@@ -491,6 +482,27 @@ impl Store {
         .fetch_optional(&self.pool)
         .await?)
     }
+}
+
+/// A statement of one or more, ready to run on the pool or in a transaction.
+pub(crate) type Statement<'q> = sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>;
+
+/// The statement saving a tenant's connection, replacing the previous one.
+pub(crate) fn connection_upsert(tenant: TenantId, c: &StoredConnection) -> Statement<'_> {
+    sqlx::query(
+        "INSERT INTO connections (tenant_id, site, company_id, public_key, private_key_sealed, client_id, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (tenant_id) DO UPDATE SET site = excluded.site, company_id = excluded.company_id, \
+         public_key = excluded.public_key, private_key_sealed = excluded.private_key_sealed, \
+         client_id = excluded.client_id, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(&c.site)
+    .bind(&c.company_id)
+    .bind(&c.public_key)
+    .bind(&c.private_key_sealed)
+    .bind(&c.client_id)
+    .bind(now_ms())
 }
 
 fn tenant_from(row: &AnyRow) -> Result<Tenant> {

@@ -1,5 +1,5 @@
-//! The bridge's commands: `serve` here, and `alerts`, `billing`, `check`, `tenant …`,
-//! `secrets rotate` in `bridge/`. They share how the engine is opened: database, keyring,
+//! The bridge's commands: `serve` here, and `alerts`, `billing`, `check`, `tenant …`
+//! (with `tenant export|apply` in `settings.rs`), `secrets rotate` in `bridge/`. They share how the engine is opened: database, keyring,
 //! ConnectWise CA.
 
 use std::net::SocketAddr;
@@ -9,6 +9,7 @@ use std::io::IsTerminal;
 
 use anyhow::Context;
 use clap::{Args, Subcommand};
+use cwbridge_engine::ticket_events::Webhook;
 use cwbridge_engine::{Engine, EngineConfig, Keyring};
 use cwbridge_server::{AppState, Application};
 use cwbridge_store::Store;
@@ -126,6 +127,18 @@ pub struct EngineArgs {
     /// another instance to take at once.
     #[arg(long, env = "CWBRIDGE_SHUTDOWN_GRACE_SECS", default_value_t = 10)]
     pub shutdown_grace_secs: u64,
+    /// The vendor's webhook for ticket events (closed, reopened, note added), for every
+    /// tenant the operator gives none of its own.
+    #[arg(long, env = "CWBRIDGE_WEBHOOK_URL", value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// A file holding that webhook's signing secret (16 to 200 characters; readable by its
+    /// owner only).
+    #[arg(long, env = "CWBRIDGE_WEBHOOK_SECRET_FILE", value_name = "FILE")]
+    pub webhook_secret_file: Option<PathBuf>,
+    /// Seconds between reads of ticket changes, for tenants whose ConnectWise cannot call
+    /// the bridge back.
+    #[arg(long, env = "CWBRIDGE_TICKET_POLL_SECS", default_value_t = 60)]
+    pub ticket_poll_secs: u64,
 }
 
 fn parse_network(text: &str) -> Result<cwbridge_fence::IpNet, String> {
@@ -151,6 +164,38 @@ impl std::fmt::Debug for EngineArgs {
 impl EngineArgs {
     /// Opens the store and the keyring.
     pub async fn open(&self) -> anyhow::Result<Engine> {
+        self.open_at(None).await
+    }
+
+    /// The service-wide webhook, read from its flags.
+    fn webhook(&self, fence: &cwbridge_fence::Fence) -> anyhow::Result<Option<Webhook>> {
+        let Some(url) = &self.webhook_url else {
+            return Ok(None);
+        };
+        cwbridge_engine::ticket_events::webhook::checked_url(fence, url)
+            .map_err(|why| anyhow::anyhow!("--webhook-url {url}: {why}"))?;
+        let path = self.webhook_secret_file.as_ref().context(
+            "--webhook-url needs --webhook-secret-file: the secret its signatures are made with",
+        )?;
+        crate::secret_file::check_private(path)?;
+        let secret = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?
+            .trim()
+            .to_owned();
+        if !(16..=200).contains(&secret.chars().count()) {
+            anyhow::bail!(
+                "{}: the webhook secret must be 16 to 200 characters",
+                path.display()
+            );
+        }
+        Ok(Some(Webhook {
+            url: url.trim().to_owned(),
+            secret,
+        }))
+    }
+
+    /// Opens the store and the keyring, for a bridge ConnectWise reaches at `public_url`.
+    pub async fn open_at(&self, public_url: Option<String>) -> anyhow::Result<Engine> {
         let store = Store::open(&self.database_url).await.with_context(|| {
             format!(
                 "cannot open the database {}",
@@ -179,6 +224,7 @@ impl EngineArgs {
             .allow_ports
             .iter()
             .fold(fence, |f, port| f.allow_port(*port));
+        let webhook = self.webhook(&fence)?;
         Ok(Engine::new(
             store,
             keyring,
@@ -209,6 +255,9 @@ impl EngineArgs {
                     ..cwbridge_engine::Limits::default()
                 },
                 shutdown_grace: std::time::Duration::from_secs(self.shutdown_grace_secs),
+                public_url,
+                webhook,
+                ticket_poll_interval: std::time::Duration::from_secs(self.ticket_poll_secs.max(1)),
                 ..EngineConfig::default()
             },
         ))
@@ -305,7 +354,7 @@ impl std::fmt::Debug for ServeCmd {
 /// Runs `cwbridge serve` until SIGTERM or Ctrl-C.
 pub async fn serve(cmd: ServeCmd) -> anyhow::Result<()> {
     let metrics = cmd.metrics.install()?;
-    let engine = cmd.engine.open().await?;
+    let engine = cmd.engine.open_at(cmd.public_url.clone()).await?;
     if cmd.operator_token.is_none() {
         eprintln!(
             "no operator token (CWBRIDGE_OPERATOR_TOKEN): the tenant routes work, making tenants does not"
@@ -396,6 +445,25 @@ pub async fn run_bridge(
             })
             .await;
     });
+    // Webhooks to the vendor, and the ticket changes of tenants that poll.
+    let sender_engine = engine.clone();
+    let mut sender_stop = stop_rx.clone();
+    let sender = tokio::spawn(async move {
+        sender_engine
+            .run_webhook_sender(async move {
+                let _ = sender_stop.wait_for(|stop| *stop).await;
+            })
+            .await;
+    });
+    let poller_engine = engine.clone();
+    let mut poller_stop = stop_rx.clone();
+    let poller = tokio::spawn(async move {
+        poller_engine
+            .run_ticket_poller(async move {
+                let _ = poller_stop.wait_for(|stop| *stop).await;
+            })
+            .await;
+    });
     // Daily connection checks and scheduled billing runs.
     let scheduler_engine = engine.clone();
     let mut scheduler_stop = stop_rx;
@@ -412,12 +480,15 @@ pub async fn run_bridge(
     .await?;
     let _ = worker.await;
     let _ = scheduler.await;
+    let _ = sender.await;
+    let _ = poller.await;
     engine.flush_failures().await;
     Ok(())
 }
 
 mod alerts;
 mod billing;
+mod settings;
 mod tenants;
 
 pub use alerts::{AlertsCmd, alerts};

@@ -60,21 +60,43 @@ pub(super) fn create(
     parent: i64,
 ) -> Result<Response, CwError> {
     let body = parse_body(req)?;
-    let (id, stored) = shared
+    let (id, stored, touched) = shared
         .store
-        .write(|w| -> Result<(i64, Record), CwError> {
+        .write(|w| -> Result<(i64, Record, Option<Record>), CwError> {
             let mut e = prepare(w.data(), resource, parent, body, None, &p.actor)?;
             out_of_scope(w.data(), resource, &e, p)?;
             let id = w.next_id(resource.key);
             e.insert("id".into(), json!(id));
             let stored = w.put(resource.key, parent, id, e.clone()).clone();
             after_create(w, resource, id, &e, p);
-            Ok((id, stored))
+            let touched = (resource.key == res::NOTES).then(|| touch_ticket(w, parent, p));
+            Ok((id, stored, touched.flatten()))
         })
         .map_err(internal)??;
     let rendered = render(resource, id, &stored, &shared.api_base());
     announce(shared, resource, "added", id, &stored, &rendered, p);
+    // A note changes its ticket, as ConnectWise has it: its `lastUpdated`, and a ticket
+    // callback saying it was updated.
+    if let Some(ticket) = touched {
+        let tickets = res::get(res::TICKETS);
+        let rendered = render(tickets, parent, &ticket, &shared.api_base());
+        announce(shared, tickets, "updated", parent, &ticket, &rendered, p);
+    }
     Ok(json_response(StatusCode::CREATED, &rendered))
+}
+
+/// Marks ticket `id` updated now by `p` (a note was added to it); answers it as stored.
+fn touch_ticket(w: &mut crate::store::Writer<'_>, id: i64, p: &Principal) -> Option<Record> {
+    let mut ticket = w.data().get(res::TICKETS, 0, id)?.to_map();
+    let mut info = ticket
+        .get("_info")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    info.insert("lastUpdated".into(), json!(crate::clock::now()));
+    info.insert("updatedBy".into(), json!(p.actor.identifier));
+    ticket.insert("_info".into(), Value::Object(info));
+    Some(w.put(res::TICKETS, 0, id, ticket).clone())
 }
 
 /// Side effects ConnectWise performs when a record is made.

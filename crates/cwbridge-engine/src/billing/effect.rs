@@ -266,7 +266,13 @@ mod tests {
         let (one, two) = (state(1.0, false), state(2.0, false));
         // (case, what the change did, the addition now, another addition billing the key,
         // what the undo does)
-        type Case = (&'static str, Effect, Option<LineState>, Option<i64>, &'static str);
+        type Case = (
+            &'static str,
+            Effect,
+            Option<LineState>,
+            Option<i64>,
+            &'static str,
+        );
         let cases: [Case; 9] = [
             (
                 "made",

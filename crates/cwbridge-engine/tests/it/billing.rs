@@ -54,6 +54,16 @@ pub(crate) async fn additions(cw: &Client, agreement: i64) -> Vec<Addition> {
         .unwrap()
 }
 
+/// ConnectWise carries out the next write but its answer is lost (the connection dropped).
+pub(crate) fn lose_next_write(site: &Site) {
+    let faults = Faults {
+        lose_next_writes: 1,
+        lost_response_mode: LostMode::Drop,
+        ..Faults::default()
+    };
+    site.sandbox.set_faults(faults).unwrap();
+}
+
 /// Step 2's settings: DMARC monitoring on Managed Services agreements, billed by `mode`,
 /// hand edits reported, on demand only.
 pub(crate) fn billing(mode: Mode) -> BillingInput {
@@ -308,13 +318,7 @@ async fn a_create_whose_answer_is_lost_is_found_by_its_marker_not_made_twice() {
     for (engine, db) in engines(&site.config()).await {
         let t = billing_tenant(&site, &engine, Mode::Bundled).await;
         let before = additions(cw, agreement).await.len();
-        site.sandbox
-            .set_faults(Faults {
-                lose_next_writes: 1,
-                lost_response_mode: LostMode::Drop,
-                ..Faults::default()
-            })
-            .unwrap();
+        lose_next_write(&site);
 
         let applied = engine.billing_apply(t, false).await.unwrap();
 

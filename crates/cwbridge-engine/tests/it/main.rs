@@ -6,5 +6,6 @@ mod connection;
 mod fence;
 mod helpers;
 mod pool;
+mod settings;
 mod tenants;
 mod undo;

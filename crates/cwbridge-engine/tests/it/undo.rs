@@ -4,7 +4,6 @@
 
 use connectwise_client::models::Addition;
 use connectwise_client::{Client, Patch};
-use connectwise_sandbox::{Faults, LostMode};
 use cwbridge_engine::Engine;
 use cwbridge_engine::account::AccountInput;
 use cwbridge_engine::billing::undo::UndoPlan;
@@ -12,7 +11,9 @@ use cwbridge_engine::billing::{Change, Mode};
 use cwbridge_store::TenantId;
 use cwbridge_testkit::{Site, engines};
 
-use crate::billing::{additions, billing_tenant, company_id, managed_agreement, map};
+use crate::billing::{
+    additions, billing_tenant, company_id, lose_next_write, managed_agreement, map,
+};
 use crate::pool::put_acme;
 
 /// The active additions carrying this tenant's markers on `agreement`.
@@ -190,13 +191,7 @@ async fn a_line_made_again_whose_answer_is_lost_is_made_once() {
     put_acme(&engine, t, &["acme.example"]).await.unwrap();
     let removed = engine.billing_apply(t, false).await.unwrap();
     assert_eq!(removed.done.get("cancel"), Some(&1), "{removed:#?}");
-    site.sandbox
-        .set_faults(Faults {
-            lose_next_writes: 1,
-            lost_response_mode: LostMode::Drop,
-            ..Faults::default()
-        })
-        .unwrap();
+    lose_next_write(&site);
 
     let undo = engine.billing_undo(t, removed.run_id).await.unwrap();
 

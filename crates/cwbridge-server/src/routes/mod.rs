@@ -8,7 +8,9 @@ pub mod connection;
 pub mod lookups;
 pub mod openapi;
 pub mod params;
+pub mod settings;
 pub mod tenants;
+pub mod ticket_events;
 
 use axum::Router;
 use axum::http::header::CONTENT_TYPE;
@@ -25,6 +27,12 @@ pub fn api() -> Router<AppState> {
         .routes(routes!(tenants::create, tenants::list))
         .routes(routes!(tenants::rotate_token, tenants::revoke_tokens))
         .routes(routes!(tenants::put_networks))
+        .routes(routes!(
+            ticket_events::put,
+            ticket_events::show,
+            ticket_events::delete
+        ))
+        .routes(routes!(ticket_events::log))
         .routes(routes!(connection::show, connection::save))
         .routes(routes!(connection::check, connection::last_check))
         .routes(routes!(connection::failures))
@@ -44,6 +52,7 @@ pub fn api() -> Router<AppState> {
         .routes(routes!(alerts::put_settings, alerts::settings))
         .routes(routes!(alerts::put_route))
         .routes(routes!(alerts::put_policy))
+        .routes(routes!(settings::export, settings::apply))
         .routes(routes!(lookups::companies))
         .routes(routes!(lookups::agreements))
         .routes(routes!(lookups::agreement_types))

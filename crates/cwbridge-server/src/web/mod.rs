@@ -17,6 +17,7 @@ mod setup;
 mod status;
 mod undo;
 mod views;
+mod webhooks;
 
 use askama::Template;
 use axum::Router;
@@ -71,6 +72,7 @@ pub fn routes() -> Router<AppState> {
         .route("/alerts", get(status::alerts_page))
         .route("/alerts/{id}/retry", post(status::alert_retry))
         .route("/health", get(status::health_page))
+        .route("/webhooks", get(webhooks::webhooks_page))
         .route("/static/app.css", get(css))
         .route("/static/app.js", get(js))
         .layer(axum::middleware::map_response(page_headers))

@@ -156,6 +156,9 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
             json!({"account": "g-acme", "type": "spf", "summary": "SPF failing", "description": "SPF fails for acme.example"}),
         );
         let networks = Some(json!({"networks": ["10.20.0.0/16"]}));
+        let ticket_events = Some(
+            json!({"receive": "poll", "webhookUrl": "https://hooks.example.com/cw", "webhookSecret": "a-secret-of-24-characters"}),
+        );
         // Every route, in an order that makes each call meaningful (deletes last).
         let steps: Vec<(&str, &str, Option<Value>)> = vec![
             ("GET", "/api/v1/tenants", None),
@@ -185,6 +188,8 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
             ("POST", "/api/v1/billing/runs/{id}/undo", None),
             ("PUT", "/api/v1/tickets", tickets),
             ("GET", "/api/v1/tickets", None),
+            ("GET", "/api/v1/settings", None),
+            ("PUT", "/api/v1/settings", Some(json!({"alertPolicies": []}))),
             ("PUT", "/api/v1/accounts/{id}/alerts", routed),
             ("PUT", "/api/v1/alert-types/{type}", note_on_resolve),
             ("POST", "/api/v1/alerts", alert),
@@ -193,6 +198,11 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
             ("POST", "/api/v1/alerts/{id}/retry", None),
             ("DELETE", "/api/v1/accounts/{id}/mapping", None),
             ("DELETE", "/api/v1/accounts/{id}", None),
+            ("GET", "/api/v1/webhooks", None),
+            // Ticket events for Acme (the operator's routes): polled, to the vendor's URL.
+            ("PUT", "/api/v1/tenants/{id}/ticket-events", ticket_events),
+            ("GET", "/api/v1/tenants/{id}/ticket-events", None),
+            ("DELETE", "/api/v1/tenants/{id}/ticket-events", None),
             // The other tenant's networks and token (the operator's routes), last.
             ("PUT", "/api/v1/tenants/{id}/networks", networks),
             ("POST", "/api/v1/tenants/{id}/token", None),
@@ -224,6 +234,9 @@ async fn the_openapi_document_lists_every_route_and_every_route_answers() {
                 path.replace("{id}", "1")
             } else if path.starts_with("/api/v1/alerts/") {
                 path.replace("{id}", &alert_id)
+            } else if path.ends_with("/ticket-events") {
+                // Acme, made first: the tenant with a connection.
+                path.replace("{id}", "1")
             } else if path.starts_with("/api/v1/tenants/") {
                 // "Other MSP", made by the second step.
                 path.replace("{id}", "2")

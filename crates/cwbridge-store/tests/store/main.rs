@@ -4,6 +4,7 @@ use cwbridge_store::testing::{TestDb, databases};
 use cwbridge_store::{Store, StoreError, StoredConnection, TenantId};
 
 mod queue;
+mod settings;
 
 /// Runs `test` on every database this machine offers, then drops that database.
 async fn on_every_database(test: impl AsyncFn(&TestDb)) {

@@ -1,5 +1,6 @@
 //! `cwbridge check`, `cwbridge tenant …` and `cwbridge secrets rotate`: a tenant's
-//! connection, its record and token, and the keys sealing its secrets.
+//! connection, its record and token, and the keys sealing its secrets (its settings as a
+//! document in `settings.rs`).
 
 use super::*;
 
@@ -105,6 +106,13 @@ enum TenantAction {
         /// CIDRs or single addresses, e.g. 10.20.0.0/16.
         networks: Vec<String>,
     },
+    /// Write a tenant's settings as one document (TOML, or JSON with --json): the
+    /// connection without its private key, billing, ticket defaults, mappings, alert
+    /// routes and policies.
+    Export(super::settings::ExportArgs),
+    /// Show how a tenant's settings differ from a document and, with --yes, make them so
+    /// (checked whole first: nothing is written when any part is refused).
+    Apply(super::settings::ApplyArgs),
 }
 
 /// Runs `cwbridge tenant …`.
@@ -152,6 +160,8 @@ pub async fn tenant(cmd: TenantCmd) -> anyhow::Result<()> {
                 println!("{}: may also reach {}", tenant.name, set.join(", "));
             }
         }
+        TenantAction::Export(args) => super::settings::export(&engine, args).await?,
+        TenantAction::Apply(args) => super::settings::apply(&engine, args).await?,
         TenantAction::List { json } => {
             let tenants = engine.tenants().await?;
             if json {
@@ -188,7 +198,7 @@ pub async fn rotate(cmd: SecretsCmd) -> anyhow::Result<()> {
     if cmd.json {
         println!("{}", serde_json::json!({"resealed": n}));
     } else {
-        println!("re-sealed {n} private key(s) under the newest key");
+        println!("re-sealed {n} secret(s) under the newest key");
     }
     Ok(())
 }
