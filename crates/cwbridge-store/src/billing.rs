@@ -142,27 +142,9 @@ impl Store {
         tenant: TenantId,
         s: &BillingSettingsRecord,
     ) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO billing_settings (tenant_id, product_id, product_identifier, product_description, unit_price, agreement_type_id, agreement_type_name, mode, drift_policy, schedule_hours, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-             ON CONFLICT (tenant_id) DO UPDATE SET product_id = excluded.product_id, product_identifier = excluded.product_identifier, \
-             product_description = excluded.product_description, unit_price = excluded.unit_price, \
-             agreement_type_id = excluded.agreement_type_id, agreement_type_name = excluded.agreement_type_name, \
-             mode = excluded.mode, drift_policy = excluded.drift_policy, schedule_hours = excluded.schedule_hours, updated_at = excluded.updated_at",
-        )
-        .bind(tenant.0)
-        .bind(s.product_id)
-        .bind(&s.product_identifier)
-        .bind(&s.product_description)
-        .bind(s.unit_price)
-        .bind(s.agreement_type_id)
-        .bind(&s.agreement_type_name)
-        .bind(&s.mode)
-        .bind(&s.drift_policy)
-        .bind(s.schedule_hours)
-        .bind(now_ms())
-        .execute(&self.pool)
-        .await?;
+        billing_settings_upsert(tenant, s)
+            .execute(&self.pool)
+            .await?;
         Ok(())
     }
 
@@ -445,6 +427,32 @@ impl Store {
             .map(|r| Ok((r.try_get("reverts")?, r.try_get("run_id")?)))
             .collect()
     }
+}
+
+/// The statement saving a tenant's billing settings, for the pool or a transaction.
+pub(crate) fn billing_settings_upsert(
+    tenant: TenantId,
+    s: &BillingSettingsRecord,
+) -> crate::Statement<'_> {
+    sqlx::query(
+        "INSERT INTO billing_settings (tenant_id, product_id, product_identifier, product_description, unit_price, agreement_type_id, agreement_type_name, mode, drift_policy, schedule_hours, updated_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
+         ON CONFLICT (tenant_id) DO UPDATE SET product_id = excluded.product_id, product_identifier = excluded.product_identifier, \
+         product_description = excluded.product_description, unit_price = excluded.unit_price, \
+         agreement_type_id = excluded.agreement_type_id, agreement_type_name = excluded.agreement_type_name, \
+         mode = excluded.mode, drift_policy = excluded.drift_policy, schedule_hours = excluded.schedule_hours, updated_at = excluded.updated_at",
+    )
+    .bind(tenant.0)
+    .bind(s.product_id)
+    .bind(&s.product_identifier)
+    .bind(&s.product_description)
+    .bind(s.unit_price)
+    .bind(s.agreement_type_id)
+    .bind(&s.agreement_type_name)
+    .bind(&s.mode)
+    .bind(&s.drift_policy)
+    .bind(s.schedule_hours)
+    .bind(now_ms())
 }
 
 fn line_from(r: &AnyRow) -> Result<LineRecord> {

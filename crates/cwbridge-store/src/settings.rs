@@ -4,20 +4,22 @@
 use sqlx::Row;
 
 use crate::alerts::{policy_upsert, route_upsert, ticket_settings_upsert};
+use crate::billing::billing_settings_upsert;
 use crate::{
-    AlertPolicyRecord, MappingRecord, Result, Store, StoredConnection, TenantId,
-    TicketSettingsRecord, connection_upsert, now_ms,
+    AlertPolicyRecord, BillingSettingsRecord, MappingRecord, Result, Store, StoredConnection,
+    TenantId, TicketSettingsRecord, connection_upsert, now_ms,
 };
 
 /// Mappings saved by one statement (6 parameters each).
 const MAPPINGS_PER_STATEMENT: usize = 500;
 
 /// What one settings document changes, written by [`Store::put_settings`] in one transaction.
-/// Billing settings are not here: the engine saves them through their own check.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct SettingsWrite {
     /// The connection to save (its private key sealed), replacing the previous one.
     pub connection: Option<StoredConnection>,
+    /// The billing settings to save.
+    pub billing: Option<BillingSettingsRecord>,
     /// The ticket defaults to save.
     pub tickets: Option<TicketSettingsRecord>,
     /// Mappings to save (new, or replacing the account's earlier one).
@@ -40,6 +42,9 @@ impl Store {
         let mut tx = self.pool.begin().await?;
         if let Some(c) = &w.connection {
             connection_upsert(tenant, c).execute(&mut *tx).await?;
+        }
+        if let Some(b) = &w.billing {
+            billing_settings_upsert(tenant, b).execute(&mut *tx).await?;
         }
         if let Some(t) = &w.tickets {
             ticket_settings_upsert(tenant, t).execute(&mut *tx).await?;

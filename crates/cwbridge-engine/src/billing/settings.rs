@@ -94,66 +94,8 @@ impl Engine {
         tenant: TenantId,
         input: &BillingInput,
     ) -> Result<BillingView> {
-        if input.schedule_hours > MAX_SCHEDULE_HOURS {
-            return Err(EngineError::invalid(
-                "scheduleHours",
-                format!(
-                    "give whole hours from 0 (on demand only) to {MAX_SCHEDULE_HOURS} (a month)"
-                ),
-            ));
-        }
         let client = self.client_for(tenant).await?;
-        let product = input.product.trim();
-        if product.is_empty() {
-            return Err(EngineError::invalid(
-                "product",
-                "choose the product from the ConnectWise catalog",
-            ));
-        }
-        let catalog = client.procurement().catalog();
-        let item = required(
-            find_one(&catalog, product, "identifier").await?,
-            "product",
-            || {
-                format!(
-                    "`{product}` is not in the ConnectWise product catalog: add it there first (Procurement > Product Catalog), then choose it here"
-                )
-            },
-        )?;
-        if item.inactive_flag == Some(true) {
-            return Err(EngineError::invalid(
-                "product",
-                format!(
-                    "`{product}` is inactive in the ConnectWise catalog: activate it or choose another"
-                ),
-            ));
-        }
-        let types = client.finance().agreement_types();
-        let agreement_type = required(
-            find_one(&types, &input.agreement_type, "name").await?,
-            "agreementType",
-            || {
-                format!(
-                    "ConnectWise has no agreement type `{}`",
-                    input.agreement_type.trim()
-                )
-            },
-        )?;
-        let record = BillingSettingsRecord {
-            product_id: item.id.unwrap_or_default(),
-            product_identifier: item.identifier.clone().unwrap_or_default(),
-            product_description: item
-                .description
-                .clone()
-                .or(item.identifier.clone())
-                .unwrap_or_default(),
-            unit_price: item.price.unwrap_or(0.0),
-            agreement_type_id: agreement_type.id.unwrap_or_default(),
-            agreement_type_name: agreement_type.name.clone().unwrap_or_default(),
-            mode: input.mode.as_str().to_owned(),
-            drift_policy: input.drift_policy.to_string(),
-            schedule_hours: i64::from(input.schedule_hours),
-        };
+        let record = checked_billing(&client, input).await?;
         self.store.put_billing_settings(tenant, &record).await?;
         view(&record)
     }
@@ -167,4 +109,70 @@ impl Engine {
         })?;
         view(&record)
     }
+}
+
+/// Step 2's settings checked against the tenant's ConnectWise (the product in the catalog and
+/// active, the agreement type there), as they would be stored; nothing is written.
+pub(crate) async fn checked_billing(
+    client: &connectwise_client::Client,
+    input: &BillingInput,
+) -> Result<BillingSettingsRecord> {
+    if input.schedule_hours > MAX_SCHEDULE_HOURS {
+        return Err(EngineError::invalid(
+            "scheduleHours",
+            format!("give whole hours from 0 (on demand only) to {MAX_SCHEDULE_HOURS} (a month)"),
+        ));
+    }
+    let product = input.product.trim();
+    if product.is_empty() {
+        return Err(EngineError::invalid(
+            "product",
+            "choose the product from the ConnectWise catalog",
+        ));
+    }
+    let catalog = client.procurement().catalog();
+    let item = required(
+        find_one(&catalog, product, "identifier").await?,
+        "product",
+        || {
+            format!(
+                "`{product}` is not in the ConnectWise product catalog: add it there first (Procurement > Product Catalog), then choose it here"
+            )
+        },
+    )?;
+    if item.inactive_flag == Some(true) {
+        return Err(EngineError::invalid(
+            "product",
+            format!(
+                "`{product}` is inactive in the ConnectWise catalog: activate it or choose another"
+            ),
+        ));
+    }
+    let types = client.finance().agreement_types();
+    let agreement_type = required(
+        find_one(&types, &input.agreement_type, "name").await?,
+        "agreementType",
+        || {
+            format!(
+                "ConnectWise has no agreement type `{}`",
+                input.agreement_type.trim()
+            )
+        },
+    )?;
+    let record = BillingSettingsRecord {
+        product_id: item.id.unwrap_or_default(),
+        product_identifier: item.identifier.clone().unwrap_or_default(),
+        product_description: item
+            .description
+            .clone()
+            .or(item.identifier.clone())
+            .unwrap_or_default(),
+        unit_price: item.price.unwrap_or(0.0),
+        agreement_type_id: agreement_type.id.unwrap_or_default(),
+        agreement_type_name: agreement_type.name.clone().unwrap_or_default(),
+        mode: input.mode.as_str().to_owned(),
+        drift_policy: input.drift_policy.to_string(),
+        schedule_hours: i64::from(input.schedule_hours),
+    };
+    Ok(record)
 }

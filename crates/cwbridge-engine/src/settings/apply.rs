@@ -5,11 +5,10 @@
 //!    connection that changes needs its private key. A dry run stops here with the
 //!    difference.
 //! 2. What ConnectWise must say, through the connection as the document leaves it (saved
-//!    or not): the ticket defaults' board, status, priority and type, each changed
-//!    mapping's company and agreement — the same checks as the API's.
-//! 3. The writes. Billing settings are checked as they are saved (their check is the API's
-//!    own, which saves what it checks), so they are written first: refused, nothing is
-//!    written. Everything else follows in one store transaction.
+//!    or not): billing's product and agreement type, the ticket defaults' board, status,
+//!    priority and type, each changed mapping's company and agreement — the same checks as
+//!    the API's.
+//! 3. The writes, all in one store transaction: stored whole or not at all.
 //! 4. A changed connection is checked, as saving one through the API checks it.
 
 use std::collections::HashSet;
@@ -23,7 +22,7 @@ use super::diff::{self, Key, SettingsDiff, SettingsSection};
 use super::document::{MappingEntry, SettingsDocument, TicketsSection};
 use super::rules;
 use crate::alert::{TicketSettingsInput, checked_ticket_settings};
-use crate::billing::settings::BillingInput;
+use crate::billing::settings::{BillingInput, checked_billing};
 use crate::error::{EngineError, Result};
 use crate::forwarding::Route;
 use crate::mapping::{MappingInput, checked_mapping};
@@ -178,8 +177,6 @@ impl Engine {
                 .try_collect()
                 .await?;
         }
-        // The first write: billing's check saves what it checks, so nothing else is
-        // written unless it passes.
         if let Some(b) = wanted
             .billing
             .as_ref()
@@ -192,8 +189,9 @@ impl Engine {
                 drift_policy: b.drift_policy,
                 schedule_hours: b.schedule_hours,
             };
-            let saved = engine.set_billing(tenant, &input).await;
-            saved.map_err(|e| e.within("billing"))?;
+            let client = engine.client_for(tenant).await?;
+            let checked = checked_billing(&client, &input).await;
+            write.billing = Some(checked.map_err(|e| e.within("billing"))?);
         }
         self.store.put_settings(tenant, &write).await?;
         tracing::info!(tenant.id = %tenant, changes = answer.changes(), "settings applied");
