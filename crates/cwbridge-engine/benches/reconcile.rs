@@ -7,8 +7,9 @@
 //! accounts of two units each, each mapped to its company (SQLite store). Setup applies the
 //! first 10,000 lines with no latency. Then, with 100 ms added to every request: 5% of the
 //! accounts gain a unit and cwbridge applies; another 5% gain a unit and the naive reconcile
-//! runs. Both use 16 requests at a time. Prints wall time and requests for each, and the
-//! ratio. Run with `cargo bench -p cwbridge-engine --bench reconcile`.
+//! runs. Both use 16 requests at a time. Then cwbridge's run is undone (its 500 lines put
+//! back) and that undo undone. Prints wall time and requests for each, and the ratios. Run
+//! with `cargo bench -p cwbridge-engine --bench reconcile`.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -238,6 +239,30 @@ async fn run() -> anyhow::Result<()> {
         "ratio naive/cwbridge: {:.1}x requests, {:.1}x wall time",
         naive_requests as f64 / ours.plan.requests as f64,
         naive_secs / ours_secs
+    );
+    // Undo: cwbridge's re-run put back (its 500 lines to their earlier quantity), then that
+    // undo undone, with the same latency.
+    let t = Instant::now();
+    let undo = engine.billing_undo(tenant, ours.run_id).await?;
+    let undo_secs = t.elapsed().as_secs_f64();
+    anyhow::ensure!(
+        undo.done.get("update") == Some(&CHANGED) && undo.plan.skipped.is_empty(),
+        "{:?}, {} left alone",
+        undo.done,
+        undo.plan.skipped.len()
+    );
+    println!(
+        "undo of the re-run, {CHANGED} lines put back: {undo_secs:.1} s, {} requests ({:.2}x the run's time)",
+        undo.plan.requests,
+        undo_secs / ours_secs
+    );
+    let t = Instant::now();
+    let redo = engine.billing_undo(tenant, undo.run_id).await?;
+    anyhow::ensure!(redo.done.get("update") == Some(&CHANGED), "{:?}", redo.done);
+    println!(
+        "undo of that undo: {:.1} s, {} requests",
+        t.elapsed().as_secs_f64(),
+        redo.plan.requests
     );
     sandbox.set_faults(Faults::default())?;
     let after = engine.billing_plan(tenant, false).await?;

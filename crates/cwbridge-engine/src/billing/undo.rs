@@ -240,8 +240,9 @@ impl Engine {
         let mut steps = Vec::new();
         let mut cancelling: HashSet<i64> = HashSet::new();
         let mut made_again: HashSet<String> = HashSet::new();
+        let installation = self.store.installation_id().await?;
         for (id, effect) in pending {
-            let marker = self.marker(tenant, &effect.key).await?;
+            let marker = super::plan::marker(&installation, tenant.0, &effect.key);
             // An active addition billing the key besides this one, that the undo does not
             // cancel first: the bridge's record of the key, or one carrying its marker.
             let billed_by = lines
