@@ -252,7 +252,7 @@ async fn a_closed_ticket_reaches_the_vendor_once_through_kill_9() {
     assert!(kinds.contains(&"ticket.reopened".to_owned()), "{kinds:?}");
 
     // Refused: a forged signature, a key URL on another host; ignored: a ticket the bridge
-    // did not make. None reaches the vendor.
+    // did not make, and an internal note. None reaches the vendor.
     let key = callback_key(&w).await;
     let url = format!("{}/connectwise/callbacks/{key}", api.base);
     let key_url = format!("{}/_sandbox/callback-key", w.sandbox().url());
@@ -285,6 +285,13 @@ async fn a_closed_ticket_reaches_the_vendor_once_through_kill_9() {
         ),
     ];
     let before = received.lock().unwrap().taken.len();
+    // An internal note is the MSP's own: it never reaches the vendor.
+    let internal = connectwise_client::models::ServiceNote {
+        text: Some("Internal: the customer's DNS host is slow to answer".into()),
+        internal_analysis_flag: Some(true),
+        ..Default::default()
+    };
+    admin.ticket_notes(ticket).create(&internal).await.unwrap();
     for (label, body, signature, want) in cases {
         let res = api
             .http

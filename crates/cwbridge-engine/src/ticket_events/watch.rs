@@ -1,5 +1,6 @@
 //! A ticket the bridge made, read again and compared with how it was last seen: closed,
-//! reopened, notes added by people (the bridge's own notes are not news). Each change is
+//! reopened, notes added by people (the bridge's own notes are not news, and internal notes
+//! — the MSP's own analysis — never leave ConnectWise). Each change is
 //! recorded with its webhooks in one transaction, so it is queued once however many
 //! callbacks, polls or instances see it. Polling finds the tickets changed since the last
 //! read, for tenants ConnectWise cannot call back.
@@ -23,8 +24,9 @@ pub const NOTE_CHARS: usize = 10_000;
 pub struct NoteSeen {
     /// Its id.
     pub id: i64,
-    /// Whether the bridge wrote it (its author is the member that made the ticket).
-    pub by_bridge: bool,
+    /// Whether it is not the vendor's to see: written by the bridge (its author is the
+    /// member that made the ticket), or internal to the MSP.
+    pub withheld: bool,
 }
 
 /// One change found on a ticket.
@@ -55,7 +57,7 @@ impl Found {
 pub fn changes(seen: (bool, i64), closed: bool, notes: &[NoteSeen]) -> (Vec<Found>, (bool, i64)) {
     let mut found: Vec<Found> = notes
         .iter()
-        .filter(|n| n.id > seen.1 && !n.by_bridge)
+        .filter(|n| n.id > seen.1 && !n.withheld)
         .map(|n| Found::NoteAdded(n.id))
         .collect();
     match (seen.0, closed) {
@@ -171,9 +173,11 @@ impl Engine {
             let seen_notes: Vec<NoteSeen> = notes
                 .iter()
                 .filter_map(|n| {
+                    let internal = n.internal_analysis_flag.unwrap_or(false)
+                        || n.internal_flag.unwrap_or(false);
                     Some(NoteSeen {
                         id: n.id?,
-                        by_bridge: info(&n.info, "enteredBy") == author,
+                        withheld: internal || info(&n.info, "enteredBy") == author,
                     })
                 })
                 .collect();
@@ -325,7 +329,6 @@ fn body(
         body["note"] = json!({
             "id": n.id,
             "text": cut(n.text.as_deref().unwrap_or_default()),
-            "internal": n.internal_analysis_flag.unwrap_or(false) || n.internal_flag.unwrap_or(false),
             "createdBy": n.created_by.clone().or_else(|| Some(info(&n.info, "enteredBy").to_owned())),
             "dateCreated": n.date_created,
         });
@@ -337,8 +340,8 @@ fn body(
 mod tests {
     use super::*;
 
-    fn note(id: i64, by_bridge: bool) -> NoteSeen {
-        NoteSeen { id, by_bridge }
+    fn note(id: i64, withheld: bool) -> NoteSeen {
+        NoteSeen { id, withheld }
     }
 
     #[test]
@@ -370,7 +373,7 @@ mod tests {
                 (true, 4),
             ),
             (
-                "the bridge's own note is not news",
+                "the bridge's own note, or an internal one, is not the vendor's",
                 (false, 3),
                 false,
                 vec![note(4, true), note(5, false)],
