@@ -2,7 +2,8 @@
 
 use connectwise_sandbox::roles::Action;
 use cwbridge_engine::preflight::{Action as Need, Status};
-use cwbridge_engine::{EngineError, Keyring};
+use cwbridge_engine::ticket_events::{Receive, TicketEventsInput};
+use cwbridge_engine::{Engine, EngineError, Keyring};
 
 use crate::helpers::{changed, connected_tenant, keyed_engine, tenant};
 use cwbridge_testkit::{Site, engines};
@@ -151,8 +152,29 @@ async fn the_private_key_is_sealed_at_rest_and_survives_a_key_rotation() {
         let new = Keyring::generate_key();
         let sealed_old = keyed_engine(&db, &[&old], site.config());
         sealed_old.save_connection(t, &input).await.unwrap();
+        // The tenant's own webhook secret is sealed the same way, and rotated with the key.
+        let events = TicketEventsInput {
+            receive: Receive::Poll,
+            webhook_url: Some("https://hooks.example.com/cwbridge".into()),
+            webhook_secret: Some("a-webhook-secret-of-32-characters".into()),
+        };
+        sealed_old.set_ticket_events(t, &events).await.unwrap();
+        let secret = |engine: &Engine| {
+            let store = engine.store().clone();
+            async move {
+                store
+                    .ticket_events(t)
+                    .await
+                    .unwrap()
+                    .unwrap()
+                    .webhook_secret
+            }
+        };
+        let before = secret(&sealed_old).await.unwrap();
+        assert!(!before.contains("a-webhook-secret"), "sealed at rest");
         let rotated = keyed_engine(&db, &[&new, &old], site.config());
-        assert_eq!(rotated.rotate_secrets().await.unwrap(), 1);
+        assert_eq!(rotated.rotate_secrets().await.unwrap(), 2);
+        assert_ne!(secret(&rotated).await.unwrap(), before);
         assert_eq!(
             rotated.rotate_secrets().await.unwrap(),
             0,
