@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use connectwise_client::{Client, Credentials, ErrorKind, RetryPolicy};
-use cwbridge_store::{StoredConnection, TenantId, now_ms};
+use cwbridge_store::{Sealed, StoredConnection, TenantId, now_ms};
 use serde::{Deserialize, Serialize};
 
 use crate::Engine;
@@ -121,6 +121,14 @@ const RUN_RETRIES: RetryPolicy = RetryPolicy {
 
 fn context(tenant: TenantId) -> String {
     format!("tenant:{tenant}")
+}
+
+/// What a sealed secret of `kind` is bound to: its tenant, and for a webhook secret its use.
+pub(crate) fn sealed_context(kind: Sealed, tenant: TenantId) -> String {
+    match kind {
+        Sealed::ConnectionKey => context(tenant),
+        Sealed::WebhookSecret => format!("tenant:{tenant}:webhook"),
+    }
 }
 
 /// Whether a name (as a URL holds it: lower case, international names in punycode) is one
@@ -493,15 +501,18 @@ impl Engine {
     /// under the keyring's current key; answers how many changed. Run after adding a new key
     /// in front of the keyring.
     pub async fn rotate_secrets(&self) -> Result<usize> {
-        let mut changed = self.rotate_webhook_secrets().await?;
-        for (tenant, sealed) in self.store.sealed_keys().await? {
-            if self.keyring.is_current(&sealed) {
-                continue;
-            }
-            let plain = self.keyring.open(&sealed, &context(tenant))?;
-            let resealed = self.keyring.seal(&plain, &context(tenant));
-            if self.store.reseal_key(tenant, &sealed, &resealed).await? {
-                changed += 1;
+        let mut changed = 0;
+        for kind in Sealed::ALL {
+            for (tenant, sealed) in self.store.sealed(kind).await? {
+                if self.keyring.is_current(&sealed) {
+                    continue;
+                }
+                let context = sealed_context(kind, tenant);
+                let plain = self.keyring.open(&sealed, &context)?;
+                let resealed = self.keyring.seal(&plain, &context);
+                if self.store.reseal(kind, tenant, &sealed, &resealed).await? {
+                    changed += 1;
+                }
             }
         }
         Ok(changed)

@@ -97,7 +97,7 @@ pub struct TicketEventsView {
 
 /// The sealed-secret context of a tenant's webhook secret.
 fn secret_context(tenant: TenantId) -> String {
-    format!("tenant:{tenant}:webhook")
+    crate::connection::sealed_context(cwbridge_store::Sealed::WebhookSecret, tenant)
 }
 
 /// SHA-256 (hex) of a callback key, as stored.
@@ -241,27 +241,6 @@ impl Engine {
         }
         self.store.delete_ticket_events(tenant).await?;
         Ok(())
-    }
-
-    /// Re-seals every tenant's own webhook secret under the keyring's current key; answers
-    /// how many changed (part of [`Engine::rotate_secrets`]).
-    pub(crate) async fn rotate_webhook_secrets(&self) -> Result<usize> {
-        let mut changed = 0;
-        for (tenant, sealed) in self.store.sealed_webhook_secrets().await? {
-            if self.keyring.is_current(&sealed) {
-                continue;
-            }
-            let plain = self.keyring.open(&sealed, &secret_context(tenant))?;
-            let resealed = self.keyring.seal(&plain, &secret_context(tenant));
-            if self
-                .store
-                .reseal_webhook_secret(tenant, &sealed, &resealed)
-                .await?
-            {
-                changed += 1;
-            }
-        }
-        Ok(changed)
     }
 
     /// Where a tenant's webhooks go, with the secret: its own, or the service-wide one.

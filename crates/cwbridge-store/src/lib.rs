@@ -26,6 +26,28 @@ pub use ticket_events::{
     NewWebhook, TicketEventsRecord, WatchedTicket, WebhookOutcome, WebhookRecord,
 };
 
+/// A kind of secret the store keeps sealed, one a tenant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sealed {
+    /// The ConnectWise API key's private half.
+    ConnectionKey,
+    /// The tenant's own webhook secret.
+    WebhookSecret,
+}
+
+impl Sealed {
+    /// Every kind.
+    pub const ALL: [Sealed; 2] = [Sealed::ConnectionKey, Sealed::WebhookSecret];
+
+    /// Its table and column.
+    fn place(self) -> (&'static str, &'static str) {
+        match self {
+            Sealed::ConnectionKey => ("connections", "private_key_sealed"),
+            Sealed::WebhookSecret => ("ticket_events", "webhook_secret"),
+        }
+    }
+}
+
 /// Which database a store talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dialect {
@@ -431,32 +453,36 @@ impl Store {
         .await?)
     }
 
-    /// Every tenant's sealed private key (to re-seal them under a new key).
-    pub async fn sealed_keys(&self) -> Result<Vec<(TenantId, String)>> {
-        let rows =
-            sqlx::query("SELECT tenant_id, private_key_sealed FROM connections ORDER BY tenant_id")
-                .fetch_all(&self.pool)
-                .await?;
+    /// Every tenant's sealed secret of one kind (to re-seal them under a new key).
+    pub async fn sealed(&self, kind: Sealed) -> Result<Vec<(TenantId, String)>> {
+        let (table, column) = kind.place();
+        let sql = format!(
+            "SELECT tenant_id, {column} AS sealed FROM {table} WHERE {column} IS NOT NULL ORDER BY tenant_id"
+        );
+        let rows = sqlx::query(&sql).fetch_all(&self.pool).await?;
         rows.iter()
-            .map(|r| {
-                Ok((
-                    TenantId(r.try_get("tenant_id")?),
-                    r.try_get("private_key_sealed")?,
-                ))
-            })
+            .map(|r| Ok((TenantId(r.try_get("tenant_id")?), r.try_get("sealed")?)))
             .collect()
     }
 
-    /// Replaces a sealed private key if it is still `old` (so a concurrent save wins).
-    pub async fn reseal_key(&self, tenant: TenantId, old: &str, new: &str) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE connections SET private_key_sealed = $1 WHERE tenant_id = $2 AND private_key_sealed = $3",
-        )
-        .bind(new)
-        .bind(tenant.0)
-        .bind(old)
-        .execute(&self.pool)
-        .await?;
+    /// Replaces a tenant's sealed secret of one kind if it is still `old` (so a concurrent
+    /// save wins); answers whether it was.
+    pub async fn reseal(
+        &self,
+        kind: Sealed,
+        tenant: TenantId,
+        old: &str,
+        new: &str,
+    ) -> Result<bool> {
+        let (table, column) = kind.place();
+        let sql =
+            format!("UPDATE {table} SET {column} = $1 WHERE tenant_id = $2 AND {column} = $3");
+        let done = sqlx::query(&sql)
+            .bind(new)
+            .bind(tenant.0)
+            .bind(old)
+            .execute(&self.pool)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 

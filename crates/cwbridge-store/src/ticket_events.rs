@@ -152,41 +152,6 @@ impl Store {
         Ok(done.rows_affected() > 0)
     }
 
-    /// Every tenant's own webhook secret, sealed.
-    pub async fn sealed_webhook_secrets(&self) -> Result<Vec<(TenantId, String)>> {
-        let rows = sqlx::query(
-            "SELECT tenant_id, webhook_secret FROM ticket_events WHERE webhook_secret IS NOT NULL",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|r| {
-                Ok((
-                    TenantId(r.try_get("tenant_id")?),
-                    r.try_get("webhook_secret")?,
-                ))
-            })
-            .collect()
-    }
-
-    /// Replaces a tenant's sealed webhook secret, if it is still `old`; answers whether it was.
-    pub async fn reseal_webhook_secret(
-        &self,
-        tenant: TenantId,
-        old: &str,
-        new: &str,
-    ) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE ticket_events SET webhook_secret = $1 WHERE tenant_id = $2 AND webhook_secret = $3",
-        )
-        .bind(new)
-        .bind(tenant.0)
-        .bind(old)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-
     /// Every tenant that polls for ticket changes.
     pub async fn polling_tenants(&self) -> Result<Vec<TicketEventsRecord>> {
         let sql = "SELECT * FROM ticket_events WHERE receive = 'poll' ORDER BY tenant_id";

@@ -142,10 +142,9 @@ impl Engine {
             .unwrap_or_default()
     }
 
-    /// Sends the webhooks due now (up to [`SENT_AT_ONCE`] at a time, until none is due);
-    /// answers how many attempts were made.
-    pub async fn send_due_webhooks(&self) -> Result<usize> {
-        let http = self.webhook_client();
+    /// Sends the webhooks due now through `http` (up to [`SENT_AT_ONCE`] at a time, until
+    /// none is due); answers how many attempts were made.
+    async fn send_due(&self, http: &reqwest::Client) -> Result<usize> {
         let claim = format!("{:032x}", rand::random::<u128>());
         let mut sent = 0;
         loop {
@@ -158,10 +157,7 @@ impl Engine {
             }
             sent += due.len();
             let outcomes: Vec<(i64, WebhookOutcome)> = futures_util::stream::iter(due)
-                .map(|w| {
-                    let http = &http;
-                    async move { (w.id, self.attempt_webhook(http, &w).await) }
-                })
+                .map(|w| async move { (w.id, self.attempt_webhook(http, &w).await) })
                 .buffer_unordered(SENT_AT_ONCE)
                 .collect()
                 .await;
@@ -175,8 +171,10 @@ impl Engine {
     /// other instances or waiting out a backoff) until `stop` resolves.
     pub async fn run_webhook_sender(&self, stop: impl std::future::Future<Output = ()>) {
         let mut stop = std::pin::pin!(stop);
+        // One client for the sender's life: its TLS roots and connections are kept.
+        let http = self.webhook_client();
         loop {
-            if let Err(e) = self.send_due_webhooks().await {
+            if let Err(e) = self.send_due(&http).await {
                 tracing::warn!(error = %e, "sending webhooks failed; trying again shortly");
             }
             tokio::select! {

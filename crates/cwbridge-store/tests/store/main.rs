@@ -1,7 +1,7 @@
 //! The store on every database this machine offers (SQLite always, PostgreSQL in CI).
 
 use cwbridge_store::testing::{TestDb, databases};
-use cwbridge_store::{Store, StoreError, StoredConnection, TenantId};
+use cwbridge_store::{Sealed, Store, StoreError, StoredConnection, TenantId};
 
 mod queue;
 mod settings;
@@ -81,10 +81,20 @@ async fn a_connection_is_replaced_whole_and_its_checks_kept_in_order() {
         assert_eq!(stored.site, "cw.example.com", "{label}");
         assert_eq!(stored.private_key_sealed, "sealed-2");
 
-        assert!(!store.reseal_key(t, "sealed-1", "sealed-3").await.unwrap());
-        assert!(store.reseal_key(t, "sealed-2", "sealed-3").await.unwrap());
+        assert!(
+            !store
+                .reseal(Sealed::ConnectionKey, t, "sealed-1", "sealed-3")
+                .await
+                .unwrap()
+        );
+        assert!(
+            store
+                .reseal(Sealed::ConnectionKey, t, "sealed-2", "sealed-3")
+                .await
+                .unwrap()
+        );
         assert_eq!(
-            store.sealed_keys().await.unwrap(),
+            store.sealed(Sealed::ConnectionKey).await.unwrap(),
             vec![(t, "sealed-3".to_owned())]
         );
 
